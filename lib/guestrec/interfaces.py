@@ -1,0 +1,62 @@
+"""The seams between layers, as protocols, so each layer is built and tested on its own.
+
+    ingest (HTTP/WHIP)  --calls-->  SessionHost      (implemented by the session layer)
+    session/media       --feeds-->  GuestSink        (implemented by the OBS bridge, tests)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import av
+
+
+class OfferRejected(Exception):
+    """An SDP offer we will not answer; `status` is the HTTP status to send (4xx)."""
+
+    def __init__(self, reason: str, status: int = 400) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+
+
+@dataclass
+class SessionAnswer:
+    session_id: str  # opaque, URL-safe; the WHIP resource is /whip/session/<session_id>
+    answer_sdp: str
+    guest: str  # the display name actually used (after sanitizing)
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+class SessionHost(Protocol):
+    """What the WHIP endpoint needs from the session layer. All methods run on the loop."""
+
+    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+        """Answer an offer. Raises OfferRejected for offers we cannot or will not take."""
+        ...
+
+    async def close_session(self, session_id: str) -> bool:
+        """End a session (the guest hung up). False when the id is unknown."""
+        ...
+
+    def guest_statuses(self) -> list[dict[str, Any]]:
+        """JSON-ready status of every guest, for GET /api/guests."""
+        ...
+
+
+class GuestSink(Protocol):
+    """Receives one guest's decoded media, e.g. to show it in OBS.
+
+    Called from the engine's loop thread; implementations must be quick and thread-safe.
+    `timestamp_ns` is on the guest's shared audio/video timeline (sender clock through RTCP
+    sender reports), so video and audio with equal timestamps belong together.
+    """
+
+    def on_video(self, frame: av.VideoFrame, timestamp_ns: int) -> None: ...
+
+    def on_audio(self, frame: av.AudioFrame, timestamp_ns: int) -> None: ...
+
+    def on_connected(self) -> None: ...
+
+    def on_disconnected(self) -> None: ...

@@ -1,0 +1,73 @@
+"""Guest names made safe for file names and OBS source names.
+
+A guest chooses its own name, so it is hostile input: it must never lead outside the
+output folder, over another file, or onto a device name Windows reserves.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import unicodedata
+from datetime import datetime, timezone
+from pathlib import Path
+
+MAX_NAME_CHARS = 64
+_WINDOWS_RESERVED = {
+    "CON", "PRN", "AUX", "NUL",
+    *(f"COM{i}" for i in range(1, 10)),
+    *(f"LPT{i}" for i in range(1, 10)),
+}
+_UNSAFE = re.compile(r"[^\w\-]+", re.UNICODE)
+
+
+def display_name(raw: str) -> str:
+    """A guest name fit to show (OBS source name, status lists): printable, trimmed."""
+    text = unicodedata.normalize("NFC", raw or "")
+    text = "".join(ch for ch in text if ch.isprintable()).strip()
+    return text[:MAX_NAME_CHARS] or "guest"
+
+
+def safe_file_stem(raw: str) -> str:
+    """A file-name stem from a guest name: letters, digits, '_' and '-' only."""
+    text = unicodedata.normalize("NFKC", raw or "")
+    text = _UNSAFE.sub("_", text).strip("_.-")
+    text = text[:MAX_NAME_CHARS].strip("_.-")
+    if not text:
+        return "guest"
+    if text.split(".")[0].upper() in _WINDOWS_RESERVED:
+        text = f"_{text}"
+    return text
+
+
+def utc_stamp(moment: datetime | None = None) -> str:
+    """UTC time as used in file names: 20261124-101500."""
+    moment = moment or datetime.now(timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+
+
+def reserve_recording_path(
+    out_dir: Path, guest: str, extension: str, moment: datetime | None = None
+) -> Path:
+    """Create and return a new, empty file `<guest>_<UTC>.<ext>` inside out_dir.
+
+    The file is created with O_EXCL so two recordings never share a path, even when two
+    guests pick one name in the same second; a counter is added until a name is free.
+    """
+    out_dir = Path(out_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = f"{safe_file_stem(guest)}_{utc_stamp(moment)}"
+    ext = extension.lstrip(".")
+    for attempt in range(1000):
+        name = f"{stem}.{ext}" if attempt == 0 else f"{stem}-{attempt + 1}.{ext}"
+        path = out_dir / name
+        # The stem holds no separators, but check anyway: nothing leaves out_dir.
+        if path.parent != out_dir:
+            raise ValueError(f"refusing path outside the output folder: {path}")
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return path
+    raise FileExistsError(f"no free file name for {stem}.{ext} in {out_dir}")
