@@ -1,0 +1,123 @@
+"""Command line: `python3 -m guestrec serve|convert|repair ...`, no OBS needed."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from .plan import RECORD_CODECS, RecordSettingsError
+
+
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("serve", help="serve guests over WHIP and record each one")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8765)
+    p.add_argument("--out", type=Path, default=Path("recordings"), help="output folder")
+    p.add_argument(
+        "--record", default=None,
+        help="the &record value: N = video at N kbps (default 6000), -N = Opus only at N kbps, 0 = PCM only",
+    )
+    p.add_argument("--pcm", action="store_true", help="record audio as 32-bit float PCM")
+    p.add_argument("--codec", default="vp8", choices=RECORD_CODECS, help="record codec (copy = no re-encode)")
+    p.add_argument("--token", default="", help="bearer token guests need (default: a random one)")
+    p.add_argument("--cert", type=Path, help="TLS certificate (PEM); default: self-signed off loopback")
+    p.add_argument("--key", type=Path, help="TLS private key (PEM)")
+    p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
+    p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+
+
+def _add_convert(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("convert", help="convert a recording without re-encoding")
+    p.add_argument("file", type=Path)
+    p.add_argument("--to", required=True, choices=("opus", "wav", "mka", "mp4", "webm"))
+    p.add_argument("--out", type=Path, default=None, help="output file (default: beside the input)")
+
+
+def _add_repair(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("repair", help="rewrite duration and cues of an interrupted recording")
+    p.add_argument("file", type=Path)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="guestrec", description="Guest Recorder for OBS")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_serve(sub)
+    _add_convert(sub)
+    _add_repair(sub)
+    return parser
+
+
+def serve(args: argparse.Namespace) -> int:
+    from .engine import Engine, EngineError, EngineSettings
+
+    if (args.cert is None) != (args.key is None):
+        print("error: --cert and --key go together", file=sys.stderr)
+        return 2
+    settings = EngineSettings(
+        out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
+        record=args.record, pcm=args.pcm, codec=args.codec,
+        auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
+        cert=args.cert, key=args.key,
+    )
+    try:
+        engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
+            logging.getLevelName(level.upper()), msg))
+        engine.start()
+    except (RecordSettingsError, EngineError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    plan = settings.plan()
+    print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
+    print(f"Guest link: {engine.guest_link}", flush=True)
+    print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
+    print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
+
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        if not engine.running:
+            print("error: the engine stopped unexpectedly", file=sys.stderr)
+            return 1
+    print("Stopping: finalizing recordings...", flush=True)
+    engine.stop(timeout=10)
+    print("Stopped.", flush=True)
+    return 0
+
+
+def convert(args: argparse.Namespace) -> int:
+    from .convert import convert_file
+
+    try:
+        out = convert_file(args.file, args.to, args.out)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+def repair(args: argparse.Namespace) -> int:
+    from .repair import repair_file
+
+    try:
+        out = repair_file(args.file)
+    except (ValueError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("aioice", "aiortc", "aiohttp.access", "libav"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    handler = {"serve": serve, "convert": convert, "repair": repair}[args.command]
+    return handler(args)

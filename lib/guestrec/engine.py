@@ -1,0 +1,287 @@
+"""The engine: an asyncio loop in its own thread, serving guests, with a small
+thread-safe API for the OBS script (or the headless CLI) to drive it.
+
+Every public method may be called from any thread; work is handed to the loop with
+run_coroutine_threadsafe and waited for with a timeout, so a stuck loop never hangs OBS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import secrets
+import threading
+from concurrent.futures import Future
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Awaitable, Callable, TypeVar
+
+from aiohttp import web
+
+from .interfaces import GuestSink
+from .plan import RecordPlan, make_plan
+
+T = TypeVar("T")
+LogFn = Callable[[str, str], None]
+SinkFactory = Callable[[str], "GuestSink | None"]
+
+logger = logging.getLogger(__name__)
+
+
+class EngineError(RuntimeError):
+    """The engine could not do what was asked; the message is meant for the user."""
+
+
+@dataclass
+class EngineSettings:
+    out_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""  # empty: a random token is made; read it back from Engine.token
+    record: str | int | None = None  # the &record value
+    pcm: bool = False
+    codec: str = "vp8"
+    auto_record: bool = True
+    split_minutes: float | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
+
+    def plan(self) -> RecordPlan:
+        return make_plan(self.record, pcm=self.pcm, codec=self.codec)
+
+    def server_key(self) -> tuple[Any, ...]:
+        """The settings whose change needs the HTTP server restarted."""
+        return (self.host, self.port, self.token, self.cert, self.key)
+
+
+def is_loopback(host: str) -> bool:
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class Engine:
+    def __init__(
+        self,
+        settings: EngineSettings,
+        sink_factory: SinkFactory | None = None,
+        log: LogFn | None = None,
+    ) -> None:
+        settings.plan()  # fail early, in the caller's thread, on bad record settings
+        if not settings.token:
+            settings = replace(settings, token=secrets.token_urlsafe(16))
+        self._settings = settings
+        self._sink_factory = sink_factory
+        self._log_fn = log
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._runner: web.AppRunner | None = None
+        self._sessions: Any = None  # session.GuestSessions, made on the loop
+        self._scheme = "http"
+        self._lock = threading.Lock()
+
+    # ----- properties -------------------------------------------------------------
+
+    @property
+    def settings(self) -> EngineSettings:
+        return self._settings
+
+    @property
+    def token(self) -> str:
+        return self._settings.token
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def base_url(self) -> str:
+        host = self._settings.host
+        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+        if ":" in shown:
+            shown = f"[{shown}]"
+        return f"{self._scheme}://{shown}:{self._settings.port}"
+
+    @property
+    def guest_link(self) -> str:
+        return f"{self.base_url}/?token={self.token}"
+
+    @property
+    def whip_url(self) -> str:
+        return f"{self.base_url}/whip/<guest name>"
+
+    # ----- lifecycle --------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the loop thread and the HTTP server. Raises EngineError if it cannot."""
+        with self._lock:
+            if self.running:
+                return
+            loop = asyncio.new_event_loop()
+            ready: Future[None] = Future()
+            thread = threading.Thread(
+                target=self._run_loop, args=(loop, ready), name="guestrec-engine", daemon=True
+            )
+            self._loop, self._thread = loop, thread
+            thread.start()
+            try:
+                ready.result(timeout=10)
+            except Exception as exc:
+                self._shutdown_loop(timeout=5)
+                raise EngineError(str(exc)) from exc
+            self._log("info", f"guest link: {self.guest_link}")
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Finalize every recording, close every guest, and join the loop thread."""
+        with self._lock:
+            self._shutdown_loop(timeout)
+
+    def apply_settings(self, settings: EngineSettings) -> None:
+        """Take new settings; the record plan applies to the next recording, server
+        settings (host, port, token, TLS) restart the HTTP server."""
+        settings.plan()  # raises RecordSettingsError with a clear message
+        if not settings.token:
+            settings = replace(settings, token=self._settings.token)
+        restart = settings.server_key() != self._settings.server_key()
+        self._settings = settings
+        if restart and self.running:
+            self._call(self._restart_server(), timeout=15)
+
+    # ----- guests and recordings --------------------------------------------------
+
+    def guests(self) -> list[dict[str, Any]]:
+        if not self.running or self._sessions is None:
+            return []
+        return self._call(self._guest_statuses(), timeout=5)
+
+    def start_recording(self, guest: str | None = None) -> list[str]:
+        return self._call(self._sessions_call("start_recording", guest), timeout=15)
+
+    def stop_recording(self, guest: str | None = None) -> list[str]:
+        return self._call(self._sessions_call("stop_recording", guest), timeout=30)
+
+    def set_auto_record(self, enabled: bool) -> None:
+        self._settings = replace(self._settings, auto_record=enabled)
+
+    # ----- loop thread ------------------------------------------------------------
+
+    def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: Future[None]) -> None:
+        asyncio.set_event_loop(loop)
+        try:
+            loop.run_until_complete(self._start_async())
+        except BaseException as exc:  # report any start failure to start()
+            ready.set_exception(exc)
+            loop.close()
+            return
+        ready.set_result(None)
+        try:
+            loop.run_forever()
+        finally:
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+
+    async def _start_async(self) -> None:
+        from .session import GuestSessions, SessionConfig  # import on the loop thread
+
+        def config() -> SessionConfig:
+            s = self._settings
+            return SessionConfig(
+                plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
+                split_minutes=s.split_minutes,
+            )
+
+        self._sessions = GuestSessions(config, sink_factory=self._sink_factory)
+        await self._start_server()
+
+    async def _start_server(self) -> None:
+        from .webapp import build_app
+
+        s = self._settings
+        ssl_context = None
+        self._scheme = "http"
+        if s.cert or not is_loopback(s.host):
+            from .certs import ensure_self_signed, ssl_context as make_ssl_context
+
+            cert, key = s.cert, s.key
+            if cert is None or key is None:
+                tls_dir = s.tls_dir or Path(s.out_dir) / ".tls"
+                cert, key = ensure_self_signed(tls_dir, [s.host, "localhost", "127.0.0.1"])
+            ssl_context = make_ssl_context(cert, key)
+            self._scheme = "https"
+        runner = web.AppRunner(build_app(self._sessions, s.token), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise EngineError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}") from exc
+        self._runner = runner
+
+    async def _restart_server(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        await self._start_server()
+        self._log("info", f"server restarted; guest link: {self.guest_link}")
+
+    async def _stop_async(self) -> None:
+        try:
+            if self._sessions is not None:
+                await self._sessions.close_all()
+        finally:
+            if self._runner is not None:
+                await self._runner.cleanup()
+                self._runner = None
+
+    async def _guest_statuses(self) -> list[dict[str, Any]]:
+        return self._sessions.guest_statuses()
+
+    async def _sessions_call(self, method: str, guest: str | None) -> list[str]:
+        if self._sessions is None:
+            return []
+        return await getattr(self._sessions, method)(guest)
+
+    def _shutdown_loop(self, timeout: float) -> None:
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if thread.is_alive() and loop.is_running():
+            fut = asyncio.run_coroutine_threadsafe(self._stop_async(), loop)
+            try:
+                fut.result(timeout=max(0.5, timeout - 1))
+            except Exception as exc:  # still stop the loop: a hung close must not hang OBS
+                self._log("error", f"closing guests did not finish cleanly: {exc!r}")
+            loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=max(0.5, timeout))
+        if thread.is_alive():
+            self._log("error", "engine thread did not stop in time")
+        self._loop = self._thread = None
+        self._sessions = None
+
+    def _call(self, coro: Awaitable[T], timeout: float) -> T:
+        loop = self._loop
+        if loop is None or not self.running:
+            coro.close()  # type: ignore[attr-defined]
+            raise EngineError("the guest server is not running")
+        return asyncio.run_coroutine_threadsafe(coro, loop).result(timeout)  # type: ignore[arg-type]
+
+    def _log(self, level: str, message: str) -> None:
+        if self._log_fn is not None:
+            try:
+                self._log_fn(level, message)
+                return
+            except Exception:
+                pass
+        getattr(logger, level if level in ("info", "warning", "error", "debug") else "info")(message)
