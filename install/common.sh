@@ -22,7 +22,7 @@ apt_ensure() {
   fi
   echo "Installing system packages: ${missing[*]}"
   as_root apt-get update -q
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
 }
 
 # The Python OBS links is 3.11 on Debian 12; the dependencies are built for that minor
