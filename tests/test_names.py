@@ -1,0 +1,51 @@
+"""Guest names cannot lead outside the output folder or over another file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from guestrec.names import display_name, reserve_recording_path, safe_file_stem
+
+MOMENT = datetime(2026, 11, 24, 10, 15, 0, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["../x", "../../etc/passwd", "..", "/abs/path", "a\\b", "CON", "con.txt", "LPT1", "nul",
+     "😀 party", "x" * 300, "", "   ", "\x00\x01evil\n", "name with spaces"],
+)
+def test_hostile_names_stay_inside_the_folder(tmp_path, raw) -> None:
+    path = reserve_recording_path(tmp_path, raw, "webm", MOMENT)
+    assert path.parent == tmp_path.resolve()
+    assert path.exists() and path.stat().st_size == 0
+    assert path.name.endswith("_20261124-101500.webm")
+    stem = path.name.split("_20261124")[0]
+    assert stem.upper().split(".")[0] not in {"CON", "PRN", "AUX", "NUL", "LPT1"}
+    assert len(path.name) < 100
+
+
+def test_same_name_same_second_gets_distinct_files(tmp_path) -> None:
+    first = reserve_recording_path(tmp_path, "Alice", "webm", MOMENT)
+    second = reserve_recording_path(tmp_path, "Alice", "webm", MOMENT)
+    assert first.name == "Alice_20261124-101500.webm"
+    assert second != first and second.name == "Alice_20261124-101500-2.webm"
+
+
+def test_existing_file_is_never_overwritten(tmp_path) -> None:
+    existing = tmp_path / "Bob_20261124-101500.webm"
+    existing.write_bytes(b"keep me")
+    path = reserve_recording_path(tmp_path, "Bob", "webm", MOMENT)
+    assert path != existing and existing.read_bytes() == b"keep me"
+
+
+def test_safe_stem_and_display_name() -> None:
+    assert safe_file_stem("Alice") == "Alice"
+    assert safe_file_stem("CON") == "_CON"
+    assert safe_file_stem("../x") == "x"
+    assert "/" not in safe_file_stem("a/b") and safe_file_stem("a/b") == "a_b"
+    assert safe_file_stem("😀") == "guest"
+    assert display_name("  Ann\n ") == "Ann"
+    assert display_name("") == "guest"
+    assert len(display_name("y" * 300)) == 64
