@@ -31,6 +31,7 @@ from urllib.parse import urljoin
 
 import aiohttp
 import av
+from multidict import CIMultiDict
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
 
@@ -38,7 +39,7 @@ SAMPLE_RATE = 48000
 
 
 class WhipError(Exception):
-    def __init__(self, status: int, body: str, headers: dict[str, str]) -> None:
+    def __init__(self, status: int, body: str, headers: CIMultiDict[str]) -> None:
         super().__init__(f"WHIP server answered {status}: {body[:200]}")
         self.status = status
         self.body = body
@@ -117,11 +118,11 @@ class PatternTrack(MediaStreamTrack):
 
 async def post_raw(
     url: str, body: bytes | str, headers: dict[str, str] | None = None, method: str = "POST"
-) -> tuple[int, str, dict[str, str]]:
-    """Send one request and return (status, body text, headers)."""
+) -> tuple[int, str, CIMultiDict[str]]:
+    """Send one request and return (status, body text, case-insensitive headers)."""
     async with aiohttp.ClientSession() as http:
         async with http.request(method, url, data=body, headers=headers or {}) as resp:
-            return resp.status, await resp.text(), dict(resp.headers)
+            return resp.status, await resp.text(errors="replace"), CIMultiDict(resp.headers)
 
 
 class WhipClient:
@@ -154,7 +155,7 @@ class WhipClient:
         self.status: int | None = None
         self.location: str | None = None
         self.etag: str | None = None
-        self.headers: dict[str, str] = {}
+        self.headers: CIMultiDict[str] = CIMultiDict()
         self.answer_sdp: str | None = None
         self.offer_sdp: str | None = None
 

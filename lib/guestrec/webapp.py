@@ -1,0 +1,41 @@
+"""The HTTP application: WHIP routes, the guest page and a small status API.
+
+    GET /              the guest page (name, camera, microphone, Join, Hang up)
+    GET /static/...    its script and style
+    GET /api/guests    JSON list of guest statuses (same token as WHIP)
+    /whip/...          see whip.py
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import web
+
+from .interfaces import SessionHost
+from .whip import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
+
+PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
+_NO_CACHE = {"Cache-Control": "no-store"}
+
+
+async def guest_page(request: web.Request) -> web.FileResponse:
+    # no-store: after an update the guest gets the new page, not a stale script.
+    return web.FileResponse(PAGE_DIR / "index.html", headers=_NO_CACHE)
+
+
+async def guests_api(request: web.Request) -> web.Response:
+    if not token_ok(request, request.app[TOKEN_KEY]):
+        return unauthorized()
+    return web.json_response(request.app[HOST_KEY].guest_statuses(), headers=_NO_CACHE)
+
+
+def build_app(host: SessionHost, token: str) -> web.Application:
+    """The application serving guests for one SessionHost, guarded by one token."""
+    # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
+    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024)
+    add_whip_routes(app, host, token)
+    app.router.add_get("/", guest_page)
+    app.router.add_get("/api/guests", guests_api)
+    app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)
+    return app

@@ -1,0 +1,153 @@
+"""WHIP (RFC 9725) over aiohttp: guests POST an SDP offer and DELETE the session to leave.
+
+    POST    /whip/<guest>          offer in, 201 + answer, Location: /whip/session/<id>
+    DELETE  /whip/session/<id>     200, or 404 for an unknown session
+    PATCH   /whip/session/<id>     405: no trickle ICE and no ICE restart (see below)
+    OPTIONS both                   CORS preflight
+
+Every request but OPTIONS needs the token, as `Authorization: Bearer <token>` or, for
+the guest page's convenience, `?token=`. Every reply carries CORS headers so the guest
+page may be served from elsewhere. Bad input gets a 4xx with a plain-text reason and
+never touches other guests' sessions.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from aiohttp import web
+
+from .interfaces import OfferRejected, SessionHost
+
+log = logging.getLogger(__name__)
+
+MAX_OFFER_BYTES = 64 * 1024
+SDP_TYPE = "application/sdp"
+HOST_KEY: web.AppKey[SessionHost] = web.AppKey("guestrec_host", SessionHost)
+TOKEN_KEY: web.AppKey[str] = web.AppKey("guestrec_token", str)
+ENDPOINT_METHODS = "POST, OPTIONS"
+RESOURCE_METHODS = "DELETE, OPTIONS"
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
+    "Access-Control-Expose-Headers": "Location, ETag, Link",
+}
+
+
+def token_ok(request: web.Request, token: str) -> bool:
+    """Whether the request carries the token: Bearer header first, `?token=` second."""
+    offered = None
+    header = request.headers.get("Authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        offered = value.strip()
+    elif "token" in request.query:
+        offered = request.query["token"]
+    if offered is None or not token:
+        return False
+    # Constant time, so the token cannot be guessed byte by byte from response times.
+    return hmac.compare_digest(offered.encode("utf-8"), token.encode("utf-8"))
+
+
+def plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
+    return web.Response(status=status, text=text + "\n", content_type="text/plain", headers=headers)
+
+
+def unauthorized() -> web.Response:
+    return plain(
+        401, "missing or wrong token",
+        {"WWW-Authenticate": 'Bearer realm="guestrec", error="invalid_token"'},
+    )
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes | None:
+    """The body, or None when it is longer than `limit`; never reads past limit + 1."""
+    if request.content_length is not None and request.content_length > limit:
+        return None
+    body = bytearray()
+    while len(body) <= limit:
+        chunk = await request.content.read(limit + 1 - len(body))
+        if not chunk:
+            return bytes(body)
+        body += chunk
+    return None
+
+
+async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
+    """on_response_prepare hook: CORS headers on every WHIP and API reply, errors too."""
+    if request.path.startswith(("/whip", "/api")):
+        for key, value in CORS_HEADERS.items():
+            response.headers.setdefault(key, value)
+
+
+async def post_offer(request: web.Request) -> web.Response:
+    host, token = request.app[HOST_KEY], request.app[TOKEN_KEY]
+    if not token_ok(request, token):
+        return unauthorized()
+    if request.content_type != SDP_TYPE:
+        return plain(415, f"Content-Type must be {SDP_TYPE}", {"Accept-Post": SDP_TYPE})
+    body = await read_limited(request, MAX_OFFER_BYTES)
+    if body is None:
+        response = plain(413, f"the offer is larger than {MAX_OFFER_BYTES} bytes")
+        response.force_close()  # the rest of the body is not wanted on this connection
+        return response
+    try:
+        offer = body.decode("utf-8")
+    except UnicodeDecodeError:
+        return plain(400, "the offer is not UTF-8 text")
+    guest = request.match_info["guest"]
+    try:
+        answer = await host.open_session(guest, offer)
+    except OfferRejected as exc:
+        log.info("offer from %r rejected (%d): %s", guest[:80], exc.status, exc.reason)
+        return plain(exc.status, exc.reason)
+    except Exception:  # noqa: BLE001 - one broken offer must not take the server down
+        log.exception("answering %r failed", guest[:80])
+        return plain(500, "the server could not answer this offer")
+    headers = {
+        "Location": f"/whip/session/{answer.session_id}",
+        "ETag": f'"{answer.session_id}"',
+        **answer.extra_headers,
+    }
+    return web.Response(status=201, text=answer.answer_sdp, content_type=SDP_TYPE, headers=headers)
+
+
+async def delete_session(request: web.Request) -> web.Response:
+    host, token = request.app[HOST_KEY], request.app[TOKEN_KEY]
+    if not token_ok(request, token):
+        return unauthorized()
+    if await host.close_session(request.match_info["session_id"]):
+        return plain(200, "session ended")
+    return plain(404, "no such session")
+
+
+async def patch_session(request: web.Request) -> web.Response:
+    # RFC 9725 4.3.1: a session that supports neither trickle ICE nor ICE restarts answers
+    # PATCH with 405 (422 is for a server that takes trickle but refuses a restart). We
+    # gather all candidates before answering and the guests we serve sit on one LAN, so
+    # neither is needed.
+    return plain(405, "trickle ICE and ICE restarts are not supported", {"Allow": RESOURCE_METHODS})
+
+
+def preflight(methods: str) -> web.RequestHandler:
+    async def handler(request: web.Request) -> web.Response:
+        headers = {"Allow": methods, "Access-Control-Allow-Methods": methods,
+                   "Access-Control-Max-Age": "600"}
+        if methods == ENDPOINT_METHODS:
+            headers["Accept-Post"] = SDP_TYPE
+        return web.Response(status=204, headers=headers)
+
+    return handler
+
+
+def add_whip_routes(app: web.Application, host: SessionHost, token: str) -> None:
+    """Register the WHIP endpoint and session resource on an application."""
+    app[HOST_KEY] = host
+    app[TOKEN_KEY] = token
+    app.router.add_post("/whip/{guest}", post_offer)
+    app.router.add_route("OPTIONS", "/whip/{guest}", preflight(ENDPOINT_METHODS))
+    app.router.add_delete("/whip/session/{session_id}", delete_session)
+    app.router.add_patch("/whip/session/{session_id}", patch_session)
+    app.router.add_route("OPTIONS", "/whip/session/{session_id}", preflight(RESOURCE_METHODS))
+    app.on_response_prepare.append(add_cors)

@@ -1,0 +1,64 @@
+"""Run the real guest server (GuestSessions + build_app) on 127.0.0.1 for a test.
+
+    async with running_server(tmp_path, record="2000") as server:
+        server.base      # "http://127.0.0.1:PORT"
+        server.token
+        server.sessions  # the GuestSessions
+        server.config    # the SessionConfig returned for new offers (mutable)
+
+On exit every session is closed (recordings finalized) and the server stopped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiohttp import web
+
+from guestrec.plan import make_plan
+from guestrec.session import GuestSessions, SessionConfig
+from guestrec.webapp import build_app
+
+
+@dataclass
+class RunningServer:
+    base: str
+    token: str
+    sessions: GuestSessions
+    config: SessionConfig
+
+    def whip_url(self, guest: str) -> str:
+        from urllib.parse import quote
+
+        return f"{self.base}/whip/{quote(guest, safe='')}"
+
+
+@contextlib.asynccontextmanager
+async def running_server(
+    out_dir: Path,
+    record: str | int | None = None,
+    *,
+    pcm: bool = False,
+    codec: str = "vp8",
+    auto_record: bool = True,
+    sink_factory=None,
+) -> AsyncIterator[RunningServer]:
+    config = SessionConfig(
+        plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record
+    )
+    sessions = GuestSessions(lambda: config, sink_factory=sink_factory)
+    token = secrets.token_urlsafe(16)
+    runner = web.AppRunner(build_app(sessions, token), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", token, sessions, config)
+    finally:
+        await sessions.close_all()
+        await runner.cleanup()
