@@ -1,0 +1,15 @@
+"""The OBS side: the "WebRTC Guest" source type, guest sources and the script's controller.
+
+The only package besides the script itself that touches libobs, always through ctypes and
+only when called: importing it needs neither OBS nor obspython.
+
+    registry    source type registered once per process; callbacks survive script reloads
+    sources     one OBS source per guest and the GuestSink that feeds it frames
+    frames      PyAV frames -> I420 / float planar stereo 48 kHz
+    controller  options -> engine settings; engine, worker and status threads
+    status      status texts and hand-over timing
+"""
+
+from .registry import DISPLAY_NAME, SOURCE_ID
+
+__all__ = ["DISPLAY_NAME", "SOURCE_ID"]

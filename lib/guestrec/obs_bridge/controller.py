@@ -1,0 +1,328 @@
+"""The OBS script's brain, kept out of the script so it can be tested without OBS.
+
+It maps the script's options to engine settings, owns the engine, and keeps OBS's own
+threads from ever waiting on guests: engine calls that may block (start, settings,
+recording commands) run on one worker thread; a poller thread caches guest status once a
+second, so OBS's timers (graphics thread) and property dialogs only read that cache.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from ..engine import Engine, EngineError, EngineSettings
+from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
+
+LogFn = Callable[[str, str], None]
+RECORD_MODES = ("video", "opus", "pcm")
+APPLY_DELAY_S = 0.6  # typing in a text field must not restart the server per keystroke
+POLL_INTERVAL_S = 1.0
+
+
+def _NOTHING() -> None:
+    """A wake-up without work."""
+
+
+@dataclass(frozen=True)
+class ScriptOptions:
+    """The script's properties, as plain values."""
+
+    record_mode: str = "video"  # video | opus | pcm
+    bitrate_kbps: int = 6000
+    codec: str = "vp8"
+    out_dir: str = ""  # "" = OBS's recording folder
+    auto_record: bool = True
+    follow_obs_recording: bool = False
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+    add_to_scene: bool = True
+
+
+def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
+    """The &record value for a mode and bitrate, and a warning when the bitrate was clamped."""
+    if mode == "pcm":
+        return 0, None
+    if mode == "opus":
+        clamped = min(OPUS_MAX_KBPS, max(OPUS_MIN_KBPS, int(kbps)))
+        warning = None
+        if clamped != kbps:
+            warning = (f"Opus takes {OPUS_MIN_KBPS}..{OPUS_MAX_KBPS} kbps; "
+                       f"recording audio at {clamped} kbps instead of {kbps}")
+        return -clamped, warning
+    if mode != "video":
+        raise RecordSettingsError(f"record mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}")
+    if kbps <= 0:
+        raise RecordSettingsError(f"video bitrate must be above 0 kbps, got {kbps}")
+    return int(kbps), None
+
+
+def engine_settings(
+    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False
+) -> tuple[EngineSettings, list[str]]:
+    """EngineSettings for the options; raises RecordSettingsError on unusable values."""
+    value, warning = record_value(opts.record_mode, opts.bitrate_kbps)
+    codec = (opts.codec or "vp8").lower()
+    if codec not in RECORD_CODECS:
+        raise RecordSettingsError(f"record codec must be one of {', '.join(RECORD_CODECS)}, got {codec!r}")
+    out_dir = Path(opts.out_dir).expanduser() if opts.out_dir.strip() else default_out_dir
+    settings = EngineSettings(
+        out_dir=out_dir,
+        host=opts.host.strip() or "127.0.0.1",
+        port=int(opts.port),
+        token=opts.token,
+        record=value,
+        codec=codec,
+        auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
+    )
+    settings.plan()  # the plan's own checks, with its own clear messages
+    return settings, [warning] if warning else []
+
+
+class GuestRecorderController:
+    def __init__(
+        self,
+        options: ScriptOptions,
+        *,
+        default_out_dir: Callable[[], Path],
+        log: LogFn,
+        sink_factory: Callable[[str], Any] | None = None,
+        on_status_change: Callable[[list[str]], None] | None = None,
+        obs_recording: bool = False,
+        engine_factory: Callable[..., Engine] = Engine,
+    ) -> None:
+        self._options = options
+        self._default_out_dir = default_out_dir
+        self._log = log
+        self._sink_factory = sink_factory
+        self._on_status_change = on_status_change
+        self._obs_recording = obs_recording
+        self._engine_factory = engine_factory
+        self._engine: Engine | None = None
+        self._commands: "queue.Queue[Callable[[], None] | None]" = queue.Queue()
+        self._pending_options: ScriptOptions | None = None
+        self._apply_at = 0.0
+        self._status: dict[str, dict[str, Any]] = {}
+        self._wanted: dict[str, tuple[bool, float]] = {}  # guest -> (record?, when asked)
+        self._status_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.last_error = ""
+
+    # ----- lifecycle (called on OBS's UI thread) -------------------------------------
+
+    @property
+    def engine(self) -> Engine | None:
+        return self._engine
+
+    @property
+    def options(self) -> ScriptOptions:
+        return self._pending_options or self._options
+
+    @property
+    def guest_link(self) -> str:
+        return self._engine.guest_link if self._engine else ""
+
+    @property
+    def running(self) -> bool:
+        return bool(self._engine and self._engine.running)
+
+    def start(self) -> None:
+        """Make the engine and start it on the worker thread; returns at once."""
+        try:
+            settings, warnings = engine_settings(
+                self._options, self._default_out_dir(), self._obs_recording)
+        except (RecordSettingsError, ValueError) as exc:
+            self._error(f"settings not usable: {exc}")
+            settings, warnings = None, []
+        for warning in warnings:
+            self._log("warning", warning)
+        if settings is not None:
+            self._engine = self._engine_factory(
+                settings, sink_factory=self._sink_factory, log=self._log)
+        for target, name in ((self._work, "guestrec-commands"), (self._poll, "guestrec-status")):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        if self._engine is not None:
+            self._commands.put(self._start_engine)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the engine (recordings finalized) and join our threads. Idempotent."""
+        deadline = time.monotonic() + timeout
+        self._stop.set()
+        self._commands.put(None)
+        engine = self._engine
+        if engine is not None:
+            engine.stop(timeout=max(0.5, timeout - 0.5))
+        for thread in self._threads:
+            thread.join(timeout=max(0.1, deadline - time.monotonic()))
+            if thread.is_alive():
+                self._log("error", f"thread {thread.name} did not stop in time")
+        self._threads = [t for t in self._threads if t.is_alive()]
+
+    # ----- requests from OBS (any thread; never block) --------------------------------
+
+    def update_options(self, options: ScriptOptions) -> None:
+        """New options from the properties; applied after a short quiet time."""
+        if options == self.options:
+            return
+        self._pending_options = options
+        self._apply_at = time.monotonic() + APPLY_DELAY_S
+        self._commands.put(_NOTHING)  # wake the worker so it sees the deadline
+
+    def start_all(self) -> None:
+        self._commands.put(lambda: self._record(None, True))
+
+    def stop_all(self) -> None:
+        self._commands.put(lambda: self._record(None, False))
+
+    def set_recording(self, guest: str, on: bool) -> None:
+        with self._status_lock:
+            self._wanted[guest] = (on, time.monotonic())
+        self._commands.put(lambda: self._record(guest, on))
+
+    def obs_recording_changed(self, active: bool) -> None:
+        """OBS's own recording started or stopped."""
+        self._obs_recording = active
+        if not self.options.follow_obs_recording:
+            return
+        self._commands.put(self._apply_current)
+        if active:
+            self.start_all()
+        else:
+            self.stop_all()
+
+    # ----- status (cached; safe on any thread, never blocks) ---------------------------
+
+    def guest_status(self, guest: str) -> dict[str, Any] | None:
+        with self._status_lock:
+            status = self._status.get(guest)
+            wanted = self._wanted.get(guest)
+        if status is not None and wanted is not None:
+            status = dict(status, recording=wanted[0])
+        return status
+
+    def statuses(self) -> list[dict[str, Any]]:
+        with self._status_lock:
+            return [dict(s) for s in self._status.values()]
+
+    # ----- worker thread --------------------------------------------------------------
+
+    def _work(self) -> None:
+        while True:
+            wait = None
+            if self._pending_options is not None:
+                wait = max(0.0, self._apply_at - time.monotonic())
+            try:
+                command = self._commands.get(timeout=wait)
+            except queue.Empty:
+                command = _NOTHING
+            if command is None or self._stop.is_set():
+                return
+            if self._pending_options is not None and time.monotonic() >= self._apply_at:
+                self._run(self._apply_current)
+            if command is not _NOTHING:
+                self._run(command)
+
+    def _run(self, command: Callable[[], None]) -> None:
+        try:
+            command()
+        except EngineError as exc:
+            self._error(str(exc))
+        except RecordSettingsError as exc:
+            self._error(f"settings not usable: {exc}")
+        except Exception as exc:  # keep the worker alive whatever a command does
+            self._error(f"{type(exc).__name__}: {exc}")
+
+    def _start_engine(self) -> None:
+        engine = self._engine
+        if engine is None or engine.running or self._stop.is_set():
+            return
+        engine.start()
+        self.last_error = ""
+        self._log("info", f"guest server running; guest link: {engine.guest_link}")
+
+    def _apply_current(self) -> None:
+        if self._pending_options is not None:
+            self._options, self._pending_options = self._pending_options, None
+        settings, warnings = engine_settings(
+            self._options, self._default_out_dir(), self._obs_recording)
+        for warning in warnings:
+            self._log("warning", warning)
+        engine = self._engine
+        if engine is None:
+            self._engine = self._engine_factory(
+                settings, sink_factory=self._sink_factory, log=self._log)
+            self._start_engine()
+            return
+        if not engine.running:
+            # Not running (e.g. the port was taken): a fresh start with the new settings.
+            self._engine = self._engine_factory(
+                settings, sink_factory=self._sink_factory, log=self._log)
+            self._start_engine()
+            return
+        engine.apply_settings(settings)
+        self.last_error = ""
+
+    def _record(self, guest: str | None, on: bool) -> None:
+        engine = self._engine
+        if engine is None or not engine.running:
+            return
+        names = engine.start_recording(guest) if on else engine.stop_recording(guest)
+        what = "started" if on else "stopped"
+        who = ", ".join(names) if names else "no guest"
+        self._log("info", f"recording {what}: {who}")
+
+    def _error(self, message: str) -> None:
+        self.last_error = message
+        self._log("error", message)
+
+    # ----- poller thread --------------------------------------------------------------
+
+    def _poll(self) -> None:
+        while not self._stop.wait(POLL_INTERVAL_S):
+            engine = self._engine
+            if engine is None or not engine.running:
+                continue
+            try:
+                statuses = engine.guests()
+            except Exception:
+                continue  # the loop is busy or stopping; try again next second
+            self._store(statuses)
+
+    def _store(self, statuses: list[dict[str, Any]]) -> None:
+        fresh = {str(s.get("name")): dict(s) for s in statuses}
+        now = time.monotonic()
+        with self._status_lock:
+            old = self._status
+            self._status = fresh
+            for guest, (on, when) in list(self._wanted.items()):
+                seen = fresh.get(guest)
+                # Forget a wish once the engine shows it, or after a while regardless.
+                if (seen is not None and bool(seen.get("recording")) == on) or now - when > 10:
+                    del self._wanted[guest]
+        changed = [
+            name for name in set(old) | set(fresh)
+            if _state(old.get(name)) != _state(fresh.get(name))
+        ]
+        if changed and self._on_status_change is not None:
+            try:
+                self._on_status_change(sorted(changed))
+            except Exception:
+                pass
+
+
+def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str]:
+    if status is None:
+        return (False, False, "")
+    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""))
+
+
+def with_token(options: ScriptOptions, token: str) -> ScriptOptions:
+    return replace(options, token=token)

@@ -1,0 +1,259 @@
+"""ctypes bindings for the few libobs calls the bridge needs (checked against OBS 29 headers).
+
+Loaded lazily: importing this module never touches libobs, so tests without OBS can
+import the bridge. `api()` opens the library on first use; inside OBS that is the copy
+already loaded into the process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import sys
+from ctypes import (
+    CFUNCTYPE, POINTER, Structure, c_bool, c_char_p, c_float, c_int, c_size_t,
+    c_uint8, c_uint32, c_uint64, c_void_p,
+)
+from functools import lru_cache
+
+MAX_AV_PLANES = 8
+
+# enum obs_source_type / output flags (obs-source.h)
+OBS_SOURCE_TYPE_INPUT = 0
+OBS_SOURCE_VIDEO = 1 << 0
+OBS_SOURCE_AUDIO = 1 << 1
+OBS_SOURCE_ASYNC = 1 << 2
+OBS_SOURCE_ASYNC_VIDEO = OBS_SOURCE_ASYNC | OBS_SOURCE_VIDEO
+OBS_SOURCE_DO_NOT_DUPLICATE = 1 << 7
+
+# enum video_format / video_colorspace / video_range_type (media-io/video-io.h)
+VIDEO_FORMAT_I420 = 1
+VIDEO_CS_DEFAULT = 0
+VIDEO_CS_601 = 1
+VIDEO_CS_709 = 2
+VIDEO_RANGE_DEFAULT = 0
+VIDEO_RANGE_PARTIAL = 1
+VIDEO_RANGE_FULL = 2
+
+# enum audio_format / speaker_layout (media-io/audio-io.h)
+AUDIO_FORMAT_FLOAT_PLANAR = 8
+SPEAKERS_MONO = 1
+SPEAKERS_STEREO = 2
+
+# enum obs_task_type
+OBS_TASK_UI = 0
+
+# enum obs_text_type, enum obs_bounds_type
+OBS_TEXT_DEFAULT = 0
+OBS_TEXT_INFO = 3
+OBS_BOUNDS_SCALE_INNER = 2
+OBS_ALIGN_CENTER = 0
+
+# Callback signatures used in struct obs_source_info and elsewhere.
+GET_NAME_FN = CFUNCTYPE(c_void_p, c_void_p)  # returns const char*; we hand out our own buffer
+CREATE_FN = CFUNCTYPE(c_void_p, c_void_p, c_void_p)
+DESTROY_FN = CFUNCTYPE(None, c_void_p)
+GET_DEFAULTS_FN = CFUNCTYPE(None, c_void_p)
+GET_PROPERTIES_FN = CFUNCTYPE(c_void_p, c_void_p)
+UPDATE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
+TASK_FN = CFUNCTYPE(None, c_void_p)
+BUTTON_FN = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
+
+
+class SourceInfoHead(Structure):
+    """The leading fields of struct obs_source_info, in header order (OBS 27..31)."""
+
+    _fields_ = [
+        ("id", c_char_p),
+        ("type", c_int),
+        ("output_flags", c_uint32),
+        ("get_name", GET_NAME_FN),
+        ("create", CREATE_FN),
+        ("destroy", DESTROY_FN),
+        ("get_width", c_void_p),
+        ("get_height", c_void_p),
+        ("get_defaults", GET_DEFAULTS_FN),
+        ("get_properties", GET_PROPERTIES_FN),
+        ("update", UPDATE_FN),
+    ]
+
+
+# obs_register_source_s copies `size` bytes into a zeroed struct and refuses a size above
+# its own sizeof (400 bytes in OBS 29): passing just the head leaves every later optional
+# callback NULL and works with any libobs whose struct starts like this one.
+
+
+class SourceFrame2(Structure):
+    """struct obs_source_frame2 (obs.h, OBS 28+: flags and trc follow flip)."""
+
+    _fields_ = [
+        ("data", c_void_p * MAX_AV_PLANES),
+        ("linesize", c_uint32 * MAX_AV_PLANES),
+        ("width", c_uint32),
+        ("height", c_uint32),
+        ("timestamp", c_uint64),
+        ("format", c_int),
+        ("range", c_int),
+        ("color_matrix", c_float * 16),
+        ("color_range_min", c_float * 3),
+        ("color_range_max", c_float * 3),
+        ("flip", c_bool),
+        ("flags", c_uint8),
+        ("trc", c_uint8),
+    ]
+
+
+class SourceAudio(Structure):
+    """struct obs_source_audio (obs.h)."""
+
+    _fields_ = [
+        ("data", c_void_p * MAX_AV_PLANES),
+        ("frames", c_uint32),
+        ("speakers", c_int),
+        ("format", c_int),
+        ("samples_per_sec", c_uint32),
+        ("timestamp", c_uint64),
+    ]
+
+
+class Vec2(Structure):
+    _fields_ = [("x", c_float), ("y", c_float)]
+
+
+class LibObsMissing(RuntimeError):
+    """libobs could not be opened: the code runs outside OBS."""
+
+
+def _open(names: tuple[str, ...], short: str) -> ctypes.CDLL:
+    errors = []
+    for name in names:
+        try:
+            return ctypes.CDLL(name)
+        except OSError as exc:
+            errors.append(str(exc))
+    found = ctypes.util.find_library(short)
+    if found:
+        return ctypes.CDLL(found)
+    raise LibObsMissing(f"cannot open {short}: {'; '.join(errors)}")
+
+
+def _libobs_names() -> tuple[str, ...]:
+    if sys.platform == "darwin":
+        return ("libobs.framework/libobs", "libobs.0.dylib", "libobs.dylib")
+    if sys.platform == "win32":
+        return ("obs.dll",)
+    return ("libobs.so.0", "libobs.so")
+
+
+def _frontend_names() -> tuple[str, ...]:
+    if sys.platform == "darwin":
+        return ("libobs-frontend-api.1.dylib", "libobs-frontend-api.dylib")
+    if sys.platform == "win32":
+        return ("obs-frontend-api.dll",)
+    return ("libobs-frontend-api.so.0", "libobs-frontend-api.so")
+
+
+def _bind(lib: ctypes.CDLL, name: str, restype, *argtypes) -> None:
+    fn = getattr(lib, name)
+    fn.restype = restype
+    fn.argtypes = list(argtypes)
+
+
+class LibObs:
+    """Typed handles to libobs and the frontend API."""
+
+    def __init__(self) -> None:
+        obs = _open(_libobs_names(), "obs")
+        self.obs = obs
+        b = _bind
+        b(obs, "obs_get_version", c_uint32)
+        b(obs, "obs_register_source_s", None, c_void_p, c_size_t)
+        b(obs, "obs_source_output_video2", None, c_void_p, POINTER(SourceFrame2))
+        b(obs, "obs_source_output_audio", None, c_void_p, POINTER(SourceAudio))
+        b(obs, "obs_queue_task", None, c_int, TASK_FN, c_void_p, c_bool)
+        b(obs, "obs_get_source_by_name", c_void_p, c_char_p)
+        b(obs, "obs_source_get_display_name", c_char_p, c_char_p)
+        b(obs, "obs_source_create", c_void_p, c_char_p, c_char_p, c_void_p, c_void_p)
+        b(obs, "obs_source_get_ref", c_void_p, c_void_p)
+        b(obs, "obs_source_release", None, c_void_p)
+        b(obs, "obs_source_removed", c_bool, c_void_p)
+        b(obs, "obs_source_get_name", c_char_p, c_void_p)
+        b(obs, "obs_source_get_unversioned_id", c_char_p, c_void_p)
+        b(obs, "obs_source_get_width", c_uint32, c_void_p)
+        b(obs, "obs_source_get_height", c_uint32, c_void_p)
+        b(obs, "obs_source_get_settings", c_void_p, c_void_p)
+        b(obs, "obs_source_update_properties", None, c_void_p)
+        b(obs, "obs_scene_from_source", c_void_p, c_void_p)
+        b(obs, "obs_scene_find_source", c_void_p, c_void_p, c_char_p)
+        b(obs, "obs_scene_add", c_void_p, c_void_p, c_void_p)
+        b(obs, "obs_sceneitem_set_bounds_type", None, c_void_p, c_int)
+        b(obs, "obs_sceneitem_set_bounds_alignment", None, c_void_p, c_uint32)
+        b(obs, "obs_sceneitem_set_bounds", None, c_void_p, POINTER(Vec2))
+        b(obs, "obs_data_get_bool", c_bool, c_void_p, c_char_p)
+        b(obs, "obs_data_set_bool", None, c_void_p, c_char_p, c_bool)
+        b(obs, "obs_data_set_default_bool", None, c_void_p, c_char_p, c_bool)
+        b(obs, "obs_data_release", None, c_void_p)
+        b(obs, "obs_properties_create", c_void_p)
+        b(obs, "obs_properties_add_text", c_void_p, c_void_p, c_char_p, c_char_p, c_int)
+        b(obs, "obs_properties_add_bool", c_void_p, c_void_p, c_char_p, c_char_p)
+        b(obs, "obs_properties_add_button", c_void_p, c_void_p, c_char_p, c_char_p, BUTTON_FN)
+        b(obs, "obs_property_set_long_description", None, c_void_p, c_char_p)
+        b(obs, "obs_property_set_enabled", None, c_void_p, c_bool)
+        b(obs, "obs_property_name", c_char_p, c_void_p)
+        b(obs, "blog", None, c_int, c_char_p, c_char_p)
+        self.has_params_for_format = hasattr(obs, "video_format_get_parameters_for_format")
+        if self.has_params_for_format:
+            b(obs, "video_format_get_parameters_for_format", c_bool, c_int, c_int, c_int,
+              POINTER(c_float), POINTER(c_float), POINTER(c_float))
+        b(obs, "video_format_get_parameters", c_bool, c_int, c_int,
+          POINTER(c_float), POINTER(c_float), POINTER(c_float))
+        self.frontend: ctypes.CDLL | None
+        try:
+            fe = _open(_frontend_names(), "obs-frontend-api")
+            b(fe, "obs_frontend_get_current_scene", c_void_p)
+            self.frontend = fe
+        except (LibObsMissing, AttributeError):
+            self.frontend = None
+
+    def version(self) -> tuple[int, int, int]:
+        v = int(self.obs.obs_get_version())
+        return (v >> 24) & 0xFF, (v >> 16) & 0xFF, v & 0xFFFF
+
+    def colour_parameters(self, colorspace: int, vrange: int) -> tuple[list[float], list[float], list[float]]:
+        """Matrix and range for I420 in the given colour space and range."""
+        matrix = (c_float * 16)()
+        rmin = (c_float * 3)()
+        rmax = (c_float * 3)()
+        full = vrange == VIDEO_RANGE_FULL
+        if self.has_params_for_format:
+            ok = self.obs.video_format_get_parameters_for_format(
+                colorspace, vrange, VIDEO_FORMAT_I420, matrix, rmin, rmax)
+        else:
+            ok = self.obs.video_format_get_parameters(colorspace, vrange, matrix, rmin, rmax)
+        if not ok:
+            raise ValueError(f"no colour parameters for colour space {colorspace}, full={full}")
+        return list(matrix), list(rmin), list(rmax)
+
+
+@lru_cache(maxsize=1)
+def api() -> LibObs:
+    """The process-wide bindings (raises LibObsMissing outside OBS)."""
+    return LibObs()
+
+
+def cstr(value: bytes | None) -> str:
+    return value.decode("utf-8", "replace") if value else ""
+
+
+
+# blog() levels (util/base.h)
+LOG_ERROR = 100
+LOG_WARNING = 200
+LOG_INFO = 300
+
+_LEVELS = {"error": LOG_ERROR, "warning": LOG_WARNING, "info": LOG_INFO, "debug": LOG_INFO}
+
+
+def obs_log(level: str, message: str) -> None:
+    """Write one line to the OBS log from any thread ("%s" keeps '%' in messages literal)."""
+    api().obs.blog(_LEVELS.get(level, LOG_INFO), b"%s", message.encode("utf-8", "replace"))

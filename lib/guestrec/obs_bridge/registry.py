@@ -1,0 +1,220 @@
+"""The "WebRTC Guest" source type, registered with libobs once per process.
+
+libobs keeps the obs_source_info callbacks for the life of the process and a type cannot
+be unregistered, while the OBS script (and this package) may be reloaded many times. So
+the ctypes callbacks live in a holder module kept in sys.modules under a fixed key; they
+are thin trampolines that hand every call to whatever delegate the current script load
+installed (or do nothing when none is installed, e.g. between unload and load).
+
+The holder deliberately holds only plain data and closures made once: code that may change
+between reloads stays in the delegate.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import itertools
+import sys
+import threading
+import types
+from typing import Any, Callable, Protocol
+
+from . import libobs as L
+
+SOURCE_ID = "guestrec_webrtc_guest"
+DISPLAY_NAME = "WebRTC Guest"
+HOLDER_KEY = "_guestrec_obs_source_type"
+OUTPUT_FLAGS = L.OBS_SOURCE_ASYNC_VIDEO | L.OBS_SOURCE_AUDIO | L.OBS_SOURCE_DO_NOT_DUPLICATE
+
+
+class SourceDelegate(Protocol):
+    """What the current script load does for sources of our type (all on OBS's threads)."""
+
+    def source_created(self, source: int, settings: int) -> None: ...
+
+    def source_destroyed(self, source: int) -> None: ...
+
+    def get_defaults(self, settings: int) -> None: ...
+
+    def get_properties(self, source: int) -> int: ...
+
+    def update(self, source: int, settings: int) -> None: ...
+
+    def button_clicked(self, source: int, prop_name: str) -> bool: ...
+
+
+def _report(where: str) -> None:
+    # A Python exception must never cross into libobs; print so it lands in the OBS log.
+    import traceback
+
+    print(f"[guestrec] error in {where}:\n{traceback.format_exc()}", file=sys.stderr)
+
+
+def _build_holder(lib: L.LibObs) -> types.ModuleType:
+    holder = types.ModuleType(HOLDER_KEY, "Process-lifetime state of the WebRTC Guest source type")
+    holder.registered = False
+    holder.delegate = None  # SourceDelegate | None
+    holder.instances = {}  # data id -> obs_source_t* (borrowed: OBS owns the source)
+    holder.tasks = {}  # task id -> callable, for obs_queue_task
+    holder.lock = threading.Lock()
+    holder.counter = itertools.count(1)
+    holder.name_buffer = ctypes.create_string_buffer(DISPLAY_NAME.encode())
+    holder.id_buffer = ctypes.create_string_buffer(SOURCE_ID.encode())
+    obs = lib.obs
+
+    def source_of(data: int | None) -> int:
+        return holder.instances.get(data or 0, 0)
+
+    def get_name(_type_data):
+        return ctypes.addressof(holder.name_buffer)
+
+    def create(settings, source):
+        data = next(holder.counter)
+        holder.instances[data] = source
+        delegate = holder.delegate
+        if delegate is not None:
+            try:
+                delegate.source_created(source, settings)
+            except Exception:
+                _report("create")
+        return data
+
+    def destroy(data):
+        source = holder.instances.pop(data or 0, 0)
+        delegate = holder.delegate
+        if delegate is not None and source:
+            try:
+                delegate.source_destroyed(source)
+            except Exception:
+                _report("destroy")
+
+    def get_defaults(settings):
+        obs.obs_data_set_default_bool(settings, b"record", False)
+        delegate = holder.delegate
+        if delegate is not None:
+            try:
+                delegate.get_defaults(settings)
+            except Exception:
+                _report("get_defaults")
+
+    def get_properties(data):
+        delegate = holder.delegate
+        source = source_of(data)
+        if delegate is not None and source:
+            try:
+                props = delegate.get_properties(source)
+                if props:
+                    return props
+            except Exception:
+                _report("get_properties")
+        props = obs.obs_properties_create()
+        obs.obs_properties_add_text(
+            props, b"status", b"The Guest Recorder script is not loaded.", L.OBS_TEXT_INFO)
+        return props
+
+    def update(data, settings):
+        delegate = holder.delegate
+        source = source_of(data)
+        if delegate is not None and source:
+            try:
+                delegate.update(source, settings)
+            except Exception:
+                _report("update")
+
+    def clicked(_props, prop, data):
+        delegate = holder.delegate
+        source = source_of(data)
+        if delegate is None or not source:
+            return False
+        try:
+            name = obs.obs_property_name(prop)
+            return bool(delegate.button_clicked(source, L.cstr(name)))
+        except Exception:
+            _report("button")
+            return False
+
+    def run_task(param):
+        fn = holder.tasks.pop(param or 0, None)
+        if fn is None:
+            return
+        try:
+            fn()
+        except Exception:
+            _report("queued task")
+
+    holder.cb_get_name = L.GET_NAME_FN(get_name)
+    holder.cb_create = L.CREATE_FN(create)
+    holder.cb_destroy = L.DESTROY_FN(destroy)
+    holder.cb_get_defaults = L.GET_DEFAULTS_FN(get_defaults)
+    holder.cb_get_properties = L.GET_PROPERTIES_FN(get_properties)
+    holder.cb_update = L.UPDATE_FN(update)
+    holder.cb_clicked = L.BUTTON_FN(clicked)
+    holder.cb_task = L.TASK_FN(run_task)
+    holder.source_of = source_of
+    return holder
+
+
+def holder() -> types.ModuleType:
+    """The process-wide holder; made (not registered) on first use."""
+    existing = sys.modules.get(HOLDER_KEY)
+    if existing is not None:
+        return existing
+    made = _build_holder(L.api())
+    sys.modules[HOLDER_KEY] = made
+    return made
+
+
+def ensure_registered() -> types.ModuleType:
+    """Register the source type with libobs unless this process already did."""
+    h = holder()
+    with h.lock:
+        if h.registered:
+            return h
+        info = L.SourceInfoHead()  # zeroed
+        # libobs keeps this pointer as the unversioned id: point it at our own buffer.
+        info.id = ctypes.cast(h.id_buffer, ctypes.c_char_p)
+        info.type = L.OBS_SOURCE_TYPE_INPUT
+        info.output_flags = OUTPUT_FLAGS
+        info.get_name = h.cb_get_name
+        info.create = h.cb_create
+        info.destroy = h.cb_destroy
+        info.get_defaults = h.cb_get_defaults
+        info.get_properties = h.cb_get_properties
+        info.update = h.cb_update
+        # libobs copies the struct; the id string and the callbacks must live on.
+        L.api().obs.obs_register_source_s(ctypes.byref(info), ctypes.sizeof(info))
+        h.info = info
+        if not L.api().obs.obs_source_get_display_name(SOURCE_ID.encode()):
+            raise RuntimeError("libobs refused the source type (see the lines above in the log)")
+        h.registered = True
+        return h
+
+
+def set_delegate(delegate: SourceDelegate | None) -> None:
+    holder().delegate = delegate
+
+
+def get_delegate() -> Any:
+    existing = sys.modules.get(HOLDER_KEY)
+    return None if existing is None else existing.delegate
+
+
+def instances() -> dict[int, int]:
+    """data id -> source pointer for every live source of our type."""
+    existing = sys.modules.get(HOLDER_KEY)
+    return {} if existing is None else dict(existing.instances)
+
+
+def queue_ui_task(fn: Callable[[], None], wait: bool = False) -> None:
+    """Run fn on OBS's UI thread (obs_queue_task(OBS_TASK_UI))."""
+    h = holder()
+    task_id = next(h.counter)
+    h.tasks[task_id] = fn
+    L.api().obs.obs_queue_task(L.OBS_TASK_UI, h.cb_task, task_id, wait)
+
+
+def drop_pending_tasks() -> None:
+    """Forget queued tasks of this load (they become no-ops when OBS runs them)."""
+    existing = sys.modules.get(HOLDER_KEY)
+    if existing is not None:
+        existing.tasks.clear()

@@ -1,0 +1,342 @@
+"""One OBS source per guest, and the GuestSink that feeds it.
+
+Threads: sinks run on the engine's loop thread and only call the two libobs output
+functions (they copy the data and are safe from any thread). Finding, creating and
+releasing sources, and scene changes, happen on OBS's UI thread through obs_queue_task.
+A source's strong reference is held by its entry and guarded by the entry's lock, so a
+frame is never pushed into a source that is being released.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import av
+
+from . import libobs as L
+from . import registry
+from .frames import AudioConverter, to_i420
+from .status import HandoverStats, guest_status_detail
+
+LogFn = Callable[[str, str], None]
+StatusFn = Callable[[str], "Mapping[str, Any] | None"]
+SetRecordingFn = Callable[[str, bool], None]
+
+
+@dataclass
+class _Entry:
+    guest: str
+    source_name: str
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    ptr: int = 0  # our strong reference to the obs_source_t, 0 when none
+    active_sinks: int = 0
+    stats: HandoverStats = field(default_factory=HandoverStats)
+    release_queued: bool = False
+
+
+class ObsGuestSink:
+    """interfaces.GuestSink for one guest connection: frames go into the guest's source."""
+
+    def __init__(self, manager: "GuestSourceManager", entry: _Entry) -> None:
+        self._manager = manager
+        self._entry = entry
+        self._lib = manager.lib
+        self._audio = AudioConverter()
+        self._frame = L.SourceFrame2()
+        self._audio_struct = L.SourceAudio()
+        self._colour_key: tuple[int, int] | None = None
+
+    def on_connected(self) -> None:
+        with self._entry.lock:
+            self._entry.active_sinks += 1
+
+    def on_disconnected(self) -> None:
+        entry = self._entry
+        with entry.lock:
+            entry.active_sinks = max(0, entry.active_sinks - 1)
+            if entry.active_sinks == 0 and entry.ptr:
+                # NULL clears the picture: the source stays and shows nothing.
+                self._lib.obs.obs_source_output_video2(entry.ptr, None)
+        summary = entry.stats.summary()
+        if summary["frames"]:
+            self._manager.log("info", f"hand-over stats {json.dumps(entry.guest)} {json.dumps(summary)}")
+
+    def _live_source(self) -> int:
+        """The source pointer if frames can go in (call with the entry lock held)."""
+        ptr = self._entry.ptr
+        if ptr and self._lib.obs.obs_source_removed(ptr):
+            # The user deleted the source: stop feeding it and let it go.
+            self._manager.forget_source(self._entry)
+            return 0
+        return ptr
+
+    def on_video(self, frame: av.VideoFrame, timestamp_ns: int) -> None:
+        start = time.perf_counter_ns()
+        entry = self._entry
+        if not entry.ptr:
+            return  # the source is not there yet (or any more)
+        image = to_i420(frame)
+        f = self._frame
+        key = (image.colorspace, image.range)
+        if key != self._colour_key:
+            matrix, rmin, rmax = self._manager.colour_parameters(*key)
+            f.color_matrix[:] = matrix
+            f.color_range_min[:] = rmin
+            f.color_range_max[:] = rmax
+            f.range = image.range
+            self._colour_key = key
+        f.format = L.VIDEO_FORMAT_I420
+        f.width, f.height = image.width, image.height
+        f.timestamp = max(0, int(timestamp_ns))
+        for i in range(3):
+            f.data[i] = image.pointers[i]
+            f.linesize[i] = image.linesizes[i]
+        with entry.lock:
+            ptr = self._live_source()
+            if not ptr:
+                return
+            self._lib.obs.obs_source_output_video2(ptr, ctypes.byref(f))
+        entry.stats.record(time.perf_counter_ns() - start)
+
+    def on_audio(self, frame: av.AudioFrame, timestamp_ns: int) -> None:
+        entry = self._entry
+        if not entry.ptr:
+            return
+        a = self._audio_struct
+        a.speakers = L.SPEAKERS_STEREO
+        a.format = L.AUDIO_FORMAT_FLOAT_PLANAR
+        a.samples_per_sec = 48000
+        for chunk in self._audio.convert(frame, max(0, int(timestamp_ns))):
+            a.data[0], a.data[1] = chunk.pointers[0], chunk.pointers[1]
+            a.frames = chunk.samples
+            a.timestamp = chunk.timestamp_ns
+            with entry.lock:
+                ptr = self._live_source()
+                if not ptr:
+                    return
+                self._lib.obs.obs_source_output_audio(ptr, ctypes.byref(a))
+
+
+class GuestSourceManager:
+    """Owns the guest sources of one script load and is the source type's delegate."""
+
+    def __init__(
+        self,
+        *,
+        add_to_scene: Callable[[], bool],
+        guest_status: StatusFn,
+        set_recording: SetRecordingFn,
+        log: LogFn,
+        lib: L.LibObs | None = None,
+    ) -> None:
+        self.lib = lib or L.api()
+        self._add_to_scene = add_to_scene
+        self._guest_status = guest_status
+        self._set_recording = set_recording
+        self._log = log
+        self._entries: dict[str, _Entry] = {}
+        self._lock = threading.Lock()
+        self._colours: dict[tuple[int, int], tuple[list[float], list[float], list[float]]] = {}
+        self._closed = False
+
+    # ----- set-up -------------------------------------------------------------------
+
+    def install(self) -> None:
+        """Register the source type (once per process) and take over its callbacks."""
+        registry.ensure_registered()
+        registry.set_delegate(self)
+
+    def log(self, level: str, message: str) -> None:
+        try:
+            self._log(level, message)
+        except Exception:
+            pass
+
+    def colour_parameters(self, colorspace: int, vrange: int):
+        key = (colorspace, vrange)
+        if key not in self._colours:
+            self._colours[key] = self.lib.colour_parameters(colorspace, vrange)
+        return self._colours[key]
+
+    # ----- engine side (loop thread) ------------------------------------------------
+
+    def sink_factory(self, guest: str) -> ObsGuestSink | None:
+        """Engine.sink_factory: a sink for a guest who just joined."""
+        if self._closed:
+            return None
+        with self._lock:
+            entry = self._entries.get(guest)
+            if entry is None:
+                entry = self._entries[guest] = _Entry(guest=guest, source_name=guest)
+        registry.queue_ui_task(lambda: self._ensure_source(entry))
+        return ObsGuestSink(self, entry)
+
+    def forget_source(self, entry: _Entry) -> None:
+        """Drop our reference to a source the user removed (entry lock held by caller)."""
+        if entry.release_queued:
+            return
+        entry.release_queued = True
+
+        def release() -> None:
+            with entry.lock:
+                ptr, entry.ptr = entry.ptr, 0
+                entry.release_queued = False
+            if ptr:
+                self.lib.obs.obs_source_release(ptr)
+
+        registry.queue_ui_task(release)
+
+    # ----- UI thread ----------------------------------------------------------------
+
+    def _ensure_source(self, entry: _Entry) -> None:
+        if self._closed:
+            return
+        obs = self.lib.obs
+        src, name = self._find_ours(entry.guest)
+        created = False
+        if not src:
+            src = obs.obs_source_create(registry.SOURCE_ID.encode(), name.encode(), None, None)
+            created = True
+            if not src:
+                self.log("error", f"could not create the OBS source for guest {entry.guest!r}")
+                return
+            self.log("info", f"created source {name!r} for guest {entry.guest!r}")
+        with entry.lock:
+            old, entry.ptr = entry.ptr, src
+            entry.source_name = name
+        if old:
+            obs.obs_source_release(old)  # we keep exactly one reference: the new one
+        if created and self._add_to_scene():
+            self._add_to_current_scene(src)
+
+    def _find_ours(self, guest: str) -> tuple[int, str]:
+        """An existing source of our type for the guest, else (0, a free name to use)."""
+        obs = self.lib.obs
+        candidates = [guest] + [f"{guest} (WebRTC{'' if n == 1 else f' {n}'})" for n in range(1, 10)]
+        for name in candidates:
+            src = obs.obs_get_source_by_name(name.encode())
+            if not src:
+                return 0, name
+            if L.cstr(obs.obs_source_get_unversioned_id(src)) == registry.SOURCE_ID:
+                return src, name
+            obs.obs_source_release(src)  # another kind of source owns this name
+        return 0, f"{guest} (WebRTC {time.time_ns() % 100000})"
+
+    def _add_to_current_scene(self, src: int) -> None:
+        fe = self.lib.frontend
+        if fe is None:
+            return
+        obs = self.lib.obs
+        scene_source = fe.obs_frontend_get_current_scene()
+        if not scene_source:
+            return
+        try:
+            scene = obs.obs_scene_from_source(scene_source)
+            if not scene:
+                return
+            item = obs.obs_scene_add(scene, src)
+            if item:
+                # Fit the guest into the canvas whatever size its camera sends.
+                bounds = L.Vec2(float(obs.obs_source_get_width(scene_source)),
+                                float(obs.obs_source_get_height(scene_source)))
+                obs.obs_sceneitem_set_bounds_type(item, L.OBS_BOUNDS_SCALE_INNER)
+                obs.obs_sceneitem_set_bounds_alignment(item, L.OBS_ALIGN_CENTER)
+                obs.obs_sceneitem_set_bounds(item, ctypes.byref(bounds))
+        finally:
+            obs.obs_source_release(scene_source)
+
+    def close(self) -> None:
+        """Let go of every source (UI thread, at script unload). Idempotent."""
+        self._closed = True
+        if registry.get_delegate() is self:
+            registry.set_delegate(None)
+        registry.drop_pending_tasks()
+        with self._lock:
+            entries = list(self._entries.values())
+            self._entries.clear()
+        obs = self.lib.obs
+        for entry in entries:
+            with entry.lock:
+                ptr, entry.ptr = entry.ptr, 0
+                if ptr:
+                    obs.obs_source_output_video2(ptr, None)
+            if ptr:
+                obs.obs_source_release(ptr)
+
+    # ----- status -------------------------------------------------------------------
+
+    def guest_for_source(self, source: int) -> str:
+        with self._lock:
+            for entry in self._entries.values():
+                if entry.ptr == source:
+                    return entry.guest
+        return L.cstr(self.lib.obs.obs_source_get_name(source))
+
+    def refresh_properties(self, guests: list[str]) -> None:
+        """Ask open property dialogs of these guests' sources to rebuild (any thread)."""
+        with self._lock:
+            entries = [self._entries[g] for g in guests if g in self._entries]
+        for entry in entries:
+            with entry.lock:
+                if entry.ptr:
+                    self.lib.obs.obs_source_update_properties(entry.ptr)
+
+    def handover_stats(self) -> dict[str, dict[str, float | int]]:
+        with self._lock:
+            return {name: e.stats.summary() for name, e in self._entries.items()}
+
+    def source_names(self) -> dict[str, str]:
+        with self._lock:
+            return {name: e.source_name for name, e in self._entries.items()}
+
+    # ----- SourceDelegate (OBS's threads) ---------------------------------------------
+
+    def source_created(self, source: int, settings: int) -> None:
+        pass
+
+    def source_destroyed(self, source: int) -> None:
+        with self._lock:
+            entries = list(self._entries.values())
+        for entry in entries:
+            with entry.lock:
+                if entry.ptr == source:  # cannot happen while we hold a reference
+                    entry.ptr = 0
+
+    def get_defaults(self, settings: int) -> None:
+        pass
+
+    def get_properties(self, source: int) -> int:
+        obs = self.lib.obs
+        guest = self.guest_for_source(source)
+        status = self._guest_status(guest)
+        recording = bool(status and status.get("recording"))
+        # Show the real state in the toggle, not whatever was saved last time.
+        settings = obs.obs_source_get_settings(source)
+        if settings:
+            obs.obs_data_set_bool(settings, b"record", recording)
+            obs.obs_data_release(settings)
+        props = obs.obs_properties_create()
+        text = f"Guest {guest}: {guest_status_detail(status)}"
+        obs.obs_properties_add_text(props, b"status", text.encode(), L.OBS_TEXT_INFO)
+        toggle = obs.obs_properties_add_bool(props, b"record", b"Record this guest")
+        connected = bool(status and status.get("connected"))
+        obs.obs_property_set_enabled(toggle, connected)
+        obs.obs_properties_add_button(props, b"refresh", b"Refresh status", registry.holder().cb_clicked)
+        return props
+
+    def update(self, source: int, settings: int) -> None:
+        want = bool(self.lib.obs.obs_data_get_bool(settings, b"record"))
+        guest = self.guest_for_source(source)
+        status = self._guest_status(guest)
+        if not status or not status.get("connected"):
+            return
+        if bool(status.get("recording")) != want:
+            self._set_recording(guest, want)
+
+    def button_clicked(self, source: int, prop_name: str) -> bool:
+        return prop_name == "refresh"  # True: OBS rebuilds the properties with fresh status

@@ -1,0 +1,385 @@
+"""Guest Recorder for OBS: remote guests join over WebRTC (WHIP); each one becomes its own
+OBS source and gets its own recording.
+
+Add this file in OBS under Tools > Scripts. The code lives in lib/ beside this file; the
+Python dependencies (aiortc, PyAV, aiohttp) are looked up, in order, in:
+  1. $GUESTREC_SITE_PACKAGES (one or more folders, separated like PATH)
+  2. <this folder>/.venv (what install/run-obs.sh makes)
+  3. the user data folder, e.g. ~/.local/share/guest-recorder-obs/site-packages
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import site
+import subprocess
+import sys
+from pathlib import Path
+
+import obspython as obs
+
+SCRIPT_DIR = Path(__file__).resolve().parent
+LIB_DIR = SCRIPT_DIR / "lib"
+PY_DIR = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+INSTALL_HINT = (
+    f"install them with: bash {SCRIPT_DIR / 'install' / 'run-obs.sh'} --install-only   "
+    f"(or: {sys.executable or 'python3'} -m pip install --target "
+    f"{'<user data folder>/site-packages'} -r {SCRIPT_DIR / 'install' / 'requirements.txt'})"
+)
+
+
+def user_data_dir() -> Path:
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home())) / "guest-recorder-obs"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / "guest-recorder-obs"
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "guest-recorder-obs"
+
+
+def dependency_dirs() -> list[Path]:
+    dirs = [Path(p) for p in os.environ.get("GUESTREC_SITE_PACKAGES", "").split(os.pathsep) if p]
+    for venv in (SCRIPT_DIR / ".venv", user_data_dir() / "venv"):
+        dirs += [venv / "lib" / PY_DIR / "site-packages", venv / "Lib" / "site-packages"]
+    dirs.append(user_data_dir() / "site-packages")
+    return dirs
+
+
+def _put_on_path() -> list[str]:
+    used = []
+    for folder in reversed(dependency_dirs()):  # reversed: the first ends up in front
+        if folder.is_dir():
+            site.addsitedir(str(folder))  # also runs its .pth files
+            sys.path.remove(str(folder))
+            sys.path.insert(0, str(folder))
+            used.append(str(folder))
+    if str(LIB_DIR) in sys.path:
+        sys.path.remove(str(LIB_DIR))
+    sys.path.insert(0, str(LIB_DIR))
+    return list(reversed(used))
+
+
+def _forget_old_code() -> None:
+    """Reload should run the code now on disk: drop our modules from earlier loads."""
+    for name in [n for n in sys.modules if n == "guestrec" or n.startswith("guestrec.")]:
+        del sys.modules[name]
+
+
+SITE_DIRS = _put_on_path()
+_forget_old_code()
+IMPORT_ERROR = ""
+try:
+    import av  # noqa: F401  (checked here so a missing one is named clearly)
+    import aiortc  # noqa: F401
+    import aiohttp  # noqa: F401
+    from guestrec.obs_bridge import libobs as L
+    from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
+    from guestrec.obs_bridge.sources import GuestSourceManager
+    from guestrec.obs_bridge.status import guest_status_text
+except ImportError as exc:
+    missing = exc.name or str(exc)
+    IMPORT_ERROR = (
+        f"[guestrec] cannot import {missing!r} ({exc}); looked in {[str(d) for d in dependency_dirs()]}; "
+        + INSTALL_HINT
+    )
+    print(IMPORT_ERROR)
+
+RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
+                ("pcm", "Audio only, PCM (lossless)")]
+CODECS = [("vp8", "VP8"), ("vp9", "VP9"), ("av1", "AV1"), ("h264", "H.264"),
+          ("copy", "Original, no re-encode")]
+HOTKEYS = [("guestrec_start_all", "Guest Recorder: start all guest recordings", "start"),
+           ("guestrec_stop_all", "Guest Recorder: stop all guest recordings", "stop")]
+
+
+class _State:
+    controller = None
+    manager = None
+    settings = None
+    hotkeys: dict[str, int] = {}
+    default_out_dir = ""
+    status_text = "No guests yet."
+    notice = ""
+    shut_down = False
+
+
+state = _State()
+
+
+def log(level: str, message: str) -> None:
+    """One line in the OBS log, from any thread."""
+    line = f"[guestrec] {message}"
+    try:
+        L.obs_log(level, line)
+    except Exception:
+        print(line)
+
+
+# ----- settings ------------------------------------------------------------------------
+
+def obs_record_folder() -> str:
+    try:
+        path = obs.obs_frontend_get_current_record_output_path()
+    except Exception:
+        path = ""
+    return path or str(Path.home() / "Videos")
+
+
+def read_options(settings) -> "ScriptOptions":
+    g = obs.obs_data_get_string
+    return ScriptOptions(
+        record_mode=g(settings, "record_mode") or "video",
+        bitrate_kbps=int(obs.obs_data_get_int(settings, "bitrate_kbps")),
+        codec=g(settings, "codec") or "vp8",
+        out_dir=g(settings, "out_dir") or "",
+        auto_record=obs.obs_data_get_bool(settings, "auto_record"),
+        follow_obs_recording=obs.obs_data_get_bool(settings, "follow_obs_recording"),
+        host=g(settings, "host") or "127.0.0.1",
+        port=int(obs.obs_data_get_int(settings, "port")),
+        token=g(settings, "token"),
+        add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
+    )
+
+
+def script_defaults(settings):
+    state.default_out_dir = obs_record_folder()
+    obs.obs_data_set_default_string(settings, "record_mode", "video")
+    obs.obs_data_set_default_int(settings, "bitrate_kbps", 6000)
+    obs.obs_data_set_default_string(settings, "codec", "vp8")
+    obs.obs_data_set_default_string(settings, "out_dir", state.default_out_dir)
+    obs.obs_data_set_default_bool(settings, "auto_record", True)
+    obs.obs_data_set_default_bool(settings, "follow_obs_recording", False)
+    obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
+    obs.obs_data_set_default_int(settings, "port", 8765)
+    obs.obs_data_set_default_bool(settings, "add_to_scene", True)
+
+
+def script_description():
+    text = ("<b>Guest Recorder</b><br>Remote guests join over WebRTC; each one becomes its own "
+            "source and gets its own recording.")
+    if IMPORT_ERROR:
+        return text + f"<br><br><b>Not working:</b> {IMPORT_ERROR}"
+    link = state.controller.guest_link if state.controller else ""
+    if link:
+        text += f'<br><br>Guest link: <a href="{link}">{link}</a>'
+    if state.controller and state.controller.last_error:
+        text += f"<br><b>Error:</b> {state.controller.last_error}"
+    return text
+
+
+# ----- lifecycle -----------------------------------------------------------------------
+
+def script_load(settings):
+    if IMPORT_ERROR:
+        log_fallback = print
+        log_fallback(IMPORT_ERROR)
+        return
+    state.shut_down = False
+    state.settings = settings
+    if not obs.obs_data_get_string(settings, "token"):
+        # Made once and saved with the script's settings, so the guest link stays the same.
+        obs.obs_data_set_string(settings, "token", secrets.token_urlsafe(16))
+    if not state.default_out_dir:
+        state.default_out_dir = obs_record_folder()
+    options = read_options(settings)
+    controller_box: list = []
+    manager = GuestSourceManager(
+        add_to_scene=lambda: bool(controller_box and controller_box[0].options.add_to_scene),
+        guest_status=lambda guest: controller_box[0].guest_status(guest) if controller_box else None,
+        set_recording=lambda guest, on: controller_box[0].set_recording(guest, on),
+        log=log,
+    )
+    try:
+        manager.install()
+    except Exception as exc:
+        log("error", f"cannot register the WebRTC Guest source type: {exc!r}")
+        return
+    controller = GuestRecorderController(
+        options,
+        default_out_dir=lambda: Path(state.default_out_dir),
+        log=log,
+        sink_factory=manager.sink_factory,
+        on_status_change=manager.refresh_properties,
+        obs_recording=bool(obs.obs_frontend_recording_active()),
+    )
+    controller_box.append(controller)
+    state.manager, state.controller = manager, controller
+    controller.start()
+    obs.obs_frontend_add_event_callback(on_frontend_event)
+    _register_hotkeys(settings)
+    obs.timer_add(refresh_status, 1000)
+    log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}; guest link: {controller.guest_link}")
+
+
+def script_update(settings):
+    if state.controller is None:
+        return
+    state.default_out_dir = obs_record_folder() if not state.default_out_dir else state.default_out_dir
+    state.controller.update_options(read_options(settings))
+
+
+def script_save(settings):
+    for name, hotkey_id in state.hotkeys.items():
+        array = obs.obs_hotkey_save(hotkey_id)
+        obs.obs_data_set_array(settings, name, array)
+        obs.obs_data_array_release(array)
+
+
+def script_unload():
+    shutdown("script unloaded")
+
+
+def shutdown(why: str) -> None:
+    """Stop everything this load started; safe to call more than once."""
+    if state.shut_down:
+        return
+    state.shut_down = True
+    try:
+        obs.timer_remove(refresh_status)
+    except Exception:
+        pass
+    if state.controller is not None:
+        state.controller.stop(timeout=5.0)
+    if state.manager is not None:
+        state.manager.close()
+    for hotkey_id in state.hotkeys.values():
+        obs.obs_hotkey_unregister(hotkey_id)
+    state.hotkeys = {}
+    state.controller = state.manager = state.settings = None
+    log("info", f"stopped ({why})")
+
+
+def on_frontend_event(event):
+    controller = state.controller
+    if event == obs.OBS_FRONTEND_EVENT_RECORDING_STARTED and controller:
+        controller.obs_recording_changed(True)
+    elif event == obs.OBS_FRONTEND_EVENT_RECORDING_STOPPED and controller:
+        controller.obs_recording_changed(False)
+    elif event in (getattr(obs, "OBS_FRONTEND_EVENT_SCRIPTING_SHUTDOWN", -1),
+                   obs.OBS_FRONTEND_EVENT_EXIT):
+        shutdown("OBS is closing")
+
+
+# ----- hotkeys -------------------------------------------------------------------------
+
+def _hotkey_callback(action: str):
+    def pressed(is_pressed):
+        if is_pressed and state.controller:
+            (state.controller.start_all if action == "start" else state.controller.stop_all)()
+    return pressed
+
+
+def _register_hotkeys(settings) -> None:
+    state.hotkeys = {}
+    for name, description, action in HOTKEYS:
+        hotkey_id = obs.obs_hotkey_register_frontend(name, description, _hotkey_callback(action))
+        array = obs.obs_data_get_array(settings, name)
+        obs.obs_hotkey_load(hotkey_id, array)
+        obs.obs_data_array_release(array)
+        state.hotkeys[name] = hotkey_id
+
+
+# ----- status (timer: graphics thread, reads the controller's cache only) --------------
+
+def refresh_status():
+    controller = state.controller
+    if controller is None:
+        return
+    statuses = controller.statuses()
+    if not statuses:
+        state.status_text = "No guests yet." if controller.running else "Guest server not running."
+        return
+    lines = [f"{s.get('name')}: {guest_status_text(s)}" for s in sorted(statuses, key=lambda s: str(s.get("name")))]
+    state.status_text = "\n".join(lines)
+
+
+# ----- properties ----------------------------------------------------------------------
+
+def script_properties():
+    props = obs.obs_properties_create()
+    if IMPORT_ERROR:
+        obs.obs_properties_add_text(props, "error", IMPORT_ERROR, obs.OBS_TEXT_INFO)
+        return props
+    controller = state.controller
+    link = controller.guest_link if controller else ""
+    obs.obs_properties_add_text(props, "link_info", f"Guest link: {link or '(server not running)'}",
+                                obs.OBS_TEXT_INFO)
+    if controller and controller.last_error:
+        p = obs.obs_properties_add_text(props, "error_info", f"Error: {controller.last_error}",
+                                        obs.OBS_TEXT_INFO)
+        obs.obs_property_text_set_info_type(p, obs.OBS_TEXT_INFO_ERROR)
+    if state.notice:
+        obs.obs_properties_add_text(props, "notice", state.notice, obs.OBS_TEXT_INFO)
+    refresh_status()
+    obs.obs_properties_add_text(props, "status_info", f"Guests:\n{state.status_text}", obs.OBS_TEXT_INFO)
+    obs.obs_properties_add_button(props, "copy_link", "Show / copy guest link", on_copy_link)
+    obs.obs_properties_add_button(props, "start_all", "Start all guest recordings", on_start_all)
+    obs.obs_properties_add_button(props, "stop_all", "Stop all guest recordings", on_stop_all)
+    obs.obs_properties_add_button(props, "refresh", "Refresh status", lambda *_: True)
+
+    mode = obs.obs_properties_add_list(props, "record_mode", "Record", obs.OBS_COMBO_TYPE_LIST,
+                                       obs.OBS_COMBO_FORMAT_STRING)
+    for value, label in RECORD_MODES:
+        obs.obs_property_list_add_string(mode, label, value)
+    bitrate = obs.obs_properties_add_int(props, "bitrate_kbps", "Bitrate (kbps)", 6, 100000, 100)
+    obs.obs_property_set_long_description(
+        bitrate, "Video bitrate for video recordings; the Opus bitrate (6-510) for audio only.")
+    codec = obs.obs_properties_add_list(props, "codec", "Record codec", obs.OBS_COMBO_TYPE_LIST,
+                                        obs.OBS_COMBO_FORMAT_STRING)
+    for value, label in CODECS:
+        obs.obs_property_list_add_string(codec, label, value)
+    obs.obs_properties_add_path(props, "out_dir", "Output folder", obs.OBS_PATH_DIRECTORY, None,
+                                state.default_out_dir)
+    obs.obs_properties_add_bool(props, "auto_record", "Record guests when they join")
+    obs.obs_properties_add_bool(props, "follow_obs_recording", "Record guests while OBS records")
+    obs.obs_properties_add_bool(props, "add_to_scene", "Add guest sources to the current scene")
+    obs.obs_properties_add_text(props, "host", "Server host", obs.OBS_TEXT_DEFAULT)
+    obs.obs_properties_add_int(props, "port", "Server port", 1, 65535, 1)
+    obs.obs_properties_add_text(props, "token", "Guest token", obs.OBS_TEXT_DEFAULT)
+    return props
+
+
+def on_start_all(props, prop):
+    if state.controller:
+        state.controller.start_all()
+    return False
+
+
+def on_stop_all(props, prop):
+    if state.controller:
+        state.controller.stop_all()
+    return False
+
+
+def on_copy_link(props, prop):
+    link = state.controller.guest_link if state.controller else ""
+    if not link:
+        state.notice = "The guest server is not running; see the OBS log."
+        return True
+    log("info", f"guest link: {link}")
+    state.notice = ("Guest link copied to the clipboard." if copy_to_clipboard(link)
+                    else "No clipboard tool found: copy the guest link above by hand.")
+    return True
+
+
+def copy_to_clipboard(text: str) -> bool:
+    if sys.platform == "win32":
+        tools = [["clip"]]
+    elif sys.platform == "darwin":
+        tools = [["pbcopy"]]
+    else:
+        tools = [["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"]]
+    for tool in tools:
+        if tool[0] == "wl-copy" and not os.environ.get("WAYLAND_DISPLAY"):
+            continue
+        if shutil.which(tool[0]) is None:
+            continue
+        try:
+            subprocess.run(tool, input=text.encode(), timeout=3, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            return True
+        except (OSError, subprocess.SubprocessError):
+            continue
+    return False
