@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +25,8 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from guestrec.obs_setup import ObsSetup, free_port, latest_log, obs_command, obs_environment, write_all  # noqa: E402
+from guestrec.obs_process import Xvfb, close_obs, kill_obs, send_delete_window, start_obs  # noqa: E402
+from guestrec.obs_setup import ObsSetup, free_port, latest_log, write_all  # noqa: E402
 
 SCRIPT = ROOT / "obs_record_plugin.py"
 # obsws_python logs every refused connection while OBS is still starting.
@@ -45,44 +44,19 @@ def obs_available() -> str | None:
 
 def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0.2,
                what: str = "condition") -> Any:
+    """Poll until predicate returns something other than None/False (exceptions: retry)."""
     deadline = time.monotonic() + timeout
     last_exc: Exception | None = None
     while time.monotonic() < deadline:
         try:
             value = predicate()
-            if value:
+            if value is not None and value is not False:  # arrays and 0 count as ready
                 return value
         except Exception as exc:  # keep polling; report the last failure on timeout
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}"
                        + (f" (last error: {last_exc!r})" if last_exc else ""))
-
-
-class Xvfb:
-    def __init__(self, size: str = "1280x800x24") -> None:
-        read_fd, write_fd = os.pipe()
-        self.proc = subprocess.Popen(
-            ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp",
-             "-noreset"],
-            pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        os.close(write_fd)
-        with os.fdopen(read_fd) as pipe:
-            number = pipe.readline().strip()
-        if not number:
-            self.proc.kill()
-            raise RuntimeError("Xvfb did not start")
-        self.display = f":{number}"
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 class ObsHarness:
@@ -94,6 +68,8 @@ class ObsHarness:
         canvas: tuple[int, int] = (640, 360),
         fps: int = 15,
         extra_env: dict[str, str] | None = None,
+        script: Path = SCRIPT,
+        defaults: bool = True,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -102,7 +78,7 @@ class ObsHarness:
         self.token = "test-token-0123456789"
         self.out_dir = self.workdir / "guests"
         self.obs_record_dir = self.workdir / "obs-recordings"
-        settings = {
+        settings: dict[str, Any] = {} if not defaults else {
             "host": "127.0.0.1", "port": self.guest_port, "token": self.token,
             "out_dir": str(self.out_dir), "record_mode": "video", "bitrate_kbps": 1000,
             "codec": "vp8", "auto_record": True, "follow_obs_recording": False,
@@ -111,7 +87,7 @@ class ObsHarness:
         settings.update(script_settings or {})
         self.setup = ObsSetup(
             config_home=self.workdir / "config",
-            script_path=SCRIPT,
+            script_path=script,
             script_settings=settings,
             websocket_port=self.ws_port,
             record_dir=self.obs_record_dir,
@@ -131,15 +107,14 @@ class ObsHarness:
     def start(self, timeout: float = 90) -> "ObsHarness":
         write_all(self.setup)
         self.xvfb = Xvfb()
-        env = obs_environment(self.setup, self.xvfb.display)
-        env.update(self.extra_env)
-        env.pop("WAYLAND_DISPLAY", None)
         self._stdout = self.stdout_path.open("wb")
-        self.proc = subprocess.Popen(
-            obs_command(self.setup, OBS_BINARY), env=env, cwd=self.workdir,
-            stdout=self._stdout, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        wait_until(self._ws_ready, timeout, 0.5, "obs-websocket")
+        self.proc = start_obs(self.setup, self.xvfb.display, obs_binary=OBS_BINARY,
+                              output=self._stdout, cwd=self.workdir, extra_env=self.extra_env)
+        try:
+            wait_until(self._ws_ready, timeout, 0.5, "obs-websocket")
+        except Exception:
+            self.stop()
+            raise
         return self
 
     def _ws_ready(self) -> bool:
@@ -178,18 +153,16 @@ class ObsHarness:
 
     def stop(self) -> None:
         self._disconnect_ws()
-        if self.alive():
-            try:
-                if self.close_window(15) == float("inf"):
-                    raise TimeoutError
-            except Exception:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        if self.proc is not None and self.proc.poll() is None:
+            if self.xvfb is not None:
+                close_obs(self.proc, self.xvfb.display, timeout=15)
+            kill_obs(self.proc)
         if self.xvfb is not None:
             self.xvfb.stop()
             self.xvfb = None
         if getattr(self, "_stdout", None):
             self._stdout.close()
+            self._stdout = None
 
     def _disconnect_ws(self) -> None:
         if self._ws is not None:
@@ -233,6 +206,19 @@ class ObsHarness:
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
 
+    def screenshot_rgb(self, source: str, width: int = 64, height: int = 36):
+        """The source as OBS renders it, as an RGB numpy array (height, width, 3)."""
+        import base64
+        import io
+
+        import av
+
+        data = self.ws.get_source_screenshot(source, "png", width, height, -1).image_data
+        raw = base64.b64decode(data.split(",", 1)[1])
+        with av.open(io.BytesIO(raw), format="png_pipe") as container:
+            frame = next(container.decode(video=0))
+            return frame.to_ndarray(format="rgb24")
+
     def guestrec_log_lines(self) -> list[str]:
         return [line for line in self.log_text().splitlines() if "[guestrec]" in line]
 
@@ -240,47 +226,11 @@ class ObsHarness:
         """The bridge's hand-over stats lines, per guest (logged when a guest leaves)."""
         found: dict[str, dict[str, Any]] = {}
         marker = "hand-over stats "
-        for line in self.guestrec_log_lines():
+        for line in self.log_text().splitlines():
             if marker in line:
                 rest = line.split(marker, 1)[1]
-                name_json, _, stats_json = rest.partition(" ")
-                found[json.loads(name_json)] = json.loads(stats_json)
+                decoder = json.JSONDecoder()
+                name, end = decoder.raw_decode(rest)
+                found[name] = decoder.raw_decode(rest[end:].lstrip())[0]
         return found
 
-
-def send_delete_window(display: str, pid: int | None = None) -> int:
-    """Send WM_DELETE_WINDOW to OBS's main window; returns how many windows were asked."""
-    from Xlib import X, display as xdisplay, protocol
-
-    d = xdisplay.Display(display)
-    try:
-        root = d.screen().root
-        wm_protocols = d.intern_atom("WM_PROTOCOLS")
-        wm_delete = d.intern_atom("WM_DELETE_WINDOW")
-        net_pid = d.intern_atom("_NET_WM_PID")
-        sent = 0
-        for window in root.query_tree().children:
-            try:
-                name = window.get_wm_name() or ""
-                wm_class = window.get_wm_class() or ()
-                attrs = window.get_attributes()
-            except Exception:
-                continue
-            if "obs" not in [c.lower() for c in wm_class] or attrs.map_state != X.IsViewable:
-                continue
-            if not str(name).startswith("OBS "):
-                continue
-            if pid is not None:
-                prop = window.get_full_property(net_pid, X.AnyPropertyType)
-                if prop is not None and prop.value and int(prop.value[0]) != pid:
-                    continue
-            event = protocol.event.ClientMessage(
-                window=window, client_type=wm_protocols, data=(32, [wm_delete, X.CurrentTime, 0, 0, 0]))
-            window.send_event(event, event_mask=X.NoEventMask)
-            sent += 1
-        d.flush()
-        if not sent:
-            raise RuntimeError("OBS main window not found")
-        return sent
-    finally:
-        d.close()

@@ -1,0 +1,93 @@
+"""The OBS bridge alone inside a real OBS: source type, frames and sound through ctypes.
+
+A small test script (tests/support/obs_bridge_probe.py) feeds the bridge's GuestSink with
+RGB video (so the I420 conversion runs) and float planar audio; OBS is checked from outside
+through obs-websocket.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from obs_harness import ObsHarness, obs_available, wait_until
+
+pytestmark = [pytest.mark.obs]
+PROBE = Path(__file__).resolve().parent / "support" / "obs_bridge_probe.py"
+
+# BT.601 limited-range YUV of pure green, sent as RGB after a conversion
+GREEN_YUV = (145, 54, 34)
+
+
+@pytest.fixture(scope="module")
+def probe_obs(tmp_path_factory):
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    settings = {
+        "guest": "Probe Guest", "y": GREEN_YUV[0], "u": GREEN_YUV[1], "v": GREEN_YUV[2],
+        "tone_hz": 440.0, "seconds": 60.0, "pixel_format": "rgb24", "audio_format": "fltp",
+        "leave_after": 9.0,
+    }
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-bridge"), settings, script=PROBE,
+                         defaults=False)
+    with harness:
+        yield harness
+
+
+def meter_peak(harness: ObsHarness, source: str, seconds: float = 1.5) -> float:
+    import obsws_python as obsws
+
+    peaks: list[float] = []
+
+    def on_input_volume_meters(data) -> None:
+        for item in data.inputs:
+            if item["inputName"] == source and item["inputLevelsMul"]:
+                peaks.append(max(channel[1] for channel in item["inputLevelsMul"]))
+
+    client = harness.event_client(obsws.Subs.INPUTVOLUMEMETERS)
+    try:
+        client.callback.register(on_input_volume_meters)
+        time.sleep(seconds)
+    finally:
+        client.disconnect()
+    return max(peaks) if peaks else 0.0
+
+
+def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> None:
+    h = probe_obs
+    inputs = h.ws.get_input_list().inputs
+    ours = [i for i in inputs if i["inputName"] == "Probe Guest"]
+    assert ours and ours[0]["unversionedInputKind"] == "guestrec_webrtc_guest"
+
+    # It was added to the current scene, fitted to the canvas.
+    items = h.ws.get_scene_item_list("Scene").scene_items
+    item = next(i for i in items if i["sourceName"] == "Probe Guest")
+    assert item["sceneItemTransform"]["boundsType"] == "OBS_BOUNDS_SCALE_INNER"
+
+    def picture():
+        pixels = h.screenshot_rgb("Probe Guest")
+        return pixels if pixels.mean() > 5 else None
+
+    image = wait_until(picture, 10, what="a picture")
+    mean = image.reshape(-1, 3).mean(axis=0)
+    assert np.all(np.abs(mean - np.array([0, 255, 0])) < 12), mean
+
+    peak = meter_peak(h, "Probe Guest")
+    assert 0.3 < peak < 0.5, peak  # the probe's tone peaks at 0.4
+
+    # The guest leaves (after 9 s): the source stays but shows nothing any more.
+    def cleared() -> bool:
+        try:
+            pixels = h.screenshot_rgb("Probe Guest")
+        except Exception:
+            return True  # OBS refuses a screenshot of an empty (0x0) source
+        return bool(pixels.mean() < 5)
+
+    wait_until(cleared, 15, 0.5, "the picture to clear")
+    assert any(i["inputName"] == "Probe Guest" for i in h.ws.get_input_list().inputs)
+    stats = wait_until(lambda: h.handover_stats().get("Probe Guest"), 5, what="hand-over stats")
+    assert stats["frames"] > 50
