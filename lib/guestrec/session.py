@@ -221,14 +221,18 @@ class GuestSessions:
             receiver = next(
                 (t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None
             )
-            media = self._media(entry)
-            if media is not None and receiver is not None:
-                media.attach(receiver, track)
-            else:
-                # Nobody reads the track otherwise, and aiortc would queue its frames forever.
-                if entry.blackhole is None:
-                    entry.blackhole = MediaBlackhole()
-                entry.blackhole.addTrack(track)
+            try:
+                media = self._media(entry)
+                if media is not None and receiver is not None:
+                    media.attach(receiver, track)
+                    return
+            except Exception as exc:  # noqa: BLE001 - the guest stays, unrecorded
+                log.exception("guest %r: the media pipeline refused its %s", entry.name, track.kind)
+                entry.error = f"media pipeline failed: {exc}"
+            # Nobody reads the track otherwise, and aiortc would queue its frames forever.
+            if entry.blackhole is None:
+                entry.blackhole = MediaBlackhole()
+            entry.blackhole.addTrack(track)
 
         @pc.on("datachannel")
         def on_datachannel(channel: Any) -> None:
@@ -250,8 +254,6 @@ class GuestSessions:
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
                 entry.connected_once = True
-                if entry.sink is not None:
-                    _call_quietly("sink.on_connected", entry.sink.on_connected)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
                 if entry.config.auto_record:
@@ -390,7 +392,10 @@ class GuestSessions:
         await asyncio.shield(entry.finishing)
 
     async def _do_finish(self, entry: _Guest, reason: str) -> None:
-        log.info("guest %r leaves: %s", entry.name, reason)
+        if entry.error:
+            log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
+        else:
+            log.info("guest %r leaves: %s", entry.name, reason)
         if entry.watchdog is not None:
             entry.watchdog.cancel()
         try:
@@ -400,7 +405,8 @@ class GuestSessions:
             self._changed()
 
     async def _release(self, entry: _Guest) -> None:
-        # Stop receiving first, then finalize what arrived.
+        # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells
+        # the sink (on_disconnected), as it told it on_connected at the first frame.
         try:
             await entry.pc.close()
         except Exception:  # noqa: BLE001
@@ -412,8 +418,6 @@ class GuestSessions:
                 log.exception("finalizing %r's recording failed", entry.name)
         if entry.blackhole is not None:
             await entry.blackhole.stop()
-        if entry.sink is not None:
-            _call_quietly("sink.on_disconnected", entry.sink.on_disconnected)
 
     # -- status ---------------------------------------------------------------
 
