@@ -25,7 +25,7 @@
   ui.name.value = (params.get("name") || "").slice(0, 64);
 
   function showError(text) {
-    state.error = text;
+    state.error = text || null;
     ui.error.textContent = text;
     ui.error.hidden = !text;
   }
