@@ -1,0 +1,229 @@
+"""One guest's media: taps the receivers, keeps the A/V timeline, feeds sinks and recordings.
+
+Encoded frames are seen as they leave aiortc's jitter buffer (see tap.py). They are
+decoded only when something needs pictures or samples: a sink (OBS) or a transcoding
+recording. A headless copy recording decodes nothing at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+
+from aiortc import RTCRtpReceiver
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from ..interfaces import GuestSink
+from ..plan import RecordPlan
+from .recorder import Recorder
+from .tap import EncodedFrame, ReceiverTap
+from .timeline import Timeline
+
+log = logging.getLogger(__name__)
+
+TIMESTAMP_MAP_SIZE = 512  # decoded frames come out soon after their encoded frame
+
+
+class GuestMedia:
+    def __init__(self, guest: str, on_recording_change: Callable[[], None] | None = None) -> None:
+        self.guest = guest
+        self.on_recording_change = on_recording_change
+        self.timeline = Timeline()
+        self.taps: dict[str, ReceiverTap] = {}
+        self.tracks: dict[str, MediaStreamTrack] = {}
+        self.sinks: list[GuestSink] = []
+        self.recorder: Recorder | None = None
+        self._last_recorder: Recorder | None = None
+        self._consumers: dict[str, asyncio.Task] = {}
+        # aiortc's decoded frames carry its re-based timestamps; map them back to ours.
+        self._timestamps: dict[str, OrderedDict[int, int]] = {}
+        self._connected = False
+        self._closed = False
+
+    # -- wiring ----------------------------------------------------------------------
+
+    def attach(self, receiver: RTCRtpReceiver, track: MediaStreamTrack) -> None:
+        kind = track.kind
+        if kind not in ("audio", "video") or kind in self.taps:
+            return
+        self.timeline.add_stream(kind)
+        self.taps[kind] = ReceiverTap(
+            receiver, kind,
+            on_frame=self._on_encoded,
+            on_report=lambda ntp, rtp, kind=kind: self.timeline.on_report(kind, ntp, rtp),
+        )
+        self.tracks[kind] = track
+        self._timestamps[kind] = OrderedDict()
+        self._consumers[kind] = asyncio.ensure_future(self._consume(kind, track))
+        self._update_decoding()
+
+    def add_sink(self, sink: GuestSink) -> None:
+        self.sinks.append(sink)
+        if self._connected:
+            self._call_sink(sink.on_connected)
+        self._update_decoding()
+
+    def remove_sink(self, sink: GuestSink) -> None:
+        if sink in self.sinks:
+            self.sinks.remove(sink)
+            self._update_decoding()
+
+    def _update_decoding(self) -> None:
+        recorder = self.recorder if self.recorder is not None and self.recorder.active else None
+        for kind, tap in self.taps.items():
+            wanted = bool(self.sinks) or (recorder is not None and kind in recorder.decoded_kinds)
+            if wanted != tap.decode:
+                tap.set_decode(wanted)
+
+    # -- media -----------------------------------------------------------------------
+
+    def _on_encoded(self, frame: EncodedFrame) -> None:
+        unwrapped = self.timeline.on_media(frame.kind, frame.raw_timestamp, frame.arrival)
+        table = self._timestamps[frame.kind]
+        table[frame.mapped_timestamp] = unwrapped
+        while len(table) > TIMESTAMP_MAP_SIZE:
+            table.popitem(last=False)
+        if not self._connected:
+            self._connected = True
+            for sink in list(self.sinks):
+                self._call_sink(sink.on_connected)
+        if self.recorder is not None:
+            self.recorder.feed_encoded(frame, unwrapped)
+
+    def _unwrapped(self, kind: str, mapped: int | None) -> int | None:
+        table = self._timestamps.get(kind)
+        if mapped is None or not table:
+            return None
+        value = table.get(mapped)
+        if value is None:
+            # Not in the table (should not happen): the newest offset is the best guess.
+            last_mapped, last_value = next(reversed(table.items()))
+            value = last_value + (mapped - last_mapped)
+        return value
+
+    async def _consume(self, kind: str, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            unwrapped = self._unwrapped(kind, frame.pts)
+            if unwrapped is None:
+                continue
+            if self.sinks:
+                t = self.timeline.seconds(kind, unwrapped)
+                if t is not None:
+                    ns = int(t * 1e9)
+                    for sink in list(self.sinks):
+                        if kind == "video":
+                            self._call_sink(sink.on_video, frame, ns)
+                        else:
+                            self._call_sink(sink.on_audio, frame, ns)
+            if self.recorder is not None:
+                self.recorder.feed_decoded(kind, frame, unwrapped)
+
+    @staticmethod
+    def _call_sink(method: Callable, *args) -> None:
+        try:
+            method(*args)
+        except Exception:  # a sink problem must not end the guest's media
+            log.exception("guest sink failed")
+
+    # -- recording -------------------------------------------------------------------
+
+    def _copy_video_codec(self) -> str | None:
+        tap = self.taps.get("video")
+        if tap is None:
+            return None
+        if tap.codec:
+            return tap.codec
+        codecs = getattr(tap.receiver, "_RTCRtpReceiver__codecs", {}) or {}
+        names = {c.mimeType.split("/")[-1].lower() for c in codecs.values()}
+        names.discard("rtx")
+        return names.pop() if len(names) == 1 else None  # unknown: Matroska holds any
+
+    def start_recording(
+        self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None
+    ) -> Path:
+        """Start a recording; returns its (first) file. OSError if out_dir is unwritable.
+
+        A recording already running is left alone and its file returned.
+        """
+        if self.recorder is not None and self.recorder.active:
+            return self.recorder.path
+        recorder = Recorder(
+            guest=self.guest, plan=plan, out_dir=Path(out_dir), split_minutes=split_minutes,
+            timeline=self.timeline, has_video="video" in self.taps,
+            has_audio="audio" in self.taps, copy_video_codec=self._copy_video_codec(),
+            request_keyframe=self.request_keyframe, on_event=self._on_recorder_event,
+            guest_stats=self.stats,
+        )
+        self.recorder = recorder
+        self._last_recorder = recorder
+        recorder.start()
+        self._update_decoding()
+        self._changed()
+        return recorder.path
+
+    async def stop_recording(self) -> dict | None:
+        recorder = self.recorder
+        if recorder is None:
+            return None
+        self.recorder = None
+        self._update_decoding()
+        return await recorder.stop()
+
+    def recording_status(self) -> dict | None:
+        recorder = self.recorder or self._last_recorder
+        return None if recorder is None else recorder.status()
+
+    def _on_recorder_event(self, event: str) -> None:
+        if event in ("failed", "stopped"):
+            self._update_decoding()
+        self._changed()
+
+    def _changed(self) -> None:
+        if self.on_recording_change is not None:
+            try:
+                self.on_recording_change()
+            except Exception:
+                log.exception("recording change callback failed")
+
+    def request_keyframe(self) -> None:
+        tap = self.taps.get("video")
+        if tap is not None:
+            tap.request_keyframe()
+
+    def stats(self) -> dict:
+        """Reception statistics (thread-safe enough for a summary: plain reads)."""
+        out: dict = {kind: tap.stats() for kind, tap in self.taps.items()}
+        for kind, tap in self.taps.items():
+            streams = getattr(tap.receiver, "_RTCRtpReceiver__remote_streams", {}) or {}
+            lost = sum(s.packets_lost for s in list(streams.values()))
+            if streams:
+                out[kind]["packets_lost"] = lost
+        out["timeline"] = self.timeline.summary()
+        return out
+
+    # -- ending ----------------------------------------------------------------------
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self.stop_recording()
+        finally:
+            for task in self._consumers.values():
+                task.cancel()
+            for task in self._consumers.values():
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+            self._consumers.clear()
+            for sink in list(self.sinks):
+                self._call_sink(sink.on_disconnected)

@@ -1,0 +1,177 @@
+"""The loop side of one recording: picks what to feed, times it, hands it to the writer.
+
+Runs on the asyncio loop and never blocks it: items go to the writer thread through a
+bounded queue; when the queue is full an item is dropped and counted (a copied video
+stream then waits for the next keyframe, asked for at once, so the file stays decodable).
+
+Until the guest timeline knows how audio and video relate (first RTCP sender reports, at
+most a second or two after the guest starts sending), items are held here, so the start
+of a file is already in sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+
+import av
+
+from ..names import reserve_recording_path
+from ..plan import RecordPlan
+from .tap import EncodedFrame
+from .timeline import Timeline
+from .writer import Item, RecordingWriter, plan_ext
+
+log = logging.getLogger(__name__)
+
+MAX_HELD = 300  # items held while the timeline is not ready (a few seconds)
+
+
+class Recorder:
+    def __init__(
+        self,
+        guest: str,
+        plan: RecordPlan,
+        out_dir: Path,
+        split_minutes: float | None,
+        timeline: Timeline,
+        has_video: bool,
+        has_audio: bool,
+        copy_video_codec: str | None,
+        request_keyframe: Callable[[], None],
+        on_event: Callable[[str], None],
+        guest_stats: Callable[[], dict],
+    ) -> None:
+        self.plan = plan
+        self.timeline = timeline
+        self.request_keyframe = request_keyframe
+        self.on_event = on_event
+        self.loop = asyncio.get_event_loop()
+        ext = plan_ext(plan, copy_video_codec)
+        self.path = reserve_recording_path(out_dir, guest, ext)  # OSError if unwritable
+        # What this recording takes, and in which form.
+        self.video = plan.video and has_video
+        self.decoded_kinds: set[str] = set()
+        self.encoded_kinds: set[str] = set()
+        if self.video:
+            (self.encoded_kinds if plan.copy else self.decoded_kinds).add("video")
+        if has_audio:
+            copy_audio = plan.copy and plan.audio_codec == "opus"
+            (self.encoded_kinds if copy_audio else self.decoded_kinds).add("audio")
+        self.writer = RecordingWriter(
+            guest=guest, plan=plan, first_path=self.path,
+            split_seconds=split_minutes * 60 if split_minutes else None,
+            expect_video=self.video, expect_audio=has_audio,
+            copy_video_codec=copy_video_codec,
+            notify=self._notify_threadsafe,
+            request_keyframe=self._keyframe_threadsafe,
+            guest_stats=guest_stats,
+        )
+        self._held: deque[tuple[str, int, object]] = deque()
+        self._video_broken = False
+        self.active = True
+        self.stopped = asyncio.Event()
+
+    def start(self) -> None:
+        self.writer.start()
+        if self.video and self.plan.copy:
+            self.request_keyframe()
+
+    # -- thread -> loop --------------------------------------------------------------
+
+    def _notify_threadsafe(self, event: str) -> None:
+        self.loop.call_soon_threadsafe(self._on_writer_event, event)
+
+    def _keyframe_threadsafe(self) -> None:
+        self.loop.call_soon_threadsafe(self.request_keyframe)
+
+    def _on_writer_event(self, event: str) -> None:
+        if event in ("failed", "stopped"):
+            self.active = False
+        if event == "failed" and not self.writer.done.is_set():
+            self.writer.stop()  # the thread has nothing more to do
+        if event == "stopped":
+            self.stopped.set()
+        self.on_event(event)
+
+    # -- feeding ---------------------------------------------------------------------
+
+    def feed_encoded(self, frame: EncodedFrame, unwrapped: int) -> None:
+        if not self.active or frame.kind not in self.encoded_kinds:
+            return
+        if frame.kind == "video":
+            # A frame with a hole, or one after a dropped frame, would not decode: skip
+            # until the next keyframe.
+            if not frame.intact:
+                self._video_broken = True
+            elif self._video_broken and frame.keyframe:
+                self._video_broken = False
+            if self._video_broken:
+                self.request_keyframe()
+                return
+        self._offer(frame.kind, unwrapped, frame)
+
+    def feed_decoded(self, kind: str, frame: av.VideoFrame | av.AudioFrame, unwrapped: int) -> None:
+        if not self.active or kind not in self.decoded_kinds:
+            return
+        self._offer(kind, unwrapped, frame)
+
+    def _offer(self, kind: str, unwrapped: int, payload: object) -> None:
+        if not self.timeline.ready():
+            self._held.append((kind, unwrapped, payload))
+            while len(self._held) > MAX_HELD:
+                self._held.popleft()
+            return
+        while self._held:
+            self._submit(*self._held.popleft())
+        self._submit(kind, unwrapped, payload)
+
+    def _submit(self, kind: str, unwrapped: int, payload: object) -> None:
+        t = self.timeline.seconds(kind, unwrapped)
+        if t is None:
+            return
+        if isinstance(payload, EncodedFrame):
+            item = Item(kind, t, data=payload.data, keyframe=payload.keyframe, codec=payload.codec)
+        else:
+            item = Item(kind, t, frame=payload)  # type: ignore[arg-type]
+        if not self.writer.submit(item) and kind == "video" and self.plan.copy:
+            self._video_broken = True
+            self.request_keyframe()
+
+    # -- stopping & status -----------------------------------------------------------
+
+    async def stop(self) -> dict | None:
+        self.active = False
+        self._held.clear()
+        if not self.writer.done.is_set():
+            self.writer.stop()
+        await self.stopped.wait()
+        return self.summary()
+
+    def summary(self) -> dict | None:
+        finished = self.writer.finished
+        if not finished:
+            return None
+        result = dict(finished[-1])
+        if len(finished) > 1:
+            result["files"] = [s["file"] for s in finished]
+        if self.writer.error:
+            result["error"] = self.writer.error
+        return result
+
+    def status(self) -> dict:
+        writer = self.writer
+        started = writer.started_utc
+        return {
+            "recording": self.active and not writer.failed,
+            "path": str(writer.current_path) if writer.current_path else str(self.path),
+            "started_utc": started.isoformat() if started else None,
+            "seconds": round(writer.seconds_written(), 3),
+            "bytes": writer.bytes_written(),
+            "error": writer.error,
+            "files": [s["file"] for s in writer.finished],
+            "dropped": dict(writer.dropped),
+        }

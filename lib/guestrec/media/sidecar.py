@@ -1,0 +1,46 @@
+"""The JSON beside every recording (same stem, .json): what was asked, what was written.
+
+The file is created when the recording starts, padded with spaces to a fixed size, and
+later rewritten in place. A disk that fills up during the recording therefore still takes
+the final summary with its error: no new blocks are needed for it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+RESERVED_BYTES = 16 * 1024
+
+
+def sidecar_path(media: Path) -> Path:
+    return Path(media).with_suffix(".json")
+
+
+def write_sidecar(media: Path, summary: dict) -> bool:
+    """Write or rewrite the sidecar; False if it could not be written (disk full...)."""
+    path = sidecar_path(media)
+    text = json.dumps(summary, indent=2, sort_keys=False, default=str).encode("utf-8") + b"\n"
+    if len(text) < RESERVED_BYTES:
+        text = text + b" " * (RESERVED_BYTES - len(text) - 1) + b"\n"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, text)
+            os.ftruncate(fd, len(text))
+        finally:
+            os.close(fd)
+        return True
+    except OSError:
+        return False
+
+
+def read_sidecar(media: Path) -> dict:
+    return json.loads(sidecar_path(media).read_text(encoding="utf-8"))
+
+
+def bitrate_kbps(byte_count: int, seconds: float) -> float | None:
+    if seconds <= 0:
+        return None
+    return round(byte_count * 8 / seconds / 1000, 1)

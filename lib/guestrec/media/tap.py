@@ -1,0 +1,248 @@
+"""Instrumenting an aiortc RTCRtpReceiver (aiortc 1.16): see encoded frames and RTCP.
+
+aiortc gives no public hook between its jitter buffer and its decoder thread, so three
+private pieces of the receiver are wrapped, on the instance only:
+
+- the jitter buffer's `add`: which RTP packets (sequence numbers, marker, arrival) make up
+  each frame, so a frame with a hole in it (lost packets the buffer gave up on) is known;
+- the decoder queue's `put`: every complete encoded frame passes here on its way to the
+  decoder thread; we see it first and decide whether it is decoded at all (headless copy
+  recording needs no decoding);
+- `_handle_rtcp_packet`: RTCP sender reports, for the audio/video timeline.
+
+All three run on the asyncio loop (aiortc calls them from its RTP/RTCP handlers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiortc import RTCRtpReceiver
+from aiortc.rtp import RtcpSrPacket
+
+from .bitstream import h264_is_keyframe, vp8_is_keyframe
+
+log = logging.getLogger(__name__)
+
+PLI_MIN_INTERVAL = 0.25  # seconds between keyframe requests
+
+
+@dataclass
+class EncodedFrame:
+    kind: str  # "audio" | "video"
+    codec: str  # "vp8" | "h264" | "opus" | ...
+    data: bytes
+    raw_timestamp: int  # RTP timestamp as sent
+    mapped_timestamp: int  # after aiortc's TimestampMapper (what decoded frames carry)
+    arrival: float  # time.monotonic() of the frame's first packet
+    intact: bool  # every packet present, following on from the previous frame
+    keyframe: bool
+
+
+class _PacketLog:
+    """Per RTP timestamp: the sequence numbers seen, marker, first arrival."""
+
+    __slots__ = ("seqs", "marker", "arrival")
+
+    def __init__(self, arrival: float) -> None:
+        self.seqs: set[int] = set()
+        self.marker = False
+        self.arrival = arrival
+
+
+def _seq_add(a: int, b: int) -> int:
+    return (a + b) & 0xFFFF
+
+
+class ReceiverTap:
+    """Wraps one receiver. `on_frame(EncodedFrame)` and `on_report(ntp, rtp)` are callbacks."""
+
+    def __init__(
+        self,
+        receiver: RTCRtpReceiver,
+        kind: str,
+        on_frame: Callable[[EncodedFrame], None],
+        on_report: Callable[[int, int], None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.receiver = receiver
+        self.kind = kind
+        self.on_frame = on_frame
+        self.on_report = on_report
+        self.clock = clock
+        self.decode = False  # forward frames to aiortc's decoder thread
+        self._decode_waits_for_key = kind == "video"
+        self._packets: OrderedDict[int, _PacketLog] = OrderedDict()
+        self._last_seq: int | None = None  # last sequence number of the last emitted frame
+        self._filler: set[int] = set()  # empty (padding) packets, not part of any frame
+        self.ssrc: int | None = None
+        self._last_pli = 0.0
+        self._last_seq_seen: int | None = None
+        # statistics
+        self.packets = 0
+        self.packets_lost = 0
+        self.frames = 0
+        self.broken_frames = 0
+        self.keyframe_requests = 0
+        self.reports = 0
+        self.codec: str | None = None
+
+        jitter = getattr(receiver, "_RTCRtpReceiver__jitter_buffer")
+        queue = getattr(receiver, "_RTCRtpReceiver__decoder_queue")
+        self._jitter_add = jitter.add
+        self._queue_put = queue.put
+        self._handle_rtcp = receiver._handle_rtcp_packet
+        jitter.add = self._on_jitter_add
+        queue.put = self._on_decoder_put
+        receiver._handle_rtcp_packet = self._on_rtcp  # type: ignore[method-assign]
+
+    # -- RTP side --------------------------------------------------------------------
+
+    def _on_jitter_add(self, packet: Any) -> tuple[bool, Any]:
+        now = self.clock()
+        self.ssrc = packet.ssrc
+        self.packets += 1
+        seq = packet.sequence_number
+        if self._last_seq_seen is not None:
+            gap = (seq - self._last_seq_seen) & 0xFFFF
+            if 1 < gap < 0x8000:
+                self.packets_lost += gap - 1  # corrected below if the packet shows up late
+            elif gap >= 0x8000:
+                self.packets_lost = max(0, self.packets_lost - 1)  # a late (re)transmission
+        if self._last_seq_seen is None or 0 < ((seq - self._last_seq_seen) & 0xFFFF) < 0x8000:
+            self._last_seq_seen = seq
+        if not getattr(packet, "_data", b""):
+            self._filler.add(seq)
+            if len(self._filler) > 256:
+                self._filler.clear()
+        else:
+            entry = self._packets.get(packet.timestamp)
+            if entry is None:
+                entry = self._packets[packet.timestamp] = _PacketLog(now)
+                if len(self._packets) > 1024:  # never grows without bound
+                    self._packets.popitem(last=False)
+            entry.seqs.add(seq)
+            entry.marker = entry.marker or bool(packet.marker)
+
+        pli, frame = self._jitter_add(packet)
+        if frame is not None:
+            self._describe(frame)
+        return pli, frame
+
+    def _describe(self, frame: Any) -> None:
+        """Mark a frame leaving the jitter buffer: intact or not, arrival time."""
+        entry = None
+        while self._packets:
+            ts, log_entry = self._packets.popitem(last=False)
+            if ts == frame.timestamp:
+                entry = log_entry
+                break
+        intact = False
+        arrival = self.clock()
+        if entry is not None and entry.seqs:
+            arrival = entry.arrival
+            seqs = sorted(entry.seqs, key=lambda s: (s - min(entry.seqs)) & 0xFFFF)
+            first, last = seqs[0], seqs[-1]
+            contiguous = ((last - first) & 0xFFFF) + 1 == len(seqs)
+            follows = True
+            if self._last_seq is not None:
+                expected = _seq_add(self._last_seq, 1)
+                while expected in self._filler and expected != first:
+                    expected = _seq_add(expected, 1)
+                follows = expected == first
+            intact = contiguous and follows and (entry.marker or self.kind == "audio")
+            self._last_seq = last
+        frame.gr_raw_timestamp = frame.timestamp
+        frame.gr_arrival = arrival
+        frame.gr_intact = intact or self.kind == "audio"
+
+    def _on_decoder_put(self, item: Any, *args: Any, **kwargs: Any) -> None:
+        if item is None:  # the receiver is stopping: let the decoder thread end
+            self._queue_put(item, *args, **kwargs)
+            return
+        codec, frame = item
+        name = codec.mimeType.split("/")[-1].lower()
+        self.codec = name
+        data = bytes(frame.data)
+        if self.kind == "video":
+            keyframe = (
+                vp8_is_keyframe(data) if name == "vp8"
+                else h264_is_keyframe(data) if name == "h264" else False
+            )
+        else:
+            keyframe = True
+        intact = getattr(frame, "gr_intact", True)
+        self.frames += 1
+        if not intact:
+            self.broken_frames += 1
+        encoded = EncodedFrame(
+            kind=self.kind, codec=name, data=data,
+            raw_timestamp=getattr(frame, "gr_raw_timestamp", frame.timestamp),
+            mapped_timestamp=frame.timestamp,
+            arrival=getattr(frame, "gr_arrival", self.clock()),
+            intact=intact, keyframe=keyframe,
+        )
+        try:
+            self.on_frame(encoded)
+        except Exception:  # a recording problem must never break reception
+            log.exception("frame callback failed")
+        if self.decode:
+            if self._decode_waits_for_key:
+                if not keyframe:
+                    self.request_keyframe()
+                    return
+                self._decode_waits_for_key = False
+            self._queue_put(item, *args, **kwargs)
+        elif self.kind == "video":
+            self._decode_waits_for_key = True
+
+    def set_decode(self, on: bool) -> None:
+        """Feed aiortc's decoder or not; when turned on, video starts at a keyframe."""
+        if on and not self.decode and self.kind == "video":
+            self._decode_waits_for_key = True
+            self.request_keyframe()
+        self.decode = on
+
+    # -- RTCP side -------------------------------------------------------------------
+
+    async def _on_rtcp(self, packet: Any) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            self.reports += 1
+            try:
+                self.on_report(packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)
+            except Exception:
+                log.exception("sender report callback failed")
+        await self._handle_rtcp(packet)
+
+    def request_keyframe(self, force: bool = False) -> bool:
+        """Send a PLI to the guest (rate limited); False if nothing could be sent yet."""
+        if self.kind != "video" or self.ssrc is None:
+            return False
+        now = self.clock()
+        if not force and now - self._last_pli < PLI_MIN_INTERVAL:
+            return True
+        self._last_pli = now
+        self.keyframe_requests += 1
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        loop.create_task(self.receiver._send_rtcp_pli(self.ssrc))
+        return True
+
+    def stats(self) -> dict:
+        return {
+            "packets": self.packets,
+            "packets_lost": self.packets_lost,
+            "frames": self.frames,
+            "broken_frames": self.broken_frames,
+            "keyframe_requests": self.keyframe_requests,
+            "sender_reports": self.reports,
+            "codec": self.codec,
+        }

@@ -1,0 +1,589 @@
+"""The recording worker: one thread per recording, fed through a bounded queue.
+
+Everything slow (encoding, muxing, disk) happens here, never on the asyncio loop. Items
+carry their time on the guest timeline (seconds); the writer turns that into file
+timestamps: the recording starts at its first video keyframe (copy) or first video frame
+(transcode), or its first audio for audio-only plans, and that instant is 0 in the file.
+
+Splitting: a new file starts on a video keyframe at or after the split time (transcode:
+a new encoder, so a keyframe; copy: the first keyframe from the guest, which is asked for
+shortly before). Audio goes to the old file up to that instant and to the new one after,
+so the seam has neither gap nor overlap beyond one audio frame.
+
+A write error (disk full...) ends the recording: the files are closed as far as they got,
+the error goes into the status and the sidecar, and the owner is told.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import av
+import numpy as np
+
+from ..names import reserve_recording_path
+from ..plan import RecordPlan
+from . import audioline
+from .bitstream import H264ParameterSets, h264_sps_size, opus_packet_samples, vp8_frame_size
+from .mediafile import AudioSpec, MediaFile, VideoSpec
+from .sidecar import bitrate_kbps, write_sidecar
+from .videofit import fit_frame
+
+log = logging.getLogger(__name__)
+
+MAX_ITEMS = 400  # about 5 s of audio + video
+MAX_DECODED_VIDEO = 75  # decoded frames are big (1.4 MB at 720p): about 2.5 s
+VIDEO_WAIT_SECONDS = 5.0  # how long a video recording waits for video before going audio-only
+SPLIT_LEAD_SECONDS = 0.5  # copy: ask for a keyframe this long before a split is due
+DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
+
+
+@dataclass
+class Item:
+    kind: str  # "video" | "audio"
+    t: float  # seconds on the guest timeline
+    frame: av.VideoFrame | av.AudioFrame | None = None  # decoded (transcode / PCM)
+    data: bytes | None = None  # encoded (copy)
+    keyframe: bool = False
+    codec: str | None = None
+
+
+@dataclass
+class Segment:
+    file: MediaFile
+    start_t: float
+    video_start: int  # recording 90 kHz position of the file's 0
+    audio_start: int  # recording sample position of the file's 0
+    started_utc: datetime
+    video_codec: str | None
+    ended_utc: datetime | None = None
+    video_frames: int = 0
+    video_gaps: int = 0
+    last_video_t: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def copy_container_ext(plan: RecordPlan, video_codec: str | None) -> str:
+    """File extension for a copy recording: WebM holds VP8/VP9/AV1 + Opus only."""
+    pcm = plan.audio_codec == "pcm_f32le"
+    if not plan.video:
+        return "mka" if pcm else "webm"
+    if video_codec in ("vp8", "vp9", "av1") and not pcm:
+        return "webm"
+    return "mkv"
+
+
+def plan_ext(plan: RecordPlan, copy_video_codec: str | None) -> str:
+    if plan.copy:
+        return copy_container_ext(plan, copy_video_codec)
+    return plan.container
+
+
+class RecordingWriter:
+    def __init__(
+        self,
+        guest: str,
+        plan: RecordPlan,
+        first_path: Path,
+        split_seconds: float | None,
+        expect_video: bool,
+        expect_audio: bool,
+        copy_video_codec: str | None,
+        notify: Callable[[str], None],
+        request_keyframe: Callable[[], None],
+        guest_stats: Callable[[], dict] | None = None,
+    ) -> None:
+        self.guest = guest
+        self.plan = plan
+        self.out_dir = first_path.parent
+        self._next_path: Path | None = first_path
+        self.split_seconds = split_seconds if split_seconds and split_seconds > 0 else None
+        self.video_on = plan.video and expect_video
+        self.audio_on = expect_audio
+        self.copy_video_codec = copy_video_codec
+        self.notify = notify
+        self.request_keyframe = request_keyframe
+        self.guest_stats = guest_stats or (lambda: {})
+
+        self.queue: queue.Queue[Item | None] = queue.Queue()
+        self._lock = threading.Lock()
+        self._queued = 0
+        self._queued_video = 0
+        self._stopping = threading.Event()
+        self.thread = threading.Thread(target=self._run, name=f"recorder-{guest}", daemon=True)
+
+        # state below belongs to the worker thread; readers take snapshots
+        self.t0: float | None = None
+        self.first_item_t: float | None = None
+        self.current: Segment | None = None
+        self.draining: Segment | None = None
+        self.finished: list[dict] = []
+        self.error: str | None = None
+        self.dropped = {"video": 0, "audio": 0}
+        self.failed = False
+        self.done = threading.Event()
+        self.current_path: Path | None = first_path
+        self.started_utc: datetime | None = None
+        self._next_split_t: float | None = None
+        self._last_split_pli = 0.0
+        self._target_size: tuple[int, int] | None = None
+        self._h264 = H264ParameterSets()
+        self._audio_line = audioline.AudioLine() if not self._audio_copy else None
+        self._copy_audio_next: int | None = None  # copy: next expected sample position
+        self._silence: bytes | None = None
+        self.audio_gaps = 0
+        self.audio_gap_samples = 0
+        self._bytes_done = 0
+        self._final_seconds = 0.0
+
+    # -- feeding (any thread) --------------------------------------------------------
+
+    @property
+    def _audio_copy(self) -> bool:
+        return self.plan.copy and self.plan.audio_codec == "opus"
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def submit(self, item: Item) -> bool:
+        """Queue an item without ever blocking; False (and counted) when full."""
+        heavy = item.kind == "video" and item.frame is not None
+        with self._lock:
+            if self._stopping.is_set() or self.failed:
+                return False
+            if self._queued >= MAX_ITEMS or (heavy and self._queued_video >= MAX_DECODED_VIDEO):
+                self.dropped[item.kind] += 1
+                return False
+            self._queued += 1
+            if heavy:
+                self._queued_video += 1
+        self.queue.put_nowait(item)
+        return True
+
+    def stop(self) -> None:
+        """Finish what is queued, then finalize; returns at once (wait on `done`)."""
+        self._stopping.set()
+        self.queue.put_nowait(None)
+
+    # -- worker ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while True:
+                item = self.queue.get()
+                if item is None:
+                    break
+                with self._lock:
+                    self._queued -= 1
+                    if item.kind == "video" and item.frame is not None:
+                        self._queued_video -= 1
+                if self.failed:
+                    continue
+                try:
+                    self._handle(item)
+                except Exception as exc:  # disk full, encoder failure...
+                    self._fail(exc)
+            if not self.failed:
+                try:
+                    self._finish()
+                except Exception as exc:
+                    self._fail(exc)
+        finally:
+            self.done.set()
+            self.notify("stopped")
+
+    def _fail(self, exc: BaseException) -> None:
+        log.warning("recording of %s failed: %s", self.guest, exc)
+        self.error = f"{type(exc).__name__}: {exc}"
+        self.failed = True
+        for seg in (self.draining, self.current):
+            if seg is not None:
+                seg.errors.append(self.error)
+                seg.file.abandon()
+                self._close_segment(seg, final=True, clean=False)
+        self.draining = self.current = None
+        self.notify("failed")
+
+    # -- starting --------------------------------------------------------------------
+
+    def _handle(self, item: Item) -> None:
+        if self.first_item_t is None:
+            self.first_item_t = item.t
+        if self.t0 is None:
+            if not self._try_start(item):
+                return
+        if item.kind == "video":
+            self._video(item)
+        else:
+            self._audio(item)
+        self._maybe_end_drain(item)
+
+    def _try_start(self, item: Item) -> bool:
+        if self.video_on:
+            if item.kind == "audio":
+                waited = item.t - (self.first_item_t or item.t)
+                if waited < VIDEO_WAIT_SECONDS:
+                    return False
+                self.video_on = False  # no video came: record what there is
+            elif not self._video_startable(item):
+                return False
+        elif item.kind == "video":
+            return False
+        self.t0 = item.t
+        if self.split_seconds:
+            self._next_split_t = item.t + self.split_seconds
+        self._open_segment(item)
+        self.notify("started")
+        return True
+
+    def _video_startable(self, item: Item) -> bool:
+        if not self.plan.copy:
+            return item.frame is not None
+        if item.codec == "h264" and item.data:
+            self._h264.update(item.data)
+        if item.keyframe and self._video_spec_for(item) is not None:
+            return True
+        self.request_keyframe()
+        return False
+
+    def _video_spec_for(self, item: Item) -> VideoSpec | None:
+        if not self.plan.copy:
+            frame = item.frame
+            assert isinstance(frame, av.VideoFrame)
+            if self._target_size is None:
+                self._target_size = (frame.width & ~1, frame.height & ~1)
+            w, h = self._target_size
+            return VideoSpec(self.plan.video_codec or "vp8", w, h, copy=False, kbps=self.plan.video_kbps)
+        size = None
+        if item.codec == "vp8" and item.data:
+            size = vp8_frame_size(item.data)
+        elif item.codec == "h264":
+            size = self._h264.size()
+            if size is None:
+                return None
+        if size is None:
+            return None
+        return VideoSpec(item.codec or "vp8", size[0], size[1], copy=True)
+
+    def _audio_spec(self) -> AudioSpec | None:
+        if not self.audio_on:
+            return None
+        if self.plan.audio_codec == "pcm_f32le":
+            return AudioSpec("pcm_f32le", copy=False)
+        return AudioSpec("opus", copy=self.plan.copy, kbps=self.plan.audio_kbps)
+
+    def _open_segment(self, item: Item) -> None:
+        video_spec = None
+        video_codec = None
+        if self.video_on and item.kind == "video":
+            video_spec = self._video_spec_for(item)
+            video_codec = video_spec.codec if video_spec else None
+        ext = plan_ext(self.plan, video_codec if self.plan.copy else None)
+        path = self._next_path
+        self._next_path = None
+        if path is None or path.suffix.lstrip(".") != ext:
+            if path is not None:
+                _remove_empty(path)
+            path = reserve_recording_path(self.out_dir, self.guest, ext)
+        assert self.t0 is not None
+        seg = Segment(
+            file=MediaFile(path, video_spec, self._audio_spec()),
+            start_t=item.t,
+            video_start=round((item.t - self.t0) * 90_000),
+            audio_start=round((item.t - self.t0) * 48_000),
+            started_utc=datetime.now(timezone.utc),
+            video_codec=video_codec,
+        )
+        self.current = seg
+        self.current_path = path
+        if self.started_utc is None:
+            self.started_utc = seg.started_utc
+        write_sidecar(path, self._summary(seg, final=False))
+
+    def _rotate(self, item: Item, reason: str) -> None:
+        """Start the next file at this item (a video keyframe / frame)."""
+        old = self.current
+        assert old is not None
+        if self.draining is not None:
+            self._close_segment(self.draining, final=True)
+        if reason != "split":
+            old.errors.append(f"file ended: {reason}")
+        self._open_segment(item)
+        if old.file.audio_stream is not None and self.audio_on:
+            self.draining = old  # late audio before the seam still goes there
+        else:
+            self._close_segment(old, final=True)
+        if self.split_seconds:
+            while self._next_split_t is not None and self._next_split_t <= item.t:
+                self._next_split_t += self.split_seconds
+        self.notify("split")
+
+    def _maybe_end_drain(self, item: Item) -> None:
+        seg = self.draining
+        if seg is None or self.current is None:
+            return
+        if item.t - self.current.start_t >= DRAIN_SECONDS:
+            self._close_segment(seg, final=True)
+            self.draining = None
+
+    def _close_segment(self, seg: Segment, final: bool, clean: bool = True) -> None:
+        if clean:
+            seg.file.close()
+        seg.ended_utc = datetime.now(timezone.utc)
+        if self.t0 is not None:
+            self._final_seconds = max(self._final_seconds, self._segment_end_seconds(seg))
+        summary = self._summary(seg, final=True)
+        self._bytes_done += seg.file.bytes_written
+        self.finished.append(summary)
+        write_sidecar(seg.file.path, summary)
+
+    # -- video -----------------------------------------------------------------------
+
+    def _video(self, item: Item) -> None:
+        seg = self.current
+        assert seg is not None and self.t0 is not None
+        if not self.video_on:
+            return
+        if self.plan.copy and item.codec == "h264" and item.data:
+            self._h264.update(item.data)
+        if seg.file.video_stream is None:
+            # The file started without video (none came in time): video gets a new file.
+            if self._video_startable(item):
+                self._rotate(item, "video arrived after the recording started")
+                seg = self.current
+            else:
+                return
+        elif self.plan.copy and item.codec != seg.video_codec:
+            if self._video_startable(item):
+                self._rotate(item, f"video codec changed to {item.codec}")
+                seg = self.current
+            else:
+                return
+        elif self._next_split_t is not None:
+            if self.plan.copy:
+                if item.t >= self._next_split_t - SPLIT_LEAD_SECONDS:
+                    if item.keyframe and self._video_spec_for(item) is not None:
+                        self._rotate(item, "split")
+                        seg = self.current
+                    elif time.monotonic() - self._last_split_pli > 1.0:
+                        self._last_split_pli = time.monotonic()
+                        self.request_keyframe()
+            elif item.t >= self._next_split_t:
+                self._rotate(item, "split")
+                seg = self.current
+        assert seg is not None
+        pts = round((item.t - self.t0) * 90_000) - seg.video_start
+        if pts < 0:
+            return
+        if seg.last_video_t is not None and item.t - seg.last_video_t > 0.5:
+            seg.video_gaps += 1
+        seg.last_video_t = item.t
+        if self.plan.copy:
+            data = item.data or b""
+            if item.codec == "h264" and item.keyframe and seg.video_frames == 0:
+                data = self._h264.complete_keyframe(data) or data
+            seg.file.write_video_packet(data, pts, item.keyframe)
+        else:
+            frame = item.frame
+            assert isinstance(frame, av.VideoFrame) and self._target_size is not None
+            frame = fit_frame(frame, *self._target_size)
+            seg.file.encode_video(frame, pts)
+        seg.video_frames += 1
+
+    # -- audio -----------------------------------------------------------------------
+
+    def _audio(self, item: Item) -> None:
+        if not self.audio_on or self.t0 is None:
+            return
+        position = round((item.t - self.t0) * 48_000)
+        if self._audio_copy:
+            self._audio_copy_packet(item, position)
+            return
+        assert self._audio_line is not None and isinstance(item.frame, av.AudioFrame)
+        for pos, samples in self._audio_line.push(item.frame, position):
+            self._route_audio_chunk(pos, samples)
+        self.audio_gaps = self._audio_line.gaps
+        self.audio_gap_samples = self._audio_line.gap_samples
+
+    def _route_audio_chunk(self, pos: int, samples: np.ndarray) -> None:
+        """Send line samples [pos, pos+n) to the file(s) that cover them."""
+        cur = self.current
+        if cur is None:
+            return
+        end = pos + len(samples)
+        if pos < cur.audio_start:
+            old = self.draining
+            cut = min(len(samples), cur.audio_start - pos)
+            if old is not None and old.file.audio_stream is not None:
+                old.file.encode_audio(audioline.make_frame(samples[:cut], pos - old.audio_start))
+            samples, pos = samples[cut:], pos + cut
+            if end >= cur.audio_start and self.draining is not None:
+                self._close_segment(self.draining, final=True)
+                self.draining = None
+        if len(samples) and cur.file.audio_stream is not None:
+            cur.file.encode_audio(audioline.make_frame(samples, pos - cur.audio_start))
+
+    def _silence_packet(self) -> bytes:
+        """One 20 ms stereo Opus packet of silence, to fill gaps in copied audio."""
+        if self._silence is None:
+            enc = av.CodecContext.create("libopus", "w")
+            enc.sample_rate, enc.layout, enc.format, enc.bit_rate = 48_000, "stereo", "flt", 32_000
+            packets = []
+            for i in range(4):
+                frame = audioline.make_frame(np.zeros((960, 2), dtype=np.float32), i * 960)
+                packets += [bytes(p) for p in enc.encode(frame)]
+            self._silence = packets[-1]
+        return self._silence
+
+    def _audio_copy_packet(self, item: Item, position: int) -> None:
+        data = item.data or b""
+        samples = opus_packet_samples(data) or 960
+        expected = self._copy_audio_next
+        if expected is None:
+            if position + samples <= 0:
+                return
+            expected = max(0, position)
+        drift = position - expected
+        if drift < -audioline.TOLERANCE:
+            return  # overlaps what was written
+        if drift > audioline.TOLERANCE:
+            silence = self._silence_packet()
+            fill = min(drift, audioline.MAX_FILL)
+            self.audio_gaps += 1
+            self.audio_gap_samples += fill
+            while fill >= 960:
+                self._route_audio_packet(silence, expected, 960)
+                expected += 960
+                fill -= 960
+        self._route_audio_packet(data, expected, samples)
+        self._copy_audio_next = expected + samples
+
+    def _route_audio_packet(self, data: bytes, pos: int, samples: int) -> None:
+        cur = self.current
+        if cur is None:
+            return
+        if pos < cur.audio_start:
+            old = self.draining
+            if old is not None and old.file.audio_stream is not None:
+                old.file.write_audio_packet(data, pos - old.audio_start, samples)
+            if pos + samples >= cur.audio_start and self.draining is not None:
+                self._close_segment(self.draining, final=True)
+                self.draining = None
+            return
+        if cur.file.audio_stream is not None:
+            cur.file.write_audio_packet(data, pos - cur.audio_start, samples)
+
+    # -- finishing -------------------------------------------------------------------
+
+    def _finish(self) -> None:
+        if self._audio_line is not None and self.current is not None:
+            for pos, samples in self._audio_line.flush():
+                self._route_audio_chunk(pos, samples)
+        if self.draining is not None:
+            self._close_segment(self.draining, final=True)
+            self.draining = None
+        if self.current is not None:
+            self._close_segment(self.current, final=True)
+            self.current = None
+        elif self.t0 is None and self._next_path is not None:
+            # Nothing ever came: leave no empty media file behind, but say why.
+            _remove_empty(self._next_path)
+            self.error = self.error or "no media arrived"
+
+    # -- reporting -------------------------------------------------------------------
+
+    def _summary(self, seg: Segment, final: bool) -> dict:
+        stats = seg.file.stats
+        v, a = stats.video, stats.audio
+        video_seconds = None
+        if v.first_pts is not None and v.end_pts is not None:
+            # the last frame lasts as long as the average frame before it
+            span = v.end_pts - v.first_pts
+            frames = max(1, v.packets - 1)
+            video_seconds = (span + span / frames) / 90_000 if v.packets > 1 else None
+        audio_seconds = None
+        if a.first_pts is not None and a.end_pts is not None:
+            audio_seconds = (a.end_pts - a.first_pts) / 48_000
+        duration = max(video_seconds or 0.0, audio_seconds or 0.0)
+        plan = self.plan
+        offset_ms = None
+        if v.first_pts is not None and a.first_pts is not None:
+            offset_ms = round((a.first_pts / 48_000 - v.first_pts / 90_000) * 1000, 1)
+        guest_stats = {}
+        try:
+            guest_stats = self.guest_stats()
+        except Exception:
+            pass
+        timeline = guest_stats.pop("timeline", None)
+        return {
+            "guest": self.guest,
+            "file": seg.file.path.name,
+            "status": ("failed" if seg.errors and self.failed else "complete") if final else "recording",
+            "start_utc": seg.started_utc.isoformat(),
+            "end_utc": seg.ended_utc.isoformat() if seg.ended_utc else None,
+            "mode": plan.mode,
+            "copy": plan.copy,
+            "container": seg.file.path.suffix.lstrip("."),
+            "video": None if seg.file.video_stream is None else {
+                "codec": seg.file.video_spec.codec if seg.file.video_spec else None,
+                "width": seg.file.video_spec.width if seg.file.video_spec else None,
+                "height": seg.file.video_spec.height if seg.file.video_spec else None,
+                "requested_kbps": None if plan.copy else plan.video_kbps,
+                "measured_kbps": bitrate_kbps(v.bytes, video_seconds or 0.0),
+                "frames": v.packets,
+                "seconds": round(video_seconds, 3) if video_seconds else None,
+                "gaps_over_500ms": seg.video_gaps,
+            },
+            "audio": None if seg.file.audio_stream is None else {
+                "codec": plan.audio_codec,
+                "requested_kbps": plan.audio_kbps,
+                "measured_kbps": bitrate_kbps(a.bytes, audio_seconds or 0.0),
+                "samples": a.frames_in,
+                "sample_rate": 48_000,
+                "seconds": round(audio_seconds, 3) if audio_seconds else None,
+                "gaps_filled": self.audio_gaps,
+                "gap_seconds_filled": round(self.audio_gap_samples / 48_000, 3),
+            },
+            "duration_seconds": round(duration, 3),
+            "av_sync": {
+                "timeline": timeline,
+                "audio_start_minus_video_start_ms": offset_ms,
+            },
+            "dropped_on_overflow": dict(self.dropped),
+            "network": guest_stats,
+            "errors": list(seg.errors),
+        }
+
+    def seconds_written(self) -> float:
+        seg = self.current
+        if seg is None or self.t0 is None:
+            return self._final_seconds
+        return self._segment_end_seconds(seg)
+
+    def _segment_end_seconds(self, seg: Segment) -> float:
+        assert self.t0 is not None
+        st = seg.file.stats
+        ends = [x for x in (
+            st.video.end_pts / 90_000 if st.video.end_pts is not None else None,
+            st.audio.end_pts / 48_000 if st.audio.end_pts is not None else None,
+        ) if x is not None]
+        return (seg.start_t - self.t0) + (max(ends) if ends else 0.0)
+
+    def bytes_written(self) -> int:
+        seg = self.current
+        return self._bytes_done + (seg.file.bytes_written if seg is not None else 0)
+
+
+def _remove_empty(path: Path) -> None:
+    try:
+        if path.exists() and path.stat().st_size == 0:
+            path.unlink()
+    except OSError:
+        pass
