@@ -31,6 +31,9 @@ class Xvfb:
             ["Xvfb", "-displayfd", str(write_fd), "-screen", "0", size, "-nolisten", "tcp",
              "-noreset"],
             pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            # Its own session: a terminal's Ctrl-C must not end the X server under OBS
+            # before OBS has closed properly.
+            start_new_session=True,
         )
         os.close(write_fd)
         with os.fdopen(read_fd) as pipe:

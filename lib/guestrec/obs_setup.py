@@ -31,7 +31,8 @@ class ObsSetup:
 
     config_home: Path  # becomes XDG_CONFIG_HOME for OBS; OBS uses <config_home>/obs-studio
     script_path: Path
-    script_settings: dict[str, Any] = field(default_factory=dict)
+    script_settings: dict[str, Any] = field(default_factory=dict)  # filled in where missing
+    script_overrides: dict[str, Any] = field(default_factory=dict)  # always set (e.g. CLI flags)
     profile: str = DEFAULT_NAME
     collection: str = DEFAULT_NAME
     websocket_port: int = 4455
@@ -96,6 +97,10 @@ def _set(ini: configparser.ConfigParser, section: str, values: dict[str, Any]) -
         if isinstance(value, bool):
             value = "true" if value else "false"
         ini.set(section, key, str(value))
+
+
+def read_global_ini(setup: ObsSetup) -> configparser.ConfigParser:
+    return _read_ini(setup.obs_dir / "global.ini")
 
 
 def _set_missing(ini: configparser.ConfigParser, section: str, values: dict[str, Any]) -> None:
@@ -217,6 +222,7 @@ def write_scene_collection(setup: ObsSetup) -> Path:
         # A user's later changes in the script's properties win over our defaults.
         for key, value in setup.script_settings.items():
             settings.setdefault(key, value)
+    settings.update(setup.script_overrides)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=4), encoding="utf-8")
