@@ -16,6 +16,7 @@ whether it is being recorded (`{"type": "recording", ...}`) and about failures
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import secrets
@@ -145,7 +146,9 @@ class GuestSessions:
         if len(self._guests) + len(self._reserved) >= MAX_GUESTS:
             raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
 
-        config = self._config()
+        # A copy: this guest keeps the settings it joined with even if the caller
+        # changes its config object in place later.
+        config = dataclasses.replace(self._config())
         name = self._unique_name(guest)
         self._reserved.add(name)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -247,6 +250,8 @@ class GuestSessions:
                 self._send_status(entry)
 
             self._send_status(entry, force=True)
+            if entry.error:  # e.g. the recording failed before the channel was open
+                self._send_error(entry, entry.error)
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
