@@ -132,3 +132,20 @@ def test_page_shows_why_the_server_said_no(tmp_path: Path) -> None:
     assert state["httpStatus"] == 401 and not state["joined"]
     assert "HTTP 401" in state["shown"] and "token" in state["shown"]
     assert state["join_enabled"]  # the guest can try again
+
+
+def test_page_explains_a_refused_camera(tmp_path: Path) -> None:
+    async def scenario() -> dict:
+        async with running_server(tmp_path / "rec") as server:
+            async with Chromium(tmp_path / "profile", grant_media=False) as browser:
+                page = await browser.open(f"{server.base}/?name=Shy&token={server.token}")
+                await page.wait_for("window.guestState.error", 15)
+                state = json.loads(await page.evaluate(STATE))
+                state["shown"] = await page.evaluate("document.getElementById('error').textContent")
+                state["join_disabled"] = await page.evaluate("document.getElementById('join').disabled")
+                await page.screenshot(tmp_path / "refused.png")
+                return state
+
+    state = asyncio.run(asyncio.wait_for(scenario(), 60))
+    assert not state["media"] and state["join_disabled"]
+    assert "refused" in state["shown"] and "Allow them" in state["shown"]
