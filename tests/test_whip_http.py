@@ -80,6 +80,14 @@ async def check_bad_requests(server: RunningServer, offer: str) -> None:
     status, body, headers = await post_raw(url, b"v=0\r\n" + b"a" * (1024 * 1024), auth(server))
     assert status == 413 and "65536" in body
 
+    async def chunks():  # no Content-Length: the limit must hold while reading
+        yield b"v=0\r\n"
+        for _ in range(64):
+            yield b"a=x:" + b"y" * 2044 + b"\r\n"
+
+    status, body, _ = await post_raw(url, chunks(), auth(server))
+    assert status == 413
+
     status, body, _ = await post_raw(
         f"{server.base}/whip/session/doesnotexist", b"", {"Authorization": f"Bearer {server.token}"},
         method="DELETE",

@@ -117,9 +117,12 @@ class PatternTrack(MediaStreamTrack):
 
 
 async def post_raw(
-    url: str, body: bytes | str, headers: dict[str, str] | None = None, method: str = "POST"
+    url: str, body: Any, headers: dict[str, str] | None = None, method: str = "POST"
 ) -> tuple[int, str, CIMultiDict[str]]:
-    """Send one request and return (status, body text, case-insensitive headers)."""
+    """Send one request and return (status, body text, case-insensitive headers).
+
+    `body` may be bytes, str, or an async iterator of bytes (sent chunked).
+    """
     async with aiohttp.ClientSession() as http:
         async with http.request(method, url, data=body, headers=headers or {}) as resp:
             return resp.status, await resp.text(errors="replace"), CIMultiDict(resp.headers)
