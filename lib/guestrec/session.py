@@ -148,7 +148,11 @@ class GuestSessions:
 
         # A copy: this guest keeps the settings it joined with even if the caller
         # changes its config object in place later.
-        config = dataclasses.replace(self._config())
+        try:
+            config = dataclasses.replace(self._config())
+        except Exception as exc:  # noqa: BLE001 - e.g. a record value the plan refuses
+            log.error("cannot take guests with the current settings: %s", exc)
+            raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
         name = self._unique_name(guest)
         self._reserved.add(name)
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
