@@ -140,10 +140,15 @@ class GuestMedia:
             return None
         if tap.codec:
             return tap.codec
+        # Senders use the first codec of the negotiated list; that is the best guess
+        # before any frame arrived. A wrong guess only costs a file name: the writer
+        # then opens a file of the right container.
         codecs = getattr(tap.receiver, "_RTCRtpReceiver__codecs", {}) or {}
-        names = {c.mimeType.split("/")[-1].lower() for c in codecs.values()}
-        names.discard("rtx")
-        return names.pop() if len(names) == 1 else None  # unknown: Matroska holds any
+        for codec in codecs.values():
+            name = codec.mimeType.split("/")[-1].lower()
+            if name not in ("rtx", "red", "ulpfec"):
+                return name
+        return None  # unknown: Matroska holds any
 
     def start_recording(
         self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None
