@@ -116,6 +116,15 @@ async def check_bad_requests(server: RunningServer, offer: str) -> None:
     status, _, _ = await post_raw(f"{server.base}/api/guests", b"", method="GET")
     assert status == 401
 
+    # The page and its files are served; nothing outside the page folder is.
+    status, body, headers = await post_raw(f"{server.base}/?name=x", b"", method="GET")
+    assert status == 200 and "static/guest.js" in body and headers["Content-Type"].startswith("text/html")
+    status, body, _ = await post_raw(f"{server.base}/static/guest.js", b"", method="GET")
+    assert status == 200 and "guestState" in body
+    for path in ("/static/..%2Fsession.py", "/static/%2e%2e/session.py", "/static/"):
+        status, _, _ = await post_raw(f"{server.base}{path}", b"", method="GET")
+        assert status in (403, 404), path
+
 
 def test_bad_requests_leave_a_connected_guest_alone(tmp_path: Path) -> None:
     async def scenario() -> None:

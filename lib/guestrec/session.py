@@ -48,12 +48,21 @@ CONNECT_TIMEOUT_S = 30.0
 # FFmpeg's WHIP muxer signs its offers this way; used only to explain failures better.
 _FFMPEG_MARKERS = ("o=FFmpeg ", "s=FFmpegPublishSession")
 # Why an FFmpeg guest's DTLS fails against us, and what the publisher can do about it.
-# FFmpeg builds on GnuTLS (PyAV's wheels among them) make their DTLS certificate with a
-# P-224 (secp224r1) key; the OpenSSL bundled with `cryptography` (4.x) no longer offers
-# P-224 as a TLS group, so aiortc, as DTLS client, rejects the server key exchange with an
-# illegal_parameter alert ("A TLS fatal alert has been received" on the FFmpeg side).
-# No server-side setting can bring the curve back; a P-256 certificate given to FFmpeg
-# (its whip muxer's cert_file/key_file options) works.
+# FFmpeg's WHIP muxer offers a=setup:passive, so it is the DTLS server and aiortc the
+# client. FFmpeg builds on GnuTLS (PyAV's wheels among them) make their DTLS certificate
+# from gnutls_sec_param_to_pk_bits(ECDSA, MEDIUM) = 224 bits, i.e. a P-224 (secp224r1)
+# key. For TLS 1.2 OpenSSL checks the server certificate's curve against the groups it
+# offered (X25519, P-256, X448, P-384, P-521); the OpenSSL 4 bundled with `cryptography`
+# no longer knows P-224 as a TLS group at all (SSL_CTX_set1_groups_list refuses it), so
+# it answers the ServerKeyExchange with a fatal illegal_parameter alert (47): FFmpeg logs
+# "A TLS fatal alert has been received" and "DTLS session failed". Cipher suites, SRTP
+# profiles, fingerprints and DTLS versions all match; only the curve is at fault.
+# Nothing on the server can bring the curve back, and answering as DTLS server instead
+# would break RFC 8842 and still fail on the client certificate's curve. What works is a
+# P-256 identity given to FFmpeg (whip muxer options cert_file/key_file, see
+# certs.ensure_dtls_identity); we name that in the guest's error.
+# (FFmpeg also drops our first ClientHello, sent before it has read its STUN reply; the
+# DTLS retransmission one second later gets through, so joining takes ~1 s longer.)
 FFMPEG_DTLS_HINT = (
     "DTLS handshake failed. FFmpeg builds that use GnuTLS make a P-224 DTLS certificate "
     "that this server's OpenSSL cannot accept; give FFmpeg a P-256 certificate with the "
