@@ -70,7 +70,12 @@ def _forget_old_code() -> None:
 SITE_DIRS = _put_on_path()
 _forget_old_code()
 IMPORT_ERROR = ""
+PRELOADED: list[str] = []
 try:
+    from guestrec.obs_bridge.preload import isolate_pyav_libraries
+
+    # Before PyAV loads: its codecs must not bind to the system ones OBS links.
+    PRELOADED = isolate_pyav_libraries()
     import av  # noqa: F401  (checked here so a missing one is named clearly)
     import aiortc  # noqa: F401
     import aiohttp  # noqa: F401

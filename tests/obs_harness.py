@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import subprocess
 import sys
@@ -219,6 +220,39 @@ class ObsHarness:
             frame = next(container.decode(video=0))
             return frame.to_ndarray(format="rgb24")
 
+    def meter_peak(self, source: str, seconds: float = 1.5) -> float:
+        """The highest peak level (0..1) OBS's volume meter shows for a source."""
+        import obsws_python as obsws
+
+        peaks: list[float] = []
+
+        def on_input_volume_meters(data) -> None:
+            for item in data.inputs:
+                if item["inputName"] == source and item["inputLevelsMul"]:
+                    peaks.append(max(channel[1] for channel in item["inputLevelsMul"]))
+
+        client = self.event_client(obsws.Subs.INPUTVOLUMEMETERS)
+        try:
+            client.callback.register(on_input_volume_meters)
+            time.sleep(seconds)
+        finally:
+            client.disconnect()
+        return max(peaks) if peaks else 0.0
+
+    def guests(self) -> dict[str, dict[str, Any]]:
+        """The guest server's own status of every guest, by name."""
+        request = urllib.request.Request(self.base_url + "/api/guests",
+                                         headers={"Authorization": f"Bearer {self.token}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return {g["name"]: g for g in json.load(resp)}
+
+    def inputs_of_our_kind(self) -> list[str]:
+        return [i["inputName"] for i in self.ws.get_input_list().inputs
+                if i["unversionedInputKind"] == "guestrec_webrtc_guest"]
+
+    def thread_count(self) -> int:
+        return len(os.listdir(f"/proc/{self.proc.pid}/task"))
+
     def guestrec_log_lines(self) -> list[str]:
         return [line for line in self.log_text().splitlines() if "[guestrec]" in line]
 
@@ -234,3 +268,97 @@ class ObsHarness:
                 found[name] = decoder.raw_decode(rest[end:].lstrip())[0]
         return found
 
+
+
+def ffprobe(path: Path) -> dict[str, Any]:
+    """ffprobe's view of a file: format and streams (raises if it cannot read it)."""
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
+        capture_output=True, text=True, timeout=60,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"ffprobe failed on {path}: {result.stderr}")
+    return json.loads(result.stdout)
+
+
+def decode_all(path: Path) -> dict[str, int]:
+    """Decode every packet with PyAV; frames per stream kind (errors raise)."""
+    import av
+
+    counts = {"video": 0, "audio": 0}
+    with av.open(str(path)) as container:
+        for frame in container.decode(*container.streams):
+            kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+            counts[kind] += 1
+    return counts
+
+
+class BackgroundGuest:
+    """A WHIP guest on its own asyncio thread, for tests that are not async.
+
+    Sends a flat colour (Y, U, V) and a tone, like a camera and microphone would.
+    """
+
+    def __init__(self, url: str, token: str, color: tuple[int, int, int], tone_hz: float = 440.0,
+                 size: tuple[int, int] = (320, 240), fps: int = 15) -> None:
+        import asyncio
+        import threading
+
+        self.url, self.token = url, token
+        self.color, self.tone_hz, self.size, self.fps = color, tone_hz, size, fps
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="test-guest", daemon=True)
+        self.thread.start()
+        self.client = None
+
+    def _run(self, coro, timeout: float = 30):
+        import asyncio
+
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def join(self, timeout: float = 20) -> "BackgroundGuest":
+        from support.synthetic import SolidVideoTrack, ToneAudioTrack
+        from support.whip_client import WhipClient
+
+        async def go():
+            tracks = [ToneAudioTrack(frequency=self.tone_hz),
+                      SolidVideoTrack(self.size[0], self.size[1], self.fps, color=self.color)]
+            self.client = WhipClient(self.url, token=self.token, tracks=tracks)
+            await self.client.publish()
+            await self.client.wait_connected(timeout)
+
+        self._run(go(), timeout + 10)
+        return self
+
+    def leave(self) -> None:
+        if self.client is not None:
+            try:
+                self._run(self.client.close(), 20)
+            finally:
+                self.client = None
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+    def drop(self) -> None:
+        """Vanish without hanging up (no DELETE), like a closed laptop."""
+        if self.client is not None:
+            client, self.client = self.client, None
+            self._run(client.pc.close(), 20)
+        self.leave()
+
+
+# BT.601 limited-range YUV of pure colours, and their RGB
+RED_YUV, RED_RGB = (81, 90, 240), (255, 0, 0)
+GREEN_YUV, GREEN_RGB = (145, 54, 34), (0, 255, 0)
+BLUE_YUV, BLUE_RGB = (41, 240, 110), (0, 0, 255)
+
+
+def mean_rgb(pixels) -> tuple[float, float, float]:
+    m = pixels.reshape(-1, 3).mean(axis=0)
+    return float(m[0]), float(m[1]), float(m[2])
+
+
+def close_to(rgb, want, tolerance: float = 25) -> bool:
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, want))

@@ -7,7 +7,6 @@ through obs-websocket.
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
@@ -38,25 +37,6 @@ def probe_obs(tmp_path_factory):
         yield harness
 
 
-def meter_peak(harness: ObsHarness, source: str, seconds: float = 1.5) -> float:
-    import obsws_python as obsws
-
-    peaks: list[float] = []
-
-    def on_input_volume_meters(data) -> None:
-        for item in data.inputs:
-            if item["inputName"] == source and item["inputLevelsMul"]:
-                peaks.append(max(channel[1] for channel in item["inputLevelsMul"]))
-
-    client = harness.event_client(obsws.Subs.INPUTVOLUMEMETERS)
-    try:
-        client.callback.register(on_input_volume_meters)
-        time.sleep(seconds)
-    finally:
-        client.disconnect()
-    return max(peaks) if peaks else 0.0
-
-
 def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> None:
     h = probe_obs
     inputs = h.ws.get_input_list().inputs
@@ -76,7 +56,7 @@ def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> No
     mean = image.reshape(-1, 3).mean(axis=0)
     assert np.all(np.abs(mean - np.array([0, 255, 0])) < 12), mean
 
-    peak = meter_peak(h, "Probe Guest")
+    peak = h.meter_peak("Probe Guest")
     assert 0.3 < peak < 0.5, peak  # the probe's tone peaks at 0.4
 
     # The guest leaves (after 9 s): the source stays but shows nothing any more.

@@ -20,6 +20,9 @@ sys.path.insert(0, str(ROOT / "lib"))
 for venv_site in (ROOT / ".venv" / "lib").glob("python3*/site-packages"):
     sys.path.insert(0, str(venv_site))
 
+from guestrec.obs_bridge.preload import isolate_pyav_libraries  # noqa: E402
+
+isolate_pyav_libraries()
 import av  # noqa: E402
 import numpy as np  # noqa: E402
 

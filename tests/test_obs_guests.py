@@ -1,0 +1,134 @@
+"""Guests in a real OBS: each shows as its own source and gets its own recording.
+
+One OBS (under Xvfb, our own config, the script loaded from the scene collection) serves
+the tests of this module in order; aiortc guests join over WHIP with a flat colour and a
+440 Hz tone; OBS is checked through obs-websocket, the files with ffprobe and PyAV.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from obs_harness import (
+    BLUE_RGB, BLUE_YUV, GREEN_RGB, GREEN_YUV, RED_RGB, RED_YUV, BackgroundGuest, ObsHarness,
+    close_to, decode_all, ffprobe, mean_rgb, obs_available, wait_until,
+)
+
+pytestmark = [pytest.mark.obs, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def obs_auto(tmp_path_factory):
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True})
+    with harness:
+        harness.wait_for_server()
+        yield harness
+
+
+def guest_files(h: ObsHarness, stem: str) -> list[Path]:
+    return sorted(p for p in h.out_dir.glob(f"{stem}_*") if p.suffix in (".webm", ".mkv", ".mka"))
+
+
+def shows_colour(h: ObsHarness, source: str, rgb) -> tuple[float, float, float] | None:
+    seen = mean_rgb(h.screenshot_rgb(source))
+    return seen if close_to(seen, rgb) else None
+
+
+def recording(h: ObsHarness, guest: str) -> dict | None:
+    status = h.guests().get(guest)
+    return status if status and status["connected"] and status["recording"] else None
+
+
+def assert_plays(path: Path, min_seconds: float, video: bool = True) -> None:
+    info = ffprobe(path)
+    kinds = sorted(s["codec_type"] for s in info["streams"])
+    assert kinds == (["audio", "video"] if video else ["audio"]), kinds
+    assert float(info["format"]["duration"]) >= min_seconds, info["format"]
+    frames = decode_all(path)
+    assert frames["audio"] > 0 and (frames["video"] > 0 or not video), frames
+
+
+def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
+    h = obs_auto
+    alice = BackgroundGuest(h.whip_url("Alice"), h.token, RED_YUV).join()
+    try:
+        wait_until(lambda: "Alice" in h.inputs_of_our_kind() or None, 15, what="Alice's source")
+        wait_until(lambda: shows_colour(h, "Alice", RED_RGB), 20, 0.5, "Alice's red picture")
+        peak = h.meter_peak("Alice")
+        assert 0.15 < peak < 0.5, f"Alice's tone peak {peak}"
+        status = wait_until(lambda: recording(h, "Alice"), 20, 0.5, "Alice's recording")
+        alice_file = Path(status["file"])
+        assert alice_file.parent == h.out_dir.resolve()
+        wait_until(lambda: alice_file.stat().st_size > 20_000 or None, 20, 0.5, "Alice's file to grow")
+
+        # A second guest joins and leaves while Alice stays.
+        bob = BackgroundGuest(h.whip_url("Bob"), h.token, GREEN_YUV).join()
+        try:
+            wait_until(lambda: shows_colour(h, "Bob", GREEN_RGB), 20, 0.5, "Bob's green picture")
+            assert {"Alice", "Bob"} <= set(h.inputs_of_our_kind())
+            bob_status = wait_until(lambda: recording(h, "Bob"), 20, 0.5, "Bob's recording")
+            time.sleep(3)
+        finally:
+            bob.leave()
+        bob_file = Path(bob_status["file"])
+        wait_until(lambda: "Bob" not in h.guests() or None, 15, 0.5, "Bob to be gone")
+        assert bob_file != alice_file
+        assert_plays(bob_file, 2.0)
+        assert "Bob" in h.inputs_of_our_kind()  # the source stays for next time
+
+        # Alice was not disturbed: still red, still recording into the same, growing file.
+        assert shows_colour(h, "Alice", RED_RGB)
+        size_before = alice_file.stat().st_size
+        still = recording(h, "Alice")
+        assert still and Path(still["file"]) == alice_file
+        wait_until(lambda: alice_file.stat().st_size > size_before or None, 10, 0.5,
+                   "Alice's file to keep growing")
+        assert guest_files(h, "Alice") == [alice_file]
+    finally:
+        alice.leave()
+    wait_until(lambda: "Alice" not in h.guests() or None, 15, 0.5, "Alice to be gone")
+    assert_plays(alice_file, 5.0)
+    assert "Alice" in h.inputs_of_our_kind()
+
+
+def test_returning_guest_reuses_their_source(obs_auto: ObsHarness) -> None:
+    h = obs_auto
+    before = h.inputs_of_our_kind()
+    carol = BackgroundGuest(h.whip_url("Carol"), h.token, BLUE_YUV).join()
+    try:
+        wait_until(lambda: shows_colour(h, "Carol", BLUE_RGB), 20, 0.5, "Carol's picture")
+    finally:
+        carol.leave()
+    carol = BackgroundGuest(h.whip_url("Carol"), h.token, RED_YUV).join()
+    try:
+        wait_until(lambda: shows_colour(h, "Carol", RED_RGB), 20, 0.5, "Carol's new picture")
+        names = h.inputs_of_our_kind()
+        assert names.count("Carol") == 1
+        assert len(names) == len(before) + 1
+        items = [i["sourceName"] for i in h.ws.get_scene_item_list("Scene").scene_items]
+        assert items.count("Carol") == 1  # added to the scene once, not per visit
+    finally:
+        carol.leave()
+
+
+def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
+    h = obs_auto
+    dave = BackgroundGuest(h.whip_url("Dave"), h.token, GREEN_YUV).join()
+    try:
+        first = wait_until(lambda: recording(h, "Dave"), 20, 0.5, "Dave's recording")
+        time.sleep(2)
+        # What the "Record this guest" checkbox in the source's properties does.
+        h.ws.set_input_settings("Dave", {"record": False}, True)
+        wait_until(lambda: not h.guests()["Dave"]["recording"] or None, 15, 0.5, "recording to stop")
+        assert_plays(Path(first["file"]), 1.0)
+        h.ws.set_input_settings("Dave", {"record": True}, True)
+        second = wait_until(lambda: recording(h, "Dave"), 15, 0.5, "recording to start again")
+        assert second["file"] != first["file"]
+    finally:
+        dave.leave()
