@@ -17,6 +17,10 @@ video in 1/90000, audio in 1/48000 (the RTP clock rates).
         seconds, starting at t = `first_flash`; black and silent in between.
         Used to measure A/V sync of a recording.
 
+    CounterVideoTrack(width, height, fps, bits=16, block=16)
+        moving content with the frame number drawn in the top row, one bit per block
+        (white = 1), so a test can tell exactly which frames a file holds.
+
 Tracks can be told to change size mid-stream with `MovingVideoTrack.set_size(w, h)`.
 """
 
@@ -132,6 +136,25 @@ class MovingVideoTrack(_PacedVideoTrack):
         u = (128 + 60 * math.sin(seconds * 2.0)) // 1
         v = (128 + 60 * math.cos(seconds * 1.3)) // 1
         return _yuv_frame(y, int(u), int(v))
+
+
+class CounterVideoTrack(MovingVideoTrack):
+    """Moving content with the frame number in the top row (one bit per block)."""
+
+    def __init__(self, width: int = 320, height: int = 240, fps: float = 30.0,
+                 bits: int = 16, block: int = 16, clock: SharedClock | None = None) -> None:
+        super().__init__(width, height, fps, clock)
+        self.bits, self.block = bits, block
+
+    def make_frame(self, index: int, seconds: float) -> VideoFrame:
+        frame = super().make_frame(index, seconds)
+        plane = frame.planes[0]
+        rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+        rows[: self.block, : self.bits * self.block] = 16
+        for bit in range(self.bits):
+            if index >> bit & 1:
+                rows[: self.block, bit * self.block : (bit + 1) * self.block] = 235
+        return frame
 
 
 class SolidVideoTrack(_PacedVideoTrack):
