@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
 from guestrec.obs_process import Xvfb, close_obs, kill_obs, send_delete_window, start_obs  # noqa: E402
-from guestrec.obs_setup import ObsSetup, free_port, latest_log, write_all  # noqa: E402
+from guestrec.obs_setup import ObsSetup, free_port, latest_log, write_all, write_plain_collection  # noqa: E402
 
 SCRIPT = ROOT / "obs_record_plugin.py"
 # obsws_python logs every refused connection while OBS is still starting.
@@ -71,6 +71,7 @@ class ObsHarness:
         extra_env: dict[str, str] | None = None,
         script: Path = SCRIPT,
         defaults: bool = True,
+        extra_collections: list[str] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +99,7 @@ class ObsHarness:
             fresh=True,
         )
         self.extra_env = extra_env or {}
+        self.extra_collections = extra_collections or []
         self.xvfb: Xvfb | None = None
         self.proc: subprocess.Popen | None = None
         self._ws = None
@@ -107,6 +109,8 @@ class ObsHarness:
 
     def start(self, timeout: float = 90) -> "ObsHarness":
         write_all(self.setup)
+        for name in self.extra_collections:
+            write_plain_collection(self.setup, name)
         self.xvfb = Xvfb()
         self._stdout = self.stdout_path.open("wb")
         self.proc = start_obs(self.setup, self.xvfb.display, obs_binary=OBS_BINARY,

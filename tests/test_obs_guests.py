@@ -25,7 +25,8 @@ def obs_auto(tmp_path_factory):
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True})
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True},
+                         extra_collections=["Spare"])
     with harness:
         harness.wait_for_server()
         yield harness
@@ -132,3 +133,57 @@ def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
         assert second["file"] != first["file"]
     finally:
         dave.leave()
+
+
+def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
+    """Leaving the scene collection unloads the script, coming back loads it again
+    (the module stays imported, the source type stays registered). Each round a guest is
+    connected and recording when the script goes; it must come back fully working."""
+    h = obs_auto
+    threads_after: list[int] = []
+    for round_no in range(3):
+        guest = BackgroundGuest(h.whip_url("Eve"), h.token, BLUE_YUV).join()
+        try:
+            wait_until(lambda: shows_colour(h, "Eve", BLUE_RGB), 20, 0.5, "Eve's picture")
+            status = wait_until(lambda: recording(h, "Eve"), 20, 0.5, "Eve's recording")
+            h.ws.set_current_scene_collection("Spare")
+            wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name == "Spare"
+                       or None, 20, 0.5, "the switch away")
+            # Unloading stopped the engine: the recording is finalized.
+            assert_plays(Path(status["file"]), 1.0)
+        finally:
+            guest.drop()
+        h.ws.set_current_scene_collection("GuestRecorder")
+        wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name
+                   == "GuestRecorder" or None, 20, 0.5, "the switch back")
+        h.wait_for_server()
+        time.sleep(2)  # let threads that are on their way out finish
+        threads_after.append(h.thread_count())
+        assert h.inputs_of_our_kind().count("Eve") == 1
+    lines = h.guestrec_log_lines()
+    assert sum("stopped (script unloaded)" in line for line in lines) >= 3
+    # Same number of threads after every round: nothing piles up.
+    assert max(threads_after) - min(threads_after) <= 1, threads_after
+    # And it still works after the rounds.
+    guest = BackgroundGuest(h.whip_url("Eve"), h.token, GREEN_YUV).join()
+    try:
+        wait_until(lambda: shows_colour(h, "Eve", GREEN_RGB), 20, 0.5, "Eve's picture after reloads")
+    finally:
+        guest.leave()
+
+
+def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
+    """Runs last: closes this module's OBS the way a user does."""
+    h = obs_auto
+    guest = BackgroundGuest(h.whip_url("Zoe"), h.token, RED_YUV).join()
+    try:
+        status = wait_until(lambda: recording(h, "Zoe"), 20, 0.5, "Zoe's recording")
+        path = Path(status["file"])
+        wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Zoe's file to grow")
+        took = h.close_window(timeout=30)
+        assert took <= 10.0, f"OBS took {took:.1f} s to quit"
+        assert h.proc.returncode == 0
+    finally:
+        guest.drop()
+    assert_plays(path, 2.0)
+    assert any("stopped (OBS is closing)" in line for line in h.guestrec_log_lines())

@@ -75,6 +75,13 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
     print(f"Guest link: {engine.guest_link}", flush=True)
     print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
+    cert, key = engine.publisher_dtls_identity()
+    print(
+        "FFmpeg 8 publishers (its GnuTLS DTLS key is refused without these):\n"
+        f"  ffmpeg -re -i INPUT -c:v libx264 -bf 0 -c:a libopus -f whip -authorization {engine.token} "
+        f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
+        flush=True,
+    )
     print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
 
     stop = threading.Event()

@@ -115,6 +115,15 @@ class Engine:
     def whip_url(self) -> str:
         return f"{self.base_url}/whip/<guest name>"
 
+    def tls_dir(self) -> Path:
+        return self._settings.tls_dir or Path(self._settings.out_dir) / ".tls"
+
+    def publisher_dtls_identity(self) -> tuple[Path, Path]:
+        """(cert, key) of a P-256 DTLS identity to hand to FFmpeg WHIP publishers."""
+        from .certs import ensure_dtls_identity
+
+        return ensure_dtls_identity(self.tls_dir())
+
     # ----- lifecycle --------------------------------------------------------------
 
     def start(self) -> None:
@@ -215,8 +224,7 @@ class Engine:
 
             cert, key = s.cert, s.key
             if cert is None or key is None:
-                tls_dir = s.tls_dir or Path(s.out_dir) / ".tls"
-                cert, key = ensure_self_signed(tls_dir, [s.host, "localhost", "127.0.0.1"])
+                cert, key = ensure_self_signed(self.tls_dir(), [s.host, "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
         runner = web.AppRunner(build_app(self._sessions, s.token), access_log=None)

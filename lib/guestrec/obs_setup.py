@@ -230,6 +230,14 @@ def write_scene_collection(setup: ObsSetup) -> Path:
     return path
 
 
+def write_plain_collection(setup: ObsSetup, name: str) -> Path:
+    """Another scene collection, without the script (to switch to and back)."""
+    path = setup.obs_dir / "basic" / "scenes" / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_empty_collection(name), indent=4), encoding="utf-8")
+    return path
+
+
 def script_settings_from_collection(setup: ObsSetup) -> dict[str, Any]:
     """The script's settings as stored in the scene collection (after OBS saved them)."""
     try:
