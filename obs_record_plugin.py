@@ -10,6 +10,7 @@ Python dependencies (aiortc, PyAV, aiohttp) are looked up, in order, in:
 
 from __future__ import annotations
 
+import gc
 import os
 import secrets
 import shutil
@@ -253,6 +254,9 @@ def shutdown(why: str) -> None:
         obs.obs_hotkey_unregister(hotkey_id)
     state.hotkeys = {}
     state.controller = state.manager = state.settings = None
+    # Codec contexts caught in reference cycles hold native encoder/decoder threads until
+    # the collector runs; free them now rather than piling them up over reloads.
+    gc.collect()
     log("info", f"stopped ({why})")
 
 

@@ -257,6 +257,17 @@ class ObsHarness:
     def thread_count(self) -> int:
         return len(os.listdir(f"/proc/{self.proc.pid}/task"))
 
+    def thread_names(self) -> dict[str, int]:
+        """Native thread names of the OBS process, counted."""
+        names: dict[str, int] = {}
+        for tid in os.listdir(f"/proc/{self.proc.pid}/task"):
+            try:
+                name = Path(f"/proc/{self.proc.pid}/task/{tid}/comm").read_text().strip()
+            except OSError:
+                continue
+            names[name] = names.get(name, 0) + 1
+        return names
+
     def guestrec_log_lines(self) -> list[str]:
         return [line for line in self.log_text().splitlines() if "[guestrec]" in line]
 
