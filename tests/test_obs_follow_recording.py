@@ -1,0 +1,87 @@
+"""Guest recordings that follow OBS's own recording, and the start/stop-all hotkeys.
+
+OBS runs with "record guests when they join" off and "record guests while OBS records"
+on: StartRecord (obs-websocket, like the Start Recording button) starts every guest's
+recording, StopRecord stops them all; a guest who joins while OBS records is recorded too.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from obs_harness import (
+    BLUE_YUV, GREEN_YUV, BackgroundGuest, ObsHarness, decode_all, ffprobe, obs_available,
+    wait_until,
+)
+
+pytestmark = [pytest.mark.obs, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def obs_follow(tmp_path_factory):
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    settings = {"auto_record": False, "follow_obs_recording": True}
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-follow"), settings)
+    with harness:
+        harness.wait_for_server()
+        yield harness
+
+
+def status_of(h: ObsHarness, guest: str) -> dict:
+    return h.guests().get(guest) or {}
+
+
+def finished_file_plays(path: Path) -> None:
+    info = ffprobe(path)
+    assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
+    assert float(info["format"]["duration"]) > 1.0
+    frames = decode_all(path)
+    assert frames["video"] > 0 and frames["audio"] > 0
+
+
+def test_guests_record_while_obs_records(obs_follow: ObsHarness) -> None:
+    h = obs_follow
+    fay = BackgroundGuest(h.whip_url("Fay"), h.token, GREEN_YUV).join()
+    gus = None
+    try:
+        wait_until(lambda: status_of(h, "Fay").get("connected") or None, 15, 0.3, "Fay to connect")
+        time.sleep(3)
+        assert not status_of(h, "Fay")["recording"]  # not on joining: OBS is not recording
+        assert not list(h.out_dir.glob("Fay_*.webm"))
+
+        h.ws.start_record()
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
+        fay_rec = wait_until(lambda: status_of(h, "Fay").get("recording") and status_of(h, "Fay"),
+                             15, 0.3, "Fay's recording")
+        # A guest joining while OBS records is recorded from the start.
+        gus = BackgroundGuest(h.whip_url("Gus"), h.token, BLUE_YUV).join()
+        gus_rec = wait_until(lambda: status_of(h, "Gus").get("recording") and status_of(h, "Gus"),
+                             15, 0.3, "Gus's recording")
+        time.sleep(3)
+
+        result = h.ws.stop_record()
+        obs_file = Path(result.output_path)
+        wait_until(lambda: not status_of(h, "Fay")["recording"] or None, 15, 0.3, "Fay's stop")
+        wait_until(lambda: not status_of(h, "Gus")["recording"] or None, 15, 0.3, "Gus's stop")
+        assert status_of(h, "Fay")["connected"] and status_of(h, "Gus")["connected"]
+        finished_file_plays(Path(fay_rec["file"]))
+        finished_file_plays(Path(gus_rec["file"]))
+        assert obs_file.exists() and obs_file.parent == h.obs_record_dir.resolve()
+
+        # The hotkeys (saved with the script) start and stop every guest by hand.
+        h.ws.trigger_hotkey_by_name("guestrec_start_all")
+        wait_until(lambda: (status_of(h, "Fay").get("recording") and status_of(h, "Gus").get("recording"))
+                   or None, 15, 0.3, "both to record after the start hotkey")
+        time.sleep(2)
+        h.ws.trigger_hotkey_by_name("guestrec_stop_all")
+        wait_until(lambda: (not status_of(h, "Fay")["recording"] and not status_of(h, "Gus")["recording"])
+                   or None, 15, 0.3, "both to stop after the stop hotkey")
+    finally:
+        fay.leave()
+        if gus is not None:
+            gus.leave()
