@@ -1,0 +1,143 @@
+"""The script's controller without OBS: options -> engine, worker and status threads,
+driven with a real engine and real aiortc guests over WHIP."""
+
+from __future__ import annotations
+
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from guestrec.obs_bridge.controller import (
+    GuestRecorderController, ScriptOptions, engine_settings, record_value,
+)
+from guestrec.obs_setup import free_port
+from guestrec.plan import RecordSettingsError
+from obs_harness import GREEN_YUV, BackgroundGuest, wait_until
+
+
+def test_record_modes_map_to_the_record_value() -> None:
+    assert record_value("video", 6000) == (6000, None)
+    assert record_value("pcm", 6000) == (0, None)
+    assert record_value("opus", 128) == (-128, None)
+    value, warning = record_value("opus", 6000)
+    assert value == -510 and "510" in warning  # clamped to what Opus can do
+    with pytest.raises(RecordSettingsError):
+        record_value("video", 0)
+    with pytest.raises(RecordSettingsError):
+        record_value("loud", 100)
+
+
+def test_engine_settings_from_options(tmp_path: Path) -> None:
+    opts = ScriptOptions(record_mode="opus", bitrate_kbps=96, codec="VP9", out_dir="",
+                         auto_record=False, follow_obs_recording=True, port=9001, token="t")
+    settings, warnings = engine_settings(opts, tmp_path)
+    assert settings.out_dir == tmp_path and settings.record == -96 and settings.codec == "vp9"
+    assert settings.port == 9001 and settings.token == "t" and not settings.auto_record
+    assert warnings == []
+    # While OBS records, "follow" means guests who join are recorded at once.
+    assert engine_settings(opts, tmp_path, obs_recording=True)[0].auto_record
+    with pytest.raises(RecordSettingsError):
+        engine_settings(ScriptOptions(codec="theora"), tmp_path)
+
+
+def _get(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=3) as resp:
+            return resp.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+@pytest.fixture
+def controller(tmp_path: Path):
+    logs: list[tuple[str, str]] = []
+    changes: list[list[str]] = []
+    opts = ScriptOptions(out_dir=str(tmp_path / "rec"), auto_record=False,
+                         follow_obs_recording=True, port=free_port(), token="tok123",
+                         bitrate_kbps=800)
+    ctl = GuestRecorderController(
+        opts, default_out_dir=lambda: tmp_path / "default", log=lambda lvl, msg: logs.append((lvl, msg)),
+        on_status_change=changes.append)
+    ctl.logs, ctl.changes = logs, changes  # type: ignore[attr-defined]
+    before = {t.name for t in threading.enumerate()}
+    ctl.start()
+    wait_until(lambda: ctl.running or None, 20, 0.1, "the engine")
+    yield ctl
+    started = time.monotonic()
+    ctl.stop(timeout=5)
+    assert time.monotonic() - started < 6
+    leftover = {t.name for t in threading.enumerate()} - before
+    assert not {n for n in leftover if n.startswith("guestrec")}, leftover
+
+
+def test_controller_runs_guests_and_recordings(controller: GuestRecorderController, tmp_path: Path) -> None:
+    ctl = controller
+    port = ctl.options.port
+    assert ctl.guest_link == f"http://127.0.0.1:{port}/?token=tok123"
+    guest = BackgroundGuest(f"http://127.0.0.1:{port}/whip/Hana", "tok123", GREEN_YUV).join()
+    try:
+        wait_until(lambda: (ctl.guest_status("Hana") or {}).get("connected") or None, 15, 0.2,
+                   "Hana in the status cache")
+        assert not ctl.guest_status("Hana")["recording"]
+        assert any("Hana" in names for names in ctl.changes)  # property dialogs are told
+
+        ctl.obs_recording_changed(True)  # OBS started recording; "follow" is on
+        wait_until(lambda: ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "recording")
+        file = Path(ctl.guest_status("Hana")["file"])
+        assert file.parent == (tmp_path / "rec").resolve()
+        ctl.obs_recording_changed(False)
+        wait_until(lambda: not ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "the stop")
+
+        ctl.set_recording("Hana", True)  # the guest source's own toggle
+        assert ctl.guest_status("Hana")["recording"]  # shown at once, before the engine confirms
+        wait_until(lambda: (ctl.guest_status("Hana")["recording"]
+                            and ctl.guest_status("Hana")["file"] != str(file)) or None,
+                   15, 0.2, "a new recording")
+        ctl.stop_all()
+        wait_until(lambda: not ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "stop all")
+    finally:
+        guest.leave()
+
+
+def test_server_settings_restart_the_server_after_typing_stops(controller: GuestRecorderController) -> None:
+    ctl = controller
+    old_port = ctl.options.port
+    new_port = free_port()
+    # Keystrokes in the token field: only the last value is applied, once.
+    for token in ("n", "ne", "new", "newtoken"):
+        ctl.update_options(ScriptOptions(**{**ctl.options.__dict__, "token": token, "port": new_port}))
+        time.sleep(0.1)
+    wait_until(lambda: _get(f"http://127.0.0.1:{new_port}/api/guests?token=newtoken") == 200 or None,
+               15, 0.2, "the server on the new port")
+    assert ctl.guest_link == f"http://127.0.0.1:{new_port}/?token=newtoken"
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{old_port}/", timeout=2)
+    restarts = [m for _, m in ctl.logs if "server restarted" in m]
+    assert len(restarts) == 1, restarts
+
+
+def test_port_in_use_is_reported_and_a_new_port_recovers(tmp_path: Path) -> None:
+    import socket
+
+    blocker = socket.socket()
+    blocker.bind(("127.0.0.1", 0))
+    blocker.listen()
+    busy = blocker.getsockname()[1]
+    logs: list[tuple[str, str]] = []
+    opts = ScriptOptions(out_dir=str(tmp_path), port=busy, token="x")
+    ctl = GuestRecorderController(opts, default_out_dir=lambda: tmp_path,
+                                  log=lambda lvl, msg: logs.append((lvl, msg)))
+    try:
+        ctl.start()
+        wait_until(lambda: ctl.last_error or None, 15, 0.1, "the error")
+        assert str(busy) in ctl.last_error and not ctl.running
+        assert any(level == "error" and str(busy) in msg for level, msg in logs)
+        ctl.update_options(ScriptOptions(out_dir=str(tmp_path), port=free_port(), token="x"))
+        wait_until(lambda: (ctl.running and ctl.last_error == "") or None, 15, 0.1,
+                   "a start on the free port")
+    finally:
+        ctl.stop()
+        blocker.close()
