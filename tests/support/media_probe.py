@@ -36,7 +36,8 @@ def streams_of(info: dict, kind: str) -> list[dict]:
 def ffprobe_decode_errors(path: Path) -> str:
     """stderr of a full ffmpeg decode of the file (empty when every packet decodes)."""
     out = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0",
+         "-fps_mode", "passthrough", "-f", "null", "-"],
         capture_output=True, text=True,
     )
     return out.stderr.strip()

@@ -13,7 +13,7 @@ import numpy as np
 
 RATE = 48_000
 CHUNK = 960  # 20 ms: what the Opus encoder takes
-TOLERANCE = 1440  # 30 ms: closer than this counts as continuous
+TOLERANCE = 960  # 20 ms: closer than this counts as continuous
 MAX_FILL = RATE * 30  # never make more than 30 s of silence at once
 
 

@@ -42,6 +42,7 @@ class GuestMedia:
         self._timestamps: dict[str, OrderedDict[int, int]] = {}
         self._connected = False
         self._closed = False
+        self.decoded_frames = {"audio": 0, "video": 0}  # frames aiortc decoded for us
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -110,6 +111,7 @@ class GuestMedia:
                 frame = await track.recv()
             except MediaStreamError:
                 return
+            self.decoded_frames[kind] += 1
             unwrapped = self._unwrapped(kind, frame.pts)
             if unwrapped is None:
                 continue

@@ -134,9 +134,10 @@ class Recorder:
         if t is None:
             return
         if isinstance(payload, EncodedFrame):
-            item = Item(kind, t, data=payload.data, keyframe=payload.keyframe, codec=payload.codec)
+            item = Item(kind, t, data=payload.data, keyframe=payload.keyframe,
+                        codec=payload.codec, rtp=unwrapped)
         else:
-            item = Item(kind, t, frame=payload)  # type: ignore[arg-type]
+            item = Item(kind, t, frame=payload, rtp=unwrapped)  # type: ignore[arg-type]
         if not self.writer.submit(item) and kind == "video" and self.plan.copy:
             self._video_broken = True
             self.request_keyframe()

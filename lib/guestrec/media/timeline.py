@@ -14,19 +14,21 @@ as presentation times for a live view. Each stream's time is `rtp / rate + offse
 - before reports arrive ("waiting", then "arrival" after HOLD_SECONDS): offset from
   arrival times, the least delayed frame of the stream.
 
-The offset changes only through new reports (drift), smoothed by a median, so timestamps
-of a stream advance exactly with its RTP clock between reports.
+The offset changes only through new reports (drift). Of the recent reports the earliest
+mapping wins: a report can be late (a sender that stamps the report after a busy moment,
+like aiortc, which pairs the last packet's RTP time with the time it was sent) but never
+early, so the minimum is the least disturbed estimate. Timestamps of a stream advance
+exactly with its RTP clock between reports.
 """
 
 from __future__ import annotations
 
-import statistics
 import time
 from collections import deque
 from collections.abc import Callable
 
 HOLD_SECONDS = 1.5  # how long recordings wait for the first sender reports
-SR_HISTORY = 5  # reports per stream in the median
+SR_HISTORY = 8  # recent reports per stream (about 8 s): drift still shows through
 RATES = {"audio": 48_000, "video": 90_000}
 
 
@@ -90,7 +92,7 @@ class StreamClock:
     def sr_offset(self) -> float | None:
         if not self._sr_offsets:
             return None
-        return statistics.median(self._sr_offsets)
+        return min(self._sr_offsets)
 
 
 class Timeline:

@@ -43,6 +43,9 @@ MAX_DECODED_VIDEO = 75  # decoded frames are big (1.4 MB at 720p): about 2.5 s
 VIDEO_WAIT_SECONDS = 5.0  # how long a video recording waits for video before going audio-only
 SPLIT_LEAD_SECONDS = 0.5  # copy: ask for a keyframe this long before a split is due
 DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
+# Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
+# reports) only moves them when the two disagree by more than this (90 kHz ticks).
+VIDEO_RESYNC_TICKS = 1350  # 15 ms
 
 
 @dataclass
@@ -53,6 +56,7 @@ class Item:
     data: bytes | None = None  # encoded (copy)
     keyframe: bool = False
     codec: str | None = None
+    rtp: int | None = None  # unwrapped RTP timestamp (video: 90 kHz)
 
 
 @dataclass
@@ -142,6 +146,8 @@ class RecordingWriter:
         self.audio_gap_samples = 0
         self._bytes_done = 0
         self._final_seconds = 0.0
+        self._video_last: tuple[int, int] | None = None  # (rtp, recording position)
+        self.video_resyncs = 0
 
     # -- feeding (any thread) --------------------------------------------------------
 
@@ -293,11 +299,18 @@ class RecordingWriter:
                 _remove_empty(path)
             path = reserve_recording_path(self.out_dir, self.guest, ext)
         assert self.t0 is not None
+        if item.kind == "video":
+            # The same position the frame itself gets, so it lands exactly on 0.
+            video_start = self._video_position(item)
+            audio_start = round(video_start * 48_000 / 90_000)
+        else:
+            audio_start = round((item.t - self.t0) * 48_000)
+            video_start = round(audio_start * 90_000 / 48_000)
         seg = Segment(
             file=MediaFile(path, video_spec, self._audio_spec()),
             start_t=item.t,
-            video_start=round((item.t - self.t0) * 90_000),
-            audio_start=round((item.t - self.t0) * 48_000),
+            video_start=video_start,
+            audio_start=audio_start,
             started_utc=datetime.now(timezone.utc),
             video_codec=video_codec,
         )
@@ -379,7 +392,7 @@ class RecordingWriter:
                 self._rotate(item, "split")
                 seg = self.current
         assert seg is not None
-        pts = round((item.t - self.t0) * 90_000) - seg.video_start
+        pts = self._video_position(item) - seg.video_start
         if pts < 0:
             return
         if seg.last_video_t is not None and item.t - seg.last_video_t > 0.5:
@@ -396,6 +409,22 @@ class RecordingWriter:
             frame = fit_frame(frame, *self._target_size)
             seg.file.encode_video(frame, pts)
         seg.video_frames += 1
+
+    def _video_position(self, item: Item) -> int:
+        """Recording position (90 kHz) of a video frame: RTP-continuous, timeline-anchored."""
+        assert self.t0 is not None
+        anchored = round((item.t - self.t0) * 90_000)
+        position = anchored
+        if self._video_last is not None and item.rtp is not None:
+            last_rtp, last_position = self._video_last
+            following = last_position + (item.rtp - last_rtp)
+            if abs(following - anchored) <= VIDEO_RESYNC_TICKS:
+                position = following
+            else:
+                self.video_resyncs += 1
+        if item.rtp is not None:
+            self._video_last = (item.rtp, position)
+        return position
 
     # -- audio -----------------------------------------------------------------------
 
@@ -540,6 +569,7 @@ class RecordingWriter:
                 "frames": v.packets,
                 "seconds": round(video_seconds, 3) if video_seconds else None,
                 "gaps_over_500ms": seg.video_gaps,
+                "timeline_resyncs": self.video_resyncs,
             },
             "audio": None if seg.file.audio_stream is None else {
                 "codec": plan.audio_codec,
