@@ -118,12 +118,13 @@ def build_setup(args: argparse.Namespace) -> ObsSetup:
     )
 
 
-def wait_for_link(setup: ObsSetup, proc: subprocess.Popen, started: float, timeout: float) -> str | None:
+def wait_for_link(setup: ObsSetup, proc: subprocess.Popen, old_logs: set[Path],
+                  timeout: float) -> str | None:
     """The guest link the script logs once its server runs (None on an error or timeout)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and proc.poll() is None:
         log = latest_log(setup)
-        if log is not None and log.stat().st_mtime >= started - 1:
+        if log is not None and log not in old_logs:  # this start's log, not an earlier one
             text = log.read_text(errors="replace")
             match = LINK_LINE.search(text)
             if match:
@@ -154,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         xvfb = Xvfb()
         display = xvfb.display
         print(f"No display in use: OBS runs headless on Xvfb {display}")
-    started = time.time()
+    old_logs = set(setup.log_dir.glob("*.txt"))
     output = (home / "obs-output.log").open("wb")
     proc = start_obs(setup, display if xvfb else None, obs_binary=args.obs, output=output, cwd=home)
 
@@ -166,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
 
-    link = wait_for_link(setup, proc, started, args.timeout)
+    link = wait_for_link(setup, proc, old_logs, args.timeout)
     print()
     print(f"OBS Studio is running (pid {proc.pid}); scene collection and profile: {args.collection}")
     if link:
