@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 MAX_ITEMS = 400  # about 5 s of audio + video
 MAX_DECODED_VIDEO = 75  # decoded frames are big (1.4 MB at 720p): about 2.5 s
 VIDEO_WAIT_SECONDS = 5.0  # how long a video recording waits for video before going audio-only
-SPLIT_LEAD_SECONDS = 0.5  # copy: ask for a keyframe this long before a split is due
+SPLIT_LEAD_SECONDS = 0.2  # copy: ask for a keyframe this long before a split is due (~ its round trip)
 DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
 # Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
 # reports) only moves them when the two disagree by more than this (90 kHz ticks).
@@ -334,7 +334,8 @@ class RecordingWriter:
         else:
             self._close_segment(old, final=True)
         if self.split_seconds:
-            while self._next_split_t is not None and self._next_split_t <= item.t:
+            # A copy split may come a little early (SPLIT_LEAD_SECONDS): that split counts.
+            while self._next_split_t is not None and self._next_split_t <= item.t + SPLIT_LEAD_SECONDS:
                 self._next_split_t += self.split_seconds
         self.notify("split")
 

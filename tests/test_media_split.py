@@ -1,0 +1,57 @@
+"""Split recording: consecutive files, each playable alone, seamless at the seams."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import av
+import pytest
+
+from guestrec.media.sidecar import read_sidecar
+from guestrec.plan import make_plan
+from support.guest_run import GuestSpec, record_guests
+from support.media_probe import (
+    audio_samples, decoded_video, ffprobe_decode_errors, probe, read_counter,
+)
+from support.synthetic import CounterVideoTrack, ToneAudioTrack
+
+SPLIT_MINUTES = 0.05  # 3 s
+RECORD_SECONDS = 8.5
+
+
+def test_split_files_join_without_gap_or_overlap(tmp_path: Path) -> None:
+    specs = [
+        GuestSpec(codec, [CounterVideoTrack(320, 240), ToneAudioTrack()],
+                  make_plan(1500, codec=codec), tmp_path / codec, split_minutes=SPLIT_MINUTES)
+        for codec in ("vp8", "copy")
+    ]
+    results = asyncio.run(record_guests(specs, seconds=RECORD_SECONDS))
+    for result in results:
+        names = result.summary["files"]
+        files = [result.spec.out_dir / name for name in names]
+        assert len(files) >= 3, names
+        assert files[0] == result.path
+        assert sorted(p.name for p in result.spec.out_dir.glob("*.webm")) == sorted(names)
+        numbers_per_file = []
+        for path in files:
+            assert ffprobe_decode_errors(path) == "", path
+            with av.open(str(path)) as container:
+                assert next(p for p in container.demux(video=0) if p.size).is_keyframe
+            frames = decoded_video(path, read_counter)
+            numbers = [n for _, n in frames]
+            assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), path
+            numbers_per_file.append(numbers)
+            # audio covers the same span as the video, starting at the file's start
+            start, samples = audio_samples(path)
+            video_span = frames[-1][0] - frames[0][0] + 1 / 30
+            assert start <= 0.03
+            assert abs(len(samples) / 48_000 + start - video_span - frames[0][0]) <= 0.06, path
+            assert read_sidecar(path)["status"] == "complete"
+        for before, after in zip(numbers_per_file, numbers_per_file[1:]):
+            seam = after[0] - before[-1]
+            assert seam == 1, f"{result.spec.name}: frames {before[-1]} -> {after[0]}"
+        durations = [float(probe(p)["format"]["duration"]) for p in files]
+        print(f"{result.spec.name}: files of {[round(d, 2) for d in durations]} s")
+        for d in durations[:-1]:
+            assert 2.3 <= d <= 3.8
