@@ -24,13 +24,6 @@ import obspython as obs
 SCRIPT_DIR = Path(__file__).resolve().parent
 LIB_DIR = SCRIPT_DIR / "lib"
 PY_DIR = f"python{sys.version_info[0]}.{sys.version_info[1]}"
-INSTALL_HINT = (
-    f"install them with: bash {SCRIPT_DIR / 'install' / 'run-obs.sh'} --install-only   "
-    f"(or: {sys.executable or 'python3'} -m pip install --target "
-    f"{'<user data folder>/site-packages'} -r {SCRIPT_DIR / 'install' / 'requirements.txt'})"
-)
-
-
 def user_data_dir() -> Path:
     if sys.platform == "win32":
         return Path(os.environ.get("APPDATA", Path.home())) / "guest-recorder-obs"
@@ -38,6 +31,13 @@ def user_data_dir() -> Path:
         return Path.home() / "Library" / "Application Support" / "guest-recorder-obs"
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "guest-recorder-obs"
+
+
+def install_hint() -> str:
+    python = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+    return (f"install them with: bash {SCRIPT_DIR / 'install' / 'run-obs.sh'} --install-only  "
+            f"(or: {python} -m pip install --target {user_data_dir() / 'site-packages'} "
+            f"-r {SCRIPT_DIR / 'install' / 'requirements.txt'}), then restart OBS")
 
 
 def dependency_dirs() -> list[Path]:
@@ -87,8 +87,8 @@ try:
 except ImportError as exc:
     missing = exc.name or str(exc)
     IMPORT_ERROR = (
-        f"[guestrec] cannot import {missing!r} ({exc}); looked in {[str(d) for d in dependency_dirs()]}; "
-        + INSTALL_HINT
+        f"[guestrec] error: cannot import the Python module {missing!r} ({exc}); looked in "
+        f"{', '.join(str(d) for d in dependency_dirs())}; " + install_hint()
     )
     print(IMPORT_ERROR)
 
@@ -179,8 +179,7 @@ def script_description():
 
 def script_load(settings):
     if IMPORT_ERROR:
-        log_fallback = print
-        log_fallback(IMPORT_ERROR)
+        print(IMPORT_ERROR)
         return
     state.shut_down = False
     state.settings = settings
@@ -222,7 +221,7 @@ def script_load(settings):
 def script_update(settings):
     if state.controller is None:
         return
-    state.default_out_dir = obs_record_folder() if not state.default_out_dir else state.default_out_dir
+    state.default_out_dir = obs_record_folder()  # follows OBS's own setting
     state.controller.update_options(read_options(settings))
 
 

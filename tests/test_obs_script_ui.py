@@ -62,3 +62,24 @@ def test_description_properties_and_guest_status(tmp_path: Path) -> None:
             assert ivy["record"] == "Record this guest"
         finally:
             guest.leave()
+
+
+def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:
+    """A copy of the script without its dependencies beside it: OBS keeps running and the
+    log says which module is missing and how to install it."""
+    import shutil
+
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    root = Path(__file__).resolve().parent.parent
+    bare = tmp_path / "bare"
+    shutil.copytree(root / "lib", bare / "lib", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy2(root / "obs_record_plugin.py", bare / "obs_record_plugin.py")
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "GUESTREC_SITE_PACKAGES": ""}
+    with ObsHarness(tmp_path / "obs", script=bare / "obs_record_plugin.py", extra_env=env) as h:
+        line = wait_until(lambda: next((l for l in h.log_text().splitlines()
+                                        if "cannot import the Python module" in l), None),
+                          20, 0.3, "the error line")
+        assert "'av'" in line and "run-obs.sh --install-only" in line and "pip install --target" in line
+        assert h.inputs_of_our_kind() == []  # nothing half-started
