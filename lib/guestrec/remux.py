@@ -51,7 +51,9 @@ def remux(
             mapping = {}
             for kind, streams in (("video", src.streams.video), ("audio", src.streams.audio)):
                 if kind in wanted and streams:
-                    mapping[streams[0].index] = (kind, dst.add_stream_from_template(streams[0]))
+                    # opaque: keep the decoder's codec object; nothing is opened, packets pass as they are
+                    out = dst.add_stream_from_template(streams[0], opaque=True)
+                    mapping[streams[0].index] = (kind, out)
             if not mapping:
                 raise ValueError(f"{source.name} has no {' or '.join(sorted(wanted))} stream")
             selected = [src.streams[i] for i in mapping]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,7 @@ from .writer import Item, RecordingWriter, plan_ext
 log = logging.getLogger(__name__)
 
 MAX_HELD = 300  # items held while the timeline is not ready (a few seconds)
+STOP_GRACE_SECONDS = 1.0  # at stop, how long to wait for media already on its way
 
 
 class Recorder:
@@ -74,6 +76,11 @@ class Recorder:
         self._video_broken = False
         self.active = True
         self.stopped = asyncio.Event()
+        # Stopping: media sent before the stop is still in the jitter buffers and decoders;
+        # the file ends where every stream has reached the stop instant.
+        self._stop_t: float | None = None
+        self._tail_pending: set[str] = set()
+        self._tail_done = asyncio.Event()
 
     def start(self) -> None:
         self.writer.start()
@@ -133,6 +140,11 @@ class Recorder:
         t = self.timeline.seconds(kind, unwrapped)
         if t is None:
             return
+        if self._stop_t is not None and t >= self._stop_t:
+            self._tail_pending.discard(kind)
+            if not self._tail_pending:
+                self._tail_done.set()
+            return
         if isinstance(payload, EncodedFrame):
             item = Item(kind, t, data=payload.data, keyframe=payload.keyframe,
                         codec=payload.codec, rtp=unwrapped)
@@ -145,6 +157,13 @@ class Recorder:
     # -- stopping & status -----------------------------------------------------------
 
     async def stop(self) -> dict | None:
+        if self.active and self.writer.started_utc is not None and self.timeline.ready():
+            self._stop_t = time.monotonic()  # the timeline runs on the monotonic clock
+            self._tail_pending = set(self.encoded_kinds | self.decoded_kinds)
+            try:
+                await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                pass
         self.active = False
         self._held.clear()
         if not self.writer.done.is_set():
