@@ -72,6 +72,7 @@ class ObsHarness:
         script: Path = SCRIPT,
         defaults: bool = True,
         extra_collections: list[str] | None = None,
+        extra_scripts: list[Path] | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -97,6 +98,7 @@ class ObsHarness:
             fps=fps,
             confirm_on_exit=False,
             fresh=True,
+            extra_scripts=list(extra_scripts or []),
         )
         self.extra_env = extra_env or {}
         self.extra_collections = extra_collections or []

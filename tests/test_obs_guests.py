@@ -18,6 +18,7 @@ from obs_harness import (
 )
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
+RELOAD_HELPER = Path(__file__).resolve().parent / "support" / "obs_reload_helper.py"
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def obs_auto(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True},
-                         extra_collections=["Spare"])
+                         extra_collections=["Spare"], extra_scripts=[RELOAD_HELPER])
     with harness:
         harness.wait_for_server()
         yield harness
@@ -174,6 +175,38 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
         guest.leave()
 
 
+def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None:
+    """The Scripts dialog's Reload (obs_script_reload on the product script), three times,
+    each time with a guest connected and recording."""
+    h = obs_auto
+    threads_after: list[int] = []
+    for round_no in range(1, 4):
+        guest = BackgroundGuest(h.whip_url("Kim"), h.token, RED_YUV).join()
+        try:
+            wait_until(lambda: shows_colour(h, "Kim", RED_RGB), 20, 0.5, "Kim's picture")
+            status = wait_until(lambda: recording(h, "Kim"), 20, 0.5, "Kim's recording")
+            path = Path(status["file"])
+            wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Kim's file to grow")
+            h.ws.trigger_hotkey_by_name("guestrec_test_reload")
+            wait_until(lambda: any(f"[reload-helper] reload {round_no} of" in line and line.endswith("ok")
+                                   for line in h.log_text().splitlines()) or None,
+                       20, 0.3, f"reload {round_no}")
+            assert_plays(path, 1.0)  # the unload finalized the recording
+        finally:
+            guest.drop()
+        h.wait_for_server()
+        time.sleep(2)
+        threads_after.append(h.thread_count())
+        assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
+    assert threads_after[-1] <= threads_after[0] + 1, threads_after
+    guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
+    try:
+        wait_until(lambda: shows_colour(h, "Kim", GREEN_RGB), 20, 0.5, "Kim's picture after reloads")
+        assert recording(h, "Kim")
+    finally:
+        guest.leave()
+
+
 def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
     """Runs last: closes this module's OBS the way a user does."""
     h = obs_auto
@@ -183,6 +216,7 @@ def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
         path = Path(status["file"])
         wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Zoe's file to grow")
         took = h.close_window(timeout=30)
+        print(f"OBS quit in {took:.2f} s with a guest connected and recording")
         assert took <= 10.0, f"OBS took {took:.1f} s to quit"
         assert h.proc.returncode == 0
     finally:

@@ -33,6 +33,7 @@ class ObsSetup:
     script_path: Path
     script_settings: dict[str, Any] = field(default_factory=dict)  # filled in where missing
     script_overrides: dict[str, Any] = field(default_factory=dict)  # always set (e.g. CLI flags)
+    extra_scripts: list[Path] = field(default_factory=list)  # loaded too, without settings
     profile: str = DEFAULT_NAME
     collection: str = DEFAULT_NAME
     websocket_port: int = 4455
@@ -223,6 +224,10 @@ def write_scene_collection(setup: ObsSetup) -> Path:
         for key, value in setup.script_settings.items():
             settings.setdefault(key, value)
     settings.update(setup.script_overrides)
+    for extra in setup.extra_scripts:
+        extra_path = str(Path(extra).resolve())
+        if not any(s.get("path") == extra_path for s in scripts):
+            scripts.append({"path": extra_path, "settings": {}})
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(data, indent=4), encoding="utf-8")
