@@ -316,12 +316,13 @@ class BackgroundGuest:
     Sends a flat colour (Y, U, V) and a tone, like a camera and microphone would.
     """
 
-    def __init__(self, url: str, token: str, color: tuple[int, int, int], tone_hz: float = 440.0,
-                 size: tuple[int, int] = (320, 240), fps: int = 15) -> None:
+    def __init__(self, url: str, token: str, color: tuple[int, int, int] = (16, 128, 128),
+                 tone_hz: float = 440.0, size: tuple[int, int] = (320, 240), fps: int = 15,
+                 tracks: Callable[[], list] | None = None) -> None:
         import asyncio
         import threading
 
-        self.url, self.token = url, token
+        self.url, self.token, self.make_tracks = url, token, tracks
         self.color, self.tone_hz, self.size, self.fps = color, tone_hz, size, fps
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="test-guest", daemon=True)
@@ -338,8 +339,11 @@ class BackgroundGuest:
         from support.whip_client import WhipClient
 
         async def go():
-            tracks = [ToneAudioTrack(frequency=self.tone_hz),
-                      SolidVideoTrack(self.size[0], self.size[1], self.fps, color=self.color)]
+            if self.make_tracks is not None:
+                tracks = self.make_tracks()
+            else:
+                tracks = [ToneAudioTrack(frequency=self.tone_hz),
+                          SolidVideoTrack(self.size[0], self.size[1], self.fps, color=self.color)]
             self.client = WhipClient(self.url, token=self.token, tracks=tracks)
             await self.client.publish()
             await self.client.wait_connected(timeout)

@@ -26,7 +26,8 @@ def obs_follow(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     settings = {"auto_record": False, "follow_obs_recording": True}
-    harness = ObsHarness(tmp_path_factory.mktemp("obs-follow"), settings)
+    # 30 fps so that a one-frame flash at 30 fps is never skipped by OBS's own frame rate.
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-follow"), settings, fps=30)
     with harness:
         harness.wait_for_server()
         yield harness
@@ -85,3 +86,63 @@ def test_guests_record_while_obs_records(obs_follow: ObsHarness) -> None:
         fay.leave()
         if gus is not None:
             gus.leave()
+
+
+def _edges(times: list[float], values: list[float], threshold: float, gap: float) -> list[float]:
+    """Instants where values cross above threshold, at least `gap` seconds apart."""
+    found: list[float] = []
+    above = False
+    for t, v in zip(times, values):
+        if v > threshold and not above and (not found or t - found[-1] > gap):
+            found.append(t)
+        above = v > threshold
+    return found
+
+
+def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -> None:
+    """A guest flashes white and beeps at the same instants; in OBS's own recording of
+    the program the flashes and the beeps must still coincide."""
+    import av
+    import numpy as np
+
+    from support.synthetic import flash_beep_pair
+
+    h = obs_follow
+    guest = BackgroundGuest(h.whip_url("Sync"), h.token,
+                            tracks=lambda: list(flash_beep_pair(period=1.0, fps=30))[::-1])
+    guest.join()
+    try:
+        wait_until(lambda: "Sync" in h.inputs_of_our_kind() or None, 15, 0.3, "Sync's source")
+        time.sleep(2)  # OBS settles its buffering on the new source
+        h.ws.start_record()
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
+        time.sleep(8)
+        obs_file = Path(h.ws.stop_record().output_path)
+    finally:
+        guest.leave()
+    wait_until(lambda: obs_file.exists() and obs_file.stat().st_size > 0 or None, 15, 0.3, "OBS's file")
+    time.sleep(1)
+
+    with av.open(str(obs_file)) as container:
+        vt, vy = [], []
+        for frame in container.decode(video=0):
+            y = frame.to_ndarray(format="gray")
+            vt.append(float(frame.time))
+            vy.append(float(y.mean()))
+    with av.open(str(obs_file)) as container:
+        at, level = [], []
+        for frame in container.decode(audio=0):
+            samples = frame.to_ndarray()
+            mono = np.abs(samples).mean(axis=0) if samples.ndim == 2 else np.abs(samples)
+            step = frame.sample_rate // 200  # 5 ms windows
+            for i in range(0, len(mono) - step + 1, step):
+                at.append(float(frame.time) + i / frame.sample_rate)
+                level.append(float(mono[i:i + step].mean()))
+    flashes = _edges(vt, vy, 100.0, 0.5)
+    beeps = _edges(at, level, 0.05, 0.5)
+    assert len(flashes) >= 5 and len(beeps) >= 5, (flashes, beeps)
+    offsets = [min(beeps, key=lambda b: abs(b - f)) - f for f in flashes]
+    median = float(np.median(offsets))
+    print(f"OBS A/V offset of the guest (audio minus video): median {median * 1000:.0f} ms, "
+          f"all {[round(o * 1000) for o in offsets]}")
+    assert abs(median) <= 0.070, offsets  # about two frames at 30 fps
