@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import av
-import pytest
+import numpy as np
 
 from guestrec.media.sidecar import read_sidecar
 from guestrec.plan import make_plan
@@ -55,3 +55,27 @@ def test_split_files_join_without_gap_or_overlap(tmp_path: Path) -> None:
         print(f"{result.spec.name}: files of {[round(d, 2) for d in durations]} s")
         for d in durations[:-1]:
             assert 2.3 <= d <= 3.8
+
+
+def test_audio_only_split_is_sample_continuous(tmp_path: Path) -> None:
+    """PCM files split on the audio itself; joined, the tone runs on without a jump."""
+    spec = GuestSpec("pcm", [ToneAudioTrack(440, amplitude=0.3)], make_plan(0), tmp_path,
+                     split_minutes=SPLIT_MINUTES)
+    (result,) = asyncio.run(record_guests([spec], seconds=7.5))
+    files = [tmp_path / name for name in result.summary["files"]]
+    assert len(files) >= 2 and all(p.suffix == ".mka" for p in files)
+    parts = []
+    for path in files:
+        start, samples = audio_samples(path)
+        assert start <= 0.001 and ffprobe_decode_errors(path) == ""
+        parts.append(samples)
+    joined = np.concatenate(parts)
+    # The largest step between neighbouring samples of a 440 Hz, 0.3 tone is 0.017;
+    # a missing or doubled stretch at a seam would jump much further.
+    steps = np.abs(np.diff(joined))
+    seams = np.cumsum([len(p) for p in parts])[:-1]
+    for seam in seams:
+        assert steps[seam - 3 : seam + 2].max() < 0.03, f"jump at sample {seam}"
+    durations = [len(p) / 48_000 for p in parts]
+    print(f"pcm: files of {[round(d, 2) for d in durations]} s")
+    assert all(2.8 <= d <= 3.2 for d in durations[:-1])

@@ -11,6 +11,7 @@ import asyncio
 import statistics
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from guestrec.media import GuestMedia
@@ -64,3 +65,65 @@ def test_flash_and_beep_stay_together(tmp_path: Path, codec: str) -> None:
     assert abs(mean) <= MAX_OFFSET, f"mean A/V offset {mean * 1000:.1f} ms"
     assert max(abs(o) for o in offsets) <= MAX_OFFSET + 0.034  # one video frame of jitter
     assert summary["av_sync"]["timeline"]["mode"] == "sr"
+
+
+class CollectingSink:
+    """A GuestSink that keeps what a live view would show: flash and beep times."""
+
+    def __init__(self) -> None:
+        self.events: list[str] = []
+        self.video: list[tuple[float, float]] = []  # (seconds, mean luma)
+        self.audio: list[tuple[float, np.ndarray]] = []  # (seconds, mono samples)
+
+    def on_connected(self) -> None:
+        self.events.append("connected")
+
+    def on_disconnected(self) -> None:
+        self.events.append("disconnected")
+
+    def on_video(self, frame, timestamp_ns: int) -> None:
+        self.video.append((timestamp_ns / 1e9, float(frame.to_ndarray(format="gray").mean())))
+
+    def on_audio(self, frame, timestamp_ns: int) -> None:
+        pcm = frame.to_ndarray().reshape(-1, frame.layout.nb_channels if frame.format.is_packed else 1)
+        self.audio.append((timestamp_ns / 1e9, pcm[:, 0].astype(np.float32) / 32768.0))
+
+
+def test_sink_timestamps_put_audio_and_video_together() -> None:
+    sink = CollectingSink()
+
+    async def run() -> GuestMedia:
+        media = GuestMedia("live")
+        media.add_sink(sink)
+
+        def on_track(receiver, track) -> None:
+            media.attach(receiver, track)
+            if track.kind == "video":
+                delay_incoming_rtp(receiver, VIDEO_DELAY)
+
+        video, audio = flash_beep_pair(period=1.0, width=320, height=240, fps=30)
+        async with PeerPair([video, audio], on_track=on_track) as pair:
+            await pair.connected()
+            await asyncio.sleep(7.5)
+            assert media.taps["video"].decode and media.taps["audio"].decode
+            await media.close()
+        return media
+
+    media = asyncio.run(run())
+    assert sink.events == ["connected", "disconnected"]
+    # Sender reports arrive within the first ~2 s; from then on the live timestamps are synced.
+    settled = sink.video[0][0] + 2.5
+    flashes = [t for t in flash_times(sink.video) if t > settled]
+    beeps = []
+    quiet_until = -1.0
+    for t, samples in sink.audio:
+        loud = np.flatnonzero(np.abs(samples) > 0.2)
+        if len(loud) and t + loud[0] / 48_000 > quiet_until:
+            beeps.append(t + loud[0] / 48_000)
+        if len(loud):
+            quiet_until = t + loud[-1] / 48_000 + 0.3
+    offsets = pair_offsets(flashes, beeps)
+    print(f"live: A/V offsets ms {[round(float(o) * 1000, 1) for o in offsets]}")
+    assert len(offsets) >= 3
+    assert abs(statistics.fmean(offsets)) <= MAX_OFFSET
+    assert media.stats()["timeline"]["mode"] == "sr"

@@ -169,3 +169,22 @@ def test_audio_line_fills_gaps_and_cuts_overlaps() -> None:
     assert total == 1920 + 4800 + 960
     joined = np.concatenate([s for _, s in out])
     assert np.all(joined[1920:1920 + 4800] == 0) and np.any(joined[:1920] != 0)
+
+
+def test_start_recording_into_an_unwritable_place_raises_oserror(tmp_path) -> None:
+    import asyncio
+
+    from guestrec.media import GuestMedia
+    from guestrec.plan import make_plan
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+
+    async def run() -> None:
+        media = GuestMedia("guest")
+        with pytest.raises(OSError):
+            media.start_recording(make_plan(6000), blocker / "recordings")
+        assert media.recording_status() is None
+        await media.close()
+
+    asyncio.run(run())

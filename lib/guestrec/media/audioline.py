@@ -73,6 +73,11 @@ class AudioLine:
             self._pending_start += len(part)
         return chunks
 
+    @property
+    def emitted_until(self) -> int | None:
+        """Line position right after the last chunk handed out (None before any audio)."""
+        return None if self.next_sample is None else self._pending_start
+
     def flush(self) -> list[tuple[int, np.ndarray]]:
         """The remaining samples as a last, shorter chunk."""
         return self._take(full_only=False)

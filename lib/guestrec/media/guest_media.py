@@ -161,10 +161,14 @@ class GuestMedia:
         """
         if self.recorder is not None and self.recorder.active:
             return self.recorder.path
+        # Before any track arrived, expect both: whatever does not come is waited for
+        # a few seconds, then the file is made of what there is.
+        nothing_yet = not self.taps
         recorder = Recorder(
             guest=self.guest, plan=plan, out_dir=Path(out_dir), split_minutes=split_minutes,
-            timeline=self.timeline, has_video="video" in self.taps,
-            has_audio="audio" in self.taps, copy_video_codec=self._copy_video_codec(),
+            timeline=self.timeline, has_video=nothing_yet or "video" in self.taps,
+            has_audio=nothing_yet or "audio" in self.taps,
+            copy_video_codec=self._copy_video_codec(),
             request_keyframe=self.request_keyframe, on_event=self._on_recorder_event,
             guest_stats=self.stats,
         )

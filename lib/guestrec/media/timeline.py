@@ -165,7 +165,21 @@ class Timeline:
         return unwrapped / self.streams[kind].rate + offset
 
     def summary(self) -> dict:
-        return {
+        """Mode and, once reports came, how far they moved each stream from arrival timing.
+
+        `audio_vs_video_ms` is the A/V skew the network and the guest's pipeline put in:
+        how much later (positive) audio would have been placed than video by arrival times.
+        """
+        moved = {}
+        if self.mode == "sr":
+            for kind, stream in self.streams.items():
+                if stream.has_report and stream.has_media:
+                    sr = stream.sr_offset + self.sender_to_local  # type: ignore[operator]
+                    moved[kind] = round((stream.arrival_offset - sr) * 1000, 1)  # type: ignore[operator]
+        out = {
             "mode": self.mode,
             "sender_reports": {k: s.sr_count for k, s in self.streams.items()},
         }
+        if "audio" in moved and "video" in moved:
+            out["audio_vs_video_ms"] = round(moved["audio"] - moved["video"], 1)
+        return out

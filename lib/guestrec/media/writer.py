@@ -304,7 +304,9 @@ class RecordingWriter:
             video_start = self._video_position(item)
             audio_start = round(video_start * 48_000 / 90_000)
         else:
-            audio_start = round((item.t - self.t0) * 48_000)
+            # Split on audio: the new file starts right after the last sample the old got.
+            line = self._audio_line.emitted_until if self._audio_line else self._copy_audio_next
+            audio_start = line if line is not None else round((item.t - self.t0) * 48_000)
             video_start = round(audio_start * 90_000 / 48_000)
         seg = Segment(
             file=MediaFile(path, video_spec, self._audio_spec()),
@@ -432,6 +434,12 @@ class RecordingWriter:
     def _audio(self, item: Item) -> None:
         if not self.audio_on or self.t0 is None:
             return
+        cur = self.current
+        if (
+            self._next_split_t is not None and cur is not None
+            and cur.file.video_stream is None and item.t >= self._next_split_t
+        ):
+            self._rotate(item, "split")  # no video in this file: split on the audio
         position = round((item.t - self.t0) * 48_000)
         if self._audio_copy:
             self._audio_copy_packet(item, position)
