@@ -7,14 +7,13 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from guestrec.obs_setup import ObsSetup, free_port, script_settings_from_collection
-from obs_harness import ROOT, obs_available, wait_until
+from obs_harness import ROOT, obs_available
 
 pytestmark = [pytest.mark.obs]
 
