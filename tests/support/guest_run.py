@@ -93,8 +93,9 @@ async def record_guests(
         stop_at = time.monotonic()
         for result in results:
             result.elapsed = stop_at - started[id(result)]
-        for result in results:
-            result.summary = await result.media.stop_recording()
+        summaries = await asyncio.gather(*(r.media.stop_recording() for r in results))
+        for result, summary in zip(results, summaries):
+            result.summary = summary
         for result in results:
             await result.media.close()
     finally:

@@ -183,9 +183,13 @@ class GuestMedia:
         recorder = self.recorder
         if recorder is None:
             return None
-        self.recorder = None
-        self._update_decoding()
-        return await recorder.stop()
+        try:
+            # Still fed while it takes in the frames that arrived before the stop.
+            return await recorder.stop()
+        finally:
+            if self.recorder is recorder:
+                self.recorder = None
+            self._update_decoding()
 
     def recording_status(self) -> dict | None:
         recorder = self.recorder or self._last_recorder

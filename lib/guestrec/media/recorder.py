@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
@@ -76,11 +75,12 @@ class Recorder:
         self._video_broken = False
         self.active = True
         self.stopped = asyncio.Event()
-        # Stopping: media sent before the stop is still in the jitter buffers and decoders;
-        # the file ends where every stream has reached the stop instant.
-        self._stop_t: float | None = None
-        self._tail_pending: set[str] = set()
+        # Stopping: frames that had arrived before the stop may still be in aiortc's
+        # decoders; the file ends once each decoded stream caught up with what had arrived.
+        self._seen: dict[str, int] = {}  # newest RTP timestamp that arrived, per kind
+        self._stop_at: dict[str, int] | None = None
         self._tail_done = asyncio.Event()
+        self._stopping: asyncio.Future | None = None
 
     def start(self) -> None:
         self.writer.start()
@@ -107,6 +107,8 @@ class Recorder:
     # -- feeding ---------------------------------------------------------------------
 
     def feed_encoded(self, frame: EncodedFrame, unwrapped: int) -> None:
+        if self._stop_at is None:
+            self._seen[frame.kind] = max(unwrapped, self._seen.get(frame.kind, unwrapped))
         if not self.active or frame.kind not in self.encoded_kinds:
             return
         if frame.kind == "video":
@@ -140,11 +142,16 @@ class Recorder:
         t = self.timeline.seconds(kind, unwrapped)
         if t is None:
             return
-        if self._stop_t is not None and t >= self._stop_t:
-            self._tail_pending.discard(kind)
-            if not self._tail_pending:
-                self._tail_done.set()
-            return
+        if self._stop_at is not None:
+            last = self._stop_at.get(kind)
+            if last is None:
+                return  # this stream has reached the stop
+            if unwrapped >= last:
+                del self._stop_at[kind]
+                if not self._stop_at:
+                    self._tail_done.set()
+                if unwrapped > last:
+                    return
         if isinstance(payload, EncodedFrame):
             item = Item(kind, t, data=payload.data, keyframe=payload.keyframe,
                         codec=payload.codec, rtp=unwrapped)
@@ -157,9 +164,14 @@ class Recorder:
     # -- stopping & status -----------------------------------------------------------
 
     async def stop(self) -> dict | None:
-        if self.active and self.writer.started_utc is not None and self.timeline.ready():
-            self._stop_t = time.monotonic()  # the timeline runs on the monotonic clock
-            self._tail_pending = set(self.encoded_kinds | self.decoded_kinds)
+        """Finish the recording (once, however often it is asked); returns the summary."""
+        if self._stopping is None:
+            self._stopping = asyncio.ensure_future(self._stop())
+        return await asyncio.shield(self._stopping)
+
+    async def _stop(self) -> dict | None:
+        self._stop_at = {k: v for k, v in self._seen.items() if k in self.decoded_kinds}
+        if self.active and self._stop_at and self.timeline.ready():
             try:
                 await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
             except asyncio.TimeoutError:

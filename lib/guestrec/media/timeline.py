@@ -28,7 +28,7 @@ from collections import deque
 from collections.abc import Callable
 
 HOLD_SECONDS = 1.5  # how long recordings wait for the first sender reports
-SR_HISTORY = 8  # recent reports per stream (about 8 s): drift still shows through
+SR_HISTORY = 30  # recent reports per stream (about 30 s): drift still shows through
 RATES = {"audio": 48_000, "video": 90_000}
 
 

@@ -420,11 +420,15 @@ class RecordingWriter:
         position = anchored
         if self._video_last is not None and item.rtp is not None:
             last_rtp, last_position = self._video_last
-            following = last_position + (item.rtp - last_rtp)
+            step = item.rtp - last_rtp
+            following = last_position + step
             if abs(following - anchored) <= VIDEO_RESYNC_TICKS:
                 position = following
             else:
                 self.video_resyncs += 1
+                if anchored < following:
+                    # Going back: catch up at no more than half speed, never a jump back.
+                    position = max(anchored, last_position + max(1, step // 2))
         if item.rtp is not None:
             self._video_last = (item.rtp, position)
         return position
