@@ -11,6 +11,12 @@ private pieces of the receiver are wrapped, on the instance only:
 - `_handle_rtcp_packet`: RTCP sender reports, for the audio/video timeline.
 
 All three run on the asyncio loop (aiortc calls them from its RTP/RTCP handlers).
+
+One repair to aiortc's behaviour: its video jitter buffer waits for a missing packet until
+512 packets later (seconds of frozen video at moderate bitrates) when retransmission fails.
+If a hole at the head of the buffer outlives HOLE_SECONDS, the broken frame is skipped and a
+keyframe asked for; frames after a hole are marked broken, so neither the decoder nor a copy
+recording gets them.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from .bitstream import h264_is_keyframe, vp8_is_keyframe
 log = logging.getLogger(__name__)
 
 PLI_MIN_INTERVAL = 0.25  # seconds between keyframe requests
+HOLE_SECONDS = 1.0  # how long a missing packet may hold up the video (NACKs had their chance)
 
 
 @dataclass
@@ -80,6 +87,7 @@ class ReceiverTap:
         self._decode_waits_for_key = kind == "video"
         self._packets: OrderedDict[int, _PacketLog] = OrderedDict()
         self._last_seq: int | None = None  # last sequence number of the last emitted frame
+        self._after_hole = False
         self._filler: set[int] = set()  # empty (padding) packets, not part of any frame
         self.ssrc: int | None = None
         self._last_pli = 0.0
@@ -95,6 +103,9 @@ class ReceiverTap:
 
         jitter = getattr(receiver, "_RTCRtpReceiver__jitter_buffer")
         queue = getattr(receiver, "_RTCRtpReceiver__decoder_queue")
+        self._jitter = jitter
+        self._hole_since: tuple[int, float] | None = None  # (origin, first seen)
+        self.holes_skipped = 0
         self._jitter_add = jitter.add
         self._queue_put = queue.put
         self._handle_rtcp = receiver._handle_rtcp_packet
@@ -132,8 +143,42 @@ class ReceiverTap:
 
         pli, frame = self._jitter_add(packet)
         if frame is not None:
+            self._hole_since = None
             self._describe(frame)
+        elif self.kind == "video":
+            self._check_hole(now, seq)
         return pli, frame
+
+    def _check_hole(self, now: float, newest: int) -> None:
+        """Skip a frame whose missing packet never comes (see the module notes)."""
+        jitter = self._jitter
+        origin = getattr(jitter, "_origin", None)
+        packets = getattr(jitter, "_packets", None)
+        if origin is None or packets is None:
+            return
+        capacity = len(packets)
+        span = min((newest - origin) & 0xFFFF, capacity - 1)
+        hole = next((i for i in range(span) if packets[(origin + i) % capacity] is None), None)
+        if hole is None:
+            self._hole_since = None
+            return
+        hole_seq = (origin + hole) & 0xFFFF
+        if self._hole_since is None or self._hole_since[0] != hole_seq:
+            self._hole_since = (hole_seq, now)
+            return
+        if now - self._hole_since[1] < HOLE_SECONDS:
+            return
+        after = next(
+            (i for i in range(hole + 1, span + 1) if packets[(origin + i) % capacity]), None
+        )
+        if after is None:
+            return
+        # Removes everything up to the hole, then the rest of the frame that lost a packet.
+        jitter.smart_remove(after + 1)
+        self._hole_since = None
+        self.holes_skipped += 1
+        self._after_hole = True  # the next frame cannot follow on: it is marked broken
+        self.request_keyframe(force=True)
 
     def _describe(self, frame: Any) -> None:
         """Mark a frame leaving the jitter buffer: intact or not, arrival time."""
@@ -157,6 +202,8 @@ class ReceiverTap:
                     expected = _seq_add(expected, 1)
                 follows = expected == first
             intact = contiguous and follows and (entry.marker or self.kind == "audio")
+            if self._after_hole:
+                intact, self._after_hole = False, False
             self._last_seq = last
         frame.gr_raw_timestamp = frame.timestamp
         frame.gr_arrival = arrival
@@ -193,6 +240,8 @@ class ReceiverTap:
         except Exception:  # a recording problem must never break reception
             log.exception("frame callback failed")
         if self.decode:
+            if not intact and self.kind == "video":
+                self._decode_waits_for_key = True  # a broken picture would smear until then
             if self._decode_waits_for_key:
                 if not keyframe:
                     self.request_keyframe()
@@ -242,6 +291,7 @@ class ReceiverTap:
             "packets_lost": self.packets_lost,
             "frames": self.frames,
             "broken_frames": self.broken_frames,
+            "holes_skipped": self.holes_skipped,
             "keyframe_requests": self.keyframe_requests,
             "sender_reports": self.reports,
             "codec": self.codec,
