@@ -51,7 +51,8 @@ def remux(
             mapping = {}
             for kind, streams in (("video", src.streams.video), ("audio", src.streams.audio)):
                 if kind in wanted and streams:
-                    # opaque: keep the decoder's codec object; nothing is opened, packets pass as they are
+                    # opaque: keep the decoder's codec object; nothing is opened,
+                    # packets pass as they are
                     out = dst.add_stream_from_template(streams[0], opaque=True)
                     mapping[streams[0].index] = (kind, out)
             if not mapping:

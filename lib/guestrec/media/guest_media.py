@@ -1,8 +1,18 @@
 """One guest's media: taps the receivers, keeps the A/V timeline, feeds sinks and recordings.
 
+    media = GuestMedia("Anna", on_recording_change=tell_the_guest)   # on the loop
+    pc.on("track") -> media.attach(receiver, track)
+    media.add_sink(obs_source)              # decoded frames, timestamps on one timeline
+    path = media.start_recording(plan, out_dir, split_minutes=None)
+    summary = await media.stop_recording()  # the sidecar summary
+    await media.close()                     # guest gone: finalize, stop the tasks
+
 Encoded frames are seen as they leave aiortc's jitter buffer (see tap.py). They are
 decoded only when something needs pictures or samples: a sink (OBS) or a transcoding
 recording. A headless copy recording decodes nothing at all.
+
+Sink timestamps (ns) are guest-timeline seconds on the time.monotonic() scale: roughly
+the arrival time, with audio and video related by the guest's RTCP sender reports.
 """
 
 from __future__ import annotations

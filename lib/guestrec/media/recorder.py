@@ -50,7 +50,7 @@ class Recorder:
         self.timeline = timeline
         self.request_keyframe = request_keyframe
         self.on_event = on_event
-        self.loop = asyncio.get_event_loop()
+        self.loop = asyncio.get_running_loop()
         ext = plan_ext(plan, copy_video_codec)
         self.path = reserve_recording_path(out_dir, guest, ext)  # OSError if unwritable
         # What this recording takes, and in which form.

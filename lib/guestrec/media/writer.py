@@ -31,7 +31,7 @@ import numpy as np
 from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from . import audioline
-from .bitstream import H264ParameterSets, h264_sps_size, opus_packet_samples, vp8_frame_size
+from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
 from .mediafile import AudioSpec, MediaFile, VideoSpec
 from .sidecar import bitrate_kbps, write_sidecar
 from .videofit import fit_frame
@@ -237,7 +237,7 @@ class RecordingWriter:
                 waited = item.t - (self.first_item_t or item.t)
                 if waited < VIDEO_WAIT_SECONDS:
                     return False
-                self.video_on = False  # no video came: record what there is
+                # No video came: record the audio; video, if it comes, gets a new file.
             elif not self._video_startable(item):
                 return False
         elif item.kind == "video":
