@@ -173,3 +173,33 @@ def test_resolution_change_mid_stream(tmp_path: Path) -> None:
 def _frames(path: Path) -> list[av.VideoFrame]:
     with av.open(str(path)) as container:
         return list(container.decode(video=0))
+
+
+class LateVideoTrack(MovingVideoTrack):
+    """A camera that starts sending only after `delay` seconds."""
+
+    def __init__(self, delay: float, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.delay = delay
+        self.waited = False
+
+    async def recv(self):
+        if not self.waited:
+            self.waited = True
+            await asyncio.sleep(self.delay)
+            self.clock.start = None  # frame timing starts when the camera does
+        return await super().recv()
+
+
+def test_video_that_comes_late_gets_its_own_file(tmp_path: Path) -> None:
+    spec = GuestSpec("late", [LateVideoTrack(7.0, 320, 240), ToneAudioTrack()],
+                     make_plan(1000), tmp_path)
+    (result,) = asyncio.run(record_guests([spec], seconds=10, warmup=0.3))
+    files = [tmp_path / name for name in result.summary["files"]]
+    assert len(files) == 2
+    first, second = (probe(p) for p in files)
+    assert streams_of(first, "video") == [] and streams_of(first, "audio")
+    assert streams_of(second, "video") and streams_of(second, "audio")
+    total = float(first["format"]["duration"]) + float(second["format"]["duration"])
+    assert abs(total - result.elapsed) <= 0.6
+    assert all(ffprobe_decode_errors(p) == "" for p in files)

@@ -261,7 +261,9 @@ class ReceiverTap:
     # -- RTCP side -------------------------------------------------------------------
 
     async def _on_rtcp(self, packet: Any) -> None:
-        if isinstance(packet, RtcpSrPacket):
+        info = getattr(packet, "sender_info", None)
+        # A sender that has sent nothing yet reports zeros (aiortc does): no mapping in that.
+        if isinstance(packet, RtcpSrPacket) and info.packet_count and info.ntp_timestamp:
             self.reports += 1
             try:
                 self.on_report(packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)

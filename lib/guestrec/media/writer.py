@@ -147,6 +147,8 @@ class RecordingWriter:
         self._bytes_done = 0
         self._final_seconds = 0.0
         self._video_last: tuple[int, int] | None = None  # (rtp, recording position)
+        self._early_audio: list[Item] = []
+        self._video_gave_up = False
         self.video_resyncs = 0
 
     # -- feeding (any thread) --------------------------------------------------------
@@ -232,22 +234,33 @@ class RecordingWriter:
         self._maybe_end_drain(item)
 
     def _try_start(self, item: Item) -> bool:
-        if self.video_on:
+        if self.video_on and not self._video_gave_up:
             if item.kind == "audio":
-                waited = item.t - (self.first_item_t or item.t)
-                if waited < VIDEO_WAIT_SECONDS:
+                # Kept while waiting for the first video frame: if none comes in time,
+                # the file starts with this audio instead of losing it.
+                self._early_audio.append(item)
+                if item.t - self._early_audio[0].t < VIDEO_WAIT_SECONDS:
                     return False
-                # No video came: record the audio; video, if it comes, gets a new file.
-            elif not self._video_startable(item):
+                self._video_gave_up = True  # video, if it comes later, gets a new file
+                early, self._early_audio = self._early_audio, []
+                self._begin(early[0])
+                for waiting in early:
+                    self._audio(waiting)
+                return False  # this item was among them
+            if not self._video_startable(item):
                 return False
-        elif item.kind == "video":
+            self._early_audio = []  # the file starts at the video; earlier audio is not wanted
+        elif item.kind == "video" and not self.video_on:
             return False
+        self._begin(item)
+        return True
+
+    def _begin(self, item: Item) -> None:
         self.t0 = item.t
         if self.split_seconds:
             self._next_split_t = item.t + self.split_seconds
         self._open_segment(item)
         self.notify("started")
-        return True
 
     def _video_startable(self, item: Item) -> bool:
         if not self.plan.copy:
