@@ -120,6 +120,8 @@ class GuestMedia:
             try:
                 frame = await track.recv()
             except MediaStreamError:
+                if self.recorder is not None:
+                    self.recorder.stream_ended(kind)
                 return
             self.decoded_frames[kind] += 1
             unwrapped = self._unwrapped(kind, frame.pts)
@@ -193,9 +195,10 @@ class GuestMedia:
         recorder = self.recorder
         if recorder is None:
             return None
+        decoding = [self._consumers[k] for k in recorder.decoded_kinds if k in self._consumers]
         try:
             # Still fed while it takes in the frames that arrived before the stop.
-            return await recorder.stop()
+            return await recorder.stop(wait_for_decoders=any(not t.done() for t in decoding))
         finally:
             if self.recorder is recorder:
                 self.recorder = None

@@ -161,17 +161,28 @@ class Recorder:
             self._video_broken = True
             self.request_keyframe()
 
+    def stream_ended(self, kind: str) -> None:
+        """No more decoded frames of this kind will come (the guest's track ended)."""
+        if self._stop_at is not None and kind in self._stop_at:
+            del self._stop_at[kind]
+            if not self._stop_at:
+                self._tail_done.set()
+
     # -- stopping & status -----------------------------------------------------------
 
-    async def stop(self) -> dict | None:
-        """Finish the recording (once, however often it is asked); returns the summary."""
+    async def stop(self, wait_for_decoders: bool = True) -> dict | None:
+        """Finish the recording (once, however often it is asked); returns the summary.
+
+        wait_for_decoders: take in the frames still being decoded (not when the guest's
+        connection is already gone and no more frames can come).
+        """
         if self._stopping is None:
-            self._stopping = asyncio.ensure_future(self._stop())
+            self._stopping = asyncio.ensure_future(self._stop(wait_for_decoders))
         return await asyncio.shield(self._stopping)
 
-    async def _stop(self) -> dict | None:
+    async def _stop(self, wait_for_decoders: bool) -> dict | None:
         self._stop_at = {k: v for k, v in self._seen.items() if k in self.decoded_kinds}
-        if self.active and self._stop_at and self.timeline.ready():
+        if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():
             try:
                 await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
             except asyncio.TimeoutError:
