@@ -13,15 +13,10 @@ from pathlib import Path
 import pytest
 
 from guestrec.engine import Engine, EngineError, EngineSettings
+from guestrec.obs_setup import free_port
 from guestrec.plan import RecordSettingsError
 from support.synthetic import MovingVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def get_guests(engine: Engine) -> list[dict]:

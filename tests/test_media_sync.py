@@ -14,47 +14,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from guestrec.media import GuestMedia
-from guestrec.plan import make_plan
-from support.media_probe import (
-    audio_samples, beep_times, flash_times, pair_offsets, probe, streams_of, video_luma,
-)
-from support.peer_pair import PeerPair, delay_incoming_rtp
-from support.synthetic import flash_beep_pair
+from support.flash_sync import flash_beep_pairs, record_flash_beep, watch_flash_beep
+from support.media_probe import flash_times, pair_offsets, probe, streams_of
 
 VIDEO_DELAY = 0.3
 RECORD_SECONDS = 11.0
 MAX_OFFSET = 0.020
 
 
-async def record_flashes(tmp_path: Path, codec: str) -> tuple[Path, dict]:
-    media = GuestMedia("sync")
-
-    def on_track(receiver, track) -> None:
-        media.attach(receiver, track)
-        if track.kind == "video":
-            delay_incoming_rtp(receiver, VIDEO_DELAY)
-
-    video, audio = flash_beep_pair(period=1.0, width=320, height=240, fps=30)
-    async with PeerPair([video, audio], on_track=on_track) as pair:
-        await pair.connected()
-        path = media.start_recording(make_plan(2000, codec=codec), tmp_path)
-        await asyncio.sleep(RECORD_SECONDS)
-        summary = await media.stop_recording()
-        await media.close()
-    return path, summary
-
-
 def measured_offsets(path: Path) -> list[float]:
-    videos = flash_times(video_luma(path))
-    start, samples = audio_samples(path)
-    audios = beep_times(start, samples)
-    return pair_offsets(videos, audios)
+    return [offset for _, offset in flash_beep_pairs(path)]
 
 
 @pytest.mark.parametrize("codec", ["vp8", "copy"])
 def test_flash_and_beep_stay_together(tmp_path: Path, codec: str) -> None:
-    path, summary = asyncio.run(record_flashes(tmp_path, codec))
+    path, summary = asyncio.run(record_flash_beep(tmp_path, codec, RECORD_SECONDS, VIDEO_DELAY))
     info = probe(path)
     assert streams_of(info, "video") and streams_of(info, "audio")
     offsets = measured_offsets(path)
@@ -92,24 +66,7 @@ class CollectingSink:
 def test_sink_timestamps_put_audio_and_video_together() -> None:
     sink = CollectingSink()
 
-    async def run() -> GuestMedia:
-        media = GuestMedia("live")
-        media.add_sink(sink)
-
-        def on_track(receiver, track) -> None:
-            media.attach(receiver, track)
-            if track.kind == "video":
-                delay_incoming_rtp(receiver, VIDEO_DELAY)
-
-        video, audio = flash_beep_pair(period=1.0, width=320, height=240, fps=30)
-        async with PeerPair([video, audio], on_track=on_track) as pair:
-            await pair.connected()
-            await asyncio.sleep(7.5)
-            assert media.taps["video"].decode and media.taps["audio"].decode
-            await media.close()
-        return media
-
-    media = asyncio.run(run())
+    media = asyncio.run(watch_flash_beep(sink, 7.5, VIDEO_DELAY))
     assert sink.events == ["connected", "disconnected"]
     # Sender reports arrive within the first ~2 s; from then on the live timestamps are synced.
     settled = sink.video[0][0] + 2.5

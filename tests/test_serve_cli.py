@@ -6,9 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import re
-import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,38 +13,16 @@ from pathlib import Path
 import av
 import numpy as np
 
+from guestrec.obs_setup import free_port
+from support.serve_process import ROOT, ServeProcess
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient
 
-ROOT = Path(__file__).resolve().parent.parent
 GUESTS = {  # name -> (tone Hz, Y, U, V)
     "Red": (300.0, (81, 90, 240)),
     "Green": (700.0, (145, 54, 34)),
     "Blue": (1500.0, (41, 240, 110)),
 }
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(out: Path, *args: str) -> tuple[subprocess.Popen, str, str]:
-    port = free_port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "guestrec", "serve", "--port", str(port), "--out", str(out), *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
-    )
-    assert proc.stdout is not None
-    for _ in range(50):
-        line = proc.stdout.readline()
-        match = re.search(r"Guest link: (http://\S+)/\?token=(\S+)", line)
-        if match:
-            return proc, match.group(1), match.group(2)
-    proc.kill()
-    raise AssertionError(f"server did not print its guest link: {proc.stdout.read()}")
 
 
 def dominant_hz(path: Path) -> float:
@@ -70,33 +45,33 @@ def mean_yuv(path: Path) -> tuple[float, float, float]:
     return float(y), float(u), float(v)
 
 
-async def three_guests(base: str, token: str, proc: subprocess.Popen) -> None:
+async def three_guests(server: ServeProcess) -> str:
     clients = []
     for name, (hz, yuv) in GUESTS.items():
         tracks = [ToneAudioTrack(frequency=hz), SolidVideoTrack(width=320, height=240, fps=15, color=yuv)]
-        client = WhipClient(f"{base}/whip/{name}", token=token, tracks=tracks, data_channel=False)
+        client = WhipClient(f"{server.base}/whip/{name}", token=server.token, tracks=tracks,
+                            data_channel=False)
         await client.publish()
         clients.append(client)
     await asyncio.gather(*(c.wait_connected() for c in clients))
     await asyncio.sleep(5)
     # Ctrl-C with every guest still connected: the server must finalize all three files.
-    proc.send_signal(signal.SIGINT)
-    await asyncio.get_running_loop().run_in_executor(None, proc.wait, 30)
+    output = await asyncio.get_running_loop().run_in_executor(None, server.stop)
     for client in clients:
         client.location = None  # the server is gone; nothing to DELETE
         await client.close()
+    return output
 
 
 def test_three_guests_and_ctrl_c_finalize_every_file(tmp_path: Path) -> None:
-    proc, base, token = start_server(tmp_path, "--record", "2000", "--token", "s3cret")
+    server = ServeProcess(tmp_path, "--record", "2000", "--token", "s3cret")
     try:
-        assert token == "s3cret"
-        asyncio.run(three_guests(base, token, proc))
+        assert server.token == "s3cret"
+        output = asyncio.run(three_guests(server))
     finally:
-        if proc.poll() is None:
-            proc.kill()
-    output = proc.stdout.read() if proc.stdout else ""
-    assert proc.returncode == 0, output
+        if server.proc.poll() is None:
+            server.proc.kill()
+    assert server.proc.returncode == 0, output
     assert "Stopped." in output
     for name, (hz, yuv) in GUESTS.items():
         files = list(tmp_path.glob(f"{name}_*.webm"))

@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 
 import av  # noqa: E402
 
+from guestrec.obs_setup import free_port  # noqa: E402
 from replay import opus_clip, replay_pair, video_clip  # noqa: E402
 from support.whip_client import WhipClient  # noqa: E402
 
@@ -59,12 +59,6 @@ class Row:
     @property
     def real_time(self) -> bool:
         return self.files == self.guests and self.frames_written >= REAL_TIME_SHARE * self.frames_sent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def process_cpu_seconds(pid: int) -> float:

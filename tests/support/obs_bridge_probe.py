@@ -7,7 +7,6 @@ script. Settings: "guest" (source name), "y", "u", "v" (colour), "tone_hz", "sec
 fltp, ...), "leave_after" (seconds; then on_disconnected is called).
 """
 
-import math
 import sys
 import threading
 import time

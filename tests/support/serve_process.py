@@ -1,0 +1,50 @@
+"""`python -m guestrec serve` as a user runs it, in its own process, for tests and benchmarks."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from guestrec.obs_setup import free_port
+
+ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
+
+
+class ServeProcess:
+    """A real server process; `base` and `token` come from what it prints."""
+
+    def __init__(self, out: Path, *args: str) -> None:
+        self.output: list[str] = []
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "guestrec", "serve", "--port", str(free_port()), "--out", str(out), *args],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )
+        assert self.proc.stdout is not None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            self.output.append(line)
+            match = re.search(r"Guest link: (\S+)/\?token=(\S+)", line)
+            if match:
+                self.base, self.token = match.group(1), match.group(2)
+                return
+            if not line and self.proc.poll() is not None:
+                break
+        self.proc.kill()
+        raise RuntimeError("guestrec serve did not start")
+
+    def stop(self) -> str:
+        """Ctrl-C, as a user would; returns everything the server printed."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            out, _ = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        return "".join(self.output) + (out or "")
