@@ -82,6 +82,7 @@ try:
     import aiohttp  # noqa: F401
     from guestrec.obs_bridge import libobs as L
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
+    from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
     from guestrec.obs_bridge.sources import GuestSourceManager
     from guestrec.obs_bridge.status import guest_status_text
 except ImportError as exc:
@@ -105,6 +106,7 @@ class _State:
     manager = None
     settings = None
     hotkeys: dict[str, int] = {}
+    log_handler = None
     default_out_dir = ""
     status_text = "No guests yet."
     notice = ""
@@ -183,6 +185,7 @@ def script_load(settings):
         return
     state.shut_down = False
     state.settings = settings
+    state.log_handler = route_package_logs_to_obs()
     if not obs.obs_data_get_string(settings, "token"):
         # Made once and saved with the script's settings, so the guest link stays the same.
         obs.obs_data_set_string(settings, "token", secrets.token_urlsafe(16))
@@ -253,6 +256,8 @@ def shutdown(why: str) -> None:
         obs.obs_hotkey_unregister(hotkey_id)
     state.hotkeys = {}
     state.controller = state.manager = state.settings = None
+    stop_routing(state.log_handler)
+    state.log_handler = None
     # Codec contexts caught in reference cycles hold native encoder/decoder threads until
     # the collector runs; free them now rather than piling them up over reloads.
     gc.collect()

@@ -83,6 +83,10 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
         assert bob_file != alice_file
         assert_plays(bob_file, 2.0)
         assert "Bob" in h.inputs_of_our_kind()  # the source stays for next time
+        # The session layer's own log lines reach the OBS log.
+        lines = h.guestrec_log_lines()
+        assert any("guestrec.session: guest 'Bob' joined" in line for line in lines), lines[-20:]
+        assert any("guestrec.session: guest 'Bob' leaves" in line for line in lines), lines[-20:]
 
         # Alice was not disturbed: still red, still recording into the same, growing file.
         assert shows_colour(h, "Alice", RED_RGB)

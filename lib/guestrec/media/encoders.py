@@ -32,10 +32,12 @@ def _cbr(kbps: int) -> dict[str, str]:
 def video_options(codec: str, kbps: int, threads: int = 2) -> dict[str, str]:
     """Codec options (passed at open) for a recording at `kbps`."""
     if codec == "vp8":
-        # cpu-used 12: a third of the CPU of 8 at 720p30 and 6 Mbps, about 0.35 core.
+        # cpu-used 12 and one thread: 7.5 ms of CPU per 720p frame at 6 Mbps, about 0.23
+        # core at 30 fps. A second libvpx VP8 thread more than doubled the CPU and made each
+        # frame slower, not faster (tests/bench/bench_vp8_encoder.py measures it).
         return {
             **_cbr(kbps), "deadline": "realtime", "cpu-used": "12", "lag-in-frames": "0",
-            "threads": str(threads), "qmin": "0", "qmax": "63",
+            "threads": "1", "qmin": "0", "qmax": "63",
         }
     if codec == "vp9":
         return {
