@@ -6,8 +6,8 @@ its own copy. It includes the conversion to I420 when one is needed. The bridge 
 numbers when a guest leaves; this script starts a real OBS under Xvfb, lets aiortc guests
 send for a while, and prints the median and 95th percentile.
 
-    .venv/bin/python tests/bench_obs_latency.py [--seconds 20] [--size 1280x720] [--fps 30]
-                                                [--guests 1] [--record]
+    .venv/bin/python tests/bench/bench_obs_latency.py [--seconds 20] [--size 1280x720] [--fps 30]
+                                                      [--guests 1] [--record]
 
 Not collected by pytest (no test_ prefix).
 """
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent / "lib"))
+TESTS = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(TESTS))
+sys.path.insert(0, str(TESTS.parent / "lib"))
 
 from obs_harness import RED_YUV, BackgroundGuest, ObsHarness, wait_until  # noqa: E402
 
