@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
-
 from guestrec import sdp
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
+from support.media_probe import ffprobe_decode_errors, probe
 
 pytestmark = [
     pytest.mark.browser,
@@ -23,25 +22,6 @@ pytestmark = [
 ]
 
 STATE = "JSON.stringify(window.guestState)"
-
-
-def ffprobe(path: Path) -> dict:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
-
-
-def decodes(path: Path) -> str:
-    """ffmpeg's complaints when decoding the whole file (empty when it plays cleanly)."""
-    result = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-f", "null", "-"],
-        capture_output=True, text=True, timeout=60,
-    )
-    assert result.returncode == 0, result.stderr
-    return result.stderr
 
 
 def test_guest_page_joins_is_recorded_and_hangs_up(tmp_path: Path) -> None:
@@ -103,12 +83,12 @@ def test_guest_page_joins_is_recorded_and_hangs_up(tmp_path: Path) -> None:
     # The file is finalized and plays: both streams, a few seconds, decodes cleanly.
     path = Path(status["file"])
     assert path.parent == out.resolve() and path.exists()
-    info = ffprobe(path)
+    info = probe(path)
     kinds = {s["codec_type"]: s for s in info["streams"]}
     assert kinds["video"]["codec_name"] == "vp8" and kinds["audio"]["codec_name"] == "opus"
     assert int(kinds["audio"]["channels"]) == 2
     assert float(info["format"]["duration"]) >= 2.5
-    assert decodes(path) == ""
+    assert ffprobe_decode_errors(path) == ""
 
     # A rendered page, not a blank one (look at it: pytest's tmp_path keeps it).
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

@@ -7,17 +7,16 @@ the muxer blocks on the network.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
 from guestrec import certs
 from guestrec.session import FFMPEG_DTLS_HINT
 from support.guest_server import running_server
+from support.media_probe import probe
 
 TESTS = Path(__file__).resolve().parent
 
@@ -31,15 +30,6 @@ async def publish(url: str, token: str, seconds: float, cert: Path | None, key: 
     )
     out, err = await asyncio.wait_for(process.communicate(), seconds + 30)
     return process.returncode, err.decode(errors="replace")
-
-
-def ffprobe(path: Path) -> dict:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
@@ -67,7 +57,7 @@ def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
     files = sorted((tmp_path / "rec").glob("FFmpeg_Guest_*.*"))
     media = [f for f in files if f.suffix in (".webm", ".mkv", ".mka")]
     assert len(media) == 1, files
-    info = ffprobe(media[0])
+    info = probe(media[0])
     kinds = {s["codec_type"]: s["codec_name"] for s in info["streams"]}
     assert kinds.get("audio") == "opus" and "video" in kinds, kinds
     assert float(info["format"]["duration"]) > 2.0

@@ -14,6 +14,7 @@ import av
 import numpy as np
 
 from guestrec.obs_setup import free_port
+from support.media_probe import probe
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient
@@ -76,10 +77,7 @@ def test_three_guests_and_ctrl_c_finalize_every_file(tmp_path: Path) -> None:
     for name, (hz, yuv) in GUESTS.items():
         files = list(tmp_path.glob(f"{name}_*.webm"))
         assert len(files) == 1, (name, sorted(p.name for p in tmp_path.iterdir()))
-        probe = json.loads(subprocess.run(
-            ["ffprobe", "-v", "error", "-show_format", "-show_streams", "-of", "json", str(files[0])],
-            capture_output=True, text=True, check=True).stdout)
-        duration = float(probe["format"]["duration"])  # set only when the file was finalized
+        duration = float(probe(files[0])["format"]["duration"])  # set only once finalized
         assert 3.5 < duration < 8, duration
         assert abs(dominant_hz(files[0]) - hz) < 10, (name, dominant_hz(files[0]))
         y, u, v = mean_yuv(files[0])

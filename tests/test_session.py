@@ -3,31 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import subprocess
 import threading
 from pathlib import Path
 
 import pytest
-
 from guestrec import sdp, session
 from guestrec.plan import make_plan
 from support.guest_server import running_server
+from support.media_probe import probe
 from support.whip_client import WhipClient, post_raw
 
 
 def run(coro, timeout: float = 60):
     return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def probe(path: Path) -> dict:
-    result = subprocess.run(
-        ["ffprobe", "-v", "error", "-show_streams", "-show_format", "-of", "json", str(path)],
-        capture_output=True, text=True, timeout=30,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 class CountingSink:

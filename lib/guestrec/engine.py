@@ -111,10 +111,6 @@ class Engine:
     def guest_link(self) -> str:
         return f"{self.base_url}/?token={self.token}"
 
-    @property
-    def whip_url(self) -> str:
-        return f"{self.base_url}/whip/<guest name>"
-
     def tls_dir(self) -> Path:
         return self._settings.tls_dir or Path(self._settings.out_dir) / ".tls"
 
@@ -173,9 +169,6 @@ class Engine:
 
     def stop_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._sessions_call("stop_recording", guest), timeout=30)
-
-    def set_auto_record(self, enabled: bool) -> None:
-        self._settings = replace(self._settings, auto_record=enabled)
 
     # ----- loop thread ------------------------------------------------------------
 
