@@ -2,7 +2,8 @@
 
 The file is created when the recording starts, padded with spaces to a fixed size, and
 later rewritten in place. A disk that fills up during the recording therefore still takes
-the final summary with its error: no new blocks are needed for it.
+the final summary with its error: no new blocks are needed for it. The final write drops
+the padding (truncating frees blocks, it needs none).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ def sidecar_path(media: Path) -> Path:
     return Path(media).with_suffix(".json")
 
 
-def write_sidecar(media: Path, summary: dict) -> bool:
+def write_sidecar(media: Path, summary: dict, final: bool = False) -> bool:
     """Write or rewrite the sidecar; False if it could not be written (disk full...)."""
     path = sidecar_path(media)
     text = json.dumps(summary, indent=2, sort_keys=False, default=str).encode("utf-8") + b"\n"
-    if len(text) < RESERVED_BYTES:
+    if not final and len(text) < RESERVED_BYTES:
         text = text + b" " * (RESERVED_BYTES - len(text) - 1) + b"\n"
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)

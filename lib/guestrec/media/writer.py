@@ -371,7 +371,7 @@ class RecordingWriter:
         summary = self._summary(seg, final=True)
         self._bytes_done += seg.file.bytes_written
         self.finished.append(summary)
-        write_sidecar(seg.file.path, summary)
+        write_sidecar(seg.file.path, summary, final=True)
 
     # -- video -----------------------------------------------------------------------
 
