@@ -80,6 +80,8 @@ try:
     import av  # noqa: F401  (checked here so a missing one is named clearly)
     import aiortc  # noqa: F401
     import aiohttp  # noqa: F401
+    import numpy  # noqa: F401
+    import guestrec.media  # noqa: F401  (imports everything recording needs)
     from guestrec.obs_bridge import libobs as L
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing

@@ -71,6 +71,7 @@ def test_start_record_stop_from_a_plain_thread(tmp_path: Path) -> None:
         assert engine.start_recording("Alice") == ["Alice"]
         status = get_guests(engine)  # over HTTP, while the guest is still there
         assert status[0]["recording"] and status[0]["file"]
+        assert "session_id" not in status[0]  # one guest cannot hang up another
         guest.join(20)
         assert result["told"]["recording"] is True  # the guest page was told
         assert engine.guests() == []  # the guest hung up
@@ -125,6 +126,23 @@ def test_apply_settings_restarts_the_server_on_a_new_port(tmp_path: Path) -> Non
             urllib.request.urlopen(urllib.request.Request(
                 f"{engine.base_url}/api/guests", headers={"Authorization": "Bearer first"}), timeout=5)
         assert refused.value.code == 401
+    finally:
+        engine.stop()
+
+
+def test_a_new_port_in_use_keeps_the_old_server(tmp_path: Path) -> None:
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), token="tok"))
+    engine.start()
+    try:
+        old_url = engine.base_url
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            taken = busy.getsockname()[1]
+            with pytest.raises(EngineError, match=f"cannot listen on 127.0.0.1:{taken}"):
+                engine.apply_settings(EngineSettings(out_dir=tmp_path, port=taken, token="tok"))
+        assert engine.running and engine.base_url == old_url
+        assert get_guests(engine) == []  # still answering on the old port
     finally:
         engine.stop()
 

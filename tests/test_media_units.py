@@ -188,3 +188,11 @@ def test_start_recording_into_an_unwritable_place_raises_oserror(tmp_path) -> No
         await media.close()
 
     asyncio.run(run())
+
+
+def test_frame_sequence_numbers_keep_their_order_across_the_wrap() -> None:
+    from guestrec.media.tap import _seq_order
+
+    assert _seq_order({65534, 65535, 0, 1}) == [65534, 65535, 0, 1]
+    assert _seq_order({1, 0, 65535}) == [65535, 0, 1]
+    assert _seq_order({7, 5, 6}) == [5, 6, 7]

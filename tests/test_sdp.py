@@ -114,6 +114,13 @@ def test_offer_problems_are_named(text: str, words: str) -> None:
     assert problem is not None and words in problem
 
 
+def test_offer_with_too_many_sections_is_refused() -> None:
+    section = "m=audio 9 UDP/TLS/RTP/SAVPF 111\na=sendonly\na=rtpmap:111 opus/48000/2\n"
+    assert sdp.offer_problem("v=0\n" + section * sdp.MAX_SECTIONS) is None
+    problem = sdp.offer_problem("v=0\n" + section * 1000)
+    assert problem is not None and "1000 media sections" in problem
+
+
 def test_h264_only_video_and_opus_only_audio_are_fine() -> None:
     video = "v=0\nm=video 9 UDP/TLS/RTP/SAVPF 102\na=sendonly\na=rtpmap:102 H264/90000\n"
     audio = "v=0\nm=audio 9 UDP/TLS/RTP/SAVPF 111\na=rtpmap:111 OPUS/48000/2\n"

@@ -57,7 +57,8 @@ class EngineSettings:
 
 
 def is_loopback(host: str) -> bool:
-    if host in ("localhost", ""):
+    """True for addresses only this machine reaches; "" (every interface) is not one."""
+    if host == "localhost":
         return True
     try:
         return ipaddress.ip_address(host).is_loopback
@@ -152,10 +153,20 @@ class Engine:
         settings.plan()  # raises RecordSettingsError with a clear message
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
-        restart = settings.server_key() != self._settings.server_key()
+        old = self._settings
         self._settings = settings
-        if restart and self.running:
+        if settings.server_key() == old.server_key() or not self.running:
+            return
+        try:
             self._call(self._restart_server(), timeout=15)
+        except Exception as exc:
+            # Keep guests able to reach us: go back to the server that worked.
+            self._settings = old
+            try:
+                self._call(self._restart_server(), timeout=15)
+            except Exception as again:
+                self._log("error", f"the previous server could not be restored either: {again}")
+            raise EngineError(f"new server settings not applied: {exc}") from exc
 
     # ----- guests and recordings --------------------------------------------------
 

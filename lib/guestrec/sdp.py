@@ -22,6 +22,8 @@ from .plan import RecordPlan
 # What aiortc can decode on receive; anything else would arrive as undecodable RTP.
 RECEIVABLE_CODECS = {"audio": ("opus",), "video": ("vp8", "h264")}
 SENDING_DIRECTIONS = ("sendrecv", "sendonly")
+# A guest sends a camera, a microphone and a data channel; a few spare for screen shares.
+MAX_SECTIONS = 6
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _LINE = re.compile(r"^[a-z]=")
 _MEDIA = re.compile(r"^m=(\S+) (\d+)(?:/\d+)? (\S+)(?: (.*))?$")
@@ -131,6 +133,9 @@ def offer_problem(sdp: str) -> str | None:
         sections = parse_media(sdp)
     except SdpError as exc:
         return str(exc)
+    if len(sections) > MAX_SECTIONS:
+        # Each section unbundled costs aiortc its own ICE/DTLS transport and sockets.
+        return f"the offer has {len(sections)} media sections; at most {MAX_SECTIONS} are taken"
     media = [s for s in sections if s.kind in RECEIVABLE_CODECS]
     if not media:
         return "the offer has no audio or video section"

@@ -34,10 +34,7 @@ from .interfaces import GuestSink, OfferRejected, SessionAnswer
 from .names import display_name
 from .plan import RecordPlan
 
-try:  # the media pipeline is its own module; without it we still answer guests
-    from .media import GuestMedia
-except ImportError:  # pragma: no cover - only while the media package is missing
-    GuestMedia = None  # type: ignore[assignment,misc]
+from .media import GuestMedia
 
 log = logging.getLogger(__name__)
 
@@ -239,9 +236,9 @@ class GuestSessions:
             )
             try:
                 media = self._media(entry)
-                if media is not None and receiver is not None:
-                    media.attach(receiver, track)
+                if media is not None and receiver is not None and media.attach(receiver, track):
                     return
+                log.info("guest %r: extra %s track ignored", entry.name, track.kind)
             except Exception as exc:  # noqa: BLE001 - the guest stays, unrecorded
                 log.exception("guest %r: the media pipeline refused its %s", entry.name, track.kind)
                 entry.error = f"media pipeline failed: {exc}"
@@ -285,8 +282,8 @@ class GuestSessions:
             self._changed()
 
     def _media(self, entry: _Guest) -> Any:
-        """The guest's GuestMedia, made on first use (needs the loop), or None."""
-        if entry.media is None and GuestMedia is not None:
+        """The guest's GuestMedia, made on first use (it needs the loop)."""
+        if entry.media is None:
             entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
             if self._sink_factory is not None:
                 try:
@@ -332,8 +329,6 @@ class GuestSessions:
     def _start(self, entry: _Guest) -> bool:
         """Start the guest's recording; False when it cannot or already records."""
         if entry.media is None:
-            if GuestMedia is None:
-                entry.error = "recording is not available: the media pipeline is missing"
             return False
         if self._recording(entry):
             return False

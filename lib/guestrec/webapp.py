@@ -27,7 +27,13 @@ async def guest_page(request: web.Request) -> web.FileResponse:
 async def guests_api(request: web.Request) -> web.Response:
     if not token_ok(request, request.app[TOKEN_KEY]):
         return unauthorized()
-    return web.json_response(request.app[HOST_KEY].guest_statuses(), headers=_NO_CACHE)
+    # Guests share this token, and a session id is what DELETE needs: never hand one
+    # guest the means to hang up another.
+    statuses = [
+        {key: value for key, value in status.items() if key != "session_id"}
+        for status in request.app[HOST_KEY].guest_statuses()
+    ]
+    return web.json_response(statuses, headers=_NO_CACHE)
 
 
 def build_app(host: SessionHost, token: str) -> web.Application:

@@ -28,19 +28,17 @@ def vp8_frame_size(data: bytes) -> tuple[int, int] | None:
 
 def h264_nal_units(data: bytes) -> list[bytes]:
     """Split Annex-B data into NAL units (without start codes)."""
+    # bytes.find runs in C: a Python loop over every byte cost ~3 ms per 60 KB frame,
+    # on the asyncio loop, for every H.264 frame.
     units: list[bytes] = []
     start = -1
-    i = 0
-    n = len(data)
-    while i + 2 < n:
-        if data[i] == 0 and data[i + 1] == 0 and data[i + 2] == 1:
-            if start >= 0:
-                units.append(data[start:i].rstrip(b"\x00") if i > start else b"")
-            i += 3
-            start = i
-            continue
-        i += 1
-    if start >= 0 and start < n:
+    i = data.find(b"\x00\x00\x01")
+    while i >= 0:
+        if start >= 0 and i > start:
+            units.append(data[start:i].rstrip(b"\x00"))
+        start = i + 3
+        i = data.find(b"\x00\x00\x01", start)
+    if 0 <= start < len(data):
         units.append(data[start:])
     return [u for u in units if u]
 

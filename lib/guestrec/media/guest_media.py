@@ -56,10 +56,12 @@ class GuestMedia:
 
     # -- wiring ----------------------------------------------------------------------
 
-    def attach(self, receiver: RTCRtpReceiver, track: MediaStreamTrack) -> None:
+    def attach(self, receiver: RTCRtpReceiver, track: MediaStreamTrack) -> bool:
+        """Take the guest's audio or video track; False for any further track of a kind
+        (one camera, one microphone per guest), which the caller must drain itself."""
         kind = track.kind
         if kind not in ("audio", "video") or kind in self.taps:
-            return
+            return False
         self.timeline.add_stream(kind)
         self.taps[kind] = ReceiverTap(
             receiver, kind,
@@ -70,6 +72,7 @@ class GuestMedia:
         self._timestamps[kind] = OrderedDict()
         self._consumers[kind] = asyncio.ensure_future(self._consume(kind, track))
         self._update_decoding()
+        return True
 
     def add_sink(self, sink: GuestSink) -> None:
         self.sinks.append(sink)

@@ -63,6 +63,16 @@ class _PacketLog:
         self.arrival = arrival
 
 
+def _seq_order(seqs: set[int]) -> list[int]:
+    """A frame's RTP sequence numbers in sending order, across the 16-bit wrap.
+
+    A frame spans far fewer than 32768 packets, so the signed distance from any one of
+    them orders them all: 65534, 65535, 0, 1 stay in that order.
+    """
+    ref = next(iter(seqs))
+    return sorted(seqs, key=lambda s: ((s - ref + 0x8000) & 0xFFFF))
+
+
 def _seq_add(a: int, b: int) -> int:
     return (a + b) & 0xFFFF
 
@@ -192,7 +202,7 @@ class ReceiverTap:
         arrival = self.clock()
         if entry is not None and entry.seqs:
             arrival = entry.arrival
-            seqs = sorted(entry.seqs, key=lambda s: (s - min(entry.seqs)) & 0xFFFF)
+            seqs = _seq_order(entry.seqs)
             first, last = seqs[0], seqs[-1]
             contiguous = ((last - first) & 0xFFFF) + 1 == len(seqs)
             follows = True

@@ -10,6 +10,7 @@ frame is never pushed into a source that is being released.
 from __future__ import annotations
 
 import ctypes
+import html
 import json
 import threading
 import time
@@ -321,7 +322,9 @@ class GuestSourceManager:
             obs.obs_data_set_bool(settings, b"record", recording)
             obs.obs_data_release(settings)
         props = obs.obs_properties_create()
-        text = f"Guest {guest}: {guest_status_detail(status)}"
+        # Qt shows an info label as rich text when it looks like HTML: a guest's own
+        # name (and errors quoting it) must stay plain text.
+        text = html.escape(f"Guest {guest}: {guest_status_detail(status)}", quote=False)
         obs.obs_properties_add_text(props, b"status", text.encode(), L.OBS_TEXT_INFO)
         toggle = obs.obs_properties_add_bool(props, b"record", b"Record this guest")
         connected = bool(status and status.get("connected"))
