@@ -171,6 +171,24 @@ def test_audio_line_fills_gaps_and_cuts_overlaps() -> None:
     assert np.all(joined[1920:1920 + 4800] == 0) and np.any(joined[:1920] != 0)
 
 
+def test_audio_line_never_runs_far_ahead_of_the_wall_clock() -> None:
+    now = [100.0]
+    line = audioline.AudioLine(clock=lambda: now[0])
+    line.push(tone(960, 0), 0)
+    # A guest whose timestamps leap 20 s per packet, 20 ms apart in real time.
+    for index in range(1, 6):
+        now[0] += 0.02
+        line.push(tone(960, 0), index * 20 * 48_000)
+    slack = audioline.WALL_CLOCK_SLACK * 48_000
+    assert line.next_sample <= (now[0] - 100.0) * 48_000 + slack + 960
+    # An honest 5 s network stall is filled in full.
+    honest = audioline.AudioLine(clock=lambda: now[0])
+    honest.push(tone(960, 0), 0)
+    now[0] += 5.0
+    honest.push(tone(960, 0), 5 * 48_000)
+    assert honest.gap_samples == 5 * 48_000 - 960
+
+
 def test_start_recording_into_an_unwritable_place_raises_oserror(tmp_path) -> None:
     import asyncio
 

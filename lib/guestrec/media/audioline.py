@@ -8,6 +8,9 @@ converted to WAV (which has no timestamps) keeps its sync.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import av
 import numpy as np
 
@@ -15,11 +18,17 @@ RATE = 48_000
 CHUNK = 960  # 20 ms: what the Opus encoder takes
 TOLERANCE = 960  # 20 ms: closer than this counts as continuous
 MAX_FILL = RATE * 30  # never make more than 30 s of silence at once
+# The line may run ahead of the wall clock by this much, no more: a guest whose timestamps
+# leap forward on every packet must not be able to fill the disk with made-up silence.
+WALL_CLOCK_SLACK = 2.0
 
 
 class AudioLine:
-    def __init__(self, chunk: int = CHUNK) -> None:
+    def __init__(self, chunk: int = CHUNK, clock: Callable[[], float] = time.monotonic) -> None:
         self.chunk = chunk
+        self._clock = clock
+        self._wall_start = 0.0
+        self._line_start = 0
         self._resampler = av.AudioResampler(format="flt", layout="stereo", rate=RATE)
         self.next_sample: int | None = None  # line position of the next sample
         self._pending = np.zeros((0, 2), dtype=np.float32)
@@ -45,13 +54,16 @@ class AudioLine:
         if self.next_sample is None:
             self.next_sample = max(0, start)
             self._pending_start = self.next_sample
+            self._wall_start, self._line_start = self._clock(), self.next_sample
             if start < 0:  # begins before the line does: keep only the part after 0
                 self.trimmed_samples += min(len(samples), -start)
                 samples = samples[-start:]
         else:
             drift = start - self.next_sample
             if drift > TOLERANCE:
-                fill = min(drift, MAX_FILL)
+                wall = (self._clock() - self._wall_start + WALL_CLOCK_SLACK) * RATE
+                allowed = int(wall) - (self.next_sample - self._line_start)
+                fill = max(0, min(drift, MAX_FILL, allowed))
                 self.gaps += 1
                 self.gap_samples += fill
                 samples = np.concatenate([np.zeros((fill, 2), dtype=np.float32), samples])

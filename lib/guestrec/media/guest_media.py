@@ -22,6 +22,7 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -53,6 +54,7 @@ class GuestMedia:
         self._connected = False
         self._closed = False
         self.decoded_frames = {"audio": 0, "video": 0}  # frames aiortc decoded for us
+        self.delivery_errors = {"audio": 0, "video": 0}
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -127,20 +129,29 @@ class GuestMedia:
                     self.recorder.stream_ended(kind)
                 return
             self.decoded_frames[kind] += 1
-            unwrapped = self._unwrapped(kind, frame.pts)
-            if unwrapped is None:
-                continue
-            if self.sinks:
-                t = self.timeline.seconds(kind, unwrapped)
-                if t is not None:
-                    ns = int(t * 1e9)
-                    for sink in list(self.sinks):
-                        if kind == "video":
-                            self._call_sink(sink.on_video, frame, ns)
-                        else:
-                            self._call_sink(sink.on_audio, frame, ns)
-            if self.recorder is not None:
-                self.recorder.feed_decoded(kind, frame, unwrapped)
+            try:
+                self._deliver(kind, frame)
+            except Exception:  # keep draining the track: aiortc's queue has no bound
+                self.delivery_errors[kind] += 1
+                if self.delivery_errors[kind] == 1:  # once per kind, not once per frame
+                    log.exception("guest %r: handling a decoded %s frame failed", self.guest, kind)
+
+    def _deliver(self, kind: str, frame: Any) -> None:
+        """One decoded frame to the sinks (OBS) and the recording."""
+        unwrapped = self._unwrapped(kind, frame.pts)
+        if unwrapped is None:
+            return
+        if self.sinks:
+            t = self.timeline.seconds(kind, unwrapped)
+            if t is not None:
+                ns = int(t * 1e9)
+                for sink in list(self.sinks):
+                    if kind == "video":
+                        self._call_sink(sink.on_video, frame, ns)
+                    else:
+                        self._call_sink(sink.on_audio, frame, ns)
+        if self.recorder is not None:
+            self.recorder.feed_decoded(kind, frame, unwrapped)
 
     @staticmethod
     def _call_sink(method: Callable, *args) -> None:

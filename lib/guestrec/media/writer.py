@@ -142,6 +142,7 @@ class RecordingWriter:
         self._audio_line = audioline.AudioLine() if not self._audio_copy else None
         self._copy_audio_next: int | None = None  # copy: next expected sample position
         self._silence: bytes | None = None
+        self._copy_audio_origin = (0.0, 0)  # (monotonic time, line sample) of the first packet
         self.audio_gaps = 0
         self.audio_gap_samples = 0
         self._bytes_done = 0
@@ -505,12 +506,16 @@ class RecordingWriter:
             if position + samples <= 0:
                 return
             expected = max(0, position)
+            self._copy_audio_origin = (time.monotonic(), expected)
         drift = position - expected
         if drift < -audioline.TOLERANCE:
             return  # overlaps what was written
         if drift > audioline.TOLERANCE:
             silence = self._silence_packet()
-            fill = min(drift, audioline.MAX_FILL)
+            # As for decoded audio: never run ahead of the wall clock (see audioline).
+            wall_start, line_start = self._copy_audio_origin
+            wall = (time.monotonic() - wall_start + audioline.WALL_CLOCK_SLACK) * audioline.RATE
+            fill = max(0, min(drift, audioline.MAX_FILL, int(wall) - (expected - line_start)))
             self.audio_gaps += 1
             self.audio_gap_samples += fill
             while fill >= 960:
