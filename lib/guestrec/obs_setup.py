@@ -14,7 +14,6 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import secrets
 import shutil
 import socket
 from dataclasses import dataclass, field
@@ -68,10 +67,6 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
-
-
-def new_token() -> str:
-    return secrets.token_urlsafe(16)
 
 
 def _read_ini(path: Path) -> configparser.ConfigParser:

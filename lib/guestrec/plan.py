@@ -54,10 +54,6 @@ class RecordPlan:
         return None if self.video_kbps is None else self.video_kbps * 1000
 
     @property
-    def audio_bps(self) -> int | None:
-        return None if self.audio_kbps is None else self.audio_kbps * 1000
-
-    @property
     def mode(self) -> str:
         """A short human name: "video", "audio-opus" or "audio-pcm"."""
         if self.video:

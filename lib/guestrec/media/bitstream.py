@@ -176,11 +176,6 @@ class H264ParameterSets:
         return None if self.sps is None else h264_sps_size(self.sps)
 
 
-def opus_head(channels: int = 2, pre_skip: int = 0, rate: int = 48000) -> bytes:
-    """The OpusHead header (RFC 7845) Matroska/WebM keep as the Opus CodecPrivate."""
-    return b"OpusHead" + struct.pack("<BBHIhB", 1, channels, pre_skip, rate, 0, 0)
-
-
 def opus_packet_samples(data: bytes, rate: int = 48000) -> int:
     """Samples (at 48 kHz) one Opus packet decodes to, from its TOC byte (RFC 6716 3.1)."""
     if not data:

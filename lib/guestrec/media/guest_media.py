@@ -82,11 +82,6 @@ class GuestMedia:
             self._call_sink(sink.on_connected)
         self._update_decoding()
 
-    def remove_sink(self, sink: GuestSink) -> None:
-        if sink in self.sinks:
-            self.sinks.remove(sink)
-            self._update_decoding()
-
     def _update_decoding(self) -> None:
         recorder = self.recorder if self.recorder is not None and self.recorder.active else None
         for kind, tap in self.taps.items():

@@ -125,7 +125,6 @@ class RecordingWriter:
 
         # state below belongs to the worker thread; readers take snapshots
         self.t0: float | None = None
-        self.first_item_t: float | None = None
         self.current: Segment | None = None
         self.draining: Segment | None = None
         self.finished: list[dict] = []
@@ -223,8 +222,6 @@ class RecordingWriter:
     # -- starting --------------------------------------------------------------------
 
     def _handle(self, item: Item) -> None:
-        if self.first_item_t is None:
-            self.first_item_t = item.t
         if self.t0 is None:
             if not self._try_start(item):
                 return

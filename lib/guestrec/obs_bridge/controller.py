@@ -11,7 +11,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -324,5 +324,3 @@ def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str]:
     return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""))
 
 
-def with_token(options: ScriptOptions, token: str) -> ScriptOptions:
-    return replace(options, token=token)

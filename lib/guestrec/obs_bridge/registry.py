@@ -199,12 +199,6 @@ def get_delegate() -> Any:
     return None if existing is None else existing.delegate
 
 
-def instances() -> dict[int, int]:
-    """data id -> source pointer for every live source of our type."""
-    existing = sys.modules.get(HOLDER_KEY)
-    return {} if existing is None else dict(existing.instances)
-
-
 def queue_ui_task(fn: Callable[[], None], wait: bool = False) -> None:
     """Run fn on OBS's UI thread (obs_queue_task(OBS_TASK_UI))."""
     h = holder()

@@ -291,10 +291,6 @@ class GuestSourceManager:
         with self._lock:
             return {name: e.stats.summary() for name, e in self._entries.items()}
 
-    def source_names(self) -> dict[str, str]:
-        with self._lock:
-            return {name: e.source_name for name, e in self._entries.items()}
-
     # ----- SourceDelegate (OBS's threads) ---------------------------------------------
 
     def source_created(self, source: int, settings: int) -> None:
