@@ -259,6 +259,16 @@ class ObsHarness:
     def thread_count(self) -> int:
         return len(os.listdir(f"/proc/{self.proc.pid}/task"))
 
+    def assert_no_thread_pileup(self, counts: list[int], settle: float = 20.0) -> None:
+        """After rounds that each ended with `counts[i]` threads: the count comes back to
+        at most one above the first round's. A dropped guest's threads wind down over some
+        seconds; leaked ones never do."""
+        limit = counts[0] + 1
+        deadline = time.monotonic() + settle
+        while (now := self.thread_count()) > limit and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert now <= limit, f"threads after each round {counts}, now {now}: {self.thread_names()}"
+
     def thread_names(self) -> dict[str, int]:
         """Native thread names of the OBS process, counted."""
         names: dict[str, int] = {}

@@ -170,7 +170,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     lines = h.guestrec_log_lines()
     assert sum("stopped (script unloaded)" in line for line in lines) >= 3
     # No more threads after the last round than after the first: nothing piles up.
-    assert threads_after[-1] <= threads_after[0] + 1, threads_after
+    h.assert_no_thread_pileup(threads_after)
     # And it still works after the rounds.
     guest = BackgroundGuest(h.whip_url("Eve"), h.token, GREEN_YUV).join()
     try:
@@ -202,7 +202,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
         time.sleep(2)
         threads_after.append(h.thread_count())
         assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
-    assert threads_after[-1] <= threads_after[0] + 1, threads_after
+    h.assert_no_thread_pileup(threads_after)
     guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
     try:
         wait_until(lambda: shows_colour(h, "Kim", GREEN_RGB), 20, 0.5, "Kim's picture after reloads")

@@ -424,13 +424,16 @@ class GuestSessions:
             await entry.pc.close()
         except Exception:  # noqa: BLE001
             log.exception("closing %r's peer connection failed", entry.name)
-        if entry.media is not None:
-            try:
-                await entry.media.close()
-            except Exception:  # noqa: BLE001
-                log.exception("finalizing %r's recording failed", entry.name)
-        if entry.blackhole is not None:
-            await entry.blackhole.stop()
+        finally:
+            # Also when a shutdown out of time cancels us mid-close: the recording must
+            # still be finalized and its writer thread ended.
+            if entry.media is not None:
+                try:
+                    await entry.media.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("finalizing %r's recording failed", entry.name)
+            if entry.blackhole is not None:
+                await entry.blackhole.stop()
 
     # -- status ---------------------------------------------------------------
 

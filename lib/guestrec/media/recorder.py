@@ -90,10 +90,16 @@ class Recorder:
     # -- thread -> loop --------------------------------------------------------------
 
     def _notify_threadsafe(self, event: str) -> None:
-        self.loop.call_soon_threadsafe(self._on_writer_event, event)
+        self._to_loop(self._on_writer_event, event)
 
     def _keyframe_threadsafe(self) -> None:
-        self.loop.call_soon_threadsafe(self.request_keyframe)
+        self._to_loop(self.request_keyframe)
+
+    def _to_loop(self, callback: Callable[..., None], *args: object) -> None:
+        try:
+            self.loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError:  # the loop is already closed (engine shut down): nobody to tell
+            pass
 
     def _on_writer_event(self, event: str) -> None:
         if event in ("failed", "stopped"):
@@ -182,15 +188,19 @@ class Recorder:
 
     async def _stop(self, wait_for_decoders: bool) -> dict | None:
         self._stop_at = {k: v for k, v in self._seen.items() if k in self.decoded_kinds}
-        if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():
-            try:
-                await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
-            except asyncio.TimeoutError:
-                pass
-        self.active = False
-        self._held.clear()
-        if not self.writer.done.is_set():
-            self.writer.stop()
+        try:
+            if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():
+                try:
+                    await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
+                except asyncio.TimeoutError:
+                    pass
+        finally:
+            # Even when cancelled (a shutdown out of time), the writer thread is told to
+            # finalize: otherwise it would wait on its queue forever.
+            self.active = False
+            self._held.clear()
+            if not self.writer.done.is_set():
+                self.writer.stop()
         await self.stopped.wait()
         return self.summary()
 
