@@ -15,11 +15,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
@@ -33,6 +35,10 @@ SCRIPT = ROOT / "obs_record_plugin.py"
 # obsws_python logs every refused connection while OBS is still starting.
 logging.getLogger("obsws_python").setLevel(logging.CRITICAL)
 OBS_BINARY = shutil.which("obs") or "/usr/bin/obs"
+# Workers of an asyncio loop's default executor: it starts them on demand up to its bound
+# and keeps them until the loop ends, so their number says nothing about a leak below it.
+EXECUTOR_WORKER = re.compile(r"^asyncio_\d+$")
+EXECUTOR_MAX_WORKERS = min(32, (os.cpu_count() or 1) + 4)
 
 
 def obs_available() -> str | None:
@@ -100,7 +106,8 @@ class ObsHarness:
             fresh=True,
             extra_scripts=list(extra_scripts or []),
         )
-        self.extra_env = extra_env or {}
+        self.extra_env = {"GUESTREC_TEST_THREAD_REPORT": str(self.workdir / "python-threads.json"),
+                          **(extra_env or {})}
         self.extra_collections = extra_collections or []
         self.xvfb: Xvfb | None = None
         self.proc: subprocess.Popen | None = None
@@ -256,18 +263,53 @@ class ObsHarness:
         return [i["inputName"] for i in self.ws.get_input_list().inputs
                 if i["unversionedInputKind"] == "guestrec_webrtc_guest"]
 
-    def thread_count(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/task"))
+    # Qt's global thread pool: its threads are OBS's, come and go with UI work and end
+    # after 30 s idle, so they say nothing about the product.
+    QT_POOL_THREAD = "Thread (pooled)"
 
-    def assert_no_thread_pileup(self, counts: list[int], settle: float = 20.0) -> None:
-        """After rounds that each ended with `counts[i]` threads: the count comes back to
-        at most one above the first round's. A dropped guest's threads wind down over some
-        seconds; leaked ones never do."""
-        limit = counts[0] + 1
+    def thread_count(self) -> int:
+        """Native threads of the OBS process, Qt's pool threads left out."""
+        names = self.thread_names()
+        return sum(names.values()) - names.get(self.QT_POOL_THREAD, 0)
+
+    def python_threads(self, timeout: float = 10) -> list[str]:
+        """Names of the Python threads alive in OBS (needs the reload helper script)."""
+        report = self.workdir / "python-threads.json"
+        report.unlink(missing_ok=True)
+        self.ws.trigger_hotkey_by_name("guestrec_test_threads")
+        return wait_until(lambda: report.exists() and json.loads(report.read_text()),
+                          timeout, 0.1, "the Python thread report")
+
+    def thread_snapshot(self) -> tuple[int, list[str]]:
+        """(native threads that are not Python's and not Qt's pool, Python thread names)."""
+        python = self.python_threads()
+        return self.thread_count() - len(python), python
+
+    def assert_no_thread_pileup(self, snapshots: list[tuple[int, list[str]]],
+                                settle: float = 20.0) -> None:
+        """After rounds that each ended with a thread snapshot: the named Python threads are
+        those of the first round, executor workers stay within the executor's bound, and
+        other native threads (codecs, libobs) at most one above the first round.
+        A dropped guest's threads wind down over some seconds; leaked ones never do."""
+        first_native, first_python = snapshots[0]
+        first_named = Counter(n for n in first_python if not EXECUTOR_WORKER.match(n))
         deadline = time.monotonic() + settle
-        while (now := self.thread_count()) > limit and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert now <= limit, f"threads after each round {counts}, now {now}: {self.thread_names()}"
+        while True:
+            native, python = self.thread_snapshot()
+            named = Counter(n for n in python if not EXECUTOR_WORKER.match(n))
+            workers = len(python) - sum(named.values())
+            problems = []
+            if named - first_named:
+                problems.append(f"Python threads beyond the first round's: {dict(named - first_named)}")
+            if workers > EXECUTOR_MAX_WORKERS:
+                problems.append(f"{workers} executor workers, more than one loop's executor holds")
+            if native > first_native + 1:
+                problems.append(f"{native} other native threads, first round {first_native}")
+            if not problems or time.monotonic() > deadline:
+                break
+            time.sleep(1.0)
+        assert not problems, (f"{'; '.join(problems)}. After each round {snapshots}; "
+                              f"native names now {self.thread_names()}")
 
     def thread_names(self) -> dict[str, int]:
         """Native thread names of the OBS process, counted."""

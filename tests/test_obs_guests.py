@@ -145,7 +145,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     (the module stays imported, the source type stays registered). Each round a guest is
     connected and recording when the script goes; it must come back fully working."""
     h = obs_auto
-    threads_after: list[int] = []
+    threads_after: list[tuple[int, list[str]]] = []
     for round_no in range(3):
         guest = BackgroundGuest(h.whip_url("Eve"), h.token, BLUE_YUV).join()
         try:
@@ -165,7 +165,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
                    == "GuestRecorder" or None, 20, 0.5, "the switch back")
         h.wait_for_server()
         time.sleep(2)  # let threads that are on their way out finish
-        threads_after.append(h.thread_count())
+        threads_after.append(h.thread_snapshot())
         assert h.inputs_of_our_kind().count("Eve") == 1
     lines = h.guestrec_log_lines()
     assert sum("stopped (script unloaded)" in line for line in lines) >= 3
@@ -183,7 +183,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
     """The Scripts dialog's Reload (obs_script_reload on the product script), three times,
     each time with a guest connected and recording."""
     h = obs_auto
-    threads_after: list[int] = []
+    threads_after: list[tuple[int, list[str]]] = []
     for round_no in range(1, 4):
         guest = BackgroundGuest(h.whip_url("Kim"), h.token, RED_YUV).join()
         try:
@@ -200,7 +200,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
             guest.drop()
         h.wait_for_server()
         time.sleep(2)
-        threads_after.append(h.thread_count())
+        threads_after.append(h.thread_snapshot())
         assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
     h.assert_no_thread_pileup(threads_after)
     guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
