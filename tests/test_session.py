@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
 from pathlib import Path
@@ -204,3 +205,31 @@ def test_hostile_names_record_inside_the_folder(tmp_path: Path, name: str) -> No
     assert status["name"] == name
     assert path.parent == out.resolve() and path.exists()
     assert path.name.startswith("x_" if name == "../x" else "_CON_")
+
+
+def test_recording_ended_before_the_first_sender_reports_keeps_its_frames(tmp_path: Path) -> None:
+    """A guest who hangs up within half a second of joining: the frames held while the
+    timeline waited for RTCP sender reports still reach the file."""
+
+    async def scenario() -> Path:
+        async with running_server(tmp_path, record=1000) as server:
+            guest = WhipClient(server.whip_url("Quick"), server.token)
+            await guest.publish()
+            await guest.wait_connected()
+            on = await guest.wait_message(lambda m: m.get("type") == "recording" and m["recording"])
+            await asyncio.sleep(0.4)  # aiortc sends its first sender report after 0.5-1.5 s
+            await guest.delete()
+            await guest.pc.close()
+            await wait_until(lambda: not server.sessions.guest_statuses(), 10)
+            return tmp_path / on["file"]
+
+    path = run(scenario())
+    info = probe(path)
+    kinds = {s["codec_type"] for s in info["streams"]}
+    assert kinds == {"audio", "video"}, info
+    assert float(info["format"]["duration"]) > 0.1
+    sidecar = json.loads(path.with_suffix(".json").read_text())
+    # The path under test: no reports had come, the frames were placed by arrival.
+    assert sidecar["av_sync"]["timeline"] == {"mode": "arrival",
+                                              "sender_reports": {"audio": 0, "video": 0}}
+    assert sidecar["video"]["frames"] >= 3 and sidecar["audio"]["samples"] >= 9600

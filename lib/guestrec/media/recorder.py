@@ -187,6 +187,10 @@ class Recorder:
         return await asyncio.shield(self._stopping)
 
     async def _stop(self, wait_for_decoders: bool) -> dict | None:
+        if self._held and self.active:
+            self.timeline.stop_waiting()
+            while self._held:
+                self._submit(*self._held.popleft())
         self._stop_at = {k: v for k, v in self._seen.items() if k in self.decoded_kinds}
         try:
             if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():

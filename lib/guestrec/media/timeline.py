@@ -126,6 +126,14 @@ class Timeline:
         self._update()
         return self.mode != "waiting"
 
+    def stop_waiting(self) -> None:
+        """Decide now with what is known: a recording that ends before the first reports
+        places its frames by arrival rather than lose them."""
+        self._update()
+        if self.mode == "waiting" and any(s.has_media for s in self.streams.values()):
+            self.mode = "arrival"
+            self.mode_changes += 1
+
     def _update(self) -> None:
         if self.mode == "sr":
             return
