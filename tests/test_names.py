@@ -33,6 +33,15 @@ def test_same_name_same_second_gets_distinct_files(tmp_path) -> None:
     assert second != first and second.name == "Alice_20261124-101500-2.webm"
 
 
+def test_another_container_in_the_same_second_gets_its_own_stem(tmp_path) -> None:
+    """The sidecar is named from the stem: a .webm and an .mkv of one second must not share
+    `<stem>.json`."""
+    first = reserve_recording_path(tmp_path, "Alice", "webm", MOMENT)
+    second = reserve_recording_path(tmp_path, "Alice", "mkv", MOMENT)
+    assert first.stem != second.stem
+    assert second.name == "Alice_20261124-101500-2.mkv"
+
+
 def test_existing_file_is_never_overwritten(tmp_path) -> None:
     existing = tmp_path / "Bob_20261124-101500.webm"
     existing.write_bytes(b"keep me")

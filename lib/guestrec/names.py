@@ -6,6 +6,7 @@ output folder, over another file, or onto a device name Windows reserves.
 
 from __future__ import annotations
 
+import glob
 import os
 import re
 import unicodedata
@@ -53,14 +54,19 @@ def reserve_recording_path(
 
     The file is created with O_EXCL so two recordings never share a path, even when two
     guests pick one name in the same second; a counter is added until a name is free.
+    A stem already used by any file counts as taken: the sidecar (`<stem>.json`) and
+    converted copies are named from the stem, so a recording restarted within the same
+    second in another container must not share it.
     """
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = f"{safe_file_stem(guest)}_{utc_stamp(moment)}"
     ext = extension.lstrip(".")
     for attempt in range(1000):
-        name = f"{stem}.{ext}" if attempt == 0 else f"{stem}-{attempt + 1}.{ext}"
-        path = out_dir / name
+        candidate = stem if attempt == 0 else f"{stem}-{attempt + 1}"
+        if next(out_dir.glob(glob.escape(candidate) + ".*"), None) is not None:
+            continue
+        path = out_dir / f"{candidate}.{ext}"
         # The stem holds no separators, but check anyway: nothing leaves out_dir.
         if path.parent != out_dir:
             raise ValueError(f"refusing path outside the output folder: {path}")
