@@ -28,16 +28,13 @@ OBS_SOURCE_DO_NOT_DUPLICATE = 1 << 7
 
 # enum video_format / video_colorspace / video_range_type (media-io/video-io.h)
 VIDEO_FORMAT_I420 = 1
-VIDEO_CS_DEFAULT = 0
 VIDEO_CS_601 = 1
 VIDEO_CS_709 = 2
-VIDEO_RANGE_DEFAULT = 0
 VIDEO_RANGE_PARTIAL = 1
 VIDEO_RANGE_FULL = 2
 
 # enum audio_format / speaker_layout (media-io/audio-io.h)
 AUDIO_FORMAT_FLOAT_PLANAR = 8
-SPEAKERS_MONO = 1
 SPEAKERS_STEREO = 2
 
 # enum obs_task_type
@@ -174,7 +171,6 @@ class LibObs:
         b(obs, "obs_get_source_by_name", c_void_p, c_char_p)
         b(obs, "obs_source_get_display_name", c_char_p, c_char_p)
         b(obs, "obs_source_create", c_void_p, c_char_p, c_char_p, c_void_p, c_void_p)
-        b(obs, "obs_source_get_ref", c_void_p, c_void_p)
         b(obs, "obs_source_release", None, c_void_p)
         b(obs, "obs_source_removed", c_bool, c_void_p)
         b(obs, "obs_source_get_name", c_char_p, c_void_p)
@@ -184,7 +180,6 @@ class LibObs:
         b(obs, "obs_source_get_settings", c_void_p, c_void_p)
         b(obs, "obs_source_update_properties", None, c_void_p)
         b(obs, "obs_scene_from_source", c_void_p, c_void_p)
-        b(obs, "obs_scene_find_source", c_void_p, c_void_p, c_char_p)
         b(obs, "obs_scene_add", c_void_p, c_void_p, c_void_p)
         b(obs, "obs_sceneitem_set_bounds_type", None, c_void_p, c_int)
         b(obs, "obs_sceneitem_set_bounds_alignment", None, c_void_p, c_uint32)
