@@ -153,3 +153,26 @@ def test_calls_on_a_stopped_engine_are_clear(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="not running"):
         engine.start_recording()
     engine.stop()  # stopping a stopped engine is harmless
+
+
+def test_every_interface_gives_a_link_other_machines_can_use(tmp_path: Path) -> None:
+    """Listening on 0.0.0.0, the guest link names this machine's outward address (not
+    127.0.0.1, which a remote guest cannot reach), and the self-signed certificate
+    names that address, so the link opens over HTTPS with the certificate trusted."""
+    import ssl
+    from urllib.parse import urlsplit
+
+    from guestrec.certs import CERT_NAME
+    from guestrec.netaddr import outward_address
+
+    engine = Engine(EngineSettings(out_dir=tmp_path, host="0.0.0.0", port=free_port("0.0.0.0")))
+    engine.start()
+    try:
+        link = urlsplit(engine.guest_link)
+        expected = outward_address() or "127.0.0.1"
+        assert link.scheme == "https" and link.hostname == expected
+        trusted = ssl.create_default_context(cafile=str(engine.tls_dir() / CERT_NAME))
+        with urllib.request.urlopen(engine.guest_link, timeout=5, context=trusted) as resp:
+            assert resp.status == 200 and b"<html" in resp.read().lower()
+    finally:
+        engine.stop()

@@ -8,7 +8,6 @@ run_coroutine_threadsafe and waited for with a timeout, so a stuck loop never ha
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 import secrets
 import threading
@@ -20,6 +19,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 
 from .interfaces import GuestSink
+from .netaddr import is_loopback, link_host
 from .plan import RecordPlan, make_plan
 
 T = TypeVar("T")
@@ -54,16 +54,6 @@ class EngineSettings:
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
         return (self.host, self.port, self.token, self.cert, self.key)
-
-
-def is_loopback(host: str) -> bool:
-    """True for addresses only this machine reaches; "" (every interface) is not one."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Engine:
@@ -102,11 +92,7 @@ class Engine:
 
     @property
     def base_url(self) -> str:
-        host = self._settings.host
-        shown = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
-        if ":" in shown:
-            shown = f"[{shown}]"
-        return f"{self._scheme}://{shown}:{self._settings.port}"
+        return f"{self._scheme}://{link_host(self._settings.host)}:{self._settings.port}"
 
     @property
     def guest_link(self) -> str:
@@ -228,7 +214,8 @@ class Engine:
 
             cert, key = s.cert, s.key
             if cert is None or key is None:
-                cert, key = ensure_self_signed(self.tls_dir(), [s.host, "localhost", "127.0.0.1"])
+                cert, key = ensure_self_signed(
+                    self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
         runner = web.AppRunner(build_app(self._sessions, s.token), access_log=None)
