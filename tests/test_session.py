@@ -146,8 +146,10 @@ def test_guest_that_never_connects_is_dropped(tmp_path: Path, monkeypatch, caplo
     monkeypatch.setattr(session, "CONNECT_TIMEOUT_S", 1.0)
     caplog.set_level(logging.WARNING, logger="guestrec.session")
 
+    sinks_made: list[str] = []
+
     async def scenario() -> list:
-        async with running_server(tmp_path) as server:
+        async with running_server(tmp_path, sink_factory=lambda name: sinks_made.append(name)) as server:
             ghost = WhipClient(server.whip_url("Ghost"), server.token)
             for track in ghost.tracks:
                 ghost.pc.addTransceiver(track, direction="sendonly")
@@ -163,6 +165,7 @@ def test_guest_that_never_connects_is_dropped(tmp_path: Path, monkeypatch, caplo
 
     assert run(scenario()) == []
     assert any("did not connect within 1 s" in r.getMessage() for r in caplog.records)
+    assert sinks_made == []  # no OBS source for a guest who never connected
 
 
 def test_close_all_finalizes_recordings(tmp_path: Path) -> None:

@@ -269,6 +269,7 @@ class GuestSessions:
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
                 entry.connected_once = True
+                self._attach_sink(entry)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
                 if entry.config.auto_record:
@@ -285,14 +286,19 @@ class GuestSessions:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
             entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
-            if self._sink_factory is not None:
-                try:
-                    entry.sink = self._sink_factory(entry.name)
-                except Exception:  # noqa: BLE001
-                    log.exception("making the sink for %r failed", entry.name)
-                if entry.sink is not None:
-                    entry.media.add_sink(entry.sink)
         return entry.media
+
+    def _attach_sink(self, entry: _Guest) -> None:
+        """Give a connected guest its sink (in OBS: its source). Not at offer time: a guest
+        whose connection never comes up must not leave an empty source behind."""
+        if self._sink_factory is None or entry.media is None or entry.sink is not None:
+            return
+        try:
+            entry.sink = self._sink_factory(entry.name)
+        except Exception:  # noqa: BLE001
+            log.exception("making the sink for %r failed", entry.name)
+        if entry.sink is not None:
+            entry.media.add_sink(entry.sink)
 
     def _media_changed(self, entry: _Guest) -> None:
         status = entry.media.recording_status() if entry.media is not None else None
