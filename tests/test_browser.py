@@ -55,7 +55,12 @@ def test_guest_page_joins_is_recorded_and_hangs_up(tmp_path: Path) -> None:
                     await asyncio.sleep(0.1)
                 left = json.loads(await page.evaluate(STATE))
                 assert server.sessions.guest_statuses() == []
-                assert "left the studio" in await page.evaluate("document.getElementById('status').textContent")
+                # The DELETE found its session (a 404 would read "Left (the studio answered 404).").
+                status_text = "document.getElementById('status').textContent"
+                try:
+                    await page.wait_for(f"{status_text} === 'You left the studio.'", 10)
+                except TimeoutError:
+                    raise AssertionError(f"after hang-up: {await page.evaluate(status_text)!r}") from None
                 return joined, left, statuses
 
     joined, left, statuses = asyncio.run(asyncio.wait_for(scenario(), 120))

@@ -236,3 +236,26 @@ def test_recording_ended_before_the_first_sender_reports_keeps_its_frames(tmp_pa
     assert sidecar["av_sync"]["timeline"] == {"mode": "arrival",
                                               "sender_reports": {"audio": 0, "video": 0}}
     assert sidecar["video"]["frames"] >= 3 and sidecar["audio"]["samples"] >= 9600
+
+
+def test_delete_just_after_the_connection_closed_still_ends_cleanly(tmp_path: Path) -> None:
+    """A client that closes its connection before its DELETE arrives: the studio has already
+    ended the session on its own, and the DELETE is answered 200, not 404. A second DELETE,
+    and one for a session that never existed, get 404."""
+
+    async def scenario() -> tuple[int | None, int, int]:
+        async with running_server(tmp_path, record=-32) as server:
+            guest = WhipClient(server.whip_url("Lee"), server.token, video=False)
+            await guest.publish()
+            await guest.wait_connected()
+            await guest.pc.close()
+            await wait_until(lambda: not server.sessions.guest_statuses(), 15)
+            location = guest.location
+            late = await guest.delete()
+            auth = {"Authorization": f"Bearer {server.token}"}
+            again, _, _ = await post_raw(location, b"", auth, method="DELETE")
+            never, _, _ = await post_raw(location.rsplit("/", 1)[0] + "/never-was", b"", auth,
+                                         method="DELETE")
+            return late, again, never
+
+    assert run(scenario()) == (200, 404, 404)

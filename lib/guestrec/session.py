@@ -21,6 +21,7 @@ import json
 import logging
 import secrets
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ CHANNEL_LABEL = "guestrec"
 MAX_GUESTS = 16
 # A guest that has not connected by then is given up (ICE or DTLS never completed).
 CONNECT_TIMEOUT_S = 30.0
+ENDED_SESSIONS_KEPT = 256  # ids of ended sessions remembered for a late DELETE
 # FFmpeg's WHIP muxer signs its offers this way; used only to explain failures better.
 _FFMPEG_MARKERS = ("o=FFmpeg ", "s=FFmpegPublishSession")
 # Why an FFmpeg guest's DTLS fails against us, and what the publisher can do about it.
@@ -120,6 +122,9 @@ class GuestSessions:
         self._on_change = on_change
         self._guests: dict[str, _Guest] = {}
         self._reserved: set[str] = set()  # names of offers still being answered
+        # Sessions that ended on their own (connection closed or failed): a client's DELETE
+        # that comes just after still finds them, instead of a puzzling 404.
+        self._ended: OrderedDict[str, None] = OrderedDict()
 
     # -- naming ---------------------------------------------------------------
 
@@ -188,8 +193,12 @@ class GuestSessions:
     async def close_session(self, session_id: str) -> bool:
         entry = self._guests.get(session_id)
         if entry is None:
+            if session_id in self._ended:
+                del self._ended[session_id]  # one DELETE ends a session, as for a live one
+                return True
             return False
         await self._finish(entry, "hung up")
+        self._ended.pop(session_id, None)
         return True
 
     def guest_statuses(self) -> list[dict[str, Any]]:
@@ -421,6 +430,9 @@ class GuestSessions:
             await self._release(entry)
         finally:
             self._guests.pop(entry.session_id, None)
+            self._ended[entry.session_id] = None
+            while len(self._ended) > ENDED_SESSIONS_KEPT:
+                self._ended.popitem(last=False)
             self._changed()
 
     async def _release(self, entry: _Guest) -> None:

@@ -110,8 +110,9 @@
     setStatus("Connecting…");
     try {
       pc = new RTCPeerConnection({ iceServers: [] });
+      const peer = pc;
       const channel = pc.createDataChannel("guestrec");
-      channel.onmessage = onMessage;
+      channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
       for (const track of stream.getTracks()) {
         pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
       }
@@ -152,7 +153,12 @@
   async function leave(sendDelete) {
     const url = resource;
     resource = null;
-    if (pc) { pc.close(); pc = null; }
+    const closing = pc;
+    pc = null;
+    if (closing) {
+      // From here on this connection's events are not the page's business.
+      closing.onconnectionstatechange = null;
+    }
     state.joined = false;
     state.connected = false;
     setRecording(false);
@@ -160,6 +166,9 @@
     ui.join.disabled = !stream;
     ui.name.disabled = false;
     if (sendDelete && url) {
+      // DELETE before closing: a closed connection can reach the studio first, which
+      // then ends the session on its own and answers the DELETE with 404.
+      setStatus("Leaving…");
       try {
         const r = await fetch(url, { method: "DELETE", headers: authHeaders() });
         setStatus(r.ok ? "You left the studio." : "Left (the studio answered " + r.status + ").");
@@ -169,6 +178,7 @@
     } else {
       setStatus("Not connected.");
     }
+    if (closing) closing.close();
   }
 
   ui.form.addEventListener("submit", join);
