@@ -188,6 +188,7 @@ class Recorder:
 
     async def _stop(self, wait_for_decoders: bool) -> dict | None:
         if self._held and self.active:
+            # Ending before the first sender reports: write what was held, by arrival.
             self.timeline.stop_waiting()
             while self._held:
                 self._submit(*self._held.popleft())
