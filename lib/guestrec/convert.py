@@ -62,10 +62,7 @@ def _plan(source: Path, to: str, streams: dict[str, str | None]) -> tuple[str, .
                 f"{name} cannot become .mp4 without re-encoding: its audio is {audio}, "
                 f"which MP4 does not hold (use .mkv/.mka)"
             )
-        if video is None and audio is None:
-            raise ConversionError(f"{name} has no audio or video")
-        return tuple(k for k, c in (("video", video), ("audio", audio)) if c)
-    if to == "webm":
+    elif to == "webm":
         if video is not None and video not in WEBM_VIDEO:
             raise ConversionError(
                 f"{name} cannot become .webm without re-encoding: WebM holds VP8, VP9 or AV1 "
@@ -76,10 +73,11 @@ def _plan(source: Path, to: str, streams: dict[str, str | None]) -> tuple[str, .
                 f"{name} cannot become .webm without re-encoding: WebM holds Opus audio, "
                 f"not {audio} (use .mka/.mkv or .wav)"
             )
-        if video is None and audio is None:
-            raise ConversionError(f"{name} has no audio or video")
-        return tuple(k for k, c in (("video", video), ("audio", audio)) if c)
-    raise ConversionError(f"unknown target {to!r}: choose one of {', '.join(TARGETS)}")
+    else:
+        raise ConversionError(f"unknown target {to!r}: choose one of {', '.join(TARGETS)}")
+    if video is None and audio is None:
+        raise ConversionError(f"{name} has no audio or video")
+    return tuple(k for k, c in (("video", video), ("audio", audio)) if c)
 
 
 def convert_file(path: Path | str, to: str, out: Path | None = None) -> Path:
