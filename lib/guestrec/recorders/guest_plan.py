@@ -1,0 +1,66 @@
+"""What the guest's own browser records for a record plan (the spec's sender-side &record).
+
+The guest page picks the first MIME type its MediaRecorder supports from `mime_types`, so
+the order is the fallback order. After the plan's own codec come the others, cheapest for
+the guest's CPU first: measured with Chromium at 720p30 beside the live stream, an H.264
+recorder took 78% of a core and both encodes held 30 fps, while a VP8 recorder took a whole
+core and dropped the live stream to 18 fps (tests/bench/bench_guest_recorder.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..plan import RecordPlan, video_audio_thresholds
+
+# Fallback order after the plan's codec: guest CPU per recorder, cheapest first.
+CODECS_BY_GUEST_CPU = ("h264", "vp8", "vp9", "av1")
+PCM_KBPS = 48_000 * 2 * 32 // 1000  # stereo float32 at 48 kHz: 3072 kbps
+
+
+@dataclass(frozen=True)
+class GuestRecording:
+    """The MediaRecorder settings asked of one guest."""
+
+    video: bool
+    mime_types: tuple[str, ...]  # in order of preference
+    video_bps: int | None
+    audio_bps: int | None  # None with PCM (MediaRecorder ignores it there)
+    pcm: bool
+
+    @property
+    def max_kbps(self) -> int:
+        """The highest total bitrate the recorder may write (before overshoot slack)."""
+        audio = PCM_KBPS if self.pcm else (self.audio_bps or 0) // 1000
+        return (self.video_bps or 0) // 1000 + audio
+
+    def as_message(self) -> dict:
+        return {
+            "video": self.video,
+            "mimeTypes": list(self.mime_types),
+            "videoBitsPerSecond": self.video_bps,
+            "audioBitsPerSecond": self.audio_bps,
+            "pcm": self.pcm,
+        }
+
+
+def _video_mime(codec: str, audio: str) -> str:
+    return f"video/webm;codecs={codec},{audio}"
+
+
+def guest_recording(plan: RecordPlan) -> GuestRecording:
+    """The guest-side recording for a plan: same bitrate, audio by the spec's column."""
+    pcm = plan.audio_codec == "pcm_f32le"
+    audio_name = "pcm" if pcm else "opus"
+    if not plan.video:
+        # An audio/* type needs a stream without video: the page records its audio track only.
+        audio_bps = None if pcm else plan.inbound_audio_kbps * 1000  # -N: N kbps Opus
+        return GuestRecording(False, (f"audio/webm;codecs={audio_name}",), None, audio_bps, pcm)
+    video_kbps = plan.video_kbps or 0
+    _, recorded_audio = video_audio_thresholds(video_kbps)
+    first = plan.video_codec if plan.video_codec in CODECS_BY_GUEST_CPU else "vp8"  # copy: VP8
+    order = (first,) + tuple(c for c in CODECS_BY_GUEST_CPU if c != first)
+    mimes = tuple(_video_mime(codec, audio_name) for codec in order)
+    return GuestRecording(
+        True, mimes, video_kbps * 1000, None if pcm else recorded_audio * 1000, pcm
+    )

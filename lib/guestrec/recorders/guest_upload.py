@@ -1,0 +1,227 @@
+"""One recording made in the guest's browser, arriving in pieces while the guest records.
+
+The page's MediaRecorder gives byte slices of one WebM/Matroska stream; they only make
+sense appended in order. So the studio keeps a `.part` file and accepts a piece only at
+the size it holds: a piece that starts later is refused with that size (the page sends
+from there), one it already holds is acknowledged again after checking its bytes. Every
+piece is on disk (fsync) before it is acknowledged, since the page deletes its own copy
+then. When the page says it has stopped and the byte counts match, the `.part` is copied
+(no re-encoding) into the final `.webm`/`.mkv`/`.mka`, which adds duration and cues. A
+guest who never finishes leaves a file finalized as far as it got, marked so in its sidecar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import os
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..media.sidecar import write_sidecar
+from ..remux import probe, remux
+from .guest_plan import GuestRecording
+
+log = logging.getLogger(__name__)
+
+# A piece larger than this is refused whatever the budget: the page sends ~1 s slices.
+MAX_PIECE_BYTES = 8 * 1024 * 1024
+# Encoders overshoot on keyframes and MediaRecorder adds container bytes; the budget is
+# twice the asked bitrate over the time since start, plus room for the header and slack.
+BUDGET_FACTOR = 2.0
+BUDGET_SLACK_BYTES = 4 * 1024 * 1024
+BUDGET_SLACK_SECONDS = 10.0
+
+
+class UploadRefused(Exception):
+    """A piece or request the studio will not take. `status` is the HTTP status to send."""
+
+    def __init__(self, status: int, reason: str, size: int | None = None) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.size = size  # the size the studio holds, where that helps the page
+
+
+@dataclass
+class UploadTimes:
+    """Times the page reports, in its own clock (ms since the epoch), and its clock offset."""
+
+    recorder_started_ms: float | None = None
+    page_minus_studio_ms: float | None = None  # from the control channel's clock exchange
+
+
+@dataclass
+class GuestUpload:
+    guest: str
+    recording: GuestRecording
+    part: Path  # <stem>.guest.part
+    upload_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    started: float = field(default_factory=time.time)
+    size: int = 0
+    state: str = "receiving"  # receiving | finalizing | complete | incomplete | failed | empty
+    mime_type: str | None = None
+    error: str | None = None
+    final: Path | None = None
+    reason: str | None = None  # why an incomplete file ended where it did
+    last_activity: float = field(default_factory=time.monotonic)
+    times: UploadTimes = field(default_factory=UploadTimes)
+    extra: dict = field(default_factory=dict)  # e.g. alignment, written into the sidecar
+    _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        # Created empty now, so a stem taken by this recording is visibly taken.
+        fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.close(fd)
+        write_sidecar(self.part, self.summary())
+
+    @property
+    def open(self) -> bool:
+        return self.state == "receiving"
+
+    def budget_bytes(self, now: float | None = None) -> int:
+        """The most this recording can have produced by now at its asked bitrate."""
+        elapsed = max(0.0, (now or time.time()) - self.started) + BUDGET_SLACK_SECONDS
+        return int(self.recording.max_kbps * 1000 / 8 * elapsed * BUDGET_FACTOR) + BUDGET_SLACK_BYTES
+
+    async def append(self, offset: int, data: bytes) -> int:
+        """Take one piece at `offset`; returns the size held afterwards (the acknowledgement)."""
+        async with self._lock:
+            if not self.open:
+                raise UploadRefused(410, f"this recording is {self.state}; nothing more is taken", self.size)
+            if offset < 0:
+                raise UploadRefused(400, "offset must be 0 or more", self.size)
+            if offset > self.size:
+                raise UploadRefused(409, f"gap: the studio holds {self.size} bytes, not {offset}", self.size)
+            if len(data) > MAX_PIECE_BYTES:
+                raise UploadRefused(413, f"a piece may be at most {MAX_PIECE_BYTES} bytes", self.size)
+            end = offset + len(data)
+            if end > self.budget_bytes():
+                raise UploadRefused(
+                    413, f"{end} bytes is more than {self.recording.max_kbps} kbps allows so far", self.size
+                )
+            self.last_activity = time.monotonic()
+            held = self.size - offset  # bytes of this piece the studio already has
+            if held > 0 and not await asyncio.to_thread(self._matches, offset, data[:held]):
+                raise UploadRefused(409, "these bytes differ from the ones already received", self.size)
+            if end <= self.size:
+                return self.size  # a repeat whose acknowledgement was lost
+            try:
+                await asyncio.to_thread(self._write_at, self.size, data[held:])
+            except OSError as exc:
+                await asyncio.to_thread(self._truncate, self.size)
+                if exc.errno == errno.ENOSPC:
+                    self.error = "the studio's disk is full"
+                    raise UploadRefused(507, "the studio's disk is full; the piece was not kept", self.size) from None
+                self.error = f"cannot write: {exc.strerror or exc}"
+                raise UploadRefused(500, f"the studio cannot write this file: {exc.strerror or exc}", self.size) from None
+            self.size = end
+            self.error = None
+            return self.size
+
+    def _matches(self, offset: int, data: bytes) -> bool:
+        with open(self.part, "rb") as f:
+            f.seek(offset)
+            return f.read(len(data)) == data
+
+    def _write_at(self, offset: int, data: bytes) -> None:
+        fd = os.open(self.part, os.O_WRONLY)
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.pwrite(fd, view, offset)
+                view, offset = view[written:], offset + written
+            os.fsync(fd)  # on disk before the page is told it may forget these bytes
+        finally:
+            os.close(fd)
+
+    def _truncate(self, size: int) -> None:
+        try:
+            os.truncate(self.part, size)
+        except OSError:
+            log.exception("could not cut %s back to %d bytes", self.part.name, size)
+
+    async def finish(self, total: int, reason: str | None = None) -> Path | None:
+        """The page stopped with `total` bytes recorded: finalize once they are all here."""
+        async with self._lock:
+            if self.state in ("complete", "incomplete", "empty") and total == self.size:
+                return self.final  # a repeated finish
+            if not self.open:
+                raise UploadRefused(410, f"this recording is {self.state}", self.size)
+            if total != self.size:
+                raise UploadRefused(409, f"the studio holds {self.size} bytes, not {total}", self.size)
+            return await self._finalize("complete" if reason is None else "incomplete", reason)
+
+    async def abandon(self, reason: str) -> Path | None:
+        """Finalize as far as it got (the guest vanished, the studio shuts down)."""
+        async with self._lock:
+            if not self.open:
+                return self.final
+            return await self._finalize("incomplete", reason)
+
+    async def _finalize(self, outcome: str, reason: str | None) -> Path | None:
+        if self.size == 0:
+            # Nothing arrived: no file to keep and no media lost, so no sidecar either.
+            self.state, self.reason = "empty", reason
+            self.part.unlink(missing_ok=True)
+            self.part.with_suffix(".json").unlink(missing_ok=True)
+            return None
+        self.state = "finalizing"
+        self.reason = reason
+        try:
+            self.final = await asyncio.to_thread(self._remux)
+            self.state = outcome
+        except Exception as exc:  # noqa: BLE001 - a broken upload must not break the studio
+            log.warning("guest recording %s could not be finalized: %s", self.part.name, exc)
+            self.state = "failed"
+            self.error = f"could not be finalized: {exc}; the received bytes stay in {self.part.name}"
+        # <stem>.guest.part and <stem>.guest.webm share the sidecar <stem>.guest.json.
+        write_sidecar(self.final or self.part, self.summary(), final=True)
+        return self.final
+
+    def _remux(self) -> Path | None:
+        codecs = probe(self.part)
+        ext = final_extension(codecs)
+        final = self.part.with_suffix("." + ext)
+        tmp = final.with_name(final.name + ".tmp")
+        self.extra["packets"] = remux(self.part, tmp, "webm" if ext == "webm" else "matroska")
+        self.extra["codecs"] = codecs
+        os.replace(tmp, final)
+        self.part.unlink()
+        return final
+
+    def summary(self) -> dict:
+        return {
+            "guest": self.guest,
+            "recorded_at": "guest",
+            "state": self.state,
+            "complete": self.state == "complete",
+            "reason": self.reason,
+            "error": self.error,
+            "file": (self.final or self.part).name,
+            "started": self.started,
+            "bytes_received": self.size,
+            "mime_type": self.mime_type,
+            "asked": self.recording.as_message(),
+            "page_times": vars(self.times),
+            **self.extra,
+        }
+
+    def status(self) -> dict:
+        return {
+            "state": self.state, "bytes": self.size, "file": str(self.final or self.part),
+            "mime_type": self.mime_type, "error": self.error, "reason": self.reason,
+        }
+
+
+def final_extension(codecs: dict[str, str | None]) -> str:
+    """WebM takes VP8/VP9/AV1 and Opus; H.264 and PCM go into Matroska (.mka without video)."""
+    video, audio = codecs.get("video"), codecs.get("audio")
+    webm_ok = video in (None, "vp8", "vp9", "av1") and audio in (None, "opus")
+    if webm_ok:
+        return "webm"
+    return "mkv" if video else "mka"
