@@ -28,6 +28,11 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+    p.add_argument(
+        "--record-at", choices=("studio", "guest", "both"), default=None,
+        help="where guests are recorded: what arrives at the studio, the guest's own browser "
+        "(uploaded while recording), or both (default: both in video modes, studio otherwise)",
+    )
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -61,7 +66,7 @@ def serve(args: argparse.Namespace) -> int:
         out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
-        cert=args.cert, key=args.key,
+        record_at=args.record_at, cert=args.cert, key=args.key,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(

@@ -43,6 +43,7 @@ class EngineSettings:
     pcm: bool = False
     codec: str = "vp8"
     auto_record: bool = True
+    record_at: str | None = None  # "studio" | "guest" | "both"; None: both in video modes
     split_minutes: float | None = None
     cert: Path | None = None
     key: Path | None = None
@@ -200,7 +201,7 @@ class Engine:
             s = self._settings
             return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
-                split_minutes=s.split_minutes,
+                split_minutes=s.split_minutes, record_at=s.record_at,
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
@@ -222,7 +223,7 @@ class Engine:
                     self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
-        runner = web.AppRunner(build_app(self._whip, s.token), access_log=None)
+        runner = web.AppRunner(build_app(self._whip, s.token, self._roster.guest_side.uploads), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
         try:

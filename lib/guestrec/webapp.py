@@ -3,7 +3,8 @@
     GET /              the guest page (name, camera, microphone, Join, Hang up)
     GET /static/...    its script and style
     GET /api/guests    JSON list of guest statuses (same token as WHIP)
-    /whip/...          see whip.py
+    /whip/...          see ingest/whip/http.py
+    /upload/...        recordings made in the guests' browsers, see recorders/upload_routes.py
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from aiohttp import web
 
 from .interfaces import SessionHost
+from .recorders.guest_uploads import GuestUploads
+from .recorders.upload_routes import add_upload_routes
 from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
 
 PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
@@ -36,12 +39,15 @@ async def guests_api(request: web.Request) -> web.Response:
     return web.json_response(statuses, headers=_NO_CACHE)
 
 
-def build_app(host: SessionHost, token: str) -> web.Application:
-    """The application serving guests for one SessionHost, guarded by one token."""
+def build_app(host: SessionHost, token: str, uploads: GuestUploads | None = None) -> web.Application:
+    """The application serving guests for one SessionHost, guarded by one token, and
+    (with `uploads`) receiving the recordings made in the guests' browsers."""
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
     app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024)
     add_whip_routes(app, host, token)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)
+    if uploads is not None:
+        add_upload_routes(app, uploads)
     app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)
     return app

@@ -47,13 +47,15 @@ async def running_server(
     codec: str = "vp8",
     auto_record: bool = True,
     sink_factory=None,
+    record_at: str | None = "studio",
 ) -> AsyncIterator[RunningServer]:
     config = GuestConfig(
-        plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record
+        plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record,
+        record_at=record_at,
     )
     sessions = GuestRoster(lambda: config, sink_factory=sink_factory)
     token = secrets.token_urlsafe(16)
-    runner = web.AppRunner(build_app(WhipIngest(sessions), token), access_log=None)
+    runner = web.AppRunner(build_app(WhipIngest(sessions), token, sessions.guest_side.uploads), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

@@ -25,6 +25,7 @@ class GuestConfig:
     out_dir: Path
     auto_record: bool = True  # start recording as soon as the guest's media flows
     split_minutes: float | None = None
+    record_at: str | None = None  # "studio" | "guest" | "both"; None: both in video modes
 
 
 class GuestControl(Protocol):
@@ -36,6 +37,10 @@ class GuestControl(Protocol):
         ...
 
     def send_error(self, text: str) -> None: ...
+
+    def send(self, message: dict[str, Any]) -> bool:
+        """Any other message (e.g. the wanted guest-side recording); False if not sent."""
+        ...
 
     def bind(
         self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]

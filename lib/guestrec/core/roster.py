@@ -24,6 +24,7 @@ from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
 from .guest import Guest, GuestConfig, GuestControl
+from .guest_side import REPORT_TYPE, GuestSideRecordings, record_at
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class GuestRoster:
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
+        self.guest_side = GuestSideRecordings()  # recordings made in guests' browsers
 
     # -- admission ------------------------------------------------------------
 
@@ -138,7 +140,10 @@ class GuestRoster:
     async def stop_recording(self, guest: str | None = None) -> list[str]:
         stopped = []
         for entry in self._select(guest):
-            if entry.media is not None and self._recording(entry):
+            if self.guest_side.stop(entry) and not self._recording(entry):
+                stopped.append(entry.name)
+                self._send_status(entry)
+            elif entry.media is not None and self._recording(entry):
                 try:
                     await entry.media.stop_recording()
                 except Exception as exc:  # noqa: BLE001 - report, keep the guest
@@ -161,6 +166,7 @@ class GuestRoster:
             *(self.finish(g, "server stopped") for g in list(self._guests.values())),
             return_exceptions=True,
         )
+        await self.guest_side.uploads.close_all()
 
     # -- peer connection events ----------------------------------------------
 
@@ -207,10 +213,14 @@ class GuestRoster:
 
     def _control_opened(self, entry: Guest) -> None:
         self._send_status(entry, force=True)
+        self.guest_side.send_wanted(entry)  # the page reapplies it after every reconnect
         if entry.error:  # e.g. the recording failed before the channel was open
             self._send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
+        if message.get("type") == REPORT_TYPE:
+            self.guest_side.on_report(entry, message)
+            return
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
         self._send_status(entry, force=True)
 
@@ -265,10 +275,13 @@ class GuestRoster:
         return bool(status and status.get("recording"))
 
     def _start(self, entry: Guest) -> bool:
-        """Start the guest's recording; False when it cannot or already records."""
+        """Start the guest's recordings (studio, browser or both); False when it cannot
+        or already records."""
+        where, current = record_at(entry.config), self._config()
+        if where == "guest":
+            return self._start_guest_side(entry, None, Path(current.out_dir))
         if entry.media is None or self._recording(entry):
             return False
-        current = self._config()
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
             path = entry.media.start_recording(
@@ -283,9 +296,22 @@ class GuestRoster:
             return False
         entry.error = None
         log.info("guest %r recording to %s", entry.name, path)
+        if where == "both":
+            self._start_guest_side(entry, path, Path(current.out_dir))
         self._send_status(entry)
         self._changed()
         return True
+
+    def _start_guest_side(self, entry: Guest, studio_file: Path | None, out_dir: Path) -> bool:
+        if self.guest_side.wanted(entry):
+            return False
+        try:
+            started = self.guest_side.start(entry, studio_file, out_dir) is not None
+        except OSError as exc:
+            self._record_failed(entry, f"cannot write the guest's recording: {exc.strerror or exc}")
+            return False
+        self._changed()
+        return started
 
     def _record_failed(self, entry: Guest, error: str) -> None:
         entry.error = error
@@ -328,6 +354,7 @@ class GuestRoster:
             log.info("guest %r leaves: %s", entry.name, reason)
         if entry.watchdog is not None:
             entry.watchdog.cancel()
+        self.guest_side.guest_left(entry)  # its page may still upload what it recorded
         try:
             await self._release(entry)
         finally:
@@ -380,6 +407,7 @@ class GuestRoster:
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,
             "since": entry.created,
+            **self.guest_side.status(entry),
             **entry.extra_status,
         }
 

@@ -1,0 +1,133 @@
+"""The recording made in the guest's own browser, as the core drives it.
+
+The studio tells the page what it wants over the guest's control channel, and says it
+again whenever the channel (re)opens, so the page only ever reapplies the wanted state:
+
+    {"type": "guest-recording", "record": true, "id": ..., "url": "/upload/<id>",
+     "key": ..., "mimeTypes": [...], "videoBitsPerSecond": ..., "audioBitsPerSecond": ...,
+     "video": bool, "pcm": bool}
+    {"type": "guest-recording", "record": false, "id": ...}
+
+The page reports its recorder (`{"type": "guest-recorder", "id": ..., "state": ...,
+"recordedBytes": ..., "pageTimeMs": ..., ...}`); the bytes themselves go over HTTP
+(recorders/upload_routes.py), never the data channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from ..names import safe_file_stem, utc_stamp
+from ..recorders.guest_plan import guest_recording
+from ..recorders.guest_upload import GuestUpload
+from ..recorders.guest_uploads import GuestUploads
+from .guest import Guest, GuestConfig
+
+log = logging.getLogger(__name__)
+
+RECORD_AT = ("studio", "guest", "both")
+MESSAGE_TYPE = "guest-recording"
+REPORT_TYPE = "guest-recorder"
+_REPORT_FIELDS = ("state", "mimeType", "recordedBytes", "uploadedBytes", "pendingBytes",
+                  "error", "captureWidth", "captureHeight", "recorderStartedMs")
+
+
+def record_at(config: GuestConfig) -> str:
+    """Where this guest is recorded; unset means both in video modes, the studio otherwise."""
+    chosen = getattr(config, "record_at", None)
+    if chosen in RECORD_AT:
+        return chosen
+    return "both" if config.plan.video else "studio"
+
+
+class GuestSideRecordings:
+    """Each guest's current browser-side recording and what its page last reported."""
+
+    def __init__(self, uploads: GuestUploads | None = None) -> None:
+        self.uploads = uploads or GuestUploads()
+        self._current: dict[str, GuestUpload] = {}  # guest_id -> the recording wanted now
+        self._last: dict[str, GuestUpload] = {}  # guest_id -> the latest one, for status
+        self._reports: dict[str, dict[str, Any]] = {}  # guest_id -> the page's last report
+
+    def wanted(self, guest: Guest) -> bool:
+        return guest.guest_id in self._current
+
+    def start(self, guest: Guest, studio_file: Path | None, out_dir: Path) -> GuestUpload | None:
+        """Ask the guest's page to record; the file sits beside the studio's own."""
+        if guest.guest_id in self._current or guest.control is None:
+            return self._current.get(guest.guest_id)
+        if studio_file is not None:
+            stem = Path(studio_file).with_suffix("")
+        else:
+            out_dir.mkdir(parents=True, exist_ok=True)
+            stem = out_dir.resolve() / f"{safe_file_stem(guest.name)}_{utc_stamp()}"
+        upload = self.uploads.create(guest.name, guest_recording(guest.config.plan), stem)
+        self._current[guest.guest_id] = self._last[guest.guest_id] = upload
+        log.info("guest %r records in its browser to %s", guest.name, upload.part.name)
+        self.send_wanted(guest)
+        return upload
+
+    def stop(self, guest: Guest) -> bool:
+        upload = self._current.pop(guest.guest_id, None)
+        if upload is not None:
+            self.send_wanted(guest, stopped=upload)
+        return upload is not None
+
+    def send_wanted(self, guest: Guest, stopped: GuestUpload | None = None) -> None:
+        send = getattr(guest.control, "send", None)
+        if send is None:
+            return
+        upload = self._current.get(guest.guest_id)
+        if upload is None:
+            last = stopped or self._last.get(guest.guest_id)
+            send({"type": MESSAGE_TYPE, "record": False, "id": last.upload_id if last else None})
+            return
+        send({"type": MESSAGE_TYPE, "record": True, "id": upload.upload_id,
+              "url": f"/upload/{upload.upload_id}", "key": upload.key,
+              "guest": guest.name, **upload.recording.as_message()})
+
+    def on_report(self, guest: Guest, message: dict[str, Any]) -> None:
+        """The page's recorder state; also a sample of the page's clock against ours."""
+        upload = self.uploads.get(str(message.get("id")))
+        if upload is None or upload.guest != guest.name:
+            return
+        report = {k: message[k] for k in _REPORT_FIELDS if k in message}
+        self._reports[guest.guest_id] = report
+        page_ms = message.get("pageTimeMs")
+        if isinstance(page_ms, (int, float)) and not isinstance(page_ms, bool):
+            # page clock minus ours, less the one-way delay: the largest sample is the closest.
+            sample = float(page_ms) - time.time() * 1000.0
+            known = upload.times.page_minus_studio_ms
+            upload.times.page_minus_studio_ms = sample if known is None else max(known, sample)
+        started = report.get("recorderStartedMs")
+        if isinstance(started, (int, float)) and not isinstance(started, bool):
+            upload.times.recorder_started_ms = float(started)
+        if isinstance(report.get("mimeType"), str):
+            upload.mime_type = report["mimeType"][:200]
+
+    def guest_left(self, guest: Guest) -> None:
+        self._current.pop(guest.guest_id, None)
+        self._last.pop(guest.guest_id, None)
+        self._reports.pop(guest.guest_id, None)
+        self.uploads.guest_left(guest.name)
+
+    def status(self, guest: Guest) -> dict[str, Any]:
+        upload = self._last.get(guest.guest_id)
+        if upload is None:
+            return {"record_at": record_at(guest.config), "guest_recording": None}
+        report = self._reports.get(guest.guest_id, {})
+        recorded = report.get("recordedBytes")
+        uploaded = upload.size
+        progress = None
+        if isinstance(recorded, int) and recorded > 0:
+            progress = round(min(1.0, uploaded / recorded) * 100, 1)
+        return {
+            "record_at": record_at(guest.config),
+            "guest_recording": {
+                **upload.status(), "wanted": self.wanted(guest), "page": report,
+                "recorded_bytes": recorded, "uploaded_percent": progress,
+            },
+        }
