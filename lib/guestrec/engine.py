@@ -206,6 +206,8 @@ class Engine:
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
         self._whip = WhipIngest(self._roster)
+        # Uploads from guests' browsers that a previous run did not finish carry on.
+        self._roster.guest_side.uploads.recover(Path(self._settings.out_dir))
         await self._start_server()
 
     async def _start_server(self) -> None:

@@ -94,6 +94,8 @@
     state.messages.push(msg);
     if (msg.type === "recording") {
       setRecording(msg.recording, msg.file);
+    } else if (msg.type === "guest-recording" && window.guestRecorder) {
+      window.guestRecorder.apply(msg); // the recording on this computer, see guest_recorder.js
     } else if (msg.type === "error") {
       showError("The studio reports: " + msg.message);
     }
@@ -113,6 +115,7 @@
       const peer = pc;
       const channel = pc.createDataChannel("guestrec");
       channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
+      if (window.guestRecorder) window.guestRecorder.attach(stream, pc, channel);
       for (const track of stream.getTracks()) {
         pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
       }
@@ -162,6 +165,7 @@
     state.joined = false;
     state.connected = false;
     setRecording(false);
+    if (window.guestRecorder) window.guestRecorder.stopAll(null); // hanging up stops it too
     ui.hangup.disabled = true;
     ui.join.disabled = !stream;
     ui.name.disabled = false;

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import hashlib
+import hmac
+import json
 import logging
 import os
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from ..media.sidecar import write_sidecar
@@ -72,12 +75,46 @@ class GuestUpload:
     times: UploadTimes = field(default_factory=UploadTimes)
     extra: dict = field(default_factory=dict)  # e.g. alignment, written into the sidecar
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    fresh: InitVar[bool] = True
 
-    def __post_init__(self) -> None:
-        # Created empty now, so a stem taken by this recording is visibly taken.
-        fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        os.close(fd)
-        write_sidecar(self.part, self.summary())
+    def __post_init__(self, fresh: bool) -> None:
+        # Only a hash of the key goes to disk (the sidecar), enough to check it after a restart.
+        self.key_hash = key_hash(self.key) if self.key else ""
+        if fresh:
+            # Created empty now, so a stem taken by this recording is visibly taken.
+            fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            os.close(fd)
+            write_sidecar(self.part, self.summary())
+
+    @classmethod
+    def recover(cls, part: Path) -> GuestUpload | None:
+        """An unfinished upload left by a studio that stopped or crashed, to carry on with.
+
+        Every byte in the `.part` was written before it was acknowledged, so its size is
+        where the page resumes; bytes written but never acknowledged the page sends again
+        and they are checked as repeats."""
+        try:
+            side = json.loads(part.with_suffix(".json").read_text(encoding="utf-8"))
+            asked = side["asked"]
+            recording = GuestRecording(
+                video=bool(asked["video"]), mime_types=tuple(asked["mimeTypes"]),
+                video_bps=asked["videoBitsPerSecond"], audio_bps=asked["audioBitsPerSecond"],
+                pcm=bool(asked["pcm"]),
+            )
+            upload = cls(guest=side["guest"], recording=recording, part=part,
+                         upload_id=side["upload_id"], key="", started=float(side["started"]),
+                         size=part.stat().st_size, mime_type=side.get("mime_type"), fresh=False)
+            upload.key_hash = side["key_sha256"]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("cannot resume the guest upload %s: %s", part.name, exc)
+            return None
+        if side.get("state") != "receiving":
+            return None
+        upload.times = UploadTimes(**side.get("page_times") or {})
+        return upload
+
+    def key_matches(self, offered: str) -> bool:
+        return bool(self.key_hash) and hmac.compare_digest(key_hash(offered), self.key_hash)
 
     @property
     def open(self) -> bool:
@@ -184,6 +221,7 @@ class GuestUpload:
         return self.final
 
     def _remux(self) -> Path | None:
+        self.extra["sha256"] = file_sha256(self.part)  # of the bytes as the browser made them
         codecs = probe(self.part)
         ext = final_extension(codecs)
         final = self.part.with_suffix("." + ext)
@@ -198,6 +236,8 @@ class GuestUpload:
         return {
             "guest": self.guest,
             "recorded_at": "guest",
+            "upload_id": self.upload_id,
+            "key_sha256": self.key_hash,
             "state": self.state,
             "complete": self.state == "complete",
             "reason": self.reason,
@@ -216,6 +256,18 @@ class GuestUpload:
             "state": self.state, "bytes": self.size, "file": str(self.final or self.part),
             "mime_type": self.mime_type, "error": self.error, "reason": self.reason,
         }
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def key_hash(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
 def final_extension(codecs: dict[str, str | None]) -> str:

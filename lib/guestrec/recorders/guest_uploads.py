@@ -9,7 +9,6 @@ page reloaded by its guest comes back well within that and carries on.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import time
 from pathlib import Path
@@ -49,9 +48,24 @@ class GuestUploads:
         upload = self._uploads.get(upload_id)
         if upload is None:
             raise UploadRefused(404, "no such recording")
-        if not key or not hmac.compare_digest(key.encode("utf-8"), upload.key.encode("utf-8")):
+        if not key or not upload.key_matches(key):
             raise UploadRefused(403, "this key is not the one for this recording")
         return upload
+
+    def recover(self, out_dir: Path) -> list[GuestUpload]:
+        """Take back the unfinished uploads in `out_dir` (the studio restarted): their pages
+        carry on where the files end; those that do not come back within the grace period
+        are finalized as far as they got."""
+        recovered = []
+        for part in sorted(Path(out_dir).glob("*.guest.part")):
+            upload = GuestUpload.recover(part)
+            if upload is not None and upload.upload_id not in self._uploads:
+                self._uploads[upload.upload_id] = upload
+                recovered.append(upload)
+                log.info("resuming the guest upload %s at %d bytes", part.name, upload.size)
+        for upload in recovered:
+            self.guest_left(upload.guest)
+        return recovered
 
     def uploads_of(self, guest: str) -> list[GuestUpload]:
         return [u for u in self._uploads.values() if u.guest == guest]

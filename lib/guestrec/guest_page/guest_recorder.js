@@ -1,0 +1,385 @@
+// The recording made on the guest's own computer (the spec's sender-side &record).
+// The studio asks for it over the data channel; MediaRecorder writes 1 s slices of one
+// WebM/Matroska stream; every slice is kept in IndexedDB before it is sent and deleted
+// only once the studio has acknowledged it, so a studio that is away, a lost network or a
+// reloaded page loses nothing that was recorded. Slices go up in order over HTTP PUT with
+// their byte offset. guest.js calls window.guestRecorder.{apply, attach, stopAll}.
+"use strict";
+
+(function () {
+  const DB_NAME = "guestrec-recordings";
+  const SLICE_MS = 1000;
+  const REPORT_MS = 2000;
+  const MAX_BACKOFF_MS = 15000;
+  const EASED_PAUSE_MS = 3000; // between slices while the live stream is short of bandwidth
+
+  const state = window.guestRecorderState = {
+    recording: false, id: null, mimeType: null, recordedBytes: 0, uploadedBytes: 0,
+    pendingBytes: 0, error: null, finished: [], liveLimited: false, eased: 0, uploadsTried: 0,
+  };
+  const ui = () => document.getElementById("guest-rec");
+
+  let db = null;
+  let recorder = null; // { id, rec, upload, chain, keep }
+  let stream = null;
+  let pc = null;
+  let channel = null;
+  let pumping = false;
+  let backoffMs = 0;
+  let retryTimer = null;
+  const kept = {}; // id -> [Blob] while window.guestRecorderKeepBytes (tests read the hash)
+
+  // -- IndexedDB: uploads {id, url, key, mimeType, recorded, acked, stopped, ...}
+  //    and chunks {id, offset, size, data: Blob} keyed [id, offset].
+  function request(req) {
+    return new Promise((resolve, reject) => {
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+    });
+  }
+  function done(tx) {
+    return new Promise((resolve, reject) => {
+      tx.oncomplete = () => resolve();
+      tx.onerror = tx.onabort = () => reject(tx.error || new Error("storage transaction failed"));
+    });
+  }
+  async function openDb() {
+    if (db) return db;
+    const req = indexedDB.open(DB_NAME, 1);
+    req.onupgradeneeded = () => {
+      req.result.createObjectStore("uploads", { keyPath: "id" });
+      req.result.createObjectStore("chunks", { keyPath: ["id", "offset"] });
+    };
+    db = await request(req);
+    return db;
+  }
+  function durable(upload) {
+    // What storage holds: a recording counts only the bytes whose slices are stored.
+    return Object.assign({}, upload, { recorded: upload.stored });
+  }
+  async function saveUpload(upload) {
+    const tx = (await openDb()).transaction("uploads", "readwrite");
+    tx.objectStore("uploads").put(durable(upload));
+    await done(tx);
+  }
+  async function allUploads() {
+    const tx = (await openDb()).transaction("uploads", "readonly");
+    return request(tx.objectStore("uploads").getAll());
+  }
+  async function storeChunk(upload, offset, blob) {
+    // The slice and the new recorded size in one transaction: after a crash they agree.
+    const tx = (await openDb()).transaction(["chunks", "uploads"], "readwrite");
+    tx.objectStore("chunks").put({ id: upload.id, offset: offset, size: blob.size, data: blob });
+    tx.objectStore("uploads").put(Object.assign(durable(upload), { recorded: offset + blob.size }));
+    await done(tx);
+    upload.stored = offset + blob.size;
+  }
+  async function chunkAt(id, offset) {
+    // The stored slice that holds byte `offset` (the last one starting at or before it).
+    const tx = (await openDb()).transaction("chunks", "readonly");
+    const range = IDBKeyRange.bound([id, 0], [id, offset]);
+    const cursor = await request(tx.objectStore("chunks").openCursor(range, "prev"));
+    return cursor ? cursor.value : null;
+  }
+  async function dropChunks(id, below) {
+    // Every slice that ends at or before `below` bytes: the studio holds them now.
+    const tx = (await openDb()).transaction("chunks", "readwrite");
+    const store = tx.objectStore("chunks");
+    const range = IDBKeyRange.bound([id, 0], [id, below]);
+    await new Promise((resolve, reject) => {
+      const req = store.openCursor(range);
+      req.onerror = () => reject(req.error);
+      req.onsuccess = () => {
+        const cursor = req.result;
+        if (!cursor) return resolve();
+        if (cursor.value.offset + cursor.value.size <= below) cursor.delete();
+        cursor.continue();
+      };
+    });
+    await done(tx);
+  }
+  async function forget(upload) {
+    await dropChunks(upload.id, Number.MAX_SAFE_INTEGER);
+    const tx = (await openDb()).transaction("uploads", "readwrite");
+    tx.objectStore("uploads").delete(upload.id);
+    await done(tx);
+  }
+
+  // -- recording ------------------------------------------------------------
+
+  function pickMime(types) {
+    for (const type of types || []) {
+      if (window.MediaRecorder && MediaRecorder.isTypeSupported(type)) return type;
+    }
+    return null;
+  }
+
+  async function start(msg) {
+    if (!stream) { report("error", "no camera or microphone to record"); return; }
+    const mimeType = pickMime(msg.mimeTypes);
+    if (!mimeType) { state.error = "this browser cannot record any of " + msg.mimeTypes.join(", "); report("error"); return; }
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+    // An audio/* type throws at start() on a stream that still has video.
+    const tracks = msg.video ? stream.getTracks() : stream.getAudioTracks();
+    const options = { mimeType: mimeType };
+    if (msg.videoBitsPerSecond) options.videoBitsPerSecond = msg.videoBitsPerSecond;
+    if (msg.audioBitsPerSecond) options.audioBitsPerSecond = msg.audioBitsPerSecond;
+    const upload = {
+      id: msg.id, url: new URL(msg.url, location.href).toString(), key: msg.key,
+      mimeType: mimeType, recorded: 0, stored: 0, acked: 0, stopped: false, interrupted: null,
+      startedMs: null, refused: null, finished: false,
+    };
+    const rec = new MediaRecorder(new MediaStream(tracks), options);
+    const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload) };
+    if (window.guestRecorderKeepBytes) kept[msg.id] = [];
+    rec.onstart = () => { upload.startedMs = performance.timeOrigin + performance.now(); entry.chain = entry.chain.then(() => saveUpload(upload)); };
+    rec.ondataavailable = (event) => {
+      if (!event.data || !event.data.size) return;
+      const blob = event.data;
+      const offset = upload.recorded;
+      upload.recorded += blob.size;
+      if (kept[msg.id]) kept[msg.id].push(blob);
+      entry.chain = entry.chain.then(() => storeChunk(upload, offset, blob)).then(pump, storageFailed);
+    };
+    rec.onstop = () => {
+      entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
+      if (recorder === entry) recorder = null;
+      state.recording = false;
+      show();
+    };
+    rec.onerror = (event) => { state.error = "the recorder failed: " + (event.error && event.error.message || event); report("error"); };
+    recorder = entry;
+    rec.start(SLICE_MS);
+    state.recording = true; state.id = msg.id; state.mimeType = mimeType; state.error = null;
+    show();
+    report("recording");
+  }
+
+  function storageFailed(err) {
+    state.error = "cannot keep the recording in this browser: " + (err && err.message || err);
+    report("error");
+    show();
+  }
+
+  function stop(reason) {
+    const entry = recorder;
+    if (!entry) return;
+    if (reason) entry.upload.interrupted = reason;
+    if (entry.rec.state !== "inactive") entry.rec.stop();
+  }
+
+  // -- uploading --------------------------------------------------------------
+
+  async function nextUpload() {
+    const uploads = await allUploads();
+    // Oldest first: a recording from before a reload goes up before the new one.
+    uploads.sort((a, b) => (a.startedMs || 0) - (b.startedMs || 0));
+    return uploads.find((u) => !u.refused && !u.finished && (u.acked < u.stored || u.stopped)) || null;
+  }
+
+  function live(upload) {
+    // The running recorder's own object is the one whose counters move.
+    return recorder && recorder.id === upload.id ? recorder.upload : upload;
+  }
+
+  async function pump() {
+    if (pumping) return;
+    pumping = true;
+    try {
+      for (let round = 0; round < 100000; round++) {
+        const stored = await nextUpload();
+        if (!stored) break;
+        const upload = live(stored);
+        if (state.liveLimited && upload.acked < upload.stored && round > 0) {
+          state.eased += 1; // leave the bandwidth to the live stream, catch up later
+          await new Promise((r) => setTimeout(r, EASED_PAUSE_MS));
+        }
+        const ok = upload.acked < upload.stored ? await sendSlice(upload) : await finish(upload);
+        if (!ok) { scheduleRetry(); break; }
+        backoffMs = 0;
+      }
+    } catch (err) {
+      state.error = "upload: " + (err && err.message || err);
+      scheduleRetry();
+    } finally {
+      pumping = false;
+      show();
+    }
+  }
+
+  function scheduleRetry() {
+    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs ? backoffMs * 2 : 500);
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(pump, backoffMs);
+  }
+
+  async function call(upload, method, url, body) {
+    state.uploadsTried += 1;
+    try {
+      const r = await fetch(url, { method: method, body: body, headers: { "Authorization": "Bearer " + upload.key } });
+      let reply = {};
+      try { reply = await r.json(); } catch (e) { /* not JSON: a proxy's page */ }
+      return { status: r.status, reply: reply };
+    } catch (err) {
+      return { status: 0, reply: { error: "the studio cannot be reached" } };
+    }
+  }
+
+  async function answered(upload, result) {
+    if (result.status === 200 || result.status === 409) {
+      if (typeof result.reply.size === "number" && result.reply.size <= upload.recorded) {
+        upload.acked = result.reply.size;
+        await dropChunks(upload.id, upload.acked);
+        await saveUpload(upload);
+        return true;
+      }
+    }
+    if ([403, 404, 410].includes(result.status)) {
+      // The studio will never take these bytes; they stay in this browser.
+      upload.refused = result.reply.error || ("HTTP " + result.status);
+      state.error = "The studio no longer takes this recording (" + upload.refused + "); it stays in this browser.";
+      await saveUpload(upload);
+      return true;
+    }
+    state.error = result.reply.error ? "upload: " + result.reply.error : "upload: HTTP " + result.status;
+    return false; // network, full disk, server trouble: retry with backoff
+  }
+
+  async function sendSlice(upload) {
+    const chunk = await chunkAt(upload.id, upload.acked);
+    if (!chunk || chunk.offset + chunk.size <= upload.acked) return false; // not stored yet
+    const body = chunk.data.slice(upload.acked - chunk.offset);
+    const result = await call(upload, "PUT", upload.url + "?offset=" + upload.acked, body);
+    const ok = await answered(upload, result);
+    if (ok && result.status === 200) state.error = null;
+    return ok;
+  }
+
+  async function finish(upload) {
+    const body = JSON.stringify({
+      size: upload.recorded, mimeType: upload.mimeType, recorderStartedMs: upload.startedMs,
+      interrupted: upload.interrupted, sha256: await sha256Of(upload.id),
+    });
+    const result = await call(upload, "POST", upload.url + "/finish", body);
+    if (result.status === 200) {
+      upload.finished = true;
+      state.finished.push({ id: upload.id, size: upload.recorded, file: result.reply.file, state: result.reply.state });
+      await forget(upload);
+      return true;
+    }
+    return answered(upload, result);
+  }
+
+  async function sha256Of(id) {
+    if (!kept[id] || !crypto.subtle) return null;
+    const bytes = await new Blob(kept[id]).arrayBuffer();
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+    return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+
+  // -- what the guest and the studio see ----------------------------------------
+
+  async function totals() {
+    const uploads = (await allUploads()).map(live).filter((u) => !u.finished);
+    if (recorder && !uploads.some((u) => u.id === recorder.id)) uploads.push(recorder.upload);
+    const recorded = uploads.reduce((s, u) => s + u.recorded, 0);
+    const acked = uploads.reduce((s, u) => s + u.acked, 0);
+    return { recorded: recorded, acked: acked, pending: recorded - acked };
+  }
+
+  async function show() {
+    const t = await totals().catch(() => null);
+    if (!t) return;
+    const current = recorder ? recorder.upload : null;
+    state.recordedBytes = current ? current.recorded : 0;
+    state.uploadedBytes = current ? current.acked : 0;
+    state.pendingBytes = t.pending;
+    const el = ui();
+    if (!el) return;
+    const mb = (n) => Math.round(n / 1e6);
+    if (current) {
+      const pct = current.recorded ? Math.floor(current.acked / current.recorded * 100) : 100;
+      el.textContent = "Recording on your computer, " + mb(current.recorded) + " MB, " + pct + "% uploaded";
+    } else if (t.pending > 0) {
+      el.textContent = "Uploading your recording: " + mb(t.pending) + " MB to go. Keep this page open.";
+    } else {
+      el.textContent = state.finished.length ? "Your recording is with the studio." : "";
+    }
+    if (state.error) el.textContent += " (" + state.error + ")";
+    el.hidden = !el.textContent;
+  }
+
+  async function liveShortOfBandwidth() {
+    if (!pc) return false;
+    try {
+      const stats = await pc.getStats();
+      let limited = false;
+      stats.forEach((s) => { if (s.type === "outbound-rtp" && s.qualityLimitationReason === "bandwidth") limited = true; });
+      return limited;
+    } catch (e) { return false; }
+  }
+
+  function captureSize() {
+    const track = stream && stream.getVideoTracks()[0];
+    const s = track ? track.getSettings() : {};
+    return { captureWidth: s.width || null, captureHeight: s.height || null };
+  }
+
+  function report(kind) {
+    if (!channel || channel.readyState !== "open" || !state.id) return;
+    const current = recorder && recorder.id === state.id ? recorder.upload : null;
+    const message = Object.assign({
+      type: "guest-recorder", id: state.id, state: kind || (current ? "recording" : "stopped"),
+      mimeType: state.mimeType, recordedBytes: current ? current.recorded : state.recordedBytes,
+      uploadedBytes: current ? current.acked : state.uploadedBytes, pendingBytes: state.pendingBytes,
+      error: state.error, recorderStartedMs: current ? current.startedMs : null,
+      pageTimeMs: performance.timeOrigin + performance.now(),
+    }, captureSize());
+    try { channel.send(JSON.stringify(message)); } catch (e) { /* closing */ }
+  }
+
+  setInterval(async () => {
+    state.liveLimited = await liveShortOfBandwidth();
+    report();
+    show();
+  }, REPORT_MS);
+
+  window.addEventListener("beforeunload", (event) => {
+    if (recorder || state.pendingBytes > 0) { event.preventDefault(); event.returnValue = ""; }
+  });
+
+  // -- the hooks guest.js calls ------------------------------------------------------
+
+  window.guestRecorder = {
+    // The media, the peer connection and the data channel of the current join.
+    attach(mediaStream, peer, dataChannel) { stream = mediaStream; pc = peer; channel = dataChannel; },
+    // The studio's wanted state: reapplied as it comes, every time the channel opens.
+    apply(msg) {
+      if (msg.record) {
+        if (recorder && recorder.id === msg.id) return;
+        if (recorder) stop("the studio started another recording");
+        start(msg).catch((err) => { state.error = String(err && err.message || err); report("error"); show(); });
+      } else if (recorder && (!msg.id || msg.id === recorder.id)) {
+        stop(null);
+      }
+    },
+    stopAll(reason) { stop(reason); },
+    sha256: sha256Of,
+    pump: pump,
+  };
+
+  // Uploads left by an earlier visit of this link: their recorder is gone, so they end
+  // where their stored bytes end; send the rest and finish them.
+  openDb().then(allUploads).then(async (uploads) => {
+    for (const upload of uploads) {
+      upload.stored = upload.recorded;
+      if (!upload.stopped) {
+        upload.stopped = true;
+        upload.interrupted = upload.interrupted || "the page was closed or reloaded while recording";
+        await saveUpload(upload);
+      }
+    }
+    show();
+    pump();
+  }).catch(storageFailed);
+})();
