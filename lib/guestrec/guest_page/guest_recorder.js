@@ -25,8 +25,10 @@
   let pc = null;
   let channel = null;
   let pumping = false;
+  let pumpAgain = false;
   let backoffMs = 0;
   let retryTimer = null;
+  const known = {}; // id -> upload: the page's own view, which storage follows
   const kept = {}; // id -> [Blob] while window.guestRecorderKeepBytes (tests read the hash)
 
   // -- IndexedDB: uploads {id, url, key, mimeType, recorded, acked, stopped, ...}
@@ -130,6 +132,7 @@
       startedMs: null, refused: null, finished: false,
     };
     const rec = new MediaRecorder(new MediaStream(tracks), options);
+    known[upload.id] = upload;
     const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload) };
     if (window.guestRecorderKeepBytes) kept[msg.id] = [];
     rec.onstart = () => { upload.startedMs = performance.timeOrigin + performance.now(); entry.chain = entry.chain.then(() => saveUpload(upload)); };
@@ -142,6 +145,7 @@
       entry.chain = entry.chain.then(() => storeChunk(upload, offset, blob)).then(pump, storageFailed);
     };
     rec.onstop = () => {
+      upload.stoppedMs = performance.timeOrigin + performance.now();
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
       if (recorder === entry) recorder = null;
       state.recording = false;
@@ -171,25 +175,20 @@
   // -- uploading --------------------------------------------------------------
 
   async function nextUpload() {
-    const uploads = await allUploads();
+    const uploads = Object.values(known);
     // Oldest first: a recording from before a reload goes up before the new one.
     uploads.sort((a, b) => (a.startedMs || 0) - (b.startedMs || 0));
     return uploads.find((u) => !u.refused && !u.finished && (u.acked < u.stored || u.stopped)) || null;
   }
 
-  function live(upload) {
-    // The running recorder's own object is the one whose counters move.
-    return recorder && recorder.id === upload.id ? recorder.upload : upload;
-  }
-
   async function pump() {
-    if (pumping) return;
+    if (pumping) { pumpAgain = true; return; } // the running pump looks once more at the end
     pumping = true;
+    pumpAgain = false;
     try {
       for (let round = 0; round < 100000; round++) {
-        const stored = await nextUpload();
-        if (!stored) break;
-        const upload = live(stored);
+        const upload = await nextUpload();
+        if (!upload) break;
         if (state.liveLimited && upload.acked < upload.stored && round > 0) {
           state.eased += 1; // leave the bandwidth to the live stream, catch up later
           await new Promise((r) => setTimeout(r, EASED_PAUSE_MS));
@@ -205,12 +204,13 @@
       pumping = false;
       show();
     }
+    if (pumpAgain && !backoffMs) pump();
   }
 
   function scheduleRetry() {
     backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs ? backoffMs * 2 : 500);
     clearTimeout(retryTimer);
-    retryTimer = setTimeout(pump, backoffMs);
+    retryTimer = setTimeout(() => { retryTimer = null; pump(); }, backoffMs);
   }
 
   async function call(upload, method, url, body) {
@@ -247,7 +247,12 @@
 
   async function sendSlice(upload) {
     const chunk = await chunkAt(upload.id, upload.acked);
-    if (!chunk || chunk.offset + chunk.size <= upload.acked) return false; // not stored yet
+    if (!chunk || chunk.offset + chunk.size <= upload.acked) {
+      // Storage is behind what the page counted (a write raced a crash): ask the studio.
+      const before = upload.acked;
+      const ok = await answered(upload, await call(upload, "GET", upload.url));
+      return ok && upload.acked !== before;
+    }
     const body = chunk.data.slice(upload.acked - chunk.offset);
     const result = await call(upload, "PUT", upload.url + "?offset=" + upload.acked, body);
     const ok = await answered(upload, result);
@@ -263,7 +268,11 @@
     const result = await call(upload, "POST", upload.url + "/finish", body);
     if (result.status === 200) {
       upload.finished = true;
-      state.finished.push({ id: upload.id, size: upload.recorded, file: result.reply.file, state: result.reply.state });
+      state.finished.push({
+        id: upload.id, size: upload.recorded, file: result.reply.file, state: result.reply.state,
+        startedMs: upload.startedMs, stoppedMs: upload.stoppedMs || null,
+      });
+      delete known[upload.id];
       await forget(upload);
       return true;
     }
@@ -280,8 +289,7 @@
   // -- what the guest and the studio see ----------------------------------------
 
   async function totals() {
-    const uploads = (await allUploads()).map(live).filter((u) => !u.finished);
-    if (recorder && !uploads.some((u) => u.id === recorder.id)) uploads.push(recorder.upload);
+    const uploads = Object.values(known).filter((u) => !u.finished && !u.refused);
     const recorded = uploads.reduce((s, u) => s + u.recorded, 0);
     const acked = uploads.reduce((s, u) => s + u.acked, 0);
     return { recorded: recorded, acked: acked, pending: recorded - acked };
@@ -340,6 +348,7 @@
 
   setInterval(async () => {
     state.liveLimited = await liveShortOfBandwidth();
+    if (!retryTimer) pump();
     report();
     show();
   }, REPORT_MS);
@@ -366,6 +375,7 @@
     stopAll(reason) { stop(reason); },
     sha256: sha256Of,
     pump: pump,
+    dbg: () => JSON.stringify({pumping, pumpAgain, backoffMs, retry: !!retryTimer, rec: recorder && recorder.upload}),
   };
 
   // Uploads left by an earlier visit of this link: their recorder is gone, so they end
@@ -373,6 +383,7 @@
   openDb().then(allUploads).then(async (uploads) => {
     for (const upload of uploads) {
       upload.stored = upload.recorded;
+      known[upload.id] = upload;
       if (!upload.stopped) {
         upload.stopped = true;
         upload.interrupted = upload.interrupted || "the page was closed or reloaded while recording";

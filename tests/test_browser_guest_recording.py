@@ -1,0 +1,100 @@
+"""Recording in the guest's own browser (headless Chromium), uploaded to the studio.
+
+The studio asks the page over the data channel; the page's MediaRecorder writes slices
+that go up over HTTP; the finished file must hold exactly the bytes the browser recorded
+(SHA-256 read from the page), also when the studio was away for a while or the page was
+reloaded mid-recording.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+
+from support.cdp import CHROMIUM, Chromium
+from support.guest_server import running_server
+from support.media_probe import ffprobe_decode_errors, probe, streams_of
+from support.serve_process import ServeProcess
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+REC = "window.guestRecorderState"
+# A small camera keeps two encoders (live + recorder) light on a shared 2-core machine.
+SMALL_CAMERA = ["--use-fake-device-for-media-stream=fps=15"]
+
+
+async def join(browser: Chromium, base: str, token: str, name: str):
+    page = await browser.open(f"{base}/?name={name}&token={token}")
+    await page.evaluate("window.guestRecorderKeepBytes = true")  # lets the page hash its bytes
+    await page.wait_for("window.guestState.media", 15)
+    await page.evaluate("document.getElementById('join').click()")
+    await page.wait_for(f"{REC}.recording && {REC}.recordedBytes > 0", 30)
+    return page
+
+
+async def hang_up_and_wait(page) -> dict:
+    await page.evaluate("document.getElementById('hangup').click()")
+    try:
+        await page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60)
+    except TimeoutError:
+        state = await page.evaluate(f"JSON.stringify({REC})")
+        raise AssertionError(f"upload did not finish: {state} {page.console[-10:]}") from None
+    return json.loads(await page.evaluate(f"JSON.stringify({REC})"))
+
+
+def check_guest_file(out: Path, page_hash: str, finished: dict, seconds: float, video: str) -> dict:
+    final = out / finished["file"]
+    side = json.loads(final.with_suffix(".json").read_text())
+    assert side["complete"] and side["state"] == "complete", side
+    assert side["sha256"] == page_hash == side["page_sha256"]  # byte-identical to the browser's
+    assert side["bytes_received"] == finished["size"]
+    info = probe(final)
+    assert streams_of(info, "video")[0]["codec_name"] == video
+    assert streams_of(info, "audio")[0]["codec_name"] == "opus"
+    duration = float(info["format"]["duration"])
+    assert abs(duration - seconds) <= 0.5, (duration, seconds)
+    assert ffprobe_decode_errors(final) == ""
+    return {"file": final.name, "bytes": finished["size"], "duration": duration, "sidecar": side}
+
+
+def recorded_seconds(finished: dict) -> float:
+    return (finished["stoppedMs"] - finished["startedMs"]) / 1000.0
+
+
+def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+
+    async def scenario():
+        async with running_server(out, record=1500, codec="h264", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
+                page = await join(browser, server.base, server.token, "Hana")
+                await asyncio.sleep(4)
+                status = server.sessions.guest_statuses()[0]
+                text = await page.evaluate("document.getElementById('guest-rec').textContent")
+                state = await hang_up_and_wait(page)
+                page_hash = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
+                return status, text, state, page_hash
+
+    status, text, state, page_hash = asyncio.run(asyncio.wait_for(scenario(), 150))
+    assert status["record_at"] == "both" and status["recording"]
+    rec = status["guest_recording"]
+    assert rec["state"] == "receiving" and rec["page"]["mimeType"].startswith("video/webm;codecs=h264")
+    assert rec["page"]["captureWidth"] == 1280 and rec["page"]["captureHeight"] == 720
+    assert text.startswith("Recording on your computer, ") and "% uploaded" in text
+    (finished,) = state["finished"]
+    assert finished["file"].endswith(".guest.mkv")  # H.264 goes into Matroska
+    info = check_guest_file(out, page_hash, finished, recorded_seconds(finished), "h264")
+    # Beside the studio's own recording of the same guest, same stem.
+    studio = out / finished["file"].replace(".guest.mkv", ".mkv")
+    assert studio.exists()
+    print(f"h264 guest file: {info['bytes']} bytes, {info['duration']:.2f} s "
+          f"of {recorded_seconds(finished):.2f} s recorded")
