@@ -98,3 +98,73 @@ def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
     assert studio.exists()
     print(f"h264 guest file: {info['bytes']} bytes, {info['duration']:.2f} s "
           f"of {recorded_seconds(finished):.2f} s recorded")
+
+
+def test_studio_killed_for_5_s_loses_nothing_of_the_vp8_guest_file(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    args = ("--record", "1500", "--codec", "vp8", "--record-at", "both")
+    server = ServeProcess(out, *args)
+    port = server.base.rsplit(":", 1)[1]
+
+    async def scenario():
+        nonlocal server
+        async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
+            page = await join(browser, server.base, server.token, "Vera")
+            await asyncio.sleep(3)
+            os.kill(server.proc.pid, signal.SIGKILL)  # no chance to finalize anything
+            server.proc.wait()
+            killed_at = time.monotonic()
+            await asyncio.sleep(5)
+            during = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
+            server = ServeProcess(out, *args, "--port", port, "--token", server.token)
+            print(f"studio away {time.monotonic() - killed_at:.1f} s")
+            await asyncio.sleep(3)
+            await page.evaluate("window.guestRecorder.stopAll(null)")  # what Hang up does
+            await page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60)
+            state = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
+            page_hash = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
+            return during, state, page_hash
+
+    try:
+        during, state, page_hash = asyncio.run(asyncio.wait_for(scenario(), 150))
+    finally:
+        server.stop()
+    assert during["recording"] and during["pendingBytes"] > 0  # kept recording, bytes waiting
+    (finished,) = state["finished"]
+    assert finished["file"].endswith(".guest.webm")
+    info = check_guest_file(out, page_hash, finished, recorded_seconds(finished), "vp8")
+    print(f"vp8 guest file across a 5 s studio outage: {info['bytes']} bytes, "
+          f"{info['duration']:.2f} s of {recorded_seconds(finished):.2f} s recorded, "
+          f"{during['pendingBytes']} bytes waited in the browser")
+
+
+def test_page_reloaded_mid_recording_resumes_the_upload(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+
+    async def scenario():
+        async with running_server(out, record=1500, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
+                page = await join(browser, server.base, server.token, "Rita")
+                await asyncio.sleep(4)
+                before = json.loads(await page.evaluate(
+                    f"JSON.stringify({{s: {REC}, now: performance.timeOrigin + performance.now()}})"))
+                await page.evaluate("setTimeout(() => location.reload(), 0)")
+                await asyncio.sleep(1)
+                await page.wait_for("document.readyState === 'complete' && !!window.guestRecorderState", 20)
+                await page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60)
+                after = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
+                return before, after
+
+    before, after = asyncio.run(asyncio.wait_for(scenario(), 150))
+    (finished,) = after["finished"]
+    assert finished["id"] == before["s"]["id"]
+    final = out / finished["file"]
+    side = json.loads(final.with_suffix(".json").read_text())
+    # Marked as cut short, with why; everything stored before the reload arrived.
+    assert side["state"] == "incomplete" and "reloaded" in side["reason"]
+    assert side["bytes_received"] == finished["size"] >= before["s"]["recordedBytes"]
+    recorded = (before["now"] - finished["startedMs"]) / 1000.0
+    duration = float(probe(final)["format"]["duration"])
+    assert ffprobe_decode_errors(final) == ""
+    print(f"reloaded after {recorded:.2f} s of recording; the guest file plays {duration:.2f} s")
+    assert recorded - 1.0 < duration <= recorded + 0.5

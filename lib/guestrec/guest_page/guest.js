@@ -165,7 +165,9 @@
     state.joined = false;
     state.connected = false;
     setRecording(false);
-    if (window.guestRecorder) window.guestRecorder.stopAll(null); // hanging up stops it too
+    // Hanging up stops the recording on this computer; a dropped connection does not:
+    // it goes on and uploads when the studio is back.
+    if (sendDelete && window.guestRecorder) window.guestRecorder.stopAll(null);
     ui.hangup.disabled = true;
     ui.join.disabled = !stream;
     ui.name.disabled = false;

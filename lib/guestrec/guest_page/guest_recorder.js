@@ -1,5 +1,5 @@
 // The recording made on the guest's own computer (the spec's sender-side &record).
-// The studio asks for it over the data channel; MediaRecorder writes 1 s slices of one
+// The studio asks for it over the data channel; MediaRecorder writes 0.5 s slices of one
 // WebM/Matroska stream; every slice is kept in IndexedDB before it is sent and deleted
 // only once the studio has acknowledged it, so a studio that is away, a lost network or a
 // reloaded page loses nothing that was recorded. Slices go up in order over HTTP PUT with
@@ -8,7 +8,7 @@
 
 (function () {
   const DB_NAME = "guestrec-recordings";
-  const SLICE_MS = 1000;
+  const SLICE_MS = 500; // what a crash or reload can lose at most, give or take a frame
   const REPORT_MS = 2000;
   const MAX_BACKOFF_MS = 15000;
   const EASED_PAUSE_MS = 3000; // between slices while the live stream is short of bandwidth
@@ -353,6 +353,11 @@
     show();
   }, REPORT_MS);
 
+  // Leaving the page: hand over what the recorder holds; storage may still take it.
+  window.addEventListener("pagehide", () => {
+    if (recorder && recorder.rec.state === "recording") recorder.rec.requestData();
+  });
+
   window.addEventListener("beforeunload", (event) => {
     if (recorder || state.pendingBytes > 0) { event.preventDefault(); event.returnValue = ""; }
   });
@@ -366,7 +371,7 @@
     apply(msg) {
       if (msg.record) {
         if (recorder && recorder.id === msg.id) return;
-        if (recorder) stop("the studio started another recording");
+        if (recorder) stop(null); // e.g. a rejoin after a dropped connection: a new file
         start(msg).catch((err) => { state.error = String(err && err.message || err); report("error"); show(); });
       } else if (recorder && (!msg.id || msg.id === recorder.id)) {
         stop(null);
