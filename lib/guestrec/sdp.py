@@ -203,8 +203,34 @@ def _tune_audio_section(lines: list[str], start: int, end: int, bitrate_bps: int
     return section
 
 
+def _video_payload_types(section: list[str]) -> list[int]:
+    """Payload types of the picture codecs (not rtx, red or FEC) in one video section."""
+    return [int(m.group(1)) for line in section
+            if (m := _RTPMAP.match(line)) and m.group(2).lower() in ("vp8", "vp9", "av1", "h264")]
+
+
+def _with_start_bitrate(section: list[str], kbps: int) -> list[str]:
+    # Chromium starts its bandwidth estimate at x-google-start-bitrate and never goes below
+    # x-google-min-bitrate: the plan's bitrate from the first second, and at least half of
+    # it, so the studio's conservative receive estimate (aiortc's REMB) cannot hold a
+    # healthy link down to a small picture.
+    wanted = {"x-google-start-bitrate": str(kbps), "x-google-min-bitrate": str(max(1, kbps // 2))}
+    for pt in _video_payload_types(section):
+        at = next((i for i, line in enumerate(section)
+                   if (m := _FMTP.match(line)) and int(m.group(1)) == pt), None)
+        if at is None:
+            rtpmap_at = next(i for i, line in enumerate(section) if line.startswith(f"a=rtpmap:{pt} "))
+            section.insert(rtpmap_at + 1, f"a=fmtp:{pt} " + ";".join(f"{k}={v}" for k, v in wanted.items()))
+            continue
+        params = [p for p in _FMTP.match(section[at]).group(2).split(";")  # type: ignore[union-attr]
+                  if p.strip() and p.split("=")[0].strip().lower() not in wanted]
+        section[at] = f"a=fmtp:{pt} " + ";".join(params + [f"{k}={v}" for k, v in wanted.items()])
+    return section
+
+
 def _tune_video_section(section: list[str], kbps: int) -> list[str]:
     section = [line for line in section if not line.startswith(("b=AS:", "b=TIAS:"))]
+    section = _with_start_bitrate(section, kbps)
     # RFC 4566 order inside a media description: m= i= c= b= k= a=.
     insert_at = 1
     for i, line in enumerate(section[1:], 1):

@@ -115,10 +115,10 @@
       const peer = pc;
       const channel = pc.createDataChannel("guestrec");
       channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
-      if (window.guestRecorder) window.guestRecorder.attach(stream, pc, channel);
       for (const track of stream.getTracks()) {
         pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
       }
+      if (window.guestRecorder) window.guestRecorder.attach(stream, pc, channel);
       pc.onconnectionstatechange = () => {
         const s = pc ? pc.connectionState : "closed";
         state.connected = s === "connected";

@@ -322,9 +322,30 @@
     try {
       const stats = await pc.getStats();
       let limited = false;
-      stats.forEach((s) => { if (s.type === "outbound-rtp" && s.qualityLimitationReason === "bandwidth") limited = true; });
+      stats.forEach((s) => {
+        if (s.type !== "outbound-rtp") return;
+        if (s.qualityLimitationReason === "bandwidth") limited = true;
+        if (s.kind === "video") {
+          // What the live stream sends now, for the status and for tests.
+          state.live = { width: s.frameWidth || null, height: s.frameHeight || null,
+            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0 };
+        }
+      });
       return limited;
     } catch (e) { return false; }
+  }
+
+  function keepResolution(peer) {
+    // The studio records what it receives: under pressure, drop frames rather than pixels.
+    for (const sender of peer.getSenders()) {
+      if (!sender.track || sender.track.kind !== "video") continue;
+      try {
+        sender.track.contentHint = "detail";
+        const params = sender.getParameters();
+        params.degradationPreference = "maintain-resolution";
+        sender.setParameters(params).catch(() => {});
+      } catch (e) { /* an older browser: its own default */ }
+    }
   }
 
   function captureSize() {
@@ -366,7 +387,10 @@
 
   window.guestRecorder = {
     // The media, the peer connection and the data channel of the current join.
-    attach(mediaStream, peer, dataChannel) { stream = mediaStream; pc = peer; channel = dataChannel; },
+    attach(mediaStream, peer, dataChannel) {
+      stream = mediaStream; pc = peer; channel = dataChannel;
+      keepResolution(peer);
+    },
     // The studio's wanted state: reapplied as it comes, every time the channel opens.
     apply(msg) {
       if (msg.record) {
