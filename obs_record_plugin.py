@@ -99,6 +99,8 @@ RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
                 ("pcm", "Audio only, PCM (lossless)")]
 CODECS = [("vp8", "VP8"), ("vp9", "VP9"), ("av1", "AV1"), ("h264", "H.264"),
           ("copy", "Original, no re-encode")]
+RECORD_AT = [("", "Studio and guest's browser (audio only: studio)"), ("both", "Studio and guest's browser"),
+             ("studio", "Studio only (what arrives)"), ("guest", "Guest's browser only (uploaded)")]
 HOTKEYS = [("guestrec_start_all", "Guest Recorder: start all guest recordings", "start"),
            ("guestrec_stop_all", "Guest Recorder: stop all guest recordings", "stop")]
 
@@ -150,6 +152,7 @@ def read_options(settings) -> "ScriptOptions":
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
+        record_at=g(settings, "record_at") or "",
     )
 
 
@@ -164,6 +167,7 @@ def script_defaults(settings):
     obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
     obs.obs_data_set_default_int(settings, "port", 8765)
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
+    obs.obs_data_set_default_string(settings, "record_at", "")
 
 
 def script_description():
@@ -345,6 +349,10 @@ def script_properties():
                                         obs.OBS_COMBO_FORMAT_STRING)
     for value, label in CODECS:
         obs.obs_property_list_add_string(codec, label, value)
+    where = obs.obs_properties_add_list(props, "record_at", "Record at", obs.OBS_COMBO_TYPE_LIST,
+                                        obs.OBS_COMBO_FORMAT_STRING)
+    for value, label in RECORD_AT:
+        obs.obs_property_list_add_string(where, label, value)
     obs.obs_properties_add_path(props, "out_dir", "Output folder", obs.OBS_PATH_DIRECTORY, None,
                                 state.default_out_dir)
     obs.obs_properties_add_bool(props, "auto_record", "Record guests when they join")

@@ -42,6 +42,7 @@ class ScriptOptions:
     port: int = 8765
     token: str = ""
     add_to_scene: bool = True
+    record_at: str = ""  # studio | guest | both; "" = both in video modes, studio otherwise
 
 
 def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
@@ -79,6 +80,7 @@ def engine_settings(
         record=value,
         codec=codec,
         auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
+        record_at=opts.record_at or None,
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     return settings, [warning] if warning else []

@@ -33,8 +33,27 @@ def guest_status_text(status: Mapping[str, Any] | None) -> str:
         parts.append(format_bytes(status.get("file_bytes")))
     elif status.get("file"):
         parts.append(f"last file {format_bytes(status.get('file_bytes'))}")
+    guest_side = guest_recording_text(status.get("guest_recording"))
+    if guest_side:
+        parts.append(guest_side)
     if status.get("error"):
         parts.append(f"error: {status['error']}")
+    return ", ".join(parts)
+
+
+def guest_recording_text(rec: Mapping[str, Any] | None) -> str:
+    """The recording in the guest's browser, e.g. "in the browser: recording, 42.0 MB, 98% uploaded"."""
+    if not rec:
+        return ""
+    page = rec.get("page") or {}
+    state = page.get("state") or ("asked" if rec.get("wanted") else rec.get("state"))
+    if rec.get("state") not in ("receiving", None):
+        state = rec["state"]  # complete, incomplete, failed: the studio's own word is final
+    parts = [f"in the browser: {state}"]
+    if rec.get("recorded_bytes"):
+        parts.append(format_bytes(rec["recorded_bytes"]))
+    if rec.get("uploaded_percent") is not None:
+        parts.append(f"{rec['uploaded_percent']:.0f}% uploaded")
     return ", ".join(parts)
 
 
@@ -43,6 +62,9 @@ def guest_status_detail(status: Mapping[str, Any] | None) -> str:
     text = guest_status_text(status)
     if status and status.get("file"):
         text += f"\nFile: {status['file']}"
+    guest_file = ((status or {}).get("guest_recording") or {}).get("file")
+    if guest_file:
+        text += f"\nGuest's own file: {guest_file}"
     return text
 
 
