@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..media.sidecar import write_sidecar
 from ..remux import probe, remux
+from .alignment import align
 from .guest_plan import GuestRecording
 
 log = logging.getLogger(__name__)
@@ -230,7 +231,18 @@ class GuestUpload:
         self.extra["codecs"] = codecs
         os.replace(tmp, final)
         self.part.unlink()
+        self.extra["studio_offset"] = align(
+            final, self.studio_file(), self.times.recorder_started_ms, self.times.page_minus_studio_ms)
         return final
+
+    def studio_file(self) -> Path | None:
+        """The studio's own recording of this guest: same stem, beside it."""
+        stem = self.part.name.removesuffix(".guest.part")
+        for ext in ("webm", "mkv", "mka"):
+            candidate = self.part.with_name(f"{stem}.{ext}")
+            if candidate.exists():
+                return candidate
+        return None
 
     def summary(self) -> dict:
         return {

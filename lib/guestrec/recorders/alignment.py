@@ -1,0 +1,179 @@
+"""Where the guest's own file sits on the studio's timeline (seconds to add to a guest time).
+
+Coarse: the page says when its recorder started (page clock) and how its clock stands
+against the studio's (from its reports over the control channel); the studio's sidecar says
+when its file started. That is good to a few hundred milliseconds. Refined: the same voice
+is in both files, so the guest's audio is cross-correlated against the studio's around the
+coarse guess; the peak gives the offset to well under a frame. Sudden brightness changes
+seen in both pictures give the picture's own offset: Chromium's recorder stamps its sound
+about 30 ms later against its picture than the live stream does, so the two are kept apart.
+Chrome's RTCP sender-report clock cannot be used: it was hours away from the page's clock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from pathlib import Path
+
+import av
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+RATE = 16_000  # Hz: 0.06 ms per sample, plenty for 20 ms
+WINDOW_S = 20.0  # of the guest's audio that is matched
+# Either side of the coarse guess. The studio sidecar's start time is when recording was
+# asked for, while its file begins with frames held from up to ~1.5 s before.
+SEARCH_S = 3.0
+MIN_PEAK_RATIO = 3.0  # peak against the typical correlation: below this the match is doubtful
+
+
+def studio_start_epoch(studio_file: Path) -> float | None:
+    try:
+        side = json.loads(studio_file.with_suffix(".json").read_text(encoding="utf-8"))
+        return datetime.fromisoformat(side["start_utc"]).timestamp()
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def coarse_offset(recorder_started_ms: float | None, page_minus_studio_ms: float | None,
+                  studio_start: float | None) -> float | None:
+    """Studio-file seconds at the guest file's start, from clocks alone (a studio file
+    time is a guest file time plus this)."""
+    if recorder_started_ms is None or page_minus_studio_ms is None or studio_start is None:
+        return None
+    return (recorder_started_ms - page_minus_studio_ms) / 1000.0 - studio_start
+
+
+def mono_audio(path: Path, start_s: float = 0.0, seconds: float | None = None) -> tuple[float, np.ndarray]:
+    """(file time of the first sample, mono float32 at RATE) of the first audio stream,
+    from file time start_s on."""
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=RATE)
+    chunks: list[np.ndarray] = []
+    first: float | None = None
+    begin = end = 0
+    got = 0
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return 0.0, np.zeros(0, np.float32)
+        stream = container.streams.audio[0]
+        try:
+            for frame in container.decode(stream):
+                if first is None:
+                    first = float(frame.time or 0.0)
+                    begin = max(0, int(round((start_s - first) * RATE)))
+                    end = None if seconds is None else begin + int(seconds * RATE)
+                frame.pts = None  # samples follow on; the resampler need not look at times
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+                    got += chunks[-1].size
+                if end is not None and got >= end:
+                    break
+        except (av.error.InvalidDataError, av.error.EOFError):
+            pass  # a file cut short: what was decoded is enough
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, np.float32)
+    return (first or 0.0) + begin / RATE, samples[begin:end]
+
+
+def refine_offset(guest_file: Path, studio_file: Path, coarse: float) -> tuple[float, float] | None:
+    """(offset, peak ratio) by cross-correlating audio around `coarse`; None if no audio."""
+    guest_t0, guest = mono_audio(guest_file, 0.0, WINDOW_S)
+    studio_t0, studio = mono_audio(studio_file, guest_t0 + coarse - SEARCH_S, WINDOW_S + 2 * SEARCH_S)
+    if guest.size < RATE or studio.size < RATE or not np.any(guest) or not np.any(studio):
+        return None
+    size = 1 << int(np.ceil(np.log2(guest.size + studio.size)))
+    # corr[k] = sum_i studio[i + k] * guest[i]: guest sample i matches studio sample i + k,
+    # so a guest file time g sits at studio file time g + (studio_t0 - guest_t0) + k / RATE.
+    corr = np.fft.irfft(np.fft.rfft(studio, size) * np.conj(np.fft.rfft(guest, size)), size)
+    lags = np.arange(size)
+    lags[lags > size // 2] -= size
+    base = studio_t0 - guest_t0
+    lo = int((coarse - SEARCH_S - base) * RATE)
+    hi = int((coarse + SEARCH_S - base) * RATE)
+    allowed = (lags >= lo) & (lags <= hi)
+    if not np.any(allowed):
+        return None
+    scores = np.where(allowed, np.abs(corr), 0.0)
+    best = int(np.argmax(scores))
+    typical = float(np.median(np.abs(corr[allowed]))) or 1e-12
+    return base + lags[best] / RATE, float(scores[best] / typical)
+
+
+def _luma_steps(path: Path, seconds: float) -> list[tuple[float, float]]:
+    """(time, change of mean brightness from the previous frame) over the first seconds."""
+    steps: list[tuple[float, float]] = []
+    previous = None
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return steps
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                if frame.time > seconds:
+                    break
+                small = frame.reformat(width=64, height=36, format="gray").to_ndarray()
+                level = float(small.mean())
+                if previous is not None:
+                    steps.append((float(frame.time), level - previous))
+                previous = level
+        except (av.error.InvalidDataError, av.error.EOFError):
+            pass
+    return steps
+
+
+def video_offset(guest_file: Path, studio_file: Path, audio_offset: float) -> tuple[float, int] | None:
+    """(offset, events matched) from sudden brightness changes seen in both files near the
+    audio's offset; None when the picture has too few of them. The browser's recorder and
+    the live stream stamp audio and video differently, so this can differ from the audio."""
+    guest = [(t, d) for t, d in _luma_steps(guest_file, WINDOW_S) if abs(d) > 20]
+    studio = [(t, d) for t, d in _luma_steps(studio_file, WINDOW_S + audio_offset + SEARCH_S) if abs(d) > 20]
+    found = []
+    for t, step in guest:
+        near = [(s, d) for s, d in studio if abs(s - t - audio_offset) <= 0.15 and d * step > 0]
+        if near:
+            s, _ = min(near, key=lambda e: abs(e[0] - t - audio_offset))
+            found.append(s - t)
+    if len(found) < 3:
+        return None
+    return float(np.median(found)), len(found)
+
+
+def align(guest_file: Path, studio_file: Path | None, recorder_started_ms: float | None,
+          page_minus_studio_ms: float | None) -> dict:
+    """The sidecar's `studio_offset` block: coarse, refined and how it was found."""
+    if studio_file is None or not studio_file.exists():
+        return {"method": None, "note": "no studio recording of this guest to align with"}
+    coarse = coarse_offset(recorder_started_ms, page_minus_studio_ms, studio_start_epoch(studio_file))
+    result: dict = {"studio_file": studio_file.name, "coarse_s": coarse, "method": "clocks"}
+    if coarse is None:
+        result.update(method=None, note="the page did not report its recorder's start")
+        return result
+    result["seconds"] = round(coarse, 4)
+    try:
+        refined = refine_offset(guest_file, studio_file, coarse)
+    except Exception as exc:  # noqa: BLE001 - the coarse value still stands
+        log.warning("aligning %s failed: %s", guest_file.name, exc)
+        refined = None
+    if refined is not None:
+        seconds, ratio = refined
+        result["peak_ratio"] = round(ratio, 1)
+        if ratio >= MIN_PEAK_RATIO:
+            result.update(seconds=round(seconds, 4), method="audio cross-correlation")
+            try:
+                picture = video_offset(guest_file, studio_file, seconds)
+            except Exception as exc:  # noqa: BLE001 - the audio's offset still stands
+                log.warning("matching %s's picture failed: %s", guest_file.name, exc)
+                picture = None
+            if picture is not None:
+                result["video_seconds"] = round(picture[0], 4)
+                result["video_events"] = picture[1]
+                # > 0: the guest file's sound comes later against its picture than the studio's.
+                result["guest_av_skew_ms"] = round((picture[0] - seconds) * -1000, 1)
+        else:
+            result["note"] = "audio match too weak; the clock estimate is kept"
+    return result

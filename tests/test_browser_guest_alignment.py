@@ -1,0 +1,108 @@
+"""The guest's own file is placed on the studio's timeline within 20 ms.
+
+Chromium's camera and microphone play a file of white flashes with beeps at irregular
+instants. The same captured frame of each flash is in both files, so the difference of its
+times in the two files is the true offset; the sidecar's offset (found from the page's
+clock reports and refined by cross-correlating the two files' audio) must match it; the
+same for the beeps and the sound.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from support.cdp import CHROMIUM, Chromium
+from support.guest_server import running_server
+from support.media_probe import audio_samples, beep_times, flash_times, video_luma
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+FPS = 30
+LOOP_S = 8.0
+# Irregular, so no shift by a whole period can also match.
+EVENTS_S = (0.5, 1.4, 2.7, 3.3, 4.8, 5.5, 6.9)
+FLASH_S = 0.1
+
+
+def write_flash_beep_media(folder: Path) -> tuple[Path, Path]:
+    width, height = 320, 240
+    y4m = folder / "flash.y4m"
+    with open(y4m, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        chroma = np.full(width * height // 2, 128, np.uint8).tobytes()
+        for index in range(int(LOOP_S * FPS)):
+            t = index / FPS
+            lit = any(e <= t < e + FLASH_S for e in EVENTS_S)
+            f.write(b"FRAME\n" + np.full(width * height, 235 if lit else 16, np.uint8).tobytes() + chroma)
+    wav = folder / "beep.wav"
+    rate = 48_000
+    t = np.arange(int(LOOP_S * rate)) / rate
+    lit = np.zeros_like(t, dtype=bool)
+    for e in EVENTS_S:
+        lit |= (t >= e) & (t < e + FLASH_S)
+    tone = (0.6 * np.sin(2 * np.pi * 880 * t) * lit * 32767).astype(np.int16)
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(np.repeat(tone, 2).tobytes())
+    return y4m, wav
+
+
+def matched_offsets(guest: list[float], studio: list[float], guess: float, within: float = 0.2) -> list[float]:
+    """studio - guest for each guest event with a studio event near guest + guess."""
+    found = []
+    for g in guest:
+        near = min(studio, key=lambda s: abs(s - (g + guess)), default=None)
+        if near is not None and abs(near - (g + guess)) <= within:
+            found.append(near - g)
+    return found
+
+
+def test_guest_file_offset_on_the_studio_timeline_within_20_ms(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    y4m, wav = write_flash_beep_media(tmp_path)
+    flags = [f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
+
+    async def scenario():
+        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
+                page = await browser.open(f"{server.base}/?name=Sync&token={server.token}")
+                await page.wait_for("window.guestState.media", 15)
+                await page.evaluate("document.getElementById('join').click()")
+                await page.wait_for("window.guestRecorderState.recording", 30)
+                await asyncio.sleep(9)
+                await page.evaluate("document.getElementById('hangup').click()")
+                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+                return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState.finished)"))
+
+    (finished,) = asyncio.run(asyncio.wait_for(scenario(), 150))
+    guest_file = out / finished["file"]
+    side = json.loads(guest_file.with_suffix(".json").read_text())
+    block = side["studio_offset"]
+    studio_file = out / block["studio_file"]
+    assert block["method"] == "audio cross-correlation", block
+    offset = block["seconds"]
+
+    by_flash = matched_offsets(flash_times(video_luma(guest_file)), flash_times(video_luma(studio_file)), offset)
+    g_start, g_audio = audio_samples(guest_file)
+    s_start, s_audio = audio_samples(studio_file)
+    by_beep = matched_offsets(beep_times(g_start, g_audio), beep_times(s_start, s_audio), offset)
+    print(f"sidecar: sound {offset * 1000:.1f} ms, picture {block.get('video_seconds', 0) * 1000:.1f} ms "
+          f"(clocks alone {block['coarse_s'] * 1000:.1f} ms, peak ratio {block['peak_ratio']}); "
+          f"measured: {len(by_beep)} beeps {np.median(by_beep) * 1000:.1f} ms, "
+          f"{len(by_flash)} flashes {np.median(by_flash) * 1000:.1f} ms")
+    assert len(by_flash) >= 5 and len(by_beep) >= 5
+    # The sound of the guest file lands within 20 ms of where the studio heard it, and so
+    # does its picture (which the browser's recorder stamps a little apart from its sound).
+    assert abs(offset - float(np.median(by_beep))) <= 0.020
+    assert abs(block["video_seconds"] - float(np.median(by_flash))) <= 0.020
