@@ -41,9 +41,11 @@ def test_browser_sends_and_studio_records_the_full_720p(tmp_path: Path) -> None:
                         "JSON.stringify(window.guestRecorderState.live || null)")))
                 answer = await page.evaluate("window.guestState.answerSdp")
                 path = server.sessions.guest_statuses()[0]["file"]
-        return samples, answer, Path(path)
+                capture = server.sessions.get("Wide").media.capture_size  # the page reported it
+        return samples, answer, Path(path), capture
 
-    samples, answer, path = asyncio.run(asyncio.wait_for(scenario(), 120))
+    samples, answer, path, capture = asyncio.run(asyncio.wait_for(scenario(), 120))
+    assert capture == (1280, 720)
     sizes = [(s["width"], s["height"]) for s in samples if s]
     print(f"sender sizes, one a second: {sizes}")
     assert len(sizes) >= 6 and sizes.count((1280, 720)) >= 0.75 * len(sizes)

@@ -91,6 +91,9 @@ class GuestSideRecordings:
 
     def on_report(self, guest: Guest, message: dict[str, Any]) -> None:
         """The page's recorder state; also a sample of the page's clock against ours."""
+        width, height = message.get("captureWidth"), message.get("captureHeight")
+        if type(width) is int and type(height) is int and guest.media is not None:
+            guest.media.set_capture_size(width, height)  # the studio file's size, see writer
         upload = self.uploads.get(str(message.get("id")))
         if upload is None or upload.guest != guest.name:
             return

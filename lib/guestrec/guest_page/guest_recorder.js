@@ -355,10 +355,11 @@
   }
 
   function report(kind) {
-    if (!channel || channel.readyState !== "open" || !state.id) return;
+    // Also before any recording here: the studio sizes its own file by the camera's size.
+    if (!channel || channel.readyState !== "open") return;
     const current = recorder && recorder.id === state.id ? recorder.upload : null;
     const message = Object.assign({
-      type: "guest-recorder", id: state.id, state: kind || (current ? "recording" : "stopped"),
+      type: "guest-recorder", id: state.id, state: kind || (current ? "recording" : state.id ? "stopped" : "idle"),
       mimeType: state.mimeType, recordedBytes: current ? current.recorded : state.recordedBytes,
       uploadedBytes: current ? current.acked : state.uploadedBytes, pendingBytes: state.pendingBytes,
       error: state.error, recorderStartedMs: current ? current.startedMs : null,
@@ -390,6 +391,7 @@
     attach(mediaStream, peer, dataChannel) {
       stream = mediaStream; pc = peer; channel = dataChannel;
       keepResolution(peer);
+      dataChannel.addEventListener("open", () => report());
     },
     // The studio's wanted state: reapplied as it comes, every time the channel opens.
     apply(msg) {

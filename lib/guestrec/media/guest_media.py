@@ -35,6 +35,7 @@ from .timeline import Timeline
 
 log = logging.getLogger(__name__)
 
+MAX_CAPTURE = (3840, 2160)  # a page's claim above 4K is not believed
 TIMESTAMP_MAP_SIZE = 512  # decoded frames come out soon after their encoded frame
 
 
@@ -47,6 +48,7 @@ class GuestMedia:
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.sinks: list[GuestSink] = []
         self.recorder: Recorder | None = None
+        self.capture_size: tuple[int, int] | None = None  # the guest's camera, as reported
         self._last_recorder: Recorder | None = None
         self._consumers: dict[str, asyncio.Task] = {}
         # aiortc's decoded frames carry its re-based timestamps; map them back to ours.
@@ -173,6 +175,14 @@ class GuestMedia:
                 return name
         return None  # unknown: Matroska holds any
 
+    def set_capture_size(self, width: int, height: int) -> None:
+        """The size the guest's camera captures (its page says so); bounded to 4K."""
+        if not (16 <= width <= MAX_CAPTURE[0] and 16 <= height <= MAX_CAPTURE[1]):
+            return
+        self.capture_size = (int(width), int(height))
+        if self.recorder is not None:
+            self.recorder.writer.capture_size = self.capture_size
+
     def start_recording(
         self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None
     ) -> Path:
@@ -195,6 +205,7 @@ class GuestMedia:
         )
         self.recorder = recorder
         self._last_recorder = recorder
+        recorder.writer.capture_size = self.capture_size
         recorder.start()
         self._update_decoding()
         self._changed()

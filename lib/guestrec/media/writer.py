@@ -90,6 +90,15 @@ def plan_ext(plan: RecordPlan, copy_video_codec: str | None) -> str:
     return plan.container
 
 
+def encode_size(first_frame: tuple[int, int], capture: tuple[int, int] | None) -> tuple[int, int]:
+    """The transcoded file's picture size: the camera's when it is known and larger than
+    the first frame (smaller frames are scaled up into it), else the first frame's."""
+    width, height = first_frame
+    if capture is not None and capture[0] * capture[1] > width * height:
+        width, height = capture
+    return width & ~1, height & ~1
+
+
 class RecordingWriter:
     def __init__(
         self,
@@ -137,6 +146,10 @@ class RecordingWriter:
         self._next_split_t: float | None = None
         self._last_split_pli = 0.0
         self._target_size: tuple[int, int] | None = None
+        # The size the guest's camera captures, as its page reports it (set from the loop
+        # thread; a tuple is swapped atomically). A browser that is still ramping up sends
+        # smaller frames at first: the file is made at the camera's size, not theirs.
+        self.capture_size: tuple[int, int] | None = None
         self._h264 = H264ParameterSets()
         self._audio_line = audioline.AudioLine() if not self._audio_copy else None
         self._copy_audio_next: int | None = None  # copy: next expected sample position
@@ -275,7 +288,7 @@ class RecordingWriter:
             frame = item.frame
             assert isinstance(frame, av.VideoFrame)
             if self._target_size is None:
-                self._target_size = (frame.width & ~1, frame.height & ~1)
+                self._target_size = encode_size((frame.width, frame.height), self.capture_size)
             w, h = self._target_size
             return VideoSpec(self.plan.video_codec or "vp8", w, h, copy=False, kbps=self.plan.video_kbps)
         size = None
