@@ -19,16 +19,16 @@ out. Browsers and WHIP clients get the whole list.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aiortc import RTCIceServer
-
 from . import turn_rest
 
 DEFAULT_ICE_SERVERS = '[{"urls": "stun:stun.l.google.com:19302"}]'
+DEFAULT_ENV = "GUESTREC_DEFAULT_ICE_SERVERS"  # replaces the default (the test suite: "[]")
 _URL = re.compile(
     r"(?P<scheme>stuns?|turns?):(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+)(?::(?P<port>\d{1,5}))?"
     r"(?:\?transport=(?P<transport>udp|tcp))?"
@@ -155,7 +155,7 @@ def _quoted(value: str) -> str:
 
 @dataclass(frozen=True)
 class StudioIce:
-    servers: list[RTCIceServer]
+    servers: list[Any]  # aiortc RTCIceServer
     notes: list[str] = field(default_factory=list)  # what the studio left out, and why
 
 
@@ -176,8 +176,12 @@ class IceSettings:
 
     @classmethod
     def from_text(cls, text: str | None, turn_secret: str = "") -> "IceSettings":
-        """Blank text means the default list; "[]" means none."""
-        body = text if text and text.strip() else DEFAULT_ICE_SERVERS
+        """Blank text means the default list ($GUESTREC_DEFAULT_ICE_SERVERS, else one public
+        STUN server); "[]" means none."""
+        if text and text.strip():
+            body = text
+        else:
+            body = os.environ.get(DEFAULT_ENV, "").strip() or DEFAULT_ICE_SERVERS
         return cls(parse_ice_servers(body), (turn_secret or "").strip())
 
     @property
@@ -214,8 +218,10 @@ class IceSettings:
     def for_studio(self, now: float | None = None) -> StudioIce:
         """What aiortc can use: the first usable STUN URL and the first usable TURN URL, in
         the order given (the order a provider lists them in is its preference)."""
-        stun: RTCIceServer | None = None
-        turn: RTCIceServer | None = None
+        from aiortc import RTCIceServer  # aiortc loads on the engine's thread, not at import
+
+        stun: Any = None
+        turn: Any = None
         notes: list[str] = []
         for server in self.servers:
             username, credential = self._credentials(server, "studio", now)
