@@ -135,9 +135,14 @@ class NatRig:
 
     @staticmethod
     def _nat_rules(masquerade: str) -> str:
+        # Like a home router, the router itself takes nothing unasked from the internet.
+        # Dropped before conntrack confirms it, a stray packet leaves no entry behind that
+        # would make masquerade pick another port for the reply (and so break hole punching).
         return ("table ip rignat {\n"
                 " chain prerouting { type nat hook prerouting priority dstnat; }\n"
                 f" chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"wan\" {masquerade}; }}\n"
+                " chain input {\n  type filter hook input priority filter;\n"
+                "  iifname \"wan\" ct state established,related accept\n  iifname \"wan\" drop\n }\n"
                 "}\n")
 
     def forward_tcp(self, port: int) -> None:
@@ -161,7 +166,7 @@ class NatRig:
         ice = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("ICE servers:"))
         secret = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("TURN secret:"))
         argv = [
-            "turnserver", "-n", "-c", str(conf), f"--listening-ip={TURN_IP}", f"--relay-ip={TURN_IP}",
+            "turnserver", "-c", str(conf), f"--listening-ip={TURN_IP}", f"--relay-ip={TURN_IP}",
             f"--pidfile={workdir / 'coturn.pid'}", f"--log-file={workdir / 'coturn.log'}",
             f"--userdb={workdir / 'turndb'}",
         ]
