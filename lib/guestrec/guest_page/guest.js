@@ -91,7 +91,9 @@
     const url = new URL("api/ice-servers?name=" + encodeURIComponent(name), location.href);
     const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
     if (!response.ok) {
-      throw new Error("The studio refused its connection settings (HTTP " + response.status + ").");
+      state.httpStatus = response.status;
+      const reason = (await response.text()).trim() || response.statusText;
+      throw new Error("The studio said no (HTTP " + response.status + "): " + reason);
     }
     const body = await response.json();
     state.iceServers = body.iceServers || [];
