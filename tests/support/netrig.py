@@ -12,7 +12,7 @@ own network: no namespace has a link or a route out of the rig.
     with NatRig.build(symmetric=False, block_udp=False) as rig:   # torn down on exit
         rig.ns("studio")                # the namespace's unique name, for `ip netns exec`
         rig.forward_tcp(port)           # the studio router forwards that TCP port
-        rig.start_coturn(secret)
+        ice, secret = rig.start_coturn(tmp)   # coturn set up by install/turn.sh
         rig.run_in("guest", coro_fn)    # run an asyncio coroutine with its sockets in "guest"
 
 Namespace names are unique per run (`net<random>-<role>`); `skip_reason()` says why the
