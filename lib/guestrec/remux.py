@@ -37,10 +37,14 @@ def remux(
     format_name: str,
     kinds: Iterable[str] = ("video", "audio"),
     options: dict[str, str] | None = None,
+    monotonic: bool = False,
 ) -> dict[str, int]:
     """Copy the first stream of each kind in `kinds` from source into target.
 
-    Returns packets copied per kind. The target is written completely or removed.
+    Returns packets copied per kind. The target is written completely or removed. With
+    `monotonic`, a packet stamped no later than the one before it in its stream is moved
+    just after it (a browser's recorder rounds to the millisecond and can stamp two frames
+    alike); how many were moved is returned as "nudged".
     """
     wanted = set(kinds)
     packets = {kind: 0 for kind in wanted}
@@ -58,7 +62,17 @@ def remux(
             if not mapping:
                 raise ValueError(f"{source.name} has no {' or '.join(sorted(wanted))} stream")
             selected = [src.streams[i] for i in mapping]
+            last_dts: dict[int, int] = {}
             for packet in _packets(src, selected):
+                if monotonic and packet.dts is not None:
+                    before = last_dts.get(packet.stream.index)
+                    if before is not None and packet.dts <= before:
+                        shift = before + 1 - packet.dts
+                        packet.dts += shift
+                        if packet.pts is not None:
+                            packet.pts += shift
+                        packets["nudged"] = packets.get("nudged", 0) + 1
+                    last_dts[packet.stream.index] = packet.dts
                 kind, out_stream = mapping[packet.stream.index]
                 packet.stream = out_stream
                 dst.mux(packet)

@@ -135,7 +135,11 @@
     known[upload.id] = upload;
     const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload) };
     if (window.guestRecorderKeepBytes) kept[msg.id] = [];
-    rec.onstart = () => { upload.startedMs = performance.timeOrigin + performance.now(); entry.chain = entry.chain.then(() => saveUpload(upload)); };
+    rec.onstart = () => {
+      upload.startedMs = performance.timeOrigin + performance.now();
+      upload.framesAtStart = cameraFrames();
+      entry.chain = entry.chain.then(() => saveUpload(upload));
+    };
     rec.ondataavailable = (event) => {
       if (!event.data || !event.data.size) return;
       const blob = event.data;
@@ -146,6 +150,8 @@
     };
     rec.onstop = () => {
       upload.stoppedMs = performance.timeOrigin + performance.now();
+      const frames = cameraFrames();
+      if (frames !== null && upload.framesAtStart !== null) upload.cameraFrames = frames - upload.framesAtStart;
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
       if (recorder === entry) recorder = null;
       state.recording = false;
@@ -264,6 +270,7 @@
     const body = JSON.stringify({
       size: upload.recorded, mimeType: upload.mimeType, recorderStartedMs: upload.startedMs,
       interrupted: upload.interrupted, sha256: await sha256Of(upload.id),
+      cameraFrames: upload.cameraFrames === undefined ? null : upload.cameraFrames,
     });
     const result = await call(upload, "POST", upload.url + "/finish", body);
     if (result.status === 200) {
@@ -271,6 +278,7 @@
       state.finished.push({
         id: upload.id, size: upload.recorded, file: result.reply.file, state: result.reply.state,
         startedMs: upload.startedMs, stoppedMs: upload.stoppedMs || null,
+        cameraFrames: upload.cameraFrames === undefined ? null : upload.cameraFrames,
       });
       delete known[upload.id];
       await forget(upload);
@@ -346,6 +354,14 @@
         sender.setParameters(params).catch(() => {});
       } catch (e) { /* an older browser: its own default */ }
     }
+  }
+
+  function cameraFrames() {
+    // Frames the camera delivered so far, so the studio can tell a complete file from one
+    // the guest's own computer could not keep up with.
+    const track = stream && stream.getVideoTracks()[0];
+    const stats = track && track.stats;
+    return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
   }
 
   function captureSize() {

@@ -227,7 +227,7 @@ class GuestUpload:
         ext = final_extension(codecs)
         final = self.part.with_suffix("." + ext)
         tmp = final.with_name(final.name + ".tmp")
-        self.extra["packets"] = remux(self.part, tmp, "webm" if ext == "webm" else "matroska")
+        self.extra["packets"] = remux(self.part, tmp, "webm" if ext == "webm" else "matroska", monotonic=True)
         self.extra["codecs"] = codecs
         os.replace(tmp, final)
         self.part.unlink()

@@ -107,6 +107,9 @@ def _take_report(upload: GuestUpload, report: dict) -> None:
         value = report.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             setattr(upload.times, attr, float(value))
+    frames = report.get("cameraFrames")
+    if type(frames) is int and frames >= 0:
+        upload.extra["camera_frames"] = frames  # what the guest's camera delivered meanwhile
     digest = report.get("sha256")
     if isinstance(digest, str) and len(digest) == 64:
         upload.extra["page_sha256"] = digest

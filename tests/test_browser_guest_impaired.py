@@ -1,0 +1,114 @@
+"""A guest's live stream loses packets and has an outage; its own recording loses nothing.
+
+Studio and Chromium run together in a network namespace made for the test. The media
+goes over the address of a veth end inside it (aioice never uses loopback), and nftables in the
+namespace drops 3% of all UDP and, for 2 s, every UDP packet: the live stream (and so the
+studio's file) suffers, while the upload over TCP does not.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import subprocess
+from pathlib import Path
+
+import av
+import pytest
+
+from support.cdp import CHROMIUM, Chromium
+from support.guest_server import running_server
+from support.media_probe import ffprobe_decode_errors
+from support.netrig import remove_namespace, run_in_namespace
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+FPS = 15
+LOSS_RULES = ("table inet impair {\n chain out {\n  type filter hook output priority 0;\n"
+              "  meta l4proto udp numgen random mod 100 < 3 drop\n }\n}\n")
+OUTAGE_RULE = "add rule inet impair out meta l4proto udp drop\n"
+
+
+def _sh(*argv: str, stdin: str | None = None) -> None:
+    done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=20)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: {done.stderr.strip()}")
+
+
+@pytest.fixture
+def lossy_namespace():
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("nft"):
+        pytest.skip("needs root and nftables for a network namespace")
+    name = f"guestrec{secrets.token_hex(3)}"
+    _sh("ip", "netns", "add", name)
+    try:
+        _sh("ip", "-n", name, "link", "set", "lo", "up")
+        _sh("ip", "-n", name, "link", "add", "media0", "type", "veth", "peer", "name", "media1")
+        _sh("ip", "-n", name, "addr", "add", "10.73.0.1/24", "dev", "media0")
+        for link in ("media0", "media1"):
+            _sh("ip", "-n", name, "link", "set", link, "up")
+        yield name
+    finally:
+        remove_namespace(name)
+
+
+def nft(namespace: str, rules: str) -> None:
+    _sh("ip", "netns", "exec", namespace, "nft", "-f", "-", stdin=rules)
+
+
+def frames_of(path: Path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(video=0))
+
+
+def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_namespace: str) -> None:
+    out = tmp_path / "rec"
+    flags = [f"--use-fake-device-for-media-stream=fps={FPS}"]
+
+    async def scenario():
+        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
+                page = await browser.open(f"{server.base}/?name=Lossy&token={server.token}")
+                await page.evaluate("window.guestRecorderKeepBytes = true")
+                await page.wait_for("window.guestState.media", 15)
+                await page.evaluate("document.getElementById('join').click()")
+                await page.wait_for("window.guestRecorderState.recordedBytes > 0", 30)
+                nft(lossy_namespace, LOSS_RULES)
+                await asyncio.sleep(3)
+                nft(lossy_namespace, OUTAGE_RULE)
+                await asyncio.sleep(2)
+                nft(lossy_namespace, "flush table inet impair\n" + LOSS_RULES)  # outage over, loss stays
+                await asyncio.sleep(3)
+                studio_status = server.sessions.guest_statuses()[0]
+                await page.evaluate("document.getElementById('hangup').click()")
+                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+                state = json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
+                digest = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
+                return studio_status, state, digest
+
+    studio_status, state, digest = run_in_namespace(lossy_namespace, scenario, 150)
+    (finished,) = state["finished"]
+    guest_file = out / finished["file"]
+    side = json.loads(guest_file.with_suffix(".json").read_text())
+    assert side["complete"] and side["sha256"] == digest  # every byte the browser recorded
+    studio_file = Path(studio_status["file"])
+    studio_side = json.loads(studio_file.with_suffix(".json").read_text())
+    seconds = (finished["stoppedMs"] - finished["startedMs"]) / 1000.0
+    guest_frames, studio_frames = frames_of(guest_file), frames_of(studio_file)
+    lost = studio_side["network"]["video"]["packets_lost"]
+    camera = finished["cameraFrames"]
+    print(f"{seconds:.2f} s recorded, camera delivered {camera} frames: guest file {guest_frames} "
+          f"frames, studio file {studio_frames} frames ({lost} video packets lost, "
+          f"{studio_side['video']['gaps_over_500ms']} gaps over 0.5 s)")
+    assert side["camera_frames"] == camera
+    # Every frame the camera gave during the take (give or take the one at each end).
+    assert guest_frames >= camera - 2
+    assert studio_frames < guest_frames and studio_side["video"]["gaps_over_500ms"] >= 1
+    assert ffprobe_decode_errors(guest_file) == ""
