@@ -336,7 +336,8 @@
         if (s.kind === "video") {
           // What the live stream sends now, for the status and for tests.
           state.live = { width: s.frameWidth || null, height: s.frameHeight || null,
-            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0 };
+            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0,
+            fps: s.framesPerSecond || null };
         }
       });
       return limited;
