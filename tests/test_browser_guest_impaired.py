@@ -19,7 +19,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
-from support.media_probe import ffprobe_decode_errors
+from support.media_probe import decode_errors_of_irregular_frames
 from support.netrig import remove_namespace, run_in_namespace
 
 pytestmark = [
@@ -111,4 +111,4 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
     # Every frame the camera gave during the take (give or take the one at each end).
     assert guest_frames >= camera - 2
     assert studio_frames < guest_frames and studio_side["video"]["gaps_over_500ms"] >= 1
-    assert ffprobe_decode_errors(guest_file) == ""
+    assert decode_errors_of_irregular_frames(guest_file) == ""

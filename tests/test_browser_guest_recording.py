@@ -19,7 +19,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
-from support.media_probe import ffprobe_decode_errors, probe, streams_of
+from support.media_probe import decode_errors_of_irregular_frames, probe, streams_of
 from support.serve_process import ServeProcess
 
 pytestmark = [
@@ -62,7 +62,7 @@ def check_guest_file(out: Path, page_hash: str, finished: dict, seconds: float, 
     assert streams_of(info, "audio")[0]["codec_name"] == "opus"
     duration = float(info["format"]["duration"])
     assert abs(duration - seconds) <= 0.5, (duration, seconds)
-    assert ffprobe_decode_errors(final) == ""
+    assert decode_errors_of_irregular_frames(final) == ""
     return {"file": final.name, "bytes": finished["size"], "duration": duration, "sidecar": side}
 
 
@@ -80,8 +80,15 @@ def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
                 await asyncio.sleep(4)
                 status = server.sessions.guest_statuses()[0]
                 text = await page.evaluate("document.getElementById('guest-rec').textContent")
-                state = await hang_up_and_wait(page)
+                # The studio's own stop control stops both recordings.
+                assert await server.sessions.stop_recording() == ["Hana"]
+                await page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60)
+                state = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
+                after = server.sessions.guest_statuses()[0]
+                assert not after["recording"] and after["guest_recording"]["state"] == "complete"
+                assert await page.evaluate("window.guestState.joined")  # still in the show
                 page_hash = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
+                await page.evaluate("document.getElementById('hangup').click()")
                 return status, text, state, page_hash
 
     status, text, state, page_hash = asyncio.run(asyncio.wait_for(scenario(), 150))
@@ -165,6 +172,6 @@ def test_page_reloaded_mid_recording_resumes_the_upload(tmp_path: Path) -> None:
     assert side["bytes_received"] == finished["size"] >= before["s"]["recordedBytes"]
     recorded = (before["now"] - finished["startedMs"]) / 1000.0
     duration = float(probe(final)["format"]["duration"])
-    assert ffprobe_decode_errors(final) == ""
+    assert decode_errors_of_irregular_frames(final) == ""
     print(f"reloaded after {recorded:.2f} s of recording; the guest file plays {duration:.2f} s")
     assert recorded - 1.0 < duration <= recorded + 0.5
