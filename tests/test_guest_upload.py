@@ -240,3 +240,37 @@ def test_full_disk_refuses_the_piece_and_keeps_what_was_held(tmp_path: Path, sma
     # At shutdown it was finalized as far as it got: the bytes held before the disk filled.
     assert full.state == "incomplete", (full.state, full.error)
     assert float(probe(small_disk / "Full_1.guest.webm")["format"]["duration"]) > 0.5
+
+
+def test_studio_restart_takes_unfinished_uploads_back(tmp_path: Path) -> None:
+    data = webm_bytes(tmp_path / "source.webm", seconds=1.0)
+    half = len(data) // 2
+
+    async def before_crash():
+        uploads = GuestUploads()
+        async with upload_server(uploads) as http:
+            upload = uploads.create("Kim", guest_recording(make_plan(2000)), tmp_path / "Kim_1")
+            assert (await put(http, upload, 0, data[:half]))[0] == 200
+            # A crash: nothing finalized, the registry gone with the process.
+            uploads._uploads.clear()
+        return upload.upload_id, upload.key
+
+    async def after_restart(upload_id: str, key: str):
+        uploads = GuestUploads()
+        (upload,) = uploads.recover(tmp_path)
+        async with upload_server(uploads) as http:
+            wrong = await put(http, upload, half, data[half:], key="not-the-key")
+            async with http.get(f"/upload/{upload_id}", headers={"Authorization": f"Bearer {key}"}) as r:
+                resume = await r.json()
+            rest = await put(http, upload, half, data[half:], key=key)
+            done = await finish(http, upload, len(data), key=key)
+        return upload, wrong, resume, rest, done
+
+    upload_id, key = asyncio.run(before_crash())
+    upload, wrong, resume, rest, done = asyncio.run(after_restart(upload_id, key))
+    assert upload.upload_id == upload_id and upload.guest == "Kim"
+    assert wrong[0] == 403 and resume == {"size": half, "state": "receiving"}
+    assert rest == (200, {"size": len(data)}) and done[0] == 200 and done[1]["state"] == "complete"
+    side = json.loads((tmp_path / "Kim_1.guest.json").read_text())
+    assert "key" not in json.dumps(side).replace("key_sha256", "")  # only the key's hash on disk
+    assert side["complete"] and side["bytes_received"] == len(data)

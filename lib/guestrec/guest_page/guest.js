@@ -202,9 +202,6 @@
     state.joined = false;
     state.connected = false;
     setRecording(false);
-    // Hanging up stops the recording on this computer; a dropped connection does not:
-    // it goes on and uploads when the studio is back.
-    if (sendDelete && window.guestRecorder) window.guestRecorder.stopAll(null);
     ui.hangup.disabled = true;
     ui.join.disabled = !stream;
     ui.name.disabled = false;
@@ -226,6 +223,9 @@
 
   ui.form.addEventListener("submit", join);
   ui.hangup.addEventListener("click", () => leave(true));
+  // Hanging up stops the recording on this computer; a failed connection does not: it
+  // goes on and uploads when the studio is back.
+  ui.hangup.addEventListener("click", () => { if (window.guestRecorder) window.guestRecorder.stopAll(null); });
   // Closing the tab hangs up too; keepalive lets the request outlive the page.
   window.addEventListener("pagehide", () => {
     if (resource) fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
