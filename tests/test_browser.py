@@ -87,7 +87,7 @@ def test_guest_page_joins_is_recorded_and_hangs_up(tmp_path: Path) -> None:
 
     # The file is finalized and plays: both streams, a few seconds, decodes cleanly.
     path = Path(status["file"])
-    assert path.parent == out.resolve() and path.exists()
+    assert path.parent.parent == out.resolve() and path.exists()  # in the session folder
     info = probe(path)
     kinds = {s["codec_type"]: s for s in info["streams"]}
     assert kinds["video"]["codec_name"] == "vp8" and kinds["audio"]["codec_name"] == "opus"

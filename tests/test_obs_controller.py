@@ -87,7 +87,7 @@ def test_controller_runs_guests_and_recordings(controller: GuestRecorderControll
         ctl.obs_recording_changed(True)  # OBS started recording; "follow" is on
         wait_until(lambda: ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "recording")
         file = Path(ctl.guest_status("Hana")["file"])
-        assert file.parent == (tmp_path / "rec").resolve()
+        assert file.parent.parent == (tmp_path / "rec").resolve()  # in the session folder
         ctl.obs_recording_changed(False)
         wait_until(lambda: not ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "the stop")
 
