@@ -25,7 +25,7 @@ def obs_follow(tmp_path_factory):
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    settings = {"auto_record": False, "follow_obs_recording": True}
+    settings = {"start_recording": "obs"}
     # 30 fps so that a one-frame flash at 30 fps is never skipped by OBS's own frame rate.
     harness = ObsHarness(tmp_path_factory.mktemp("obs-follow"), settings, fps=30)
     with harness:

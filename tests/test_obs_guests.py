@@ -26,7 +26,7 @@ def obs_auto(tmp_path_factory):
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True},
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"start_recording": "join"},
                          extra_collections=["Spare"], extra_scripts=[RELOAD_HELPER])
     with harness:
         harness.wait_for_server()
