@@ -115,7 +115,8 @@ def test_page_shows_why_the_server_said_no(tmp_path: Path) -> None:
 
     state = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert state["httpStatus"] == 401 and not state["joined"]
-    assert "HTTP 401" in state["shown"] and "token" in state["shown"]
+    # Told in words a guest understands, not as an HTTP status.
+    assert "HTTP" not in state["shown"] and "token is wrong" in state["shown"] and "new link" in state["shown"]
     assert state["join_enabled"]  # the guest can try again
 
 

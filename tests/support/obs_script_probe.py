@@ -19,33 +19,35 @@ _spec = importlib.util.spec_from_file_location("obs_record_plugin", ROOT / "obs_
 product = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(product)
 
-SCRIPT_PROPS = ["link_info", "status_info", "copy_link", "start_all", "stop_all", "refresh",
-                "record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
-                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice"]
-SOURCE_PROPS = ["status", "record", "refresh"]
+SCRIPT_PROPS = ["guest_link", "error_info", "status_info", "start_all", "stop_all", "refresh",
+                "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
+                "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
+                "notice"]
+SOURCE_PROPS = ["status", "notice", "record", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
+                "message", "send_message", "guest_link", "refresh"]
 _hotkey = {"id": None}
 
 
 def _describe(props, names):
+    """name -> its label, or None when it is hidden."""
     found = {}
     for name in names:
         prop = obs.obs_properties_get(props, name)
         if prop is not None:
-            found[name] = obs.obs_property_description(prop)
+            found[name] = obs.obs_property_description(prop) if obs.obs_property_visible(prop) else None
     return found
+
+
+def _settings(data):
+    return json.loads(obs.obs_data_get_json(data) or "{}")
 
 
 def _dump(pressed):
     if not pressed:
         return
     props = product.script_properties()
-    out = {"description": product.script_description(), "script": _describe(props, SCRIPT_PROPS)}
-    # Press "Show / copy guest link" as a user would, then look again.
-    button = obs.obs_properties_get(props, "copy_link")
-    out["copy_refreshes"] = bool(obs.obs_property_button_clicked(button, None))
-    obs.obs_properties_destroy(props)
-    props = product.script_properties()
-    out["after_copy"] = _describe(props, ["notice"])
+    out = {"description": product.script_description(), "script": _describe(props, SCRIPT_PROPS),
+           "settings": _settings(product.state.settings)}
     obs.obs_properties_destroy(props)
     out["sources"] = {}
     sources = obs.obs_enum_sources()
@@ -53,7 +55,11 @@ def _dump(pressed):
         if obs.obs_source_get_unversioned_id(source) != "guestrec_webrtc_guest":
             continue
         sprops = obs.obs_source_properties(source)
-        out["sources"][obs.obs_source_get_name(source)] = _describe(sprops, SOURCE_PROPS)
+        found = _describe(sprops, SOURCE_PROPS)
+        settings = obs.obs_source_get_settings(source)
+        found["settings"] = _settings(settings)
+        obs.obs_data_release(settings)
+        out["sources"][obs.obs_source_get_name(source)] = found
         obs.obs_properties_destroy(sprops)
     obs.source_list_release(sources)
     print("[probe-dump] " + json.dumps(out))
