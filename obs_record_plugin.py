@@ -121,6 +121,7 @@ class _State:
     default_out_dir = ""
     status_text = "No guests yet."
     status_time = ""
+    link_name = ""  # the guest name of the link shown, after "Make guest link"
     notice = ""
     shut_down = False
     script_log: deque = deque(maxlen=500)  # lines for the Script Log, printed by the timer
@@ -292,6 +293,8 @@ def script_save(settings):
 
 
 def script_unload():
+    if IMPORT_ERROR:
+        return  # nothing was started
     shutdown("script unloaded")
 
 
@@ -381,7 +384,8 @@ def script_properties():
     controller = state.controller
     settings = state.settings
     if settings is not None:
-        obs.obs_data_set_string(settings, "guest_link", link_for() or "(the guest server is not running)")
+        obs.obs_data_set_string(settings, "guest_link",
+                                link_for(state.link_name) or "(the guest server is not running)")
     link = obs.obs_properties_add_text(props, "guest_link", "Guest link", obs.OBS_TEXT_DEFAULT)
     obs.obs_property_set_long_description(link, "Select it and copy it (Ctrl+C) to send to a guest.")
     if controller and controller.last_error:
@@ -486,6 +490,7 @@ def on_make_link(props, prop):
     link = link_for(name)
     if not link:
         return _say("The guest server is not running; see the Script Log.")
+    state.link_name = name
     obs.obs_data_set_string(state.settings, "guest_link", link)
     return _say(f"Link for {name}: {link}" if name else f"Guest link: {link}")
 
