@@ -47,9 +47,12 @@ class SceneLayout:
         """Add the guest source to the scene and lay out the scene's guests in a grid."""
         obs = self.lib.obs
         scene = obs.obs_scene_from_source(scene_source)
-        if not scene or not obs.obs_scene_add(scene, source):
+        added = obs.obs_scene_add(scene, source) if scene else 0
+        if not added:
             return
         items = self._guest_items(scene)
+        if added not in items:  # e.g. while OBS is still loading the scene collection
+            items.append(added)
         cells = grid_cells(len(items), float(obs.obs_source_get_width(scene_source)),
                            float(obs.obs_source_get_height(scene_source)))
         for item, (x, y, w, h) in zip(items, cells):
