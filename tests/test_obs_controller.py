@@ -107,7 +107,7 @@ def test_controller_runs_guests_and_recordings(controller: GuestRecorderControll
         live = wait_until(lambda: (lambda s: s if s.get("kbps") and s.get("fps") else None)(
             ctl.guest_status("Hana")), 10, 0.3, "live figures")
         assert live["resolution"] == "320x240" and 5 < live["fps"] < 25 and live["kbps"] > 10
-        assert live["loss_percent"] == 0.0 and live["path"] == "direct"
+        assert live["loss_percent"] == 0.0 and live["ice_pair"] == "direct"
 
         def received(kind: str, **fields):
             return next((m for m in guest.client.messages if m.get("type") == kind

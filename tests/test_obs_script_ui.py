@@ -76,7 +76,8 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert script["video_kbps"] == "Video bitrate" and script["codec"] == "Video codec"
         assert script["audio_kbps"] is None
         assert script["start_recording"] == "Start recording"
-        for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir"):
+        for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
+                     "ice_servers", "turn_secret", "cert_file", "key_file"):
             assert script.get(name), name
 
         ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()

@@ -59,7 +59,7 @@ def test_live_rates_come_from_a_window_of_samples() -> None:
 def test_status_texts_tell_recording_live_and_left_apart() -> None:
     status = {"name": "Ann", "connected": True, "recording": True, "recording_seconds": 83.2,
               "file_bytes": 12_400_000, "file": "/x/Ann.webm", "resolution": "1280x720",
-              "fps": 29.97, "kbps": 2540.4, "loss_percent": 0.1, "path": "direct",
+              "fps": 29.97, "kbps": 2540.4, "loss_percent": 0.1, "ice_pair": "direct",
               "page": {"muted": True}}
     assert guest_status_text(status) == (
         "recording 0:01:23, 12.4 MB; 1280x720 at 30.0 fps, 2540 kbps, loss 0.1%, direct")

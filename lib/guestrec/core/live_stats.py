@@ -1,5 +1,5 @@
 """Live reception figures of one guest, for status displays: bitrate, frame rate,
-resolution, packet loss and the network path the connection took.
+resolution and packet loss.
 
 Counters only ever grow; rates are the difference between the newest sample and one
 taken a few seconds earlier, so reading the status often (OBS polls it every second,
@@ -25,33 +25,6 @@ class _Sample:
     frames: int
     packets: int
     lost: int
-
-
-# ICE candidate types as a user would say them.
-_PATHS = {"host": "direct", "srflx": "direct, through NAT (STUN)",
-          "prflx": "direct, through NAT", "relay": "relayed (TURN)"}
-
-
-def connection_path(pc: Any) -> str | None:
-    """How the guest's media reaches us, from the nominated ICE pair; None before that.
-
-    aiortc does not expose the selected pair, so this looks at aioice's connection
-    through the transceivers' transports; anything unexpected gives None, not an error.
-    """
-    try:
-        for transceiver in pc.getTransceivers():
-            dtls = transceiver.receiver.transport
-            ice = getattr(getattr(dtls, "transport", None), "_connection", None)
-            nominated = getattr(ice, "_nominated", None) or {}
-            pair = nominated.get(1) or next(iter(nominated.values()), None)
-            if pair is None:
-                continue
-            local, remote = pair.local_candidate.type, pair.remote_candidate.type
-            kind = "relay" if "relay" in (local, remote) else remote
-            return _PATHS.get(kind, kind)
-    except Exception:  # noqa: BLE001 - a display nicety must never break the status
-        return None
-    return None
 
 
 class LiveStats:

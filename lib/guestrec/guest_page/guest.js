@@ -22,6 +22,7 @@
     file: null, answerSdp: null, error: null, httpStatus: null, messages: [],
     guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
     studioMessage: null,
+    iceServers: null, mediaUnreachable: false,
   };
 
   let stream = null;
@@ -133,6 +134,40 @@
     ui.note.textContent = "Camera off";
   }
 
+  // -- Reaching the studio's media (ICE) -------------------------------------------
+  // The studio's STUN/TURN servers, fetched per join: TURN credentials in it are minted
+  // for this guest and expire, so they are never part of the page itself.
+  const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
+  const MEDIA_UNREACHABLE = "Your camera and microphone could not reach the studio: a network " +
+    "between you and the studio blocks the connection. Please tell the studio (it may need a " +
+    "TURN server in its settings). Another network, such as a phone's hotspot, may work.";
+
+  async function fetchIceServers(name) {
+    const url = new URL("api/ice-servers?name=" + encodeURIComponent(name), location.href);
+    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
+    if (!response.ok) {
+      state.httpStatus = response.status;
+      const reason = (await response.text()).trim() || response.statusText;
+      throw new Error(friendlyRefusal(response.status, reason));
+    }
+    const body = await response.json();
+    state.iceServers = body.iceServers || [];
+    return state.iceServers;
+  }
+
+  function mediaUnreachable(peer) {
+    if (pc !== peer) return;
+    state.mediaUnreachable = true;
+    showError(MEDIA_UNREACHABLE);
+    leave(true); // the studio then logs which candidates each side had
+  }
+
+  function watchMedia(peer) {
+    setTimeout(() => {
+      if (pc === peer && peer.connectionState !== "connected") mediaUnreachable(peer);
+    }, MEDIA_WAIT_MS);
+  }
+
   function waitForIceGathering(peer, timeoutMs) {
     if (peer.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
@@ -193,7 +228,8 @@
     ui.name.disabled = true;
     setStatus("Connecting…");
     try {
-      pc = new RTCPeerConnection({ iceServers: [] });
+      const iceServers = await fetchIceServers(name);
+      pc = new RTCPeerConnection({ iceServers: iceServers });
       const peer = pc;
       channel = pc.createDataChannel("guestrec");
       channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
@@ -205,10 +241,7 @@
         const s = pc ? pc.connectionState : "closed";
         state.connected = s === "connected";
         if (s === "connected") setStatus("Connected to the studio as " + (state.guest || name) + ".");
-        else if (s === "failed") {
-          showError("The connection to the studio was lost. Check your internet connection and press Join again.");
-          leave(false);
-        }
+        else if (s === "failed") mediaUnreachable(peer);
         else if (s === "disconnected") setStatus("Connection interrupted…");
       };
       await pc.setLocalDescription(await pc.createOffer());
@@ -233,6 +266,7 @@
       resource = new URL(response.headers.get("Location"), whipUrl).toString();
       state.answerSdp = text;
       await pc.setRemoteDescription({ type: "answer", sdp: text });
+      watchMedia(peer);
       state.joined = true;
       ui.hangup.disabled = false;
       stopQuality = window.GuestQuality.watch(pc, (q) => {

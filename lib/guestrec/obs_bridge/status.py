@@ -40,8 +40,8 @@ def reception_text(status: Mapping[str, Any]) -> str:
         parts.append(f"{status['kbps']:.0f} kbps")
     if status.get("loss_percent") is not None:
         parts.append(f"loss {status['loss_percent']:.1f}%")
-    if status.get("path"):
-        parts.append(str(status["path"]))
+    if status.get("ice_pair"):
+        parts.append(str(status["ice_pair"]))  # direct / via STUN / via TURN relay
     return ", ".join(parts)
 
 
