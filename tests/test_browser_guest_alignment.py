@@ -19,7 +19,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
-from support.media_probe import audio_samples, beep_times, flash_times, video_luma
+from support.media_probe import audio_samples, beep_times, flash_times, found, video_luma
 
 pytestmark = [
     pytest.mark.browser,
@@ -86,10 +86,10 @@ def test_guest_file_offset_on_the_studio_timeline_within_20_ms(tmp_path: Path) -
                 return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState.finished)"))
 
     (finished,) = asyncio.run(asyncio.wait_for(scenario(), 150))
-    guest_file = out / finished["file"]
+    guest_file = found(out, finished["file"])
     side = json.loads(guest_file.with_suffix(".json").read_text())
     block = side["studio_offset"]
-    studio_file = out / block["studio_file"]
+    studio_file = guest_file.parent / block["studio_file"]
     assert block["method"] == "audio cross-correlation", block
     offset = block["seconds"]
 

@@ -19,7 +19,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
-from support.media_probe import decode_errors_of_irregular_frames
+from support.media_probe import decode_errors_of_irregular_frames, found
 from support.netrig import remove_namespace, run_in_namespace
 
 pytestmark = [
@@ -95,7 +95,7 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
 
     studio_status, state, digest = run_in_namespace(lossy_namespace, scenario, 150)
     (finished,) = state["finished"]
-    guest_file = out / finished["file"]
+    guest_file = found(out, finished["file"])
     side = json.loads(guest_file.with_suffix(".json").read_text())
     assert side["complete"] and side["sha256"] == digest  # every byte the browser recorded
     studio_file = Path(studio_status["file"])

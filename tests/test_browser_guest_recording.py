@@ -19,7 +19,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
-from support.media_probe import decode_errors_of_irregular_frames, probe, streams_of
+from support.media_probe import decode_errors_of_irregular_frames, found, probe, streams_of
 from support.serve_process import ServeProcess
 
 pytestmark = [
@@ -52,7 +52,7 @@ async def hang_up_and_wait(page) -> dict:
 
 
 def check_guest_file(out: Path, page_hash: str, finished: dict, seconds: float, video: str) -> dict:
-    final = out / finished["file"]
+    final = found(out, finished["file"])
     side = json.loads(final.with_suffix(".json").read_text())
     assert side["complete"] and side["state"] == "complete", side
     assert side["sha256"] == page_hash == side["page_sha256"]  # byte-identical to the browser's
@@ -101,7 +101,7 @@ def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
     assert finished["file"].endswith(".guest.mkv")  # H.264 goes into Matroska
     info = check_guest_file(out, page_hash, finished, recorded_seconds(finished), "h264")
     # Beside the studio's own recording of the same guest, same stem.
-    studio = out / finished["file"].replace(".guest.mkv", ".mkv")
+    studio = found(out, finished["file"]).with_name(finished["file"].replace(".guest.mkv", ".mkv"))
     assert studio.exists()
     print(f"h264 guest file: {info['bytes']} bytes, {info['duration']:.2f} s "
           f"of {recorded_seconds(finished):.2f} s recorded")
@@ -173,7 +173,7 @@ def test_page_reloaded_mid_recording_resumes_the_upload(tmp_path: Path) -> None:
     before, after = asyncio.run(asyncio.wait_for(scenario(), 150))
     (finished,) = after["finished"]
     assert finished["id"] == before["s"]["id"]
-    final = out / finished["file"]
+    final = found(out, finished["file"])
     side = json.loads(final.with_suffix(".json").read_text())
     # Marked as cut short, with why; everything stored before the reload arrived.
     assert side["state"] == "incomplete" and "reloaded" in side["reason"]

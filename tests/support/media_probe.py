@@ -43,6 +43,13 @@ def ffprobe_decode_errors(path: Path) -> str:
     return out.stderr.strip()
 
 
+def found(folder: Path, name: str) -> Path:
+    """The one file called `name` in `folder` or below it (recordings go to session folders)."""
+    matches = list(Path(folder).rglob(name))
+    assert len(matches) == 1, f"{name} in {folder}: {matches}"
+    return matches[0]
+
+
 def decode_errors_of_irregular_frames(path: Path) -> str:
     """ffprobe_decode_errors for a file whose frames come at irregular times (a browser's
     recorder under load), with the null muxer's complaint about two frames that fall on one

@@ -304,7 +304,12 @@ class GuestRoster:
         or already records."""
         where, current = record_at(entry.config), self._config()
         if where == "guest":
-            return self._start_guest_side(entry, None, Path(current.out_dir))
+            try:
+                folder = self.sessions.folder_for(Path(current.out_dir))
+            except OSError as exc:
+                self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
+                return False
+            return self._start_guest_side(entry, None, folder)
         if entry.media is None or self._recording(entry):
             return False
         try:

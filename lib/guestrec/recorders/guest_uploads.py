@@ -57,7 +57,10 @@ class GuestUploads:
         carry on where the files end; those that do not come back within the grace period
         are finalized as far as they got."""
         recovered = []
-        for part in sorted(Path(out_dir).glob("*.guest.part")):
+        out_dir = Path(out_dir)
+        # Beside the studio's files: in the output folder or one of its session folders.
+        parts = sorted([*out_dir.glob("*.guest.part"), *out_dir.glob("*/*.guest.part")])
+        for part in parts:
             upload = GuestUpload.recover(part)
             if upload is not None and upload.upload_id not in self._uploads:
                 self._uploads[upload.upload_id] = upload
