@@ -51,14 +51,21 @@ class GuestSideRecordings:
         self._current: dict[str, GuestUpload] = {}  # guest_id -> the recording wanted now
         self._last: dict[str, GuestUpload] = {}  # guest_id -> the latest one, for status
         self._reports: dict[str, dict[str, Any]] = {}  # guest_id -> the page's last report
+        # Asked for before the guest's page channel opened: (studio file, folder). A client
+        # that never opens one (FFmpeg, OBS) so never gets an empty guest file.
+        self._pending: dict[str, tuple[Path | None, Path]] = {}
 
     def wanted(self, guest: Guest) -> bool:
-        return guest.guest_id in self._current
+        return guest.guest_id in self._current or guest.guest_id in self._pending
 
     def start(self, guest: Guest, studio_file: Path | None, out_dir: Path) -> GuestUpload | None:
         """Ask the guest's page to record; the file sits beside the studio's own."""
         if guest.guest_id in self._current or guest.control is None:
             return self._current.get(guest.guest_id)
+        if not getattr(guest.control, "is_open", True):
+            self._pending[guest.guest_id] = (studio_file, out_dir)
+            return None
+        self._pending.pop(guest.guest_id, None)
         if studio_file is not None:
             stem = Path(studio_file).with_suffix("")
         else:
@@ -71,12 +78,17 @@ class GuestSideRecordings:
         return upload
 
     def stop(self, guest: Guest) -> bool:
+        was_pending = self._pending.pop(guest.guest_id, None) is not None
         upload = self._current.pop(guest.guest_id, None)
         if upload is not None:
             self.send_wanted(guest, stopped=upload)
-        return upload is not None
+        return upload is not None or was_pending
 
     def send_wanted(self, guest: Guest, stopped: GuestUpload | None = None) -> None:
+        pending = self._pending.get(guest.guest_id)
+        if pending is not None and getattr(guest.control, "is_open", True):
+            self.start(guest, *pending)  # the page's channel is open now: ask it
+            return
         send = getattr(guest.control, "send", None)
         if send is None:
             return
@@ -112,6 +124,7 @@ class GuestSideRecordings:
             upload.mime_type = report["mimeType"][:200]
 
     def guest_left(self, guest: Guest) -> None:
+        self._pending.pop(guest.guest_id, None)
         self._current.pop(guest.guest_id, None)
         self._last.pop(guest.guest_id, None)
         self._reports.pop(guest.guest_id, None)

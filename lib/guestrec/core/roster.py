@@ -336,7 +336,8 @@ class GuestRoster:
         if self.guest_side.wanted(entry):
             return False
         try:
-            started = self.guest_side.start(entry, studio_file, out_dir) is not None
+            self.guest_side.start(entry, studio_file, out_dir)  # or once its page channel opens
+            started = self.guest_side.wanted(entry)
         except OSError as exc:
             self._record_failed(entry, f"cannot write the guest's recording: {exc.strerror or exc}")
             return False

@@ -1,0 +1,40 @@
+"""The studio's side of recording in the guest's browser, with real aiortc WHIP guests."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from support.guest_server import running_server
+from support.whip_client import WhipClient
+
+
+def test_wanted_state_goes_to_pages_only_and_clients_without_one_leave_no_files(tmp_path: Path) -> None:
+    async def scenario():
+        async with running_server(tmp_path, record=1000, record_at="both") as server:
+            async with WhipClient(server.whip_url("Page"), server.token) as page, \
+                    WhipClient(server.whip_url("Plain"), server.token, data_channel=False) as plain:
+                await page.publish()
+                await plain.publish()
+                wanted = await page.wait_message(lambda m: m.get("type") == "guest-recording")
+                await asyncio.sleep(1)
+                statuses = {s["name"]: s for s in server.sessions.guest_statuses()}
+                stopped = await server.sessions.stop_recording("Page")
+                unwanted = await page.wait_message(
+                    lambda m: m.get("type") == "guest-recording" and m["record"] is False)
+            return wanted, statuses, stopped, unwanted
+
+    wanted, statuses, stopped, unwanted = asyncio.run(asyncio.wait_for(scenario(), 60))
+    # The page is asked to record, with its own upload address and key, beside the studio file.
+    assert wanted["record"] is True and wanted["url"] == f"/upload/{wanted['id']}" and len(wanted["key"]) >= 32
+    assert wanted["mimeTypes"][0] == "video/webm;codecs=vp8,opus" and wanted["videoBitsPerSecond"] == 1_000_000
+    assert wanted["audioBitsPerSecond"] == 32_000
+    page_rec = statuses["Page"]["guest_recording"]
+    assert statuses["Page"]["recording"] and page_rec["wanted"] and page_rec["state"] == "receiving"
+    assert Path(page_rec["file"]).with_name(Path(page_rec["file"]).name.replace(".guest.part", ".webm")) \
+        == Path(statuses["Page"]["file"])
+    # A client without the page's channel (FFmpeg, OBS) is recorded by the studio only.
+    assert statuses["Plain"]["recording"] and statuses["Plain"]["guest_recording"] is None
+    assert stopped == ["Page"] and unwanted["id"] == wanted["id"]
+    # Nothing was uploaded: at shutdown the empty guest file and its sidecar are gone.
+    assert not list(tmp_path.rglob("*.guest.*"))
