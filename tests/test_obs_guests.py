@@ -34,7 +34,7 @@ def obs_auto(tmp_path_factory):
 
 
 def guest_files(h: ObsHarness, stem: str) -> list[Path]:
-    return sorted(p for p in h.out_dir.glob(f"Session */{stem}_*") if p.suffix in (".webm", ".mkv", ".mka"))
+    return sorted(p for p in h.out_dir.glob(f"Session */{stem} *") if p.suffix in (".webm", ".mkv", ".mka"))
 
 
 def shows_colour(h: ObsHarness, source: str, rgb) -> tuple[float, float, float] | None:

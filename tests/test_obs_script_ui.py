@@ -189,7 +189,7 @@ def check_session(folder: Path, h: ObsHarness) -> None:
     guests = [f["guest"] for f in manifest["files"]]
     assert guests.count("Ivy") == 1 and guests.count("Kay") == 2, manifest
     for entry in manifest["files"]:
-        assert entry["file"].startswith(entry["guest"] + "_")
+        assert entry["file"].startswith(entry["guest"] + " ")
         side = json.loads((folder / entry["sidecar"]).read_text())
         offset = (datetime.fromisoformat(side["start_utc"]) - started).total_seconds()
         assert abs(entry["start_seconds"] - offset) < 0.01 and entry["status"] == "complete"
