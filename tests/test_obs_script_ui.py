@@ -75,7 +75,7 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         # Video mode: the video bitrate and codec are shown, the Opus bitrate is not.
         assert script["video_kbps"] == "Video bitrate" and script["codec"] == "Video codec"
         assert script["audio_kbps"] is None
-        assert script["start_recording"] == "Start recording"
+        assert script["start_recording"] == "Start"
         for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
                      "ice_servers", "turn_secret", "cert_file", "key_file"):
             assert script.get(name), name
