@@ -13,7 +13,7 @@ from typing import Any
 import obspython as obs
 
 from . import script_settings as S
-from .controller import ScriptOptions
+from .options import ScriptOptions
 from .status import guest_state, guest_status_text
 
 
