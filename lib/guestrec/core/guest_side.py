@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..names import safe_file_stem, utc_stamp
+from ..names import local_stamp, safe_file_stem
 from ..recorders.guest_plan import guest_recording
 from ..recorders.guest_upload import GuestUpload
 from ..recorders.guest_uploads import GuestUploads
@@ -70,7 +70,7 @@ class GuestSideRecordings:
             stem = Path(studio_file).with_suffix("")
         else:
             out_dir.mkdir(parents=True, exist_ok=True)
-            stem = out_dir.resolve() / f"{safe_file_stem(guest.name)}_{utc_stamp()}"
+            stem = out_dir.resolve() / f"{safe_file_stem(guest.name)} {local_stamp()}"
         upload = self.uploads.create(guest.name, guest_recording(guest.config.plan), stem)
         self._current[guest.guest_id] = self._last[guest.guest_id] = upload
         log.info("guest %r records in its browser to %s", guest.name, upload.part.name)
