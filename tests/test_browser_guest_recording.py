@@ -183,3 +183,35 @@ def test_page_reloaded_mid_recording_resumes_the_upload(tmp_path: Path) -> None:
     assert decode_errors_of_irregular_frames(final) == ""
     print(f"reloaded after {recorded:.2f} s of recording; the guest file plays {duration:.2f} s")
     assert recorded - 1.0 < duration <= recorded + 0.5
+
+
+def test_changing_camera_ends_one_guest_file_and_starts_the_next(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+
+    async def scenario():
+        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
+                page = await join(browser, server.base, server.token, "Dev")
+                await asyncio.sleep(3)
+                first = await page.evaluate(f"{REC}.id")
+                # The guest picks a device again: new tracks, the old ones end.
+                await page.evaluate("document.getElementById('camera').dispatchEvent(new Event('change'))")
+                await page.wait_for(f"{REC}.recording && {REC}.id !== '{first}' && {REC}.recordedBytes > 0", 30)
+                await asyncio.sleep(3)
+                state = await hang_up_and_wait(page)
+                await page.wait_for(f"{REC}.finished.length === 2", 30)
+                return json.loads(await page.evaluate(f"JSON.stringify({REC}.finished)"))
+
+    finished = asyncio.run(asyncio.wait_for(scenario(), 150))
+    one, two = sorted(finished, key=lambda f: f["startedMs"])
+    assert one["file"].endswith(".guest.webm") and two["file"].endswith(".guest-2.webm")
+    assert two["startedMs"] >= one["stoppedMs"] - 50  # one after the other, no overlap
+    for entry in (one, two):
+        final = found(out, entry["file"])
+        side = json.loads(final.with_suffix(".json").read_text())
+        assert side["complete"] and side["bytes_received"] == entry["size"]
+        duration = float(probe(final)["format"]["duration"])
+        assert abs(duration - recorded_seconds(entry)) <= 0.5, (entry, duration)
+        assert decode_errors_of_irregular_frames(final) == ""
+    print(f"device change: guest files of {recorded_seconds(one):.2f} s and {recorded_seconds(two):.2f} s, "
+          f"{(two['startedMs'] - one['stoppedMs']):.0f} ms apart")

@@ -54,6 +54,7 @@ class GuestSideRecordings:
         # Asked for before the guest's page channel opened: (studio file, folder). A client
         # that never opens one (FFmpeg, OBS) so never gets an empty guest file.
         self._pending: dict[str, tuple[Path | None, Path]] = {}
+        self._origin: dict[str, tuple[Path | None, Path]] = {}  # where the current one was asked
 
     def wanted(self, guest: Guest) -> bool:
         return guest.guest_id in self._current or guest.guest_id in self._pending
@@ -66,6 +67,7 @@ class GuestSideRecordings:
             self._pending[guest.guest_id] = (studio_file, out_dir)
             return None
         self._pending.pop(guest.guest_id, None)
+        self._origin[guest.guest_id] = (studio_file, out_dir)
         if studio_file is not None:
             stem = Path(studio_file).with_suffix("")
         else:
@@ -122,9 +124,15 @@ class GuestSideRecordings:
             upload.times.recorder_started_ms = float(started)
         if isinstance(report.get("mimeType"), str):
             upload.mime_type = report["mimeType"][:200]
+        if report.get("state") == "ended" and self._current.get(guest.guest_id) is upload:
+            # The page's recording ended on its own (another camera or microphone) while the
+            # studio still wants one: a new file from here on.
+            del self._current[guest.guest_id]
+            self.start(guest, *self._origin[guest.guest_id])
 
     def guest_left(self, guest: Guest) -> None:
         self._pending.pop(guest.guest_id, None)
+        self._origin.pop(guest.guest_id, None)
         self._current.pop(guest.guest_id, None)
         self._last.pop(guest.guest_id, None)
         self._reports.pop(guest.guest_id, None)

@@ -100,6 +100,7 @@
     const fresh = await devices.open(cameraId, micId);
     const old = stream;
     stream = fresh;
+    if (window.guestRecorder) window.guestRecorder.mediaChanged(fresh); // see guest_recorder.js
     fresh.getAudioTracks().forEach((t) => { t.enabled = !state.muted; });
     fresh.getVideoTracks().forEach((t) => { t.enabled = !state.cameraOff; });
     if (pc) {

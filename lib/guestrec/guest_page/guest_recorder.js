@@ -135,9 +135,10 @@
     known[upload.id] = upload;
     const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload) };
     if (window.guestRecorderKeepBytes) kept[msg.id] = [];
+    const videoTrack = tracks.find((t) => t.kind === "video") || null;
     rec.onstart = () => {
       upload.startedMs = performance.timeOrigin + performance.now();
-      upload.framesAtStart = cameraFrames();
+      upload.framesAtStart = cameraFrames(videoTrack);
       entry.chain = entry.chain.then(() => saveUpload(upload));
     };
     rec.ondataavailable = (event) => {
@@ -150,11 +151,13 @@
     };
     rec.onstop = () => {
       upload.stoppedMs = performance.timeOrigin + performance.now();
-      const frames = cameraFrames();
+      const frames = cameraFrames(videoTrack);
       if (frames !== null && upload.framesAtStart !== null) upload.cameraFrames = frames - upload.framesAtStart;
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
-      if (recorder === entry) recorder = null;
-      state.recording = false;
+      if (recorder === entry) {  // not when a newer recording already took over
+        recorder = null;
+        state.recording = false;
+      }
       show();
     };
     rec.onerror = (event) => { state.error = "the recorder failed: " + (event.error && event.error.message || event); report("error"); };
@@ -357,10 +360,9 @@
     }
   }
 
-  function cameraFrames() {
+  function cameraFrames(track) {
     // Frames the camera delivered so far, so the studio can tell a complete file from one
     // the guest's own computer could not keep up with.
-    const track = stream && stream.getVideoTracks()[0];
     const stats = track && track.stats;
     return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
   }
@@ -421,6 +423,15 @@
       }
     },
     stopAll(reason) { stop(reason); },
+    // The guest picked another camera or microphone: the recorder's tracks are about to end.
+    // This file ends here, complete; the page says so and the studio asks for a new one.
+    mediaChanged(newStream) {
+      stream = newStream;
+      const entry = recorder;
+      if (!entry) return;
+      stop(null);
+      report("ended");
+    },
     sha256: sha256Of,
     pump: pump,
     dbg: () => JSON.stringify({pumping, pumpAgain, backoffMs, retry: !!retryTimer, rec: recorder && recorder.upload}),

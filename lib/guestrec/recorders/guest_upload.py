@@ -237,7 +237,7 @@ class GuestUpload:
 
     def studio_file(self) -> Path | None:
         """The studio's own recording of this guest: same stem, beside it."""
-        stem = self.part.name.removesuffix(".guest.part")
+        stem = self.part.name.rsplit(".guest", 1)[0]
         for ext in ("webm", "mkv", "mka"):
             candidate = self.part.with_name(f"{stem}.{ext}")
             if candidate.exists():

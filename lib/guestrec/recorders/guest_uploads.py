@@ -35,7 +35,15 @@ class GuestUploads:
         self._reaper: asyncio.Task | None = None
 
     def create(self, guest: str, recording: GuestRecording, studio_stem: Path) -> GuestUpload:
-        upload = GuestUpload(guest=guest, recording=recording, part=guest_part_path(studio_stem))
+        # A second guest recording beside one studio file (the guest changed devices) gets
+        # `<stem>.guest-2.part`, and so on.
+        part = guest_part_path(studio_stem)
+        for number in range(2, 1000):
+            if not part.exists() and not part.with_suffix(".json").exists() and not any(
+                    part.with_suffix(ext).exists() for ext in (".webm", ".mkv", ".mka")):
+                break
+            part = studio_stem.with_name(f"{studio_stem.name}.guest-{number}.part")
+        upload = GuestUpload(guest=guest, recording=recording, part=part)
         self._uploads[upload.upload_id] = upload
         self._forget_old()
         return upload
