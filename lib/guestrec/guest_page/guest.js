@@ -304,7 +304,8 @@
     setRecording(false);
     ui.hangup.disabled = true;
     ui.name.disabled = false;
-    if (closing) releaseMedia(); // the camera light goes off when the call ends
+    // The camera light goes off when the call ends, unless this computer still records.
+    if (closing && !(window.guestRecorder && window.guestRecorder.recording())) releaseMedia();
     ui.join.disabled = false;
     if (sendDelete && url) {
       // DELETE before closing: a closed connection can reach the studio first, which
@@ -328,10 +329,10 @@
   const switchDevice = () => startMedia(ui.camera.value, ui.microphone.value).catch((err) => showError(err.message));
   ui.camera.addEventListener("change", switchDevice);
   ui.microphone.addEventListener("change", switchDevice);
-  ui.hangup.addEventListener("click", () => leave(true));
-  // Hanging up stops the recording on this computer; a failed connection does not: it
-  // goes on and uploads when the studio is back.
+  // Hanging up stops the recording on this computer (before the camera is let go); a
+  // failed connection does not: it goes on and uploads when the studio is back.
   ui.hangup.addEventListener("click", () => { if (window.guestRecorder) window.guestRecorder.stopAll(null); });
+  ui.hangup.addEventListener("click", () => leave(true));
   // Closing the tab hangs up too; keepalive lets the request outlive the page.
   window.addEventListener("pagehide", () => {
     if (resource) fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });

@@ -133,14 +133,10 @@
     };
     const rec = new MediaRecorder(new MediaStream(tracks), options);
     known[upload.id] = upload;
-    const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload) };
+    const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload), videoTrack: null };
     if (window.guestRecorderKeepBytes) kept[msg.id] = [];
-    const videoTrack = tracks.find((t) => t.kind === "video") || null;
-    rec.onstart = () => {
-      upload.startedMs = performance.timeOrigin + performance.now();
-      upload.framesAtStart = cameraFrames(videoTrack);
-      entry.chain = entry.chain.then(() => saveUpload(upload));
-    };
+    const videoTrack = entry.videoTrack = tracks.find((t) => t.kind === "video") || null;
+    rec.onstart = () => { entry.chain = entry.chain.then(() => saveUpload(upload)); };
     rec.ondataavailable = (event) => {
       if (!event.data || !event.data.size) return;
       const blob = event.data;
@@ -150,8 +146,9 @@
       entry.chain = entry.chain.then(() => storeChunk(upload, offset, blob)).then(pump, storageFailed);
     };
     rec.onstop = () => {
-      upload.stoppedMs = performance.timeOrigin + performance.now();
-      const frames = cameraFrames(videoTrack);
+      // Stamped when stop() was called: this event can come late on a busy page.
+      upload.stoppedMs = upload.stoppedMs || performance.timeOrigin + performance.now();
+      const frames = upload.framesAtStop !== undefined ? upload.framesAtStop : cameraFrames(videoTrack);
       if (frames !== null && upload.framesAtStart !== null) upload.cameraFrames = frames - upload.framesAtStart;
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
       if (recorder === entry) {  // not when a newer recording already took over
@@ -163,6 +160,9 @@
     rec.onerror = (event) => { state.error = "the recorder failed: " + (event.error && event.error.message || event); report("error"); };
     recorder = entry;
     rec.start(SLICE_MS);
+    // When recording began, on the page's clock (the start event can come late on a busy page).
+    upload.startedMs = performance.timeOrigin + performance.now();
+    upload.framesAtStart = cameraFrames(videoTrack);
     state.recording = true; state.id = msg.id; state.mimeType = mimeType; state.error = null;
     show();
     report("recording");
@@ -178,7 +178,11 @@
     const entry = recorder;
     if (!entry) return;
     if (reason) entry.upload.interrupted = reason;
-    if (entry.rec.state !== "inactive") entry.rec.stop();
+    if (entry.rec.state !== "inactive") {
+      entry.rec.stop();
+      entry.upload.stoppedMs = performance.timeOrigin + performance.now();
+      entry.upload.framesAtStop = cameraFrames(entry.videoTrack);
+    }
   }
 
   // -- uploading --------------------------------------------------------------
@@ -423,6 +427,7 @@
       }
     },
     stopAll(reason) { stop(reason); },
+    recording() { return !!recorder && recorder.rec.state === "recording"; },
     // The guest picked another camera or microphone: the recorder's tracks are about to end.
     // This file ends here, complete; the page says so and the studio asks for a new one.
     mediaChanged(newStream) {
