@@ -202,6 +202,7 @@
     } else if (msg.type === "bitrate" && pc) {
       setVideoBitrate(msg.kbps);
     } else if (msg.type === "hangup") {
+      if (window.guestRecorder) window.guestRecorder.stopAll(null); // ends this computer's recording too
       showStudioMessage("The studio ended your call. Thank you!");
       leave(false, "The studio ended the call.");
     }
