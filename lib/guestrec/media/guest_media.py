@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..interfaces import GuestSink
 from ..plan import RecordPlan
+from .limits import DEFAULT_LIMITS, MediaLimits
 from .recorder import Recorder
 from .tap import EncodedFrame, ReceiverTap
 from .timeline import Timeline
@@ -39,8 +40,15 @@ TIMESTAMP_MAP_SIZE = 512  # decoded frames come out soon after their encoded fra
 
 
 class GuestMedia:
-    def __init__(self, guest: str, on_recording_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        guest: str,
+        on_recording_change: Callable[[], None] | None = None,
+        limits: MediaLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.guest = guest
+        self.limits = limits
+        self.refusal: str | None = None  # why the guest's media was last refused
         self.on_recording_change = on_recording_change
         self.timeline = Timeline()
         self.taps: dict[str, ReceiverTap] = {}
@@ -69,6 +77,7 @@ class GuestMedia:
             receiver, kind,
             on_frame=self._on_encoded,
             on_report=lambda ntp, rtp, kind=kind: self.timeline.on_report(kind, ntp, rtp),
+            limits=self.limits, on_refused=self._on_refused,
         )
         self.tracks[kind] = track
         self._timestamps[kind] = OrderedDict()
@@ -214,8 +223,18 @@ class GuestMedia:
             self._update_decoding()
 
     def recording_status(self) -> dict | None:
+        """The recording's status; its "error" also names media refused from the guest."""
         recorder = self.recorder or self._last_recorder
-        return None if recorder is None else recorder.status()
+        status = None if recorder is None else recorder.status()
+        if self.refusal is not None:
+            status = status or {"recording": False, "error": None}
+            status["refused"] = self.refusal
+            status["error"] = status.get("error") or f"guest media refused: {self.refusal}"
+        return status
+
+    def _on_refused(self, reason: str) -> None:
+        self.refusal = reason
+        self._changed()
 
     def _on_recorder_event(self, event: str) -> None:
         if event in ("failed", "stopped"):
