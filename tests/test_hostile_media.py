@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import os
 import struct
 import time
 from collections.abc import Iterator
@@ -62,17 +63,15 @@ async def guests_api(server: ServeProcess) -> list[dict]:
             return await resp.json()
 
 
-async def forged_guest(server: ServeProcess) -> dict:
+async def forged_guest(server: ServeProcess, size: tuple[int, int] | None = FORGED) -> dict:
     before = rss_mb(server.proc.pid)
     peak = before
-    with forged_vp8_keyframes(FORGED) as forged:
+    forging = forged_vp8_keyframes(size) if size else contextlib.nullcontext([0])
+    with forging as forged:
         async with WhipClient(f"{server.base}/whip/Mallory", token=server.token) as guest:
             await guest.publish()
             await guest.wait_connected()
-            try:
-                told = await guest.wait_message(lambda m: m.get("type") == "error", timeout=10)
-            except TimeoutError:
-                print(guest.messages, rss_mb(server.proc.pid), forged, await guests_api(server)); raise
+            told = await guest.wait_message(lambda m: m.get("type") == "error", timeout=10)
             deadline = time.monotonic() + SEND_SECONDS
             while time.monotonic() < deadline:
                 peak = max(peak, rss_mb(server.proc.pid))
@@ -107,3 +106,61 @@ def test_forged_16383_keyframe_is_refused_before_any_decoder(tmp_path: Path, cod
             assert (stream["width"], stream["height"]) != FORGED
         sidecar = json.loads(media.with_suffix(".json").read_text())
         assert sidecar["status"] != "recording"
+
+
+def test_video_size_limit_is_configurable(tmp_path: Path) -> None:
+    """A studio that accepts at most 160x120 refuses an honest 320x240 camera, and says so."""
+    server = ServeProcess(tmp_path, "--record", "1000", "--max-video-size", "160x120")
+    try:
+        outcome = asyncio.run(forged_guest(server, size=None))
+    finally:
+        server.stop()
+    assert "320x240" in outcome["told"]["message"] and "160x120" in outcome["told"]["message"]
+    (status,) = outcome["statuses"]
+    assert "320x240" in status["error"]
+
+
+@contextlib.contextmanager
+def random_vp8_inter_frames() -> Iterator[list[int]]:
+    """Every VP8 inter frame this process sends is replaced by random bytes."""
+    original = vpx.Vp8Encoder.__dict__["_packetize"]
+    garbled: list[int] = [0]
+
+    def packetize(cls, buffer: bytes, picture_id: int) -> list[bytes]:
+        if not vp8_is_keyframe(buffer):
+            garbled[0] += 1
+            noise = bytearray(os.urandom(max(len(buffer), 64)))
+            noise[0] |= 0x01  # still an inter frame: nothing the size check looks at
+            buffer = bytes(noise)
+        return original.__func__(cls, buffer, picture_id)
+
+    vpx.Vp8Encoder._packetize = classmethod(packetize)
+    try:
+        yield garbled
+    finally:
+        vpx.Vp8Encoder._packetize = original
+
+
+async def garbling_guest(server: ServeProcess) -> int:
+    with random_vp8_inter_frames() as garbled:
+        async with WhipClient(f"{server.base}/whip/Noise", token=server.token) as guest:
+            await guest.publish()
+            await guest.wait_connected()
+            await asyncio.sleep(SEND_SECONDS)
+            assert await guests_api(server)  # still answering
+    return garbled[0]
+
+
+def test_random_payloads_cost_a_bounded_amount_of_log(tmp_path: Path) -> None:
+    server = ServeProcess(tmp_path, "--record", "1000")
+    try:
+        garbled = asyncio.run(garbling_guest(server))
+    finally:
+        output = server.stop()
+    lines = output.splitlines()
+    decode_failures = [line for line in lines if "failed to decode" in line]
+    print(f"{garbled} random frames sent; {len(decode_failures)} decode-failure lines, "
+          f"{len(lines)} lines of output in all")
+    assert garbled >= 20
+    assert 1 <= len(decode_failures) <= 5, decode_failures
+    assert len(lines) < 60, output

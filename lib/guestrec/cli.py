@@ -12,6 +12,13 @@ from pathlib import Path
 from .plan import RECORD_CODECS, RecordSettingsError
 
 
+def _video_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 16 or int(height) < 16:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, not {text!r}")
+    return int(width), int(height)
+
+
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve guests over WHIP and record each one")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -27,6 +34,10 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cert", type=Path, help="TLS certificate (PEM); default: self-signed off loopback")
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
+    p.add_argument(
+        "--max-video-size", type=_video_size, default=(3840, 2160), metavar="WxH",
+        help="refuse guest video larger than this, either orientation (default 3840x2160)",
+    )
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
 
 
@@ -61,7 +72,7 @@ def serve(args: argparse.Namespace) -> int:
         out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
-        cert=args.cert, key=args.key,
+        cert=args.cert, key=args.key, max_video_size=args.max_video_size,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(

@@ -47,6 +47,7 @@ class EngineSettings:
     cert: Path | None = None
     key: Path | None = None
     tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
+    max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
@@ -194,6 +195,7 @@ class Engine:
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
         from .core import GuestConfig, GuestRoster
+        from .media.limits import MediaLimits
         from .ingest.whip import WhipIngest
 
         def config() -> GuestConfig:
@@ -201,6 +203,7 @@ class Engine:
             return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
                 split_minutes=s.split_minutes,
+                media_limits=MediaLimits(max_width=s.max_video_size[0], max_height=s.max_video_size[1]),
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)

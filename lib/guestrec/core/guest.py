@@ -14,6 +14,7 @@ from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
 from ..interfaces import GuestSink
+from ..media.limits import DEFAULT_LIMITS, MediaLimits
 from ..plan import RecordPlan
 
 
@@ -25,6 +26,7 @@ class GuestConfig:
     out_dir: Path
     auto_record: bool = True  # start recording as soon as the guest's media flows
     split_minutes: float | None = None
+    media_limits: MediaLimits = DEFAULT_LIMITS  # picture sizes and rates a guest may send
 
 
 class GuestControl(Protocol):
@@ -62,6 +64,7 @@ class Guest:
     connected_once: bool = False
     error: str | None = None
     last_error_sent: str | None = None
+    refusal_sent: str | None = None  # the media refusal the guest was last told about
     finishing: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is

@@ -206,9 +206,12 @@ class GuestRoster:
             self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
-        self._send_status(entry, force=True)
+        # What happened before the channel was open is told now.
+        entry.last_error_sent = entry.refusal_sent = None
         if entry.error:  # e.g. the recording failed before the channel was open
             self._send_error(entry, entry.error)
+            entry.last_error_sent = entry.error
+        self._send_status(entry, force=True)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
@@ -217,7 +220,10 @@ class GuestRoster:
     def _media(self, entry: Guest) -> GuestMedia:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
-            entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+            entry.media = GuestMedia(
+                entry.name, on_recording_change=lambda: self._media_changed(entry),
+                limits=entry.config.media_limits,
+            )
         return entry.media
 
     def _attach_sink(self, entry: Guest) -> None:
@@ -310,6 +316,10 @@ class GuestRoster:
         if error and error != entry.last_error_sent:
             entry.last_error_sent = error
             self._send_error(entry, f"recording failed: {error}")
+        refused = (status or {}).get("refused")
+        if refused and refused != entry.refusal_sent:
+            entry.refusal_sent = refused
+            self._send_error(entry, f"the studio refused your media: {refused}")
 
     def _send_error(self, entry: Guest, text: str) -> None:
         if entry.control is not None:
@@ -375,7 +385,8 @@ class GuestRoster:
             "recording_seconds": float(rec.get("seconds") or 0.0),
             "file": str(path) if path else None,
             "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
+            "error": entry.error or rec.get("error") or (
+                f"guest media refused: {rec['refused']}" if rec.get("refused") else None),
             "mode": plan.mode,
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,

@@ -223,13 +223,12 @@ class GuestMedia:
             self._update_decoding()
 
     def recording_status(self) -> dict | None:
-        """The recording's status; its "error" also names media refused from the guest."""
+        """The recording's status; "refused" says why guest media was last refused."""
         recorder = self.recorder or self._last_recorder
         status = None if recorder is None else recorder.status()
         if self.refusal is not None:
             status = status or {"recording": False, "error": None}
             status["refused"] = self.refusal
-            status["error"] = status.get("error") or f"guest media refused: {self.refusal}"
         return status
 
     def _on_refused(self, reason: str) -> None:

@@ -39,6 +39,7 @@ from aiortc.rtp import RtcpSrPacket
 
 from .bitstream import h264_is_keyframe, vp8_is_keyframe
 from .limits import DEFAULT_LIMITS, MediaLimits, declared_size
+from .log_bound import bound_noisy_loggers
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class ReceiverTap:
         limits: MediaLimits = DEFAULT_LIMITS,
         on_refused: Callable[[str], None] | None = None,
     ) -> None:
+        bound_noisy_loggers()
         self.receiver = receiver
         self.limits = limits
         self.on_refused = on_refused
