@@ -234,30 +234,41 @@ class RecordingWriter:
     def _try_start(self, item: Item) -> bool:
         if self.video_on and not self._video_gave_up:
             if item.kind == "audio":
-                # Kept while waiting for the first video frame: if none comes in time,
-                # the file starts with this audio instead of losing it.
+                # Kept while waiting for the first video frame (the camera may start late):
+                # the file starts with the first audio either way, nothing of it is lost.
                 self._early_audio.append(item)
                 if item.t - self._early_audio[0].t < VIDEO_WAIT_SECONDS:
                     return False
-                self._video_gave_up = True  # video, if it comes later, gets a new file
-                early, self._early_audio = self._early_audio, []
-                self._begin(early[0])
-                for waiting in early:
-                    self._audio(waiting)
-                return False  # this item was among them
+                self._start_audio_only()
+                return False  # this item was among the early ones
             if not self._video_startable(item):
                 return False
-            self._early_audio = []  # the file starts at the video; earlier audio is not wanted
+            if self._early_audio:
+                # Audio came first: the file starts at it and the video joins later in it.
+                early, self._early_audio = self._early_audio, []
+                self._begin(item, origin=early[0].t)
+                for waiting in early:
+                    self._audio(waiting)
+                return True
         elif item.kind == "video" and not self.video_on:
             return False
         self._begin(item)
         return True
 
-    def _begin(self, item: Item) -> None:
-        self.t0 = item.t
+    def _start_audio_only(self) -> None:
+        """No video in time (or none at all before the end): the file is the audio so far."""
+        self._video_gave_up = True  # video, if it comes later, gets a new file
+        early, self._early_audio = self._early_audio, []
+        self._begin(early[0])
+        for waiting in early:
+            self._audio(waiting)
+
+    def _begin(self, item: Item, origin: float | None = None) -> None:
+        """Open the first file at `item`; with `origin` (earlier audio) the file's 0 is there."""
+        self.t0 = item.t if origin is None else origin
         if self.split_seconds:
-            self._next_split_t = item.t + self.split_seconds
-        self._open_segment(item)
+            self._next_split_t = self.t0 + self.split_seconds
+        self._open_segment(item, at_origin=origin is not None)
         self.notify("started")
 
     def _video_startable(self, item: Item) -> bool:
@@ -296,7 +307,7 @@ class RecordingWriter:
             return AudioSpec("pcm_f32le", copy=False)
         return AudioSpec("opus", copy=self.plan.copy, kbps=self.plan.audio_kbps)
 
-    def _open_segment(self, item: Item) -> None:
+    def _open_segment(self, item: Item, at_origin: bool = False) -> None:
         video_spec = None
         video_codec = None
         if self.video_on and item.kind == "video":
@@ -310,7 +321,9 @@ class RecordingWriter:
                 _remove_empty(path)
             path = reserve_recording_path(self.out_dir, self.guest, ext)
         assert self.t0 is not None
-        if item.kind == "video":
+        if at_origin:
+            video_start = audio_start = 0  # the recording's first instant (t0) is 0
+        elif item.kind == "video":
             # The same position the frame itself gets, so it lands exactly on 0.
             video_start = self._video_position(item)
             audio_start = round(video_start * 48_000 / 90_000)
@@ -321,7 +334,7 @@ class RecordingWriter:
             video_start = round(audio_start * 90_000 / 48_000)
         seg = Segment(
             file=MediaFile(path, video_spec, self._audio_spec()),
-            start_t=item.t,
+            start_t=self.t0 if at_origin else item.t,
             video_start=video_start,
             audio_start=audio_start,
             started_utc=datetime.now(timezone.utc),
@@ -540,6 +553,8 @@ class RecordingWriter:
     # -- finishing -------------------------------------------------------------------
 
     def _finish(self) -> None:
+        if self.t0 is None and self._early_audio and not self.failed:
+            self._start_audio_only()  # the camera never sent: the audio is still a recording
         if self._audio_line is not None and self.current is not None:
             for pos, samples in self._audio_line.flush():
                 self._route_audio_chunk(pos, samples)
