@@ -246,7 +246,8 @@ class RecordingWriter:
             if self._early_audio:
                 # Audio came first: the file starts at it and the video joins later in it.
                 early, self._early_audio = self._early_audio, []
-                self._begin(item, origin=early[0].t)
+                # (Audio decoded sooner can still lie after the video on the timeline.)
+                self._begin(item, origin=early[0].t if early[0].t < item.t else None)
                 for waiting in early:
                     self._audio(waiting)
                 return True
