@@ -133,6 +133,9 @@ class GuestMedia:
                     self.recorder.stream_ended(kind)
                 return
             self.decoded_frames[kind] += 1
+            recorder = self.recorder
+            if recorder is not None and recorder.catching_up and kind in recorder.decoded_kinds:
+                await recorder.wait_for_room(kind)  # the backlog is written, not dropped
             try:
                 self._deliver(kind, frame)
             except Exception:  # keep draining the track: aiortc's queue has no bound

@@ -32,6 +32,7 @@ from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from . import audioline
 from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
+from .ledger import StreamLedger, explain
 from .mediafile import AudioSpec, MediaFile, VideoSpec
 from .sidecar import bitrate_kbps, write_sidecar
 from .videofit import fit_frame
@@ -46,6 +47,7 @@ DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
 # Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
 # reports) only moves them when the two disagree by more than this (90 kHz ticks).
 VIDEO_RESYNC_TICKS = 1350  # 15 ms
+LAG_WARN_SECONDS = 2.0  # a recording this far behind live is logged (and again every 10 s)
 
 
 @dataclass
@@ -103,8 +105,14 @@ class RecordingWriter:
         notify: Callable[[str], None],
         request_keyframe: Callable[[], None],
         guest_stats: Callable[[], dict] | None = None,
+        ledgers: dict[str, StreamLedger] | None = None,
     ) -> None:
         self.guest = guest
+        self.ledgers = ledgers or {"video": StreamLedger(), "audio": StreamLedger()}
+        self.lag = 0.0  # seconds between a frame's arrival and its writing, latest
+        self.max_lag = 0.0
+        self._lag_logged_at = 0.0
+        self._ending = False  # the recording's last files are being closed
         self.plan = plan
         self.out_dir = first_path.parent
         self._next_path: Path | None = first_path
@@ -165,15 +173,26 @@ class RecordingWriter:
         heavy = item.kind == "video" and item.frame is not None
         with self._lock:
             if self._stopping.is_set() or self.failed:
+                if item.rtp is not None:
+                    reason = "write_failed" if self.failed else "stop_backlog"
+                    self.ledgers[item.kind].dropped(item.rtp, reason)
                 return False
             if self._queued >= MAX_ITEMS or (heavy and self._queued_video >= MAX_DECODED_VIDEO):
                 self.dropped[item.kind] += 1
+                if item.rtp is not None:
+                    self.ledgers[item.kind].dropped(item.rtp, "queue_full")
                 return False
             self._queued += 1
             if heavy:
                 self._queued_video += 1
         self.queue.put_nowait(item)
         return True
+
+    def has_room(self, kind: str, decoded: bool) -> bool:
+        """Whether an item of this kind would be taken now (not dropped for a full queue)."""
+        with self._lock:
+            heavy = kind == "video" and decoded
+            return self._queued < MAX_ITEMS and not (heavy and self._queued_video >= MAX_DECODED_VIDEO)
 
     def stop(self) -> None:
         """Finish what is queued, then finalize; returns at once (wait on `done`)."""
@@ -193,7 +212,10 @@ class RecordingWriter:
                     if item.kind == "video" and item.frame is not None:
                         self._queued_video -= 1
                 if self.failed:
+                    if item.rtp is not None:
+                        self.ledgers[item.kind].dropped(item.rtp, "write_failed")
                     continue
+                self._note_lag(item)
                 try:
                     self._handle(item)
                 except Exception as exc:  # disk full, encoder failure...
@@ -207,10 +229,21 @@ class RecordingWriter:
             self.done.set()
             self.notify("stopped")
 
+    def _note_lag(self, item: Item) -> None:
+        """How far behind live the recording is (timeline times are on the monotonic scale)."""
+        now = time.monotonic()
+        self.lag = max(0.0, now - item.t)
+        self.max_lag = max(self.max_lag, self.lag)
+        if self.lag >= LAG_WARN_SECONDS and now - self._lag_logged_at >= 10.0:
+            self._lag_logged_at = now
+            log.warning("recording of %s is %.1f s behind live (the machine is not keeping up)",
+                        self.guest, self.lag)
+
     def _fail(self, exc: BaseException) -> None:
         log.warning("recording of %s failed: %s", self.guest, exc)
         self.error = f"{type(exc).__name__}: {exc}"
         self.failed = True
+        self._ending = True
         for seg in (self.draining, self.current):
             if seg is not None:
                 seg.errors.append(self.error)
@@ -437,6 +470,7 @@ class RecordingWriter:
             frame = fit_frame(frame, *self._target_size)
             seg.file.encode_video(frame, pts)
         seg.video_frames += 1
+        self.ledgers["video"].wrote(item.rtp)
 
     def _video_position(self, item: Item) -> int:
         """Recording position (90 kHz) of a video frame: RTP-continuous, timeline-anchored."""
@@ -471,8 +505,12 @@ class RecordingWriter:
             self._rotate(item, "split")  # no video in this file: split on the audio
         position = round((item.t - self.t0) * 48_000)
         if self._audio_copy:
-            self._audio_copy_packet(item, position)
+            if self._audio_copy_packet(item, position):
+                self.ledgers["audio"].wrote(item.rtp)
+            elif item.rtp is not None:
+                self.ledgers["audio"].dropped(item.rtp, "overlap")
             return
+        self.ledgers["audio"].wrote(item.rtp)
         assert self._audio_line is not None and isinstance(item.frame, av.AudioFrame)
         for pos, samples in self._audio_line.push(item.frame, position):
             self._route_audio_chunk(pos, samples)
@@ -509,18 +547,19 @@ class RecordingWriter:
             self._silence = packets[-1]
         return self._silence
 
-    def _audio_copy_packet(self, item: Item, position: int) -> None:
+    def _audio_copy_packet(self, item: Item, position: int) -> bool:
+        """Write one copied Opus packet; False when it is not written (overlap)."""
         data = item.data or b""
         samples = opus_packet_samples(data) or 960
         expected = self._copy_audio_next
         if expected is None:
             if position + samples <= 0:
-                return
+                return False
             expected = max(0, position)
             self._copy_audio_origin = (time.monotonic(), expected)
         drift = position - expected
         if drift < -audioline.TOLERANCE:
-            return  # overlaps what was written
+            return False  # overlaps what was written
         if drift > audioline.TOLERANCE:
             silence = self._silence_packet()
             # As for decoded audio: never run ahead of the wall clock (see audioline).
@@ -535,6 +574,7 @@ class RecordingWriter:
                 fill -= 960
         self._route_audio_packet(data, expected, samples)
         self._copy_audio_next = expected + samples
+        return True
 
     def _route_audio_packet(self, data: bytes, pos: int, samples: int) -> None:
         cur = self.current
@@ -554,6 +594,7 @@ class RecordingWriter:
     # -- finishing -------------------------------------------------------------------
 
     def _finish(self) -> None:
+        self._ending = True
         if self.t0 is None and self._early_audio and not self.failed:
             self._start_audio_only()  # the camera never sent: the audio is still a recording
         if self._audio_line is not None and self.current is not None:
@@ -595,10 +636,23 @@ class RecordingWriter:
         except Exception:
             pass
         timeline = guest_stats.pop("timeline", None)
+        # The recording's frames so far (all its files): received, written, dropped and why.
+        frames = {kind: ledger.summary(final=final and self._ending)
+                  for kind, ledger in self.ledgers.items()}
+        lost: dict[str, int] = {}
+        for counts in frames.values():
+            for reason, count in counts["dropped"].items():
+                lost[reason] = lost.get(reason, 0) + count
+        if not final:
+            status = "recording"
+        elif seg.errors and self.failed:
+            status = "failed"
+        else:
+            status = "incomplete" if lost else "complete"
         return {
             "guest": self.guest,
             "file": seg.file.path.name,
-            "status": ("failed" if seg.errors and self.failed else "complete") if final else "recording",
+            "status": status,
             "start_utc": seg.started_utc.isoformat(),
             "end_utc": seg.ended_utc.isoformat() if seg.ended_utc else None,
             "mode": plan.mode,
@@ -630,9 +684,10 @@ class RecordingWriter:
                 "timeline": timeline,
                 "audio_start_minus_video_start_ms": offset_ms,
             },
-            "dropped_on_overflow": dict(self.dropped),
+            "frames": frames,
+            "max_lag_seconds": round(self.max_lag, 3),
             "network": guest_stats,
-            "errors": list(seg.errors),
+            "errors": list(seg.errors) + explain(lost),
         }
 
     def seconds_written(self) -> float:
