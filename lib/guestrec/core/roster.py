@@ -386,6 +386,7 @@ class GuestRoster:
             "file": str(path) if path else None,
             "file_bytes": int(rec.get("bytes") or 0),
             "recording_lag_seconds": float(rec.get("lag_seconds") or 0.0),
+            "warning": rec.get("warning"),
             "error": entry.error or rec.get("error") or (
                 f"guest media refused: {rec['refused']}" if rec.get("refused") else None),
             "mode": plan.mode,

@@ -31,6 +31,7 @@ import av
 from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from .ledger import StreamLedger
+from .storage import check_free_space
 from .tap import EncodedFrame
 from .timeline import Timeline
 from .writer import Item, RecordingWriter, plan_ext
@@ -64,6 +65,7 @@ class Recorder:
         self.on_event = on_event
         self.loop = asyncio.get_running_loop()
         ext = plan_ext(plan, copy_video_codec)
+        check_free_space(out_dir)  # OSError: a full disk is refused before any file is made
         self.path = reserve_recording_path(out_dir, guest, ext)  # OSError if unwritable
         # What this recording takes, and in which form.
         self.video = plan.video and has_video
@@ -288,4 +290,5 @@ class Recorder:
             "files": [s["file"] for s in writer.finished],
             "dropped": dict(writer.dropped),
             "lag_seconds": round(writer.lag, 2) if self.active else 0.0,
+            "warning": writer.warning,
         }

@@ -34,7 +34,8 @@ from . import audioline
 from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
 from .ledger import StreamLedger, explain
 from .mediafile import AudioSpec, MediaFile, VideoSpec
-from .sidecar import bitrate_kbps, write_sidecar
+from .sidecar import SidecarFile, bitrate_kbps, write_sidecar
+from .storage import FolderDeleted, StorageWatch
 from .videofit import fit_frame
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ class Segment:
     video_gaps: int = 0
     last_video_t: float | None = None
     errors: list[str] = field(default_factory=list)
+    sidecar: SidecarFile | None = None
 
 
 def copy_container_ext(plan: RecordPlan, video_codec: str | None) -> str:
@@ -113,6 +115,9 @@ class RecordingWriter:
         self.max_lag = 0.0
         self._lag_logged_at = 0.0
         self._ending = False  # the recording's last files are being closed
+        self.storage = StorageWatch()
+        self.warning: str | None = None  # a storage problem that has not stopped the recording
+        self._folder_deleted = False
         self.plan = plan
         self.out_dir = first_path.parent
         self._next_path: Path | None = first_path
@@ -244,6 +249,12 @@ class RecordingWriter:
         self.error = f"{type(exc).__name__}: {exc}"
         self.failed = True
         self._ending = True
+        if isinstance(exc, FolderDeleted):
+            self._folder_deleted = True
+            try:  # new recordings need it anyway; the sidecar says what was lost
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass
         for seg in (self.draining, self.current):
             if seg is not None:
                 seg.errors.append(self.error)
@@ -255,6 +266,11 @@ class RecordingWriter:
     # -- starting --------------------------------------------------------------------
 
     def _handle(self, item: Item) -> None:
+        warning = self.storage.check()  # raises FolderDeleted
+        if warning:
+            self.warning = warning
+            log.warning("recording of %s: %s", self.guest, warning)
+            self.notify("warning")
         if self.t0 is None:
             if not self._try_start(item):
                 return
@@ -366,19 +382,34 @@ class RecordingWriter:
             line = self._audio_line.emitted_until if self._audio_line else self._copy_audio_next
             audio_start = line if line is not None else round((item.t - self.t0) * 48_000)
             video_start = round(audio_start * 90_000 / 48_000)
+        try:
+            # Made first: a disk too full for it gets no media file either.
+            sidecar = SidecarFile(path, {"guest": self.guest, "file": path.name, "status": "recording"})
+        except OSError:
+            _remove_empty(path)
+            raise
+        try:
+            media = MediaFile(path, video_spec, self._audio_spec())
+        except Exception:
+            sidecar.close()
+            sidecar.path.unlink(missing_ok=True)
+            _remove_empty(path)
+            raise
+        self.storage.watch(path)
         seg = Segment(
-            file=MediaFile(path, video_spec, self._audio_spec()),
+            file=media,
             start_t=self.t0 if at_origin else item.t,
             video_start=video_start,
             audio_start=audio_start,
             started_utc=datetime.now(timezone.utc),
             video_codec=video_codec,
+            sidecar=sidecar,
         )
         self.current = seg
         self.current_path = path
         if self.started_utc is None:
             self.started_utc = seg.started_utc
-        write_sidecar(path, self._summary(seg, final=False))
+        sidecar.write(self._summary(seg, final=False))
 
     def _rotate(self, item: Item, reason: str) -> None:
         """Start the next file at this item (a video keyframe / frame)."""
@@ -413,10 +444,17 @@ class RecordingWriter:
         seg.ended_utc = datetime.now(timezone.utc)
         if self.t0 is not None:
             self._final_seconds = max(self._final_seconds, self._segment_end_seconds(seg))
+        if not clean and seg.file.bytes_written == 0:
+            _remove_empty(seg.file.path)  # nothing of it reached the disk: no empty file left
         summary = self._summary(seg, final=True)
         self._bytes_done += seg.file.bytes_written
         self.finished.append(summary)
-        write_sidecar(seg.file.path, summary, final=True)
+        if self._folder_deleted or seg.sidecar is None:
+            if seg.sidecar is not None:
+                seg.sidecar.close()
+            write_sidecar(seg.file.path, summary, final=True)  # beside where the file was
+        elif not seg.sidecar.write(summary, final=True) and not seg.file.path.exists():
+            seg.sidecar.path.unlink(missing_ok=True)
 
     # -- video -----------------------------------------------------------------------
 
@@ -686,6 +724,7 @@ class RecordingWriter:
             },
             "frames": frames,
             "max_lag_seconds": round(self.max_lag, 3),
+            "warnings": [self.warning] if self.warning else [],
             "network": guest_stats,
             "errors": list(seg.errors) + explain(lost),
         }
