@@ -220,7 +220,7 @@ def script_load(settings):
     obs.obs_frontend_add_event_callback(on_frontend_event)
     _register_hotkeys(settings)
     obs.timer_add(refresh_status, 1000)
-    log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}; guest link: {controller.guest_link}")
+    log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}; guest link: {controller.masked_guest_link}")
 
 
 def script_update(settings):
@@ -373,7 +373,7 @@ def on_copy_link(props, prop):
     if not link:
         state.notice = "The guest server is not running; see the OBS log."
         return True
-    log("info", f"guest link: {link}")
+    log("info", "guest link copied (shown in full in the script's properties only)")
     state.notice = ("Guest link copied to the clipboard." if copy_to_clipboard(link)
                     else "No clipboard tool found: copy the guest link above by hand.")
     return True

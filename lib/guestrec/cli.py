@@ -64,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
+    from .secrecy import TokenMask
 
     if (args.cert is None) != (args.key is None):
         print("error: --cert and --key go together", file=sys.stderr)
@@ -77,6 +78,8 @@ def serve(args: argparse.Namespace) -> int:
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
             logging.getLevelName(level.upper()), msg))
+        for handler in logging.getLogger().handlers:  # whatever logs a request, never the token
+            handler.addFilter(TokenMask(engine.token))
         engine.start()
     except (RecordSettingsError, EngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -84,12 +87,14 @@ def serve(args: argparse.Namespace) -> int:
 
     plan = settings.plan()
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
+    # The one place the full token is shown: this is the operator's screen, not a log.
     print(f"Guest link: {engine.guest_link}", flush=True)
-    print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
+    print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  "
+          "(Authorization: Bearer TOKEN, the token of the guest link)", flush=True)
     cert, key = engine.publisher_dtls_identity()
     print(
         "FFmpeg 8 publishers (its GnuTLS DTLS key is refused without these):\n"
-        f"  ffmpeg -re -i INPUT -c:v libx264 -bf 0 -c:a libopus -f whip -authorization {engine.token} "
+        f"  ffmpeg -re -i INPUT -c:v libx264 -bf 0 -c:a libopus -f whip -authorization TOKEN "
         f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
         flush=True,
     )

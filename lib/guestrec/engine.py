@@ -21,6 +21,7 @@ from aiohttp import web
 from .interfaces import GuestSink
 from .netaddr import is_loopback, link_host
 from .plan import RecordPlan, make_plan
+from .secrecy import mask_in, private_dir, token_problem
 
 T = TypeVar("T")
 LogFn = Callable[[str, str], None]
@@ -31,6 +32,12 @@ logger = logging.getLogger(__name__)
 
 class EngineError(RuntimeError):
     """The engine could not do what was asked; the message is meant for the user."""
+
+
+def _check_token(token: str) -> None:
+    problem = token_problem(token)
+    if problem:
+        raise EngineError(problem)
 
 
 @dataclass
@@ -46,7 +53,7 @@ class EngineSettings:
     split_minutes: float | None = None
     cert: Path | None = None
     key: Path | None = None
-    tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
+    tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
     max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
 
     def plan(self) -> RecordPlan:
@@ -65,6 +72,7 @@ class Engine:
         log: LogFn | None = None,
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
+        _check_token(settings.token)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
         self._settings = settings
@@ -100,8 +108,16 @@ class Engine:
     def guest_link(self) -> str:
         return f"{self.base_url}/?token={self.token}"
 
+    @property
+    def masked_guest_link(self) -> str:
+        """The guest link as logs show it: the token masked."""
+        return mask_in(self.guest_link, self.token)
+
     def tls_dir(self) -> Path:
-        return self._settings.tls_dir or Path(self._settings.out_dir) / ".tls"
+        """Private keys live in the user's config folder (0700), never among recordings."""
+        if self._settings.tls_dir is not None:
+            return self._settings.tls_dir
+        return private_dir("tls")
 
     def publisher_dtls_identity(self) -> tuple[Path, Path]:
         """(cert, key) of a P-256 DTLS identity to hand to FFmpeg WHIP publishers."""
@@ -128,7 +144,7 @@ class Engine:
             except Exception as exc:
                 self._shutdown_loop(timeout=5)
                 raise EngineError(str(exc)) from exc
-            self._log("info", f"guest link: {self.guest_link}")
+            self._log("info", f"guest link: {self.masked_guest_link}")
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finalize every recording, close every guest, and join the loop thread."""
@@ -139,6 +155,7 @@ class Engine:
         """Take new settings; the record plan applies to the next recording, server
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
+        _check_token(settings.token)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
@@ -240,7 +257,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
         await self._start_server()
-        self._log("info", f"server restarted; guest link: {self.guest_link}")
+        self._log("info", f"server restarted; guest link: {self.masked_guest_link}")
 
     async def _stop_async(self) -> None:
         try:

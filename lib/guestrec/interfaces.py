@@ -32,7 +32,7 @@ class SessionAnswer:
 class SessionHost(Protocol):
     """What the WHIP endpoint needs from the session layer. All methods run on the loop."""
 
-    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+    async def open_session(self, guest: str, offer_sdp: str, peer: str | None = None) -> SessionAnswer:
         """Answer an offer. Raises OfferRejected for offers we cannot or will not take."""
         ...
 

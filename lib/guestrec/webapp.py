@@ -13,10 +13,30 @@ from pathlib import Path
 from aiohttp import web
 
 from .interfaces import SessionHost
+from .media.log_bound import bound_noisy_loggers
 from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
 
 PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
 _NO_CACHE = {"Cache-Control": "no-store"}
+# The page's address carries the token: no Referer may take it elsewhere, and nothing but
+# this server's own script, style and connections may run on the page.
+PAGE_SECURITY = {
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; media-src 'self' blob: mediastream:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@web.middleware
+async def page_security(request: web.Request, handler):
+    response = await handler(request)
+    for key, value in PAGE_SECURITY.items():
+        response.headers.setdefault(key, value)
+    return response
 
 
 async def guest_page(request: web.Request) -> web.FileResponse:
@@ -29,8 +49,10 @@ async def guests_api(request: web.Request) -> web.Response:
         return unauthorized()
     # Guests share this token, and a session id is what DELETE needs: never hand one
     # guest the means to hang up another.
+    # Only file names: the server's folders are none of a guest's business.
     statuses = [
-        {key: value for key, value in status.items() if key != "session_id"}
+        {key: (Path(value).name if key == "file" and value else value)
+         for key, value in status.items() if key != "session_id"}
         for status in request.app[HOST_KEY].guest_statuses()
     ]
     return web.json_response(statuses, headers=_NO_CACHE)
@@ -38,8 +60,9 @@ async def guests_api(request: web.Request) -> web.Response:
 
 def build_app(host: SessionHost, token: str) -> web.Application:
     """The application serving guests for one SessionHost, guarded by one token."""
+    bound_noisy_loggers()
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
-    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024)
+    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=[page_security])
     add_whip_routes(app, host, token)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)

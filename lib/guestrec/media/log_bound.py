@@ -1,4 +1,4 @@
-"""Bounded logging for what guests can trigger at will.
+"""Bounded logging for what guests and strangers can trigger at will.
 
 aiortc's decoder thread logs a warning for every frame it cannot decode, so a guest that
 sends random payloads would write a line per frame into the studio's (and OBS's) log. A
@@ -13,6 +13,21 @@ import time
 
 PER_MINUTE = 5
 NOISY_LOGGERS = ("aiortc.rtcrtpreceiver",)
+# Loggers that write a traceback for a malformed request or a failed TLS handshake.
+REQUEST_LOGGERS = ("aiohttp.server", "aiohttp.web", "asyncio")
+
+
+class OneLine(logging.Filter):
+    """A malformed request from outside is worth one line, not a traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {str(exc)[:200]}"
+            record.args = None
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class RepeatLimit(logging.Filter):
@@ -54,4 +69,7 @@ def bound_noisy_loggers() -> None:
         return
     _installed = True
     for name in NOISY_LOGGERS:
+        logging.getLogger(name).addFilter(RepeatLimit())
+    for name in REQUEST_LOGGERS:
+        logging.getLogger(name).addFilter(OneLine())
         logging.getLogger(name).addFilter(RepeatLimit())

@@ -17,6 +17,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from ... import sdp
 from ...core import Guest, GuestRoster, PageChannel
 from ...interfaces import OfferRejected, SessionAnswer
+from .offer_checks import cap_candidates, require_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +60,13 @@ class WhipIngest:
     def _make_peer_connection(self) -> RTCPeerConnection:
         return RTCPeerConnection(RTCConfiguration(iceServers=[]))
 
-    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+    async def open_session(self, guest: str, offer_sdp: str, peer: str | None = None) -> SessionAnswer:
         try:
             sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
             raise OfferRejected(str(exc), 400) from None
+        require_fingerprint(offer_sdp)
+        offer_sdp = cap_candidates(offer_sdp)
         problem = sdp.offer_problem(offer_sdp)
         if problem:
             raise OfferRejected(problem, 422)
