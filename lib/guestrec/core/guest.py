@@ -58,6 +58,8 @@ class Guest:
     client: str  # who is sending: "webrtc", "ffmpeg", "vdoninja"...
     control: GuestControl | None = None
     dtls_failure_hint: str | None = None  # what to tell when DTLS fails after ICE worked
+    peer: str | None = None  # the address its offer came from (admission budgets)
+    liveness: asyncio.Task | None = None  # watches a connected guest for silence
     guest_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     created: float = field(default_factory=time.time)
     media: Any = None  # media.GuestMedia once a track arrived

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,13 +25,15 @@ from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
+from .admission import MAX_GUESTS, decide
 from .guest import Guest, GuestConfig, GuestControl
 
 log = logging.getLogger(__name__)
 
-MAX_GUESTS = 16
 # A guest that has not connected by then is given up (ICE or DTLS never completed).
 CONNECT_TIMEOUT_S = 30.0
+# A connected guest that sends nothing (no RTP, no RTCP) for this long has vanished.
+SILENT_AFTER_S = 6.0
 
 FinishedFn = Callable[[Guest, str], None]
 
@@ -70,9 +73,17 @@ class GuestRoster:
             log.error("cannot take guests with the current settings: %s", exc)
             raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
 
-    def check_capacity(self) -> None:
-        if len(self._guests) + len(self._reserved) >= MAX_GUESTS:
-            raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
+    def check_capacity(self, peer: str | None = None) -> None:
+        """Raises OfferRejected (503) when an offer from `peer` cannot be taken now."""
+        decide(self._guests.values(), len(self._reserved), peer)
+
+    async def make_room(self, peer: str | None = None) -> None:
+        """As check_capacity, but a pending guest that had its time gives way."""
+        decision = decide(self._guests.values(), len(self._reserved), peer)
+        if decision.evict is not None:
+            stale = decision.evict
+            stale.error = stale.error or "did not connect in time; its place went to a new guest"
+            await self.finish(stale, "never connected")
 
     def _taken(self) -> set[str]:
         return {g.name.casefold() for g in self._guests.values()} | {
@@ -105,11 +116,12 @@ class GuestRoster:
         control: GuestControl | None = None,
         dtls_failure_hint: str | None = None,
         on_finished: FinishedFn | None = None,
+        peer: str | None = None,
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog."""
         self._reserved.discard(name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
-                      dtls_failure_hint=dtls_failure_hint)
+                      dtls_failure_hint=dtls_failure_hint, peer=peer)
         self._guests[guest.guest_id] = guest
         if on_finished is not None:
             self._finished_listeners[guest.guest_id] = on_finished
@@ -203,6 +215,7 @@ class GuestRoster:
                 if entry.config.auto_record:
                     self._start(entry)
                 self._send_status(entry)
+                entry.liveness = asyncio.ensure_future(self._watch_liveness(entry))
             elif state == "failed":
                 entry.error = entry.error or self._failure_reason(entry)
                 self._schedule_finish(entry, "connection failed")
@@ -269,6 +282,22 @@ class GuestRoster:
             return what
         return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
                 f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
+
+    async def _watch_liveness(self, entry: Guest) -> None:
+        """Finish a connected guest whose packets stopped (it vanished: no hang-up, no
+        DTLS close), long before ICE consent (about 30 s) would notice."""
+        watched_since = time.monotonic()
+        while entry.guest_id in self._guests and not entry.ended:
+            await asyncio.sleep(1.0)
+            media = entry.media
+            silent = media.silent_seconds() if media is not None else None
+            if silent is not None:
+                silent = min(silent, time.monotonic() - watched_since)
+            if silent is not None and silent >= SILENT_AFTER_S:
+                entry.liveness = None  # finishing must not cancel the task that asks for it
+                entry.error = entry.error or f"the guest's connection went silent ({silent:.0f} s without packets)"
+                await self.finish(entry, "connection lost")
+                return
 
     async def _connect_watchdog(self, entry: Guest) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
@@ -353,8 +382,9 @@ class GuestRoster:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
         else:
             log.info("guest %r leaves: %s", entry.name, reason)
-        if entry.watchdog is not None:
-            entry.watchdog.cancel()
+        for task in (entry.watchdog, entry.liveness):
+            if task is not None:
+                task.cancel()
         try:
             await self._release(entry)
         finally:

@@ -255,6 +255,13 @@ class GuestMedia:
         if tap is not None:
             tap.request_keyframe()
 
+    def silent_seconds(self) -> float | None:
+        """Seconds since the guest last sent anything (RTP or RTCP); None without tracks."""
+        if not self.taps:
+            return None
+        newest = max(tap.last_packet for tap in self.taps.values())
+        return max(0.0, self.taps[next(iter(self.taps))].clock() - newest)
+
     def stats(self) -> dict:
         """Reception statistics (thread-safe enough for a summary: plain reads)."""
         out: dict = {kind: tap.stats() for kind, tap in self.taps.items()}

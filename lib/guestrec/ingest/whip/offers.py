@@ -78,7 +78,7 @@ class WhipIngest:
         problem = sdp.offer_problem(offer_sdp)
         if problem:
             raise OfferRejected(problem, 422)
-        self.roster.check_capacity()
+        await self.roster.make_room(peer)
         config = self.roster.current_config()
         name = self.roster.reserve_name(guest)
         is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
@@ -87,7 +87,7 @@ class WhipIngest:
         entry = self.roster.admit(
             name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
             control=PageChannel(pc), dtls_failure_hint=FFMPEG_DTLS_HINT if is_ffmpeg else None,
-            on_finished=lambda g, reason: self._ended_on_its_own(session_id),
+            on_finished=lambda g, reason: self._ended_on_its_own(session_id), peer=peer,
         )
         try:
             try:
