@@ -268,9 +268,13 @@ class Engine:
                     self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
-        runner = web.AppRunner(build_app(self._whip, s.token), access_log=None)
+        from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
+
+        guard = ConnectionGuard()
+        runner = web.AppRunner(build_app(self._whip, s.token, guard), access_log=None,
+                               keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
-        site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
+        site = GuardedSite(runner, s.host or None, s.port, ssl_context=ssl_context, guard=guard)
         try:
             await site.start()
         except OSError as exc:

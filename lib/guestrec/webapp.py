@@ -13,6 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .http_guard import ConnectionGuard
 from .interfaces import SessionHost
 from .media.log_bound import bound_noisy_loggers
 from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
@@ -71,11 +72,13 @@ async def ice_servers_api(request: web.Request) -> web.Response:
     return web.json_response({"iceServers": servers}, headers=_NO_CACHE)
 
 
-def build_app(host: SessionHost, token: str) -> web.Application:
-    """The application serving guests for one SessionHost, guarded by one token."""
+def build_app(host: SessionHost, token: str, guard: ConnectionGuard | None = None) -> web.Application:
+    """The application serving guests for one SessionHost, guarded by one token (and, for
+    the engine's server, by a ConnectionGuard that needs to see each request)."""
     bound_noisy_loggers()
+    middlewares = ([guard.middleware] if guard is not None else []) + [page_security]
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
-    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=[page_security])
+    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=middlewares)
     add_whip_routes(app, host, token)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)
