@@ -32,9 +32,10 @@ from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from . import audioline
 from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
-from .ledger import StreamLedger, explain
+from .ledger import StreamLedger
 from .mediafile import AudioSpec, MediaFile, VideoSpec
-from .sidecar import SidecarFile, bitrate_kbps, write_sidecar
+from .sidecar import SidecarFile, write_sidecar
+from .summary import segment_summary
 from .storage import FolderDeleted, StorageWatch
 from .videofit import fit_frame
 
@@ -114,7 +115,7 @@ class RecordingWriter:
         self.lag = 0.0  # seconds between a frame's arrival and its writing, latest
         self.max_lag = 0.0
         self._lag_logged_at = 0.0
-        self._ending = False  # the recording's last files are being closed
+        self.ending = False  # the recording's last files are being closed
         self.storage = StorageWatch()
         self.warning: str | None = None  # a storage problem that has not stopped the recording
         self._folder_deleted = False
@@ -248,7 +249,7 @@ class RecordingWriter:
         log.warning("recording of %s failed: %s", self.guest, exc)
         self.error = f"{type(exc).__name__}: {exc}"
         self.failed = True
-        self._ending = True
+        self.ending = True
         if isinstance(exc, FolderDeleted):
             self._folder_deleted = True
             try:  # new recordings need it anyway; the sidecar says what was lost
@@ -632,7 +633,7 @@ class RecordingWriter:
     # -- finishing -------------------------------------------------------------------
 
     def _finish(self) -> None:
-        self._ending = True
+        self.ending = True
         if self.t0 is None and self._early_audio and not self.failed:
             self._start_audio_only()  # the camera never sent: the audio is still a recording
         if self._audio_line is not None and self.current is not None:
@@ -652,82 +653,7 @@ class RecordingWriter:
     # -- reporting -------------------------------------------------------------------
 
     def _summary(self, seg: Segment, final: bool) -> dict:
-        stats = seg.file.stats
-        v, a = stats.video, stats.audio
-        video_seconds = None
-        if v.first_pts is not None and v.end_pts is not None:
-            # the last frame lasts as long as the average frame before it
-            span = v.end_pts - v.first_pts
-            frames = max(1, v.packets - 1)
-            video_seconds = (span + span / frames) / 90_000 if v.packets > 1 else None
-        audio_seconds = None
-        if a.first_pts is not None and a.end_pts is not None:
-            audio_seconds = (a.end_pts - a.first_pts) / 48_000
-        duration = max(video_seconds or 0.0, audio_seconds or 0.0)
-        plan = self.plan
-        offset_ms = None
-        if v.first_pts is not None and a.first_pts is not None:
-            offset_ms = round((a.first_pts / 48_000 - v.first_pts / 90_000) * 1000, 1)
-        guest_stats = {}
-        try:
-            guest_stats = self.guest_stats()
-        except Exception:
-            pass
-        timeline = guest_stats.pop("timeline", None)
-        # The recording's frames so far (all its files): received, written, dropped and why.
-        frames = {kind: ledger.summary(final=final and self._ending)
-                  for kind, ledger in self.ledgers.items()}
-        lost: dict[str, int] = {}
-        for counts in frames.values():
-            for reason, count in counts["dropped"].items():
-                lost[reason] = lost.get(reason, 0) + count
-        if not final:
-            status = "recording"
-        elif seg.errors and self.failed:
-            status = "failed"
-        else:
-            status = "incomplete" if lost else "complete"
-        return {
-            "guest": self.guest,
-            "file": seg.file.path.name,
-            "status": status,
-            "start_utc": seg.started_utc.isoformat(),
-            "end_utc": seg.ended_utc.isoformat() if seg.ended_utc else None,
-            "mode": plan.mode,
-            "copy": plan.copy,
-            "container": seg.file.path.suffix.lstrip("."),
-            "video": None if seg.file.video_stream is None else {
-                "codec": seg.file.video_spec.codec if seg.file.video_spec else None,
-                "width": seg.file.video_spec.width if seg.file.video_spec else None,
-                "height": seg.file.video_spec.height if seg.file.video_spec else None,
-                "requested_kbps": None if plan.copy else plan.video_kbps,
-                "measured_kbps": bitrate_kbps(v.bytes, video_seconds or 0.0),
-                "frames": v.packets,
-                "seconds": round(video_seconds, 3) if video_seconds else None,
-                "gaps_over_500ms": seg.video_gaps,
-                "timeline_resyncs": self.video_resyncs,
-            },
-            "audio": None if seg.file.audio_stream is None else {
-                "codec": plan.audio_codec,
-                "requested_kbps": plan.audio_kbps,
-                "measured_kbps": bitrate_kbps(a.bytes, audio_seconds or 0.0),
-                "samples": a.frames_in,
-                "sample_rate": 48_000,
-                "seconds": round(audio_seconds, 3) if audio_seconds else None,
-                "gaps_filled": self.audio_gaps,
-                "gap_seconds_filled": round(self.audio_gap_samples / 48_000, 3),
-            },
-            "duration_seconds": round(duration, 3),
-            "av_sync": {
-                "timeline": timeline,
-                "audio_start_minus_video_start_ms": offset_ms,
-            },
-            "frames": frames,
-            "max_lag_seconds": round(self.max_lag, 3),
-            "warnings": [self.warning] if self.warning else [],
-            "network": guest_stats,
-            "errors": list(seg.errors) + explain(lost),
-        }
+        return segment_summary(self, seg, final)
 
     def seconds_written(self) -> float:
         seg = self.current
