@@ -21,6 +21,7 @@ import pytest
 from aiortc.codecs import vpx
 
 from guestrec.media.bitstream import vp8_is_keyframe
+from guestrec.media.log_bound import PER_MINUTE
 from support.media_probe import probe, streams_of
 from support.serve_process import ServeProcess
 from support.whip_client import WhipClient
@@ -162,5 +163,6 @@ def test_random_payloads_cost_a_bounded_amount_of_log(tmp_path: Path) -> None:
     print(f"{garbled} random frames sent; {len(decode_failures)} decode-failure lines, "
           f"{len(lines)} lines of output in all")
     assert garbled >= 20
-    assert 1 <= len(decode_failures) <= 5, decode_failures
+    # At most PER_MINUTE a minute; a run that crosses a minute boundary may show two rounds.
+    assert 1 <= len(decode_failures) <= 2 * PER_MINUTE, decode_failures
     assert len(lines) < 60, output
