@@ -168,6 +168,10 @@ class Engine:
     def stop_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("stop_recording", guest), timeout=30)
 
+    def hang_up(self, guest: str) -> bool:
+        """End a guest's session from the studio: its page is told and does not rejoin."""
+        return self._call(self._roster_call("hang_up", guest), timeout=15)
+
     # ----- loop thread ------------------------------------------------------------
 
     def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: Future[None]) -> None:
@@ -251,7 +255,7 @@ class Engine:
     async def _guest_statuses(self) -> list[dict[str, Any]]:
         return self._roster.guest_statuses()
 
-    async def _roster_call(self, method: str, guest: str | None) -> list[str]:
+    async def _roster_call(self, method: str, guest: str | None) -> Any:
         if self._roster is None:
             return []
         return await getattr(self._roster, method)(guest)

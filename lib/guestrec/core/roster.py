@@ -5,7 +5,13 @@ the remote description (so no track event is missed). The roster then wires the
 connection: tracks go to a `media.GuestMedia`, which records them and feeds the sink; the
 sink (in OBS: the guest's source) is made when the connection comes up; a guest whose
 connection fails or closes, or that never connects, is finished: recording finalized,
-sink told, guest removed, and the ingest's `on_finished` called.
+guest removed, and the ingest's `on_finished` called.
+
+A guest whose connection was lost keeps its name, sink and take for a while (see
+continuity.py): `claim_name` with its resume secret brings it back into them, its
+recording continuing as the next part of the take. A guest that hangs up, or that the
+studio ends (`hang_up`, `close_all`), is gone at once: its sink is told, and the studio's
+end is announced to the guest first.
 """
 
 from __future__ import annotations
@@ -22,8 +28,11 @@ from aiortc.contrib.media import MediaBlackhole
 
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
+from ..media.sidecar import link_next_file
 from ..names import display_name
+from .continuity import Continuity, LastingSink, ReservationBook, Take, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
+from .liveness import quicken_consent_checks
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +41,16 @@ MAX_GUESTS = 16
 CONNECT_TIMEOUT_S = 30.0
 
 FinishedFn = Callable[[Guest, str], None]
+
+# Why a guest ended. The studio's own ends are told to the guest before it is closed;
+# a lost connection keeps the guest's name, sink and take for its return.
+SERVER_STOPPED = "server stopped"
+STUDIO_HUNG_UP = "hung up by the studio"
+GUEST_HUNG_UP = "hung up"
+RECONNECTED = "replaced by its reconnection"
+STUDIO_ENDS = {SERVER_STOPPED: "The studio ended the session.",
+               STUDIO_HUNG_UP: "The studio ended the session."}
+LOST = {"connection failed", "connection closed", "never connected", RECONNECTED}
 
 
 def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
@@ -57,6 +76,10 @@ class GuestRoster:
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
+        self._returning = ReservationBook(on_expired=lambda continuity: self._changed())
+        self._claims: dict[str, Continuity] = {}  # reserved names that resume a guest
+        self._closing = False
+        quicken_consent_checks()
 
     # -- admission ------------------------------------------------------------
 
@@ -75,7 +98,7 @@ class GuestRoster:
 
     def _taken(self) -> set[str]:
         return {g.name.casefold() for g in self._guests.values()} | {
-            n.casefold() for n in self._reserved
+            n.casefold() for n in (*self._reserved, *self._returning.names())
         }
 
     def reserve_name(self, requested: str) -> str:
@@ -91,8 +114,29 @@ class GuestRoster:
         self._reserved.add(name)
         return name
 
+    async def claim_name(self, requested: str, resume_secret: str | None) -> str:
+        """Like `reserve_name`, but a guest coming back with its resume secret gets its
+        own name (and with `admit`, its sink and take) back. A live guest of that name with
+        that secret is the same guest, back before its dead connection was noticed: it is
+        ended first. Any other secret, or none, gets a fresh name."""
+        if resume_secret:
+            wanted = display_name(requested).casefold()
+            live = next((g for g in self._guests.values() if g.name.casefold() == wanted), None)
+            if live is not None and live.continuity is not None and secret_matches(
+                    resume_secret, live.continuity.secret):
+                await self.finish(live, RECONNECTED)
+            continuity = self._returning.claim(wanted, resume_secret)
+            if continuity is not None:
+                self._reserved.add(continuity.name)
+                self._claims[continuity.name] = continuity
+                return continuity.name
+        return self.reserve_name(requested)
+
     def release_name(self, name: str) -> None:
         self._reserved.discard(name)
+        continuity = self._claims.pop(name, None)
+        if continuity is not None:  # the returning guest's offer failed: wait on for it
+            self._returning.hold(continuity)
 
     def admit(
         self,
@@ -107,8 +151,14 @@ class GuestRoster:
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog."""
         self._reserved.discard(name)
+        continuity = self._claims.pop(name, None)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
-                      dtls_failure_hint=dtls_failure_hint)
+                      dtls_failure_hint=dtls_failure_hint,
+                      continuity=continuity or Continuity(name=name), resumed=continuity is not None)
+        if continuity is not None:
+            continuity.parts += 1
+            guest.sink = continuity.sink
+            log.info("guest %r is back (connection %d)", name, continuity.parts)
         self._guests[guest.guest_id] = guest
         if on_finished is not None:
             self._finished_listeners[guest.guest_id] = on_finished
@@ -144,6 +194,8 @@ class GuestRoster:
                 except Exception as exc:  # noqa: BLE001 - report, keep the guest
                     log.exception("stopping %r's recording failed", entry.name)
                     entry.error = f"stopping the recording failed: {exc}"
+                if entry.continuity is not None:
+                    entry.continuity.take = None  # a later start is a new take
                 stopped.append(entry.name)
                 self._send_status(entry)
         if stopped:
@@ -156,11 +208,37 @@ class GuestRoster:
             guest.finishing = asyncio.ensure_future(self._do_finish(guest, reason))
         await asyncio.shield(guest.finishing)
 
+    async def hang_up(self, name: str) -> bool:
+        """The studio ends a guest: it is told, and does not come back on its own. Also
+        ends a dropped guest's wait for its return. False for an unknown name."""
+        guest = self.get(name)
+        if guest is not None:
+            await self.finish(guest, STUDIO_HUNG_UP)
+            return True
+        if self._returning.drop(name) is not None:
+            self._changed()
+            return True
+        return False
+
+    def forget_return(self, continuity: Continuity) -> None:
+        """A dropped guest said it left for good (e.g. its late DELETE): its name is free."""
+        if any(held is continuity for held in self._returning.held()):
+            self._returning.drop(continuity.name)
+            self._changed()
+
+    def awaiting_return(self) -> list[str]:
+        """Names of dropped guests whose names and sources wait for their return."""
+        return self._returning.names()
+
     async def close_all(self) -> None:
-        await asyncio.gather(
-            *(self.finish(g, "server stopped") for g in list(self._guests.values())),
-            return_exceptions=True,
-        )
+        self._closing = True
+        try:
+            await asyncio.gather(
+                *(self.finish(g, SERVER_STOPPED) for g in list(self._guests.values())),
+                return_exceptions=True,
+            )
+        finally:
+            self._returning.drop_all()
 
     # -- peer connection events ----------------------------------------------
 
@@ -195,7 +273,9 @@ class GuestRoster:
                 self._attach_sink(entry)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
-                if entry.config.auto_record:
+                # A returning guest goes on as it was: recorded again only if it was.
+                take_goes_on = entry.continuity is not None and entry.continuity.take is not None
+                if take_goes_on if entry.resumed else entry.config.auto_record:
                     self._start(entry)
                 self._send_status(entry)
             elif state == "failed":
@@ -223,12 +303,19 @@ class GuestRoster:
     def _attach_sink(self, entry: Guest) -> None:
         """Give a connected guest its sink (in OBS: its source). Not at offer time: a guest
         whose connection never comes up must not leave an empty source behind."""
-        if self._sink_factory is None or entry.media is None or entry.sink is not None:
+        if entry.media is None:
             return
-        try:
-            entry.sink = self._sink_factory(entry.name)
-        except Exception:  # noqa: BLE001
-            log.exception("making the sink for %r failed", entry.name)
+        if entry.sink is None and self._sink_factory is not None:
+            # Once per guest: a returning guest feeds the sink it had.
+            real = None
+            try:
+                real = self._sink_factory(entry.name)
+            except Exception:  # noqa: BLE001
+                log.exception("making the sink for %r failed", entry.name)
+            if real is not None:
+                entry.sink = LastingSink(real)
+                if entry.continuity is not None:
+                    entry.continuity.sink = entry.sink
         if entry.sink is not None:
             entry.media.add_sink(entry.sink)
 
@@ -236,8 +323,18 @@ class GuestRoster:
         status = entry.media.recording_status() if entry.media is not None else None
         if status and status.get("error"):
             entry.error = str(status["error"])
+        self._link_parts(entry, status)
         self._send_status(entry)
         self._changed()
+
+    def _link_parts(self, entry: Guest, status: dict[str, Any] | None) -> None:
+        """Once a continued take's new part has its first file, the part before names it."""
+        take = entry.continuity.take if entry.continuity is not None else None
+        if take is None or take.link_from is None or not status or not status.get("started_utc"):
+            return
+        previous, take.link_from = take.link_from, None
+        new_file = Path(status["path"]).name
+        asyncio.get_running_loop().run_in_executor(None, link_next_file, previous, new_file)
 
     def _failure_reason(self, entry: Guest) -> str:
         ice_ok = dtls_failed = False
@@ -269,10 +366,14 @@ class GuestRoster:
         if entry.media is None or self._recording(entry):
             return False
         current = self._config()
+        continuity = entry.continuity or Continuity(name=entry.name)
+        if continuity.take is None:
+            continuity.take = Take()
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
             path = entry.media.start_recording(
-                entry.config.plan, Path(current.out_dir), current.split_minutes
+                entry.config.plan, Path(current.out_dir), current.split_minutes,
+                take=continuity.take.next_part(),
             )
         except OSError as exc:
             self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
@@ -329,13 +430,42 @@ class GuestRoster:
         if entry.watchdog is not None:
             entry.watchdog.cancel()
         try:
+            if reason in STUDIO_ENDS and entry.control is not None:
+                await self._tell_ended(entry, STUDIO_ENDS[reason])
+            was_recording = self._recording(entry)
             await self._release(entry)
+            self._keep_or_end(entry, reason, was_recording)
         finally:
             self._guests.pop(entry.guest_id, None)
             listener = self._finished_listeners.pop(entry.guest_id, None)
             if listener is not None:
                 _call_quietly("on_finished", lambda: listener(entry, reason))
             self._changed()
+
+    async def _tell_ended(self, entry: Guest, text: str) -> None:
+        try:
+            await asyncio.wait_for(entry.control.end(text), 2.0)
+        except Exception:  # noqa: BLE001 - the guest is ended all the same
+            log.debug("telling %r the session ended failed", entry.name, exc_info=True)
+
+    def _keep_or_end(self, entry: Guest, reason: str, was_recording: bool) -> None:
+        """After a lost connection, hold the guest's name, sink and take for its return;
+        after any other end, end them."""
+        continuity = entry.continuity
+        if continuity is None:
+            return
+        take = continuity.take
+        if take is not None:
+            status = entry.media.recording_status() if entry.media is not None else None
+            last = Path(status["path"]) if status and status.get("path") else None
+            if last is not None and last.exists() and status.get("started_utc"):
+                take.last_file = last
+            if not was_recording:
+                continuity.take = None
+        if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
+            self._returning.hold(continuity)
+        else:
+            continuity.end()
 
     async def _release(self, entry: Guest) -> None:
         # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells
