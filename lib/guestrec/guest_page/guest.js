@@ -16,6 +16,9 @@
   const state = window.guestState = {
     media: false, joined: false, connected: false, recording: false,
     file: null, answerSdp: null, error: null, httpStatus: null, messages: [],
+    guest: null, // the name the studio gave us
+    reconnecting: false, reconnects: 0, reconnectAttempts: 0, ended: false,
+    connectMs: null, reconnectMs: null, // join -> connected, drop noticed -> connected again
   };
 
   let stream = null;
@@ -88,7 +91,32 @@
     });
   }
 
-  function onMessage(event) {
+  // ---- Resume credential -------------------------------------------------------
+  // The studio's 201 carries a secret that gives this guest its name, OBS source and
+  // recording back after a dropped connection. Kept per tab (sessionStorage), per name
+  // typed, together with the name the studio actually gave ("Alice 2" for a second Alice).
+
+  const RESUME_KEY = "guestrec.resume";
+  const resumeStore = {
+    all() {
+      try { return JSON.parse(sessionStorage.getItem(RESUME_KEY) || "{}") || {}; } catch (e) { return {}; }
+    },
+    get(typed) { return this.all()[typed] || null; },
+    put(typed, name, secret) {
+      const all = this.all();
+      all[typed] = { name: name, secret: secret };
+      try { sessionStorage.setItem(RESUME_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
+    },
+    drop(typed) {
+      const all = this.all();
+      delete all[typed];
+      try { sessionStorage.setItem(RESUME_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
+    },
+  };
+
+  // ---- Studio messages -----------------------------------------------------------
+
+  function onMessage(event, channel) {
     let msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     state.messages.push(msg);
@@ -96,61 +124,202 @@
       setRecording(msg.recording, msg.file);
     } else if (msg.type === "error") {
       showError("The studio reports: " + msg.message);
+    } else if (msg.type === "ended") {
+      // Confirm first: the studio closes the connection once it knows we heard it.
+      try { channel.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
+      studioEnded();
     }
   }
 
-  async function join(event) {
-    event.preventDefault();
-    const name = ui.name.value.trim();
-    if (!name) { ui.name.focus(); return; }
-    if (!stream) return;
-    showError("");
-    ui.join.disabled = true;
-    ui.name.disabled = true;
-    setStatus("Connecting…");
-    try {
-      pc = new RTCPeerConnection({ iceServers: [] });
-      const peer = pc;
-      const channel = pc.createDataChannel("guestrec");
-      channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
-      for (const track of stream.getTracks()) {
-        pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      }
-      pc.onconnectionstatechange = () => {
-        const s = pc ? pc.connectionState : "closed";
-        state.connected = s === "connected";
-        if (s === "connected") setStatus("Connected to the studio as " + name + ".");
-        else if (s === "failed") { showError("The connection to the studio failed."); leave(false); }
-        else if (s === "disconnected") setStatus("Connection interrupted…");
-      };
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, 3000); // WHIP without trickle: all candidates in the offer
+  function studioEnded() {
+    state.ended = true;
+    const typed = ui.name.value.trim();
+    resumeStore.drop(typed); // nothing to resume: the studio ended it
+    leave(false).then(() => setStatus("The studio ended the session."));
+  }
 
+  // ---- One connection to the studio ----------------------------------------------
+
+  // Opens a peer connection and posts its offer; resolves with the peer once the
+  // studio answered (201), rejects with an Error carrying `httpStatus` otherwise.
+  async function connect(typed, onState) {
+    const peer = new RTCPeerConnection({ iceServers: [] });
+    try {
+      const channel = peer.createDataChannel("guestrec");
+      channel.onmessage = (event) => { if (pc === peer) onMessage(event, channel); };
+      for (const track of stream.getTracks()) {
+        peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      }
+      peer.onconnectionstatechange = () => { if (pc === peer) onState(peer.connectionState); };
+      await peer.setLocalDescription(await peer.createOffer());
+      await waitForIceGathering(peer, 3000); // WHIP without trickle: all candidates in the offer
+
+      const saved = resumeStore.get(typed);
+      const name = saved ? saved.name : typed;
+      const headers = { "Content-Type": "application/sdp" };
+      if (saved) headers["Guestrec-Resume"] = saved.secret;
       const whipUrl = new URL("whip/" + encodeURIComponent(name), location.href);
       const response = await fetch(whipUrl, {
-        method: "POST",
-        headers: authHeaders({ "Content-Type": "application/sdp" }),
-        body: pc.localDescription.sdp,
+        method: "POST", headers: authHeaders(headers), body: peer.localDescription.sdp,
       });
       state.httpStatus = response.status;
       const text = await response.text();
       if (response.status !== 201) {
         const reason = text.trim() || response.statusText;
-        throw new Error("The studio said no (HTTP " + response.status + "): " + reason);
+        const err = new Error("The studio said no (HTTP " + response.status + "): " + reason);
+        err.httpStatus = response.status;
+        throw err;
       }
+      const given = decodeURIComponent(response.headers.get("Guestrec-Name") || encodeURIComponent(name));
+      const secret = response.headers.get("Guestrec-Resume");
+      if (secret) resumeStore.put(typed, given, secret);
+      state.guest = given;
       resource = new URL(response.headers.get("Location"), whipUrl).toString();
       state.answerSdp = text;
-      await pc.setRemoteDescription({ type: "answer", sdp: text });
+      await peer.setRemoteDescription({ type: "answer", sdp: text });
+      return peer;
+    } catch (err) {
+      peer.onconnectionstatechange = null;
+      peer.close();
+      throw err;
+    }
+  }
+
+  async function join(event) {
+    event.preventDefault();
+    const typed = ui.name.value.trim();
+    if (!typed) { ui.name.focus(); return; }
+    if (!stream) return;
+    showError("");
+    state.ended = false;
+    ui.join.disabled = true;
+    ui.name.disabled = true;
+    setStatus("Connecting…");
+    const started = performance.now();
+    const generation = ++session;
+    try {
+      pc = await connect(typed, (s) => onConnectionState(s, typed));
+      if (generation !== session) { pc.close(); return; }
       state.joined = true;
       ui.hangup.disabled = false;
       setStatus("Joined. Waiting for the connection…");
+      whenConnected(() => { state.connectMs = Math.round(performance.now() - started); });
     } catch (err) {
+      if (generation !== session) return;
       showError(err.message || String(err));
       await leave(false);
     }
   }
 
+  let onConnectedOnce = null;
+  function whenConnected(fn) { onConnectedOnce = fn; }
+
+  function onConnectionState(s, typed) {
+    state.connected = s === "connected";
+    if (s === "connected") {
+      clearTimeout(dropTimer);
+      dropTimer = null;
+      everConnected = true;
+      if (onConnectedOnce) { onConnectedOnce(); onConnectedOnce = null; }
+      if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
+    } else if (s === "failed") {
+      if (everConnected) startReconnect(typed);
+      else if (!state.reconnecting) { showError("The connection to the studio failed."); leave(false); }
+    } else if (s === "disconnected" && everConnected && !state.reconnecting) {
+      setStatus("Connection interrupted…");
+      // A short blip heals by itself; a longer one (a Wi-Fi change) needs a new connection.
+      clearTimeout(dropTimer);
+      dropTimer = setTimeout(() => { dropTimer = null; startReconnect(typed); }, DROP_AFTER_MS);
+    }
+  }
+
+  // ---- Reconnect -----------------------------------------------------------------
+  // A connection that worked and then dropped is replaced by a new one, under the same
+  // name (the resume secret), with growing pauses between tries, for at most
+  // RECONNECT_FOR_MS. The old connection is closed without a DELETE: a DELETE would tell
+  // the studio the guest left, and it would end the recording instead of continuing it.
+
+  const DROP_AFTER_MS = 3000; // "disconnected" this long counts as a drop
+  const ATTEMPT_TIMEOUT_MS = 10000; // one try's time to connect
+  const RECONNECT_FOR_MS = 120000; // then give up and say so
+  const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
+  let session = 0; // bumped by every join and leave: a stale loop stops itself
+  let dropTimer = null;
+  let everConnected = false;
+
+  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+
+  function waitConnected(peer, ms) {
+    return new Promise((resolve) => {
+      const until = Date.now() + ms;
+      const poll = () => {
+        if (peer.connectionState === "connected") resolve(true);
+        else if (peer.connectionState === "failed" || peer.connectionState === "closed" || Date.now() > until) resolve(false);
+        else setTimeout(poll, 100);
+      };
+      poll();
+    });
+  }
+
+  async function startReconnect(typed) {
+    if (state.reconnecting || state.ended || !state.joined) return;
+    clearTimeout(dropTimer);
+    dropTimer = null;
+    const generation = session;
+    const dropped = performance.now();
+    state.reconnecting = true;
+    state.connected = false;
+    setStatus("Reconnecting…");
+    const old = pc;
+    pc = null;
+    if (old) { old.onconnectionstatechange = null; old.close(); }
+    for (let attempt = 0; ; attempt++) {
+      await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
+      if (generation !== session || state.ended) return;
+      if (performance.now() - dropped > RECONNECT_FOR_MS) break;
+      state.reconnectAttempts += 1;
+      let peer = null;
+      try {
+        peer = await connect(typed, (s) => onConnectionState(s, typed));
+      } catch (err) {
+        if (generation !== session) return;
+        // A refusal that another try cannot change (token, bad offer): stop here.
+        if (err.httpStatus && err.httpStatus !== 503 && err.httpStatus !== 500) {
+          state.reconnecting = false;
+          showError(err.message);
+          await leave(false);
+          return;
+        }
+        continue; // studio unreachable or full: try again
+      }
+      if (generation !== session) { peer.close(); return; }
+      pc = peer;
+      if (await waitConnected(peer, ATTEMPT_TIMEOUT_MS)) {
+        if (generation !== session) return;
+        state.reconnecting = false;
+        state.reconnects += 1;
+        state.reconnectMs = Math.round(performance.now() - dropped);
+        state.connected = peer.connectionState === "connected";
+        setStatus("Connected to the studio as " + state.guest + " (reconnected).");
+        return;
+      }
+      if (generation !== session) return;
+      pc = null;
+      peer.onconnectionstatechange = null;
+      peer.close();
+    }
+    state.reconnecting = false;
+    showError("The connection to the studio was lost and could not be restored. Press Join to try again.");
+    await leave(false);
+  }
+
   async function leave(sendDelete) {
+    session += 1;
+    clearTimeout(dropTimer);
+    dropTimer = null;
+    everConnected = false;
+    onConnectedOnce = null;
+    state.reconnecting = false;
     const url = resource;
     resource = null;
     const closing = pc;
@@ -169,6 +338,7 @@
       // DELETE before closing: a closed connection can reach the studio first, which
       // then ends the session on its own and answers the DELETE with 404.
       setStatus("Leaving…");
+      resumeStore.drop(ui.name.value.trim()); // left on purpose: nothing to resume
       try {
         const r = await fetch(url, { method: "DELETE", headers: authHeaders() });
         setStatus(r.ok ? "You left the studio." : "Left (the studio answered " + r.status + ").");
