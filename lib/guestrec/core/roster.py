@@ -460,8 +460,8 @@ class GuestRoster:
             last = Path(status["path"]) if status and status.get("path") else None
             if last is not None and last.exists() and status.get("started_utc"):
                 take.last_file = last
-            if not was_recording:
-                continuity.take = None
+            if entry.connected_once and not was_recording:
+                continuity.take = None  # not recorded when it left: not recorded when back
         if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
             self._returning.hold(continuity)
         else:
