@@ -19,6 +19,8 @@
     guest: null, // the name the studio gave us
     reconnecting: false, reconnects: 0, reconnectAttempts: 0, ended: false,
     connectMs: null, reconnectMs: null, // join -> connected, drop noticed -> connected again
+    connectionLog: [], // [ms since page load, connection state], the newest 50
+    dropNoticedAt: null, // ms since page load when the last drop was noticed
   };
 
   let stream = null;
@@ -215,11 +217,14 @@
   function whenConnected(fn) { onConnectedOnce = fn; }
 
   function onConnectionState(s, typed) {
+    state.connectionLog.push([Math.round(performance.now()), s]);
+    if (state.connectionLog.length > 50) state.connectionLog.shift();
     state.connected = s === "connected";
     if (s === "connected") {
       clearTimeout(dropTimer);
       dropTimer = null;
       everConnected = true;
+      watchForSilence(pc, typed);
       if (onConnectedOnce) { onConnectedOnce(); onConnectedOnce = null; }
       if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
     } else if (s === "failed") {
@@ -247,6 +252,31 @@
   let dropTimer = null;
   let everConnected = false;
 
+  // The studio sends something every second or so (RTCP reports, ICE consent checks),
+  // while Chromium calls a dead link "disconnected" only after 5-7 s: a connection that
+  // received nothing for SILENCE_MS is taken as dropped sooner.
+  const SILENCE_MS = 4000;
+  let silenceWatch = null;
+
+  function watchForSilence(peer, typed) {
+    stopSilenceWatch();
+    if (!peer) return;
+    let lastBytes = -1;
+    let lastChange = performance.now();
+    silenceWatch = setInterval(async () => {
+      let bytes = 0;
+      try {
+        (await peer.getStats()).forEach((s) => { if (s.type === "transport") bytes += s.bytesReceived || 0; });
+      } catch (e) { return; }
+      if (pc !== peer || state.reconnecting) return;
+      const now = performance.now();
+      if (bytes !== lastBytes) { lastBytes = bytes; lastChange = now; }
+      else if (now - lastChange > SILENCE_MS) startReconnect(typed);
+    }, 1000);
+  }
+
+  function stopSilenceWatch() { clearInterval(silenceWatch); silenceWatch = null; }
+
   function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
   function waitConnected(peer, ms) {
@@ -265,8 +295,10 @@
     if (state.reconnecting || state.ended || !state.joined) return;
     clearTimeout(dropTimer);
     dropTimer = null;
+    stopSilenceWatch();
     const generation = session;
     const dropped = performance.now();
+    state.dropNoticedAt = Math.round(dropped);
     state.reconnecting = true;
     state.connected = false;
     setStatus("Reconnecting…");
@@ -317,6 +349,7 @@
     session += 1;
     clearTimeout(dropTimer);
     dropTimer = null;
+    stopSilenceWatch();
     everConnected = false;
     onConnectedOnce = null;
     state.reconnecting = false;
