@@ -1,6 +1,7 @@
 """A guest whose network drops its UDP for 10 s (a router in a network namespace rig
 drops it) comes back under the same name, into the same sink, and the parts of its take
-hold every frame it sent outside the outage.
+hold every frame it sent outside the outage. A second guest on that network, which does
+not rejoin, shows how soon the studio notices a dead guest on its own.
 
 Studio and guest run in this process, each on its own loop in its own namespace (see
 support/link_rig.py); the guest rejoins as the guest page does (support/reconnecting_guest.py).
@@ -8,7 +9,6 @@ support/link_rig.py); the guest rejoins as the guest page does (support/reconnec
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from pathlib import Path
@@ -19,6 +19,7 @@ from support.guest_server import running_server
 from support.link_rig import STUDIO_ADDR, LinkRig, NetnsLoop
 from support.media_probe import decoded_video, read_counter
 from support.reconnecting_guest import ReconnectingGuest
+from support.whip_client import WhipClient
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,10 +32,10 @@ OUTAGE_S = 10.0
 EDGE_S = 0.3
 
 
-def take_parts(folder: Path) -> list[tuple[dict, Path]]:
-    """(take info, media file) of every recording in the folder, in take order."""
+def take_parts(folder: Path, prefix: str) -> list[tuple[dict, Path]]:
+    """(take info, media file) of the guest's recordings in the folder, in take order."""
     parts = []
-    for side in folder.glob("*.json"):
+    for side in folder.glob(f"{prefix}*.json"):
         summary = json.loads(side.read_text())
         media = folder / summary["file"]
         parts.append((summary["take"], media))
@@ -64,11 +65,16 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
             guest = ReconnectingGuest(server.whip_url("Rig Guest"), server.token)
             home.call(guest.join(), 30)
             measured["connect_s"] = guest.connect_seconds or 0.0
+            quiet = WhipClient(server.whip_url("Quiet Guest"), server.token, video=False)
+            home.call(quiet.publish(), 30)
+            home.call(quiet.wait_connected(), 30)
             time.sleep(4)
 
             rig.block_udp()
             block_at = time.time()
-            while studio.call(studio_view()) != ([], ["Rig Guest"]):
+            # The quiet guest never comes back: the studio must notice it is dead by
+            # itself (ICE consent), free its slot and keep its name.
+            while "Quiet Guest" not in studio.call(studio_view())[1]:
                 assert time.time() - block_at < OUTAGE_S, "the studio did not notice the drop"
                 time.sleep(0.1)
             measured["studio_noticed_s"] = time.time() - block_at
@@ -81,13 +87,14 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
             home.call(guest.wait_reconnected(60), 65)
             measured["back_after_unblock_s"] = time.time() - unblock_at
             measured["noticed_to_back_s"] = guest.reconnect_seconds[0]
-            assert studio.call(studio_view()) == (["Rig Guest"], [])
-            (sink,) = sinks
+            assert studio.call(studio_view()) == (["Rig Guest"], ["Quiet Guest"])
+            (sink,) = [s for s in sinks if s.name == "Rig Guest"]
             video_before = sink.counts["video"]
             time.sleep(4)
             assert sink.counts["video"] > video_before + 30  # the same sink shows her again
             end_at = time.time()
             home.call(guest.leave(), 30)
+            home.call(quiet.close(), 30)
             studio.call(server_cm.__aexit__(None, None, None), 30)
             server = None
         finally:
@@ -99,10 +106,11 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
     print("\nreconnect rig:", json.dumps({k: round(v, 2) for k, v in measured.items()}),
           f"attempts={guest.attempts}")
     assert guest.names == ["Rig Guest", "Rig Guest"]
-    (sink,) = sinks  # one sink (OBS source) for both connections, told once, ended once
-    assert sink.counts["connected"] == 1 and sink.counts["disconnected"] == 1
+    # One sink (OBS source) for both of her connections, told once, ended once.
+    (sink,) = [s for s in sinks if s.name == "Rig Guest"]
+    assert len(sinks) == 2 and sink.counts["connected"] == 1 and sink.counts["disconnected"] == 1
 
-    parts = take_parts(out)
+    parts = take_parts(out, "Rig_Guest_")
     assert len(parts) == 2, parts
     (take1, file1), (take2, file2) = parts
     assert take1["id"] == take2["id"] and (take1["part"], take2["part"]) == (1, 2)

@@ -55,6 +55,20 @@ class Take:
         return {"id": self.take_id, "part": self.part,
                 "previous_file": self.last_file.name if self.last_file else None}
 
+    def part_ended(self, status: dict | None) -> None:
+        """Note the part's last file (from its recording status) for the next part."""
+        path = Path(status["path"]) if status and status.get("path") else None
+        if path is not None and status.get("started_utc") and path.exists():
+            self.last_file = path
+
+    def link_to_new_part(self, status: dict | None) -> tuple[Path, str] | None:
+        """(previous part's last file, the new part's first file) once the new part's
+        recording has really started, once; the previous file's sidecar is to name it."""
+        if self.link_from is None or not status or not status.get("started_utc"):
+            return None
+        previous, self.link_from = self.link_from, None
+        return previous, Path(status["path"]).name
+
 
 class LastingSink:
     """Stands between a guest's media and its real sink for as long as the guest lasts,

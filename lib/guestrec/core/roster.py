@@ -30,6 +30,7 @@ from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..media.sidecar import link_next_file
 from ..names import display_name
+from . import report
 from .continuity import Continuity, LastingSink, ReservationBook, Take, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
 from .liveness import quicken_consent_checks
@@ -46,19 +47,10 @@ FinishedFn = Callable[[Guest, str], None]
 # a lost connection keeps the guest's name, sink and take for its return.
 SERVER_STOPPED = "server stopped"
 STUDIO_HUNG_UP = "hung up by the studio"
-GUEST_HUNG_UP = "hung up"
 RECONNECTED = "replaced by its reconnection"
 STUDIO_ENDS = {SERVER_STOPPED: "The studio ended the session.",
                STUDIO_HUNG_UP: "The studio ended the session."}
 LOST = {"connection failed", "connection closed", "never connected", RECONNECTED}
-
-
-def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
-    """Call a sink or listener; their failures must not break a guest."""
-    try:
-        fn()
-    except Exception:  # noqa: BLE001 - a third party's bug is logged, not spread
-        log.exception("%s failed", what)
 
 
 class GuestRoster:
@@ -176,7 +168,7 @@ class GuestRoster:
     # -- the engine's API -----------------------------------------------------
 
     def guest_statuses(self) -> list[dict[str, Any]]:
-        return [self._status(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
+        return [report.status_of(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
 
     async def start_recording(self, guest: str | None = None) -> list[str]:
         started = []
@@ -188,7 +180,7 @@ class GuestRoster:
     async def stop_recording(self, guest: str | None = None) -> list[str]:
         stopped = []
         for entry in self._select(guest):
-            if entry.media is not None and self._recording(entry):
+            if entry.media is not None and report.is_recording(entry):
                 try:
                     await entry.media.stop_recording()
                 except Exception as exc:  # noqa: BLE001 - report, keep the guest
@@ -197,7 +189,7 @@ class GuestRoster:
                 if entry.continuity is not None:
                     entry.continuity.take = None  # a later start is a new take
                 stopped.append(entry.name)
-                self._send_status(entry)
+                report.send_status(entry)
         if stopped:
             self._changed()
         return stopped
@@ -277,22 +269,22 @@ class GuestRoster:
                 take_goes_on = entry.continuity is not None and entry.continuity.take is not None
                 if take_goes_on if entry.resumed else entry.config.auto_record:
                     self._start(entry)
-                self._send_status(entry)
+                report.send_status(entry)
             elif state == "failed":
-                entry.error = entry.error or self._failure_reason(entry)
+                entry.error = entry.error or report.failure_reason(entry)
                 self._schedule_finish(entry, "connection failed")
             elif state == "closed":
                 self._schedule_finish(entry, "connection closed")
             self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
-        self._send_status(entry, force=True)
+        report.send_status(entry, force=True)
         if entry.error:  # e.g. the recording failed before the channel was open
-            self._send_error(entry, entry.error)
+            report.send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
-        self._send_status(entry, force=True)
+        report.send_status(entry, force=True)
 
     def _media(self, entry: Guest) -> GuestMedia:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
@@ -320,33 +312,19 @@ class GuestRoster:
             entry.media.add_sink(entry.sink)
 
     def _media_changed(self, entry: Guest) -> None:
-        status = entry.media.recording_status() if entry.media is not None else None
+        status = report.recording_status(entry)
         if status and status.get("error"):
             entry.error = str(status["error"])
         self._link_parts(entry, status)
-        self._send_status(entry)
+        report.send_status(entry)
         self._changed()
 
     def _link_parts(self, entry: Guest, status: dict[str, Any] | None) -> None:
         """Once a continued take's new part has its first file, the part before names it."""
         take = entry.continuity.take if entry.continuity is not None else None
-        if take is None or take.link_from is None or not status or not status.get("started_utc"):
-            return
-        previous, take.link_from = take.link_from, None
-        new_file = Path(status["path"]).name
-        asyncio.get_running_loop().run_in_executor(None, link_next_file, previous, new_file)
-
-    def _failure_reason(self, entry: Guest) -> str:
-        ice_ok = dtls_failed = False
-        for transceiver in entry.pc.getTransceivers():
-            dtls = transceiver.receiver.transport
-            if dtls is None:
-                continue
-            dtls_failed = dtls_failed or dtls.state == "failed"
-            ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
-        if dtls_failed and ice_ok:
-            return entry.dtls_failure_hint or "DTLS handshake failed"
-        return "the connection failed (ICE)"
+        link = take.link_to_new_part(status) if take is not None else None
+        if link is not None:
+            asyncio.get_running_loop().run_in_executor(None, link_next_file, *link)
 
     async def _connect_watchdog(self, entry: Guest) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
@@ -357,13 +335,9 @@ class GuestRoster:
 
     # -- recording ------------------------------------------------------------
 
-    def _recording(self, entry: Guest) -> bool:
-        status = entry.media.recording_status() if entry.media is not None else None
-        return bool(status and status.get("recording"))
-
     def _start(self, entry: Guest) -> bool:
         """Start the guest's recording; False when it cannot or already records."""
-        if entry.media is None or self._recording(entry):
+        if entry.media is None or report.is_recording(entry):
             return False
         current = self._config()
         continuity = entry.continuity or Continuity(name=entry.name)
@@ -384,37 +358,15 @@ class GuestRoster:
             return False
         entry.error = None
         log.info("guest %r recording to %s", entry.name, path)
-        self._send_status(entry)
+        report.send_status(entry)
         self._changed()
         return True
 
     def _record_failed(self, entry: Guest, error: str) -> None:
         entry.error = error
         log.error("guest %r: %s", entry.name, error)
-        self._send_error(entry, error)
+        report.send_error(entry, error)
         self._changed()
-
-    # -- telling the guest ----------------------------------------------------
-
-    def _send_status(self, entry: Guest, force: bool = False) -> None:
-        if entry.control is None:
-            return
-        status = entry.media.recording_status() if entry.media is not None else None
-        recording = bool(status and status.get("recording"))
-        path = status.get("path") if status else None
-        entry.control.send_status(
-            {"recording": recording, "file": Path(path).name if (recording and path) else None,
-             "guest": entry.name},
-            force=force,
-        )
-        error = (status or {}).get("error")
-        if error and error != entry.last_error_sent:
-            entry.last_error_sent = error
-            self._send_error(entry, f"recording failed: {error}")
-
-    def _send_error(self, entry: Guest, text: str) -> None:
-        if entry.control is not None:
-            _call_quietly("sending an error to the guest", lambda: entry.control.send_error(text))
 
     # -- finishing ------------------------------------------------------------
 
@@ -430,23 +382,17 @@ class GuestRoster:
         if entry.watchdog is not None:
             entry.watchdog.cancel()
         try:
-            if reason in STUDIO_ENDS and entry.control is not None:
-                await self._tell_ended(entry, STUDIO_ENDS[reason])
-            was_recording = self._recording(entry)
+            if reason in STUDIO_ENDS:
+                await report.tell_ended(entry, STUDIO_ENDS[reason])
+            was_recording = report.is_recording(entry)
             await self._release(entry)
             self._keep_or_end(entry, reason, was_recording)
         finally:
             self._guests.pop(entry.guest_id, None)
             listener = self._finished_listeners.pop(entry.guest_id, None)
             if listener is not None:
-                _call_quietly("on_finished", lambda: listener(entry, reason))
+                report.call_quietly("on_finished", lambda: listener(entry, reason))
             self._changed()
-
-    async def _tell_ended(self, entry: Guest, text: str) -> None:
-        try:
-            await asyncio.wait_for(entry.control.end(text), 2.0)
-        except Exception:  # noqa: BLE001 - the guest is ended all the same
-            log.debug("telling %r the session ended failed", entry.name, exc_info=True)
 
     def _keep_or_end(self, entry: Guest, reason: str, was_recording: bool) -> None:
         """After a lost connection, hold the guest's name, sink and take for its return;
@@ -454,12 +400,8 @@ class GuestRoster:
         continuity = entry.continuity
         if continuity is None:
             return
-        take = continuity.take
-        if take is not None:
-            status = entry.media.recording_status() if entry.media is not None else None
-            last = Path(status["path"]) if status and status.get("path") else None
-            if last is not None and last.exists() and status.get("started_utc"):
-                take.last_file = last
+        if continuity.take is not None:
+            continuity.take.part_ended(report.recording_status(entry))
             if entry.connected_once and not was_recording:
                 continuity.take = None  # not recorded when it left: not recorded when back
         if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
@@ -491,28 +433,6 @@ class GuestRoster:
         guests = list(self._guests.values())
         return guests if guest is None else [g for g in guests if g.name == guest]
 
-    def _status(self, entry: Guest) -> dict[str, Any]:
-        rec = (entry.media.recording_status() if entry.media is not None else None) or {}
-        path = rec.get("path")
-        plan = entry.config.plan
-        return {
-            "name": entry.name,
-            "client": entry.client,
-            "connected": entry.pc.connectionState == "connected",
-            "connection_state": entry.pc.connectionState,
-            "media": list(entry.kinds),
-            "recording": bool(rec.get("recording")),
-            "recording_seconds": float(rec.get("seconds") or 0.0),
-            "file": str(path) if path else None,
-            "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
-            "mode": plan.mode,
-            "video_kbps": plan.video_kbps,
-            "inbound_audio_kbps": plan.inbound_audio_kbps,
-            "since": entry.created,
-            **entry.extra_status,
-        }
-
     def _changed(self) -> None:
         if self._on_change is not None:
-            _call_quietly("on_change", self._on_change)
+            report.call_quietly("on_change", self._on_change)
