@@ -123,6 +123,36 @@ def test_returning_guest_reuses_their_source(obs_auto: ObsHarness) -> None:
         carol.leave()
 
 
+def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHarness) -> None:
+    """A guest whose connection drops (no hang-up) and who comes back with its resume
+    secret shows in the same OBS source, under the same name, recorded as part 2."""
+    h = obs_auto
+    before = h.inputs_of_our_kind()
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, BLUE_YUV).join()
+    secret = rex.client.resume_secret
+    wait_until(lambda: shows_colour(h, "Rex", BLUE_RGB), 20, 0.5, "Rex's picture")
+    first = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording")
+    time.sleep(1.5)
+    rex.drop()
+    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, RED_YUV,
+                          headers={"Guestrec-Resume": secret}).join()
+    try:
+        assert rex.client.given_name == "Rex"
+        wait_until(lambda: shows_colour(h, "Rex", RED_RGB), 20, 0.5, "Rex's picture after the drop")
+        second = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording after the drop")
+        assert second["file"] != first["file"] and second["take"]["part"] == 2
+        assert second["take"]["id"] == first["take"]["id"]
+        names = h.inputs_of_our_kind()
+        assert names.count("Rex") == 1 and len(names) == len(before) + 1
+        time.sleep(1.5)
+    finally:
+        rex.leave()
+    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
+    assert_plays(Path(first["file"]), 1.0)
+    assert_plays(Path(second["file"]), 1.0)
+
+
 def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
     h = obs_auto
     dave = BackgroundGuest(h.whip_url("Dave"), h.token, GREEN_YUV).join()

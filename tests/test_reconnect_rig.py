@@ -54,7 +54,7 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
     with LinkRig("reconnect") as rig:
         studio, home = NetnsLoop(rig.studio, "rig-studio"), NetnsLoop(rig.guest, "rig-guest")
         server_cm = running_server(out, codec="copy", sink_factory=sink_factory, host=STUDIO_ADDR)
-        server = None
+        server = guest = None
         try:
             server = studio.call(server_cm.__aenter__())
             roster = server.sessions
@@ -98,6 +98,8 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
             studio.call(server_cm.__aexit__(None, None, None), 30)
             server = None
         finally:
+            if guest is not None and not guest.left:
+                home.call(guest.leave(), 30)
             if server is not None:
                 studio.call(server_cm.__aexit__(None, None, None), 30)
             home.close()

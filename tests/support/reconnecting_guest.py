@@ -136,6 +136,10 @@ class ReconnectingGuest:
             track.stop()
         await client.pc.close()
 
+    @property
+    def left(self) -> bool:
+        return self._leaving
+
     async def leave(self) -> None:
         self._leaving = True
         if self._watch is not None:
