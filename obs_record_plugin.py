@@ -199,6 +199,7 @@ def script_load(settings):
         add_to_scene=lambda: bool(controller_box and controller_box[0].options.add_to_scene),
         guest_status=lambda guest: controller_box[0].guest_status(guest) if controller_box else None,
         set_recording=lambda guest, on: controller_box[0].set_recording(guest, on),
+        hang_up=lambda guest: controller_box[0].hang_up(guest) if controller_box else None,
         log=log,
     )
     try:

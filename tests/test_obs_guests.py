@@ -146,9 +146,13 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
         names = h.inputs_of_our_kind()
         assert names.count("Rex") == 1 and len(names) == len(before) + 1
         time.sleep(1.5)
+        # The operator hangs Rex up from his source's properties: his page is told.
+        h.ws.press_input_properties_button("Rex", "hang_up")
+        wait_until(lambda: any(m.get("type") == "ended" for m in rex.client.messages) or None,
+                   10, 0.2, "Rex to be told the studio ended the session")
+        wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
     finally:
         rex.leave()
-    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
     assert_plays(Path(first["file"]), 1.0)
     assert_plays(Path(second["file"]), 1.0)
 

@@ -187,6 +187,10 @@ class GuestRecorderController:
             self._wanted[guest] = (on, time.monotonic())
         self._commands.put(lambda: self._record(guest, on))
 
+    def hang_up(self, guest: str) -> None:
+        """End a guest's session from the studio (its page is told; it does not rejoin)."""
+        self._commands.put(lambda: self._hang_up(guest))
+
     def obs_recording_changed(self, active: bool) -> None:
         """OBS's own recording started or stopped."""
         self._obs_recording = active
@@ -278,6 +282,11 @@ class GuestRecorderController:
         what = "started" if on else "stopped"
         who = ", ".join(names) if names else "no guest"
         self._log("info", f"recording {what}: {who}")
+
+    def _hang_up(self, guest: str) -> None:
+        engine = self._engine
+        if engine is not None and engine.running and engine.hang_up(guest):
+            self._log("info", f"hung up: {guest}")
 
     def _error(self, message: str) -> None:
         self.last_error = message

@@ -133,9 +133,11 @@ class GuestSourceManager:
         guest_status: StatusFn,
         set_recording: SetRecordingFn,
         log: LogFn,
+        hang_up: Callable[[str], None] | None = None,
         lib: L.LibObs | None = None,
     ) -> None:
         self.lib = lib or L.api()
+        self._hang_up = hang_up
         self._add_to_scene = add_to_scene
         self._guest_status = guest_status
         self._set_recording = set_recording
@@ -325,6 +327,11 @@ class GuestSourceManager:
         toggle = obs.obs_properties_add_bool(props, b"record", b"Record this guest")
         connected = bool(status and status.get("connected"))
         obs.obs_property_set_enabled(toggle, connected)
+        if self._hang_up is not None:
+            # The guest's page is told the studio ended the session and does not rejoin.
+            button = obs.obs_properties_add_button(props, b"hang_up", b"Hang up this guest",
+                                                   registry.holder().cb_clicked)
+            obs.obs_property_set_enabled(button, connected)
         obs.obs_properties_add_button(props, b"refresh", b"Refresh status", registry.holder().cb_clicked)
         return props
 
@@ -338,4 +345,7 @@ class GuestSourceManager:
             self._set_recording(guest, want)
 
     def button_clicked(self, source: int, prop_name: str) -> bool:
+        if prop_name == "hang_up" and self._hang_up is not None:
+            self._hang_up(self.guest_for_source(source))
+            return True
         return prop_name == "refresh"  # True: OBS rebuilds the properties with fresh status
