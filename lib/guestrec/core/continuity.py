@@ -111,6 +111,7 @@ class Continuity:
 
     name: str
     secret: str = field(default_factory=new_secret)
+    key: str = field(default_factory=lambda: secrets.token_hex(8))  # stable across connections
     sink: LastingSink | None = None
     take: Take | None = None  # the take recording continues into; None when not recording
     parts: int = 1  # connections so far
@@ -123,8 +124,8 @@ class Continuity:
 class ReservationBook:
     """Names of departed guests, each held for its resume secret for a grace period."""
 
-    def __init__(self, on_expired: Callable[[Continuity], None] | None = None) -> None:
-        self._on_expired = on_expired
+    def __init__(self, on_ended: Callable[[Continuity], None] | None = None) -> None:
+        self._on_ended = on_ended  # a reservation ended unclaimed (expired or dropped)
         self._held: dict[str, tuple[Continuity, asyncio.TimerHandle]] = {}  # by casefold name
 
     def hold(self, continuity: Continuity) -> None:
@@ -159,7 +160,7 @@ class ReservationBook:
         if held is None:
             return None
         held[1].cancel()
-        held[0].end()
+        self._end(held[0])
         return held[0]
 
     def drop_all(self) -> None:
@@ -172,6 +173,9 @@ class ReservationBook:
             return
         del self._held[key]
         log.info("guest %r did not come back in time; its take ended", continuity.name)
+        self._end(continuity)
+
+    def _end(self, continuity: Continuity) -> None:
         continuity.end()
-        if self._on_expired is not None:
-            self._on_expired(continuity)
+        if self._on_ended is not None:
+            self._on_ended(continuity)

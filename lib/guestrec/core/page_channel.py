@@ -90,6 +90,9 @@ class PageChannel:
     def send_error(self, text: str) -> None:
         self.send({"type": "error", "message": text})
 
+    def send_control(self, message: dict[str, Any]) -> bool:
+        return self.send(message)
+
     async def end(self, text: str) -> None:
         """Tell the page the studio ended the session, and wait (briefly) until it says it
         got the message: closing the connection at once could lose it on the way."""

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..ice_status import ICE_HINT, describe_types, selected_pair
 from .guest import Guest
 
 log = logging.getLogger(__name__)
@@ -43,14 +44,35 @@ def failure_reason(entry: Guest) -> str:
         ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
     if dtls_failed and ice_ok:
         return entry.dtls_failure_hint or "DTLS handshake failed"
-    return "the connection failed (ICE)"
+    return ice_failure(entry, "the media connection failed (ICE)")
 
 
-def status_of(entry: Guest) -> dict[str, Any]:
+def ice_failure(entry: Guest, what: str) -> str:
+    """What failed, the candidate types both sides offered, and where to look."""
+    offered = entry.ice_offered
+    if not offered:
+        return what
+    return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
+            f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
+
+
+def live_figures(entry: Guest) -> dict[str, Any]:
+    """Reception figures for status displays."""
+    figures: dict[str, Any] = entry.live.figures() if entry.live is not None else {}
+    size = entry.media.video_size if entry.media is not None else None
+    return {
+        "kbps": figures.get("kbps"), "fps": figures.get("fps"),
+        "loss_percent": figures.get("loss_percent"),
+        "resolution": f"{size[0]}x{size[1]}" if size else None,
+    }
+
+
+def status_of(entry: Guest, session_folder: Path | None = None) -> dict[str, Any]:
     """The guest as the studio sees it (GET /api/guests, the OBS source's status)."""
     rec = recording_status(entry) or {}
     path = rec.get("path")
     plan = entry.config.plan
+    pair = selected_pair(entry.pc) if entry.pc.connectionState == "connected" else None
     continuity = entry.continuity
     take = continuity.take if continuity is not None else None
     return {
@@ -68,6 +90,14 @@ def status_of(entry: Guest) -> dict[str, Any]:
         "video_kbps": plan.video_kbps,
         "inbound_audio_kbps": plan.inbound_audio_kbps,
         "since": entry.created,
+        "session_folder": str(session_folder) if session_folder else None,
+        "page": dict(entry.page_state),
+        **live_figures(entry),
+        # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
+        "ice_pair": pair["kind"] if pair else None,
+        "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
+        "ice_offered": dict(entry.ice_offered),
+        # connections so far (more than 1 after reconnecting), and the take recorded
         "connections": continuity.parts if continuity is not None else 1,
         "take": {"id": take.take_id, "part": take.part} if take is not None and take.part else None,
         **entry.extra_status,

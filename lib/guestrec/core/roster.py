@@ -26,6 +26,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
+from ..ice_status import selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..media.sidecar import link_next_file
@@ -33,7 +34,9 @@ from ..names import display_name
 from . import report
 from .continuity import Continuity, LastingSink, ReservationBook, Take, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
+from .live_stats import LiveStats
 from .liveness import quicken_consent_checks
+from .session_folder import SessionFolders
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +71,10 @@ class GuestRoster:
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
-        self._returning = ReservationBook(on_expired=lambda continuity: self._changed())
+        self._returning = ReservationBook(on_ended=self._return_ended)
         self._claims: dict[str, Continuity] = {}  # reserved names that resume a guest
         self._closing = False
+        self.sessions = SessionFolders()
         quicken_consent_checks()
 
     # -- admission ------------------------------------------------------------
@@ -168,7 +172,8 @@ class GuestRoster:
     # -- the engine's API -----------------------------------------------------
 
     def guest_statuses(self) -> list[dict[str, Any]]:
-        return [report.status_of(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
+        guests = sorted(self._guests.values(), key=lambda g: g.created)
+        return [report.status_of(g, self.sessions.current) for g in guests]
 
     async def start_recording(self, guest: str | None = None) -> list[str]:
         started = []
@@ -207,16 +212,13 @@ class GuestRoster:
         if guest is not None:
             await self.finish(guest, STUDIO_HUNG_UP)
             return True
-        if self._returning.drop(name) is not None:
-            self._changed()
-            return True
+        return self._returning.drop(name) is not None
         return False
 
     def forget_return(self, continuity: Continuity) -> None:
         """A dropped guest said it left for good (e.g. its late DELETE): its name is free."""
         if any(held is continuity for held in self._returning.held()):
             self._returning.drop(continuity.name)
-            self._changed()
 
     def awaiting_return(self) -> list[str]:
         """Names of dropped guests whose names and sources wait for their return."""
@@ -262,6 +264,10 @@ class GuestRoster:
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
                 entry.connected_once = True
+                pair = selected_pair(pc)
+                if pair is not None:
+                    log.info("guest %r media %s (studio %s, guest %s)",
+                             entry.name, pair["kind"], pair["local"], pair["remote"])
                 self._attach_sink(entry)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
@@ -283,6 +289,11 @@ class GuestRoster:
             report.send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
+        if message.get("type") == "state":
+            # What the guest did on its side (self-mute, camera off), for the studio's view.
+            entry.page_state = {k: bool(v) for k, v in message.items()
+                                if k in ("muted", "camera_off") and isinstance(v, bool)}
+            self._changed()
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
         report.send_status(entry, force=True)
 
@@ -290,6 +301,7 @@ class GuestRoster:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
             entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+            entry.live = LiveStats(entry.media.counters)
         return entry.media
 
     def _attach_sink(self, entry: Guest) -> None:
@@ -315,6 +327,10 @@ class GuestRoster:
         status = report.recording_status(entry)
         if status and status.get("error"):
             entry.error = str(status["error"])
+        # A guest on its way out: how it ends decides whether its take (and with it the
+        # session folder) goes on, see _keep_or_end.
+        if not entry.ended and not (status and status.get("recording")):
+            self.sessions.recording_ended(self._session_key(entry))
         self._link_parts(entry, status)
         report.send_status(entry)
         self._changed()
@@ -330,7 +346,8 @@ class GuestRoster:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
         entry.watchdog = None  # finishing must not cancel the task that asks for it
         if not entry.connected_once and entry.guest_id in self._guests:
-            entry.error = entry.error or f"did not connect within {CONNECT_TIMEOUT_S:.0f} s"
+            entry.error = entry.error or report.ice_failure(
+                entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
     # -- recording ------------------------------------------------------------
@@ -345,10 +362,9 @@ class GuestRoster:
             continuity.take = Take()
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
-            path = entry.media.start_recording(
-                entry.config.plan, Path(current.out_dir), current.split_minutes,
-                take=continuity.take.next_part(),
-            )
+            folder = self.sessions.folder_for(Path(current.out_dir))
+            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes,
+                                               take=continuity.take.next_part())
         except OSError as exc:
             self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
             return False
@@ -357,6 +373,7 @@ class GuestRoster:
             self._record_failed(entry, f"recording failed to start: {exc}")
             return False
         entry.error = None
+        self.sessions.recording_started(self._session_key(entry))
         log.info("guest %r recording to %s", entry.name, path)
         report.send_status(entry)
         self._changed()
@@ -375,6 +392,9 @@ class GuestRoster:
             asyncio.ensure_future(self.finish(entry, reason))
 
     async def _do_finish(self, entry: Guest, reason: str) -> None:
+        if not entry.connected_once and not entry.error and entry.ice_offered:
+            # e.g. the guest's page gave up waiting for media and hung up
+            entry.error = report.ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
         else:
@@ -406,8 +426,21 @@ class GuestRoster:
                 continuity.take = None  # not recorded when it left: not recorded when back
         if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
             self._returning.hold(continuity)
+            if continuity.take is None:
+                self.sessions.recording_ended(continuity.key)
         else:
             continuity.end()
+            self.sessions.recording_ended(continuity.key)
+
+    def _return_ended(self, continuity: Continuity) -> None:
+        """A dropped guest's wait ended without its return (or the studio ended it)."""
+        self.sessions.recording_ended(continuity.key)
+        self._changed()
+
+    @staticmethod
+    def _session_key(entry: Guest) -> str:
+        # One take stays in one session folder, whatever connections it took.
+        return entry.continuity.key if entry.continuity is not None else entry.guest_id
 
     async def _release(self, entry: Guest) -> None:
         # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells

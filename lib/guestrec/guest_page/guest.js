@@ -1,5 +1,7 @@
 // Guest page: camera + microphone to the studio over WHIP, with the studio's
-// recording state shown from its data-channel messages. Plain script, no build step.
+// recording state and requests (mute, messages, hang-up) from its data-channel messages.
+// Devices live in devices.js, connection quality in quality.js, coming back after a
+// dropped connection in reconnect.js. Plain script, no build step.
 "use strict";
 
 (function () {
@@ -9,23 +11,34 @@
   const ui = {
     name: $("name"), join: $("join"), hangup: $("hangup"), form: $("join-form"),
     preview: $("preview"), note: $("preview-note"), status: $("status"),
-    error: $("error"), file: $("file"), rec: $("rec-state"), recText: $("rec-text"),
+    error: $("error"), rec: $("rec-state"), recText: $("rec-text"),
+    camera: $("camera"), microphone: $("microphone"), level: $("level"), mute: $("mute"),
+    cameraOff: $("camera-off"), quality: $("quality"), message: $("studio-message"),
   };
+  const devices = window.GuestDevices;
+  const reconnect = window.GuestReconnect;
 
   // Read by tests and handy when debugging in the console.
   const state = window.guestState = {
     media: false, joined: false, connected: false, recording: false,
     file: null, answerSdp: null, error: null, httpStatus: null, messages: [],
-    guest: null, // the name the studio gave us
+    guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
+    studioMessage: null,
+    iceServers: null, mediaUnreachable: false,
     reconnecting: false, reconnects: 0, reconnectAttempts: 0, ended: false,
-    connectMs: null, reconnectMs: null, // join -> connected, drop noticed -> connected again
-    connectionLog: [], // [ms since page load, connection state], the newest 50
-    dropNoticedAt: null, // ms since page load when the last drop was noticed
+    connectMs: null, reconnectMs: null, // Join -> connected; drop noticed -> connected again
+    dropNoticedAt: null, // performance.now() of the last drop noticed
   };
 
   let stream = null;
   let pc = null;
   let resource = null; // the WHIP session URL from the Location header
+  let channel = null;
+  let stopMeter = () => {};
+  let stopQuality = () => {};
+  let stopDropWatch = () => {};
+  let session = 0; // bumped by every join and leave: a stale rejoin loop stops itself
+  let everConnected = false; // the current join had a working connection (a drop is then rejoined)
 
   ui.name.value = (params.get("name") || "").slice(0, 64);
 
@@ -37,14 +50,52 @@
 
   function setStatus(text) { ui.status.textContent = text; }
 
+  // The studio's file name stays out of sight: it says nothing to a guest.
   function setRecording(on, file) {
     state.recording = !!on;
     state.file = on ? (file || null) : null;
     ui.rec.classList.toggle("on", !!on);
     ui.rec.classList.toggle("off", !on);
     ui.recText.textContent = on ? "You are being recorded" : "Not recorded";
-    ui.file.hidden = !(on && file);
-    ui.file.textContent = on && file ? "Studio file: " + file : "";
+  }
+
+  function showStudioMessage(text) {
+    state.studioMessage = text || null;
+    ui.message.textContent = text || "";
+    ui.message.hidden = !text;
+  }
+
+  function tellStudio() {
+    if (channel && channel.readyState === "open") {
+      channel.send(JSON.stringify({ type: "state", muted: state.muted, camera_off: state.cameraOff }));
+    }
+  }
+
+  function setMuted(on) {
+    state.muted = !!on;
+    if (stream) stream.getAudioTracks().forEach((t) => { t.enabled = !on; });
+    ui.mute.setAttribute("aria-pressed", String(!!on));
+    ui.mute.textContent = on ? "Unmute microphone" : "Mute microphone";
+    tellStudio();
+  }
+
+  function setCameraOff(on) {
+    state.cameraOff = !!on;
+    if (stream) stream.getVideoTracks().forEach((t) => { t.enabled = !on; });
+    ui.cameraOff.setAttribute("aria-pressed", String(!!on));
+    ui.cameraOff.textContent = on ? "Turn camera on" : "Turn camera off";
+    tellStudio();
+  }
+
+  function friendlyRefusal(status, reason) {
+    if (status === 401 || status === 403) {
+      return "This link does not let you in (its token is wrong or old). Ask the studio for a new link.";
+    }
+    if (status === 503) return "The studio cannot take you right now (it is full or not ready). Try again in a moment.";
+    if (status === 413 || status === 415 || status === 422 || status === 400) {
+      return "The studio could not use what this browser sent. Try another browser (Chrome, Edge, Firefox or Safari).";
+    }
+    return "The studio could not let you in" + (reason ? " (" + reason + ")" : "") + ". Try again in a moment.";
   }
 
   function authHeaders(extra) {
@@ -53,34 +104,76 @@
     return headers;
   }
 
-  async function startMedia() {
-    const constraints = {
-      // Raw sound for recording: the browser's voice processing would colour it.
-      audio: {
-        echoCancellation: false, noiseSuppression: false, autoGainControl: false,
-        channelCount: { ideal: 2 }, sampleRate: { ideal: 48000 },
-      },
-      video: { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } },
-    };
-    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      throw new Error("This browser cannot use a camera here. Open the page over https:// or on localhost.");
+  async function startMedia(cameraId, micId) {
+    const fresh = await devices.open(cameraId, micId);
+    const old = stream;
+    stream = fresh;
+    fresh.getAudioTracks().forEach((t) => { t.enabled = !state.muted; });
+    fresh.getVideoTracks().forEach((t) => { t.enabled = !state.cameraOff; });
+    if (pc) {
+      // Joined: swap the tracks in place, the studio keeps the same connection.
+      for (const sender of pc.getSenders()) {
+        const track = sender.track && fresh.getTracks().find((t) => t.kind === sender.track.kind);
+        if (track) await sender.replaceTrack(track);
+      }
     }
-    try {
-      stream = await navigator.mediaDevices.getUserMedia(constraints);
-    } catch (err) {
-      if (err && (err.name === "NotAllowedError" || err.name === "SecurityError")) {
-        throw new Error("Camera and microphone were refused. Allow them for this page (the icon in the address bar) and reload.");
-      }
-      if (err && err.name === "NotFoundError") {
-        throw new Error("No camera or microphone was found.");
-      }
-      if (err && err.name === "NotReadableError") {
-        throw new Error("The camera or microphone is busy in another program.");
-      }
-      throw new Error("Could not start camera and microphone: " + (err && err.message || err));
-    }
-    ui.preview.srcObject = stream;
+    devices.stop(old);
+    ui.preview.srcObject = fresh;
+    stopMeter();
+    stopMeter = devices.meter(fresh, (level) => {
+      state.level = state.muted ? 0 : level;
+      ui.level.value = state.level;
+    });
+    state.devices = await devices.listInto(ui.camera, ui.microphone, fresh);
     state.media = true;
+    ui.mute.disabled = ui.cameraOff.disabled = false;
+  }
+
+  function releaseMedia() {
+    stopMeter();
+    stopMeter = () => {};
+    devices.stop(stream);
+    stream = null;
+    state.media = false;
+    ui.preview.srcObject = null;
+    ui.level.value = 0;
+    ui.camera.disabled = ui.microphone.disabled = true;
+    ui.mute.disabled = ui.cameraOff.disabled = true;
+    ui.note.textContent = "Camera off";
+  }
+
+  // -- Reaching the studio's media (ICE) -------------------------------------------
+  // The studio's STUN/TURN servers, fetched per join: TURN credentials in it are minted
+  // for this guest and expire, so they are never part of the page itself.
+  const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
+  const MEDIA_UNREACHABLE = "Your camera and microphone could not reach the studio: a network " +
+    "between you and the studio blocks the connection. Please tell the studio (it may need a " +
+    "TURN server in its settings). Another network, such as a phone's hotspot, may work.";
+
+  async function fetchIceServers(name) {
+    const url = new URL("api/ice-servers?name=" + encodeURIComponent(name), location.href);
+    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
+    if (!response.ok) {
+      state.httpStatus = response.status;
+      const reason = (await response.text()).trim() || response.statusText;
+      throw new Error(friendlyRefusal(response.status, reason));
+    }
+    const body = await response.json();
+    state.iceServers = body.iceServers || [];
+    return state.iceServers;
+  }
+
+  function mediaUnreachable(peer) {
+    if (pc !== peer) return;
+    state.mediaUnreachable = true;
+    showError(MEDIA_UNREACHABLE);
+    leave(true); // the studio then logs which candidates each side had
+  }
+
+  function watchMedia(peer) {
+    setTimeout(() => {
+      if (pc === peer && peer.connectionState !== "connected") mediaUnreachable(peer);
+    }, MEDIA_WAIT_MS);
   }
 
   function waitForIceGathering(peer, timeoutMs) {
@@ -93,92 +186,102 @@
     });
   }
 
-  // ---- Resume credential -------------------------------------------------------
-  // The studio's 201 carries a secret that gives this guest its name, OBS source and
-  // recording back after a dropped connection. Kept per tab (sessionStorage), per name
-  // typed, together with the name the studio actually gave ("Alice 2" for a second Alice).
-
-  const RESUME_KEY = "guestrec.resume";
-  const resumeStore = {
-    all() {
-      try { return JSON.parse(sessionStorage.getItem(RESUME_KEY) || "{}") || {}; } catch (e) { return {}; }
-    },
-    get(typed) { return this.all()[typed] || null; },
-    put(typed, name, secret) {
-      const all = this.all();
-      all[typed] = { name: name, secret: secret };
-      try { sessionStorage.setItem(RESUME_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
-    },
-    drop(typed) {
-      const all = this.all();
-      delete all[typed];
-      try { sessionStorage.setItem(RESUME_KEY, JSON.stringify(all)); } catch (e) { /* private mode */ }
-    },
-  };
-
-  // ---- Studio messages -----------------------------------------------------------
-
-  function onMessage(event, channel) {
+  function onMessage(event, from) {
     let msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     state.messages.push(msg);
     if (msg.type === "recording") {
       setRecording(msg.recording, msg.file);
+      if (msg.guest && msg.guest !== state.guest) {
+        state.guest = msg.guest;
+        if (state.connected) setStatus("Connected to the studio as " + msg.guest + ".");
+      }
     } else if (msg.type === "error") {
-      showError("The studio reports: " + msg.message);
-    } else if (msg.type === "ended") {
+      showError("The studio reports a problem: " + msg.message);
+    } else if (msg.type === "mute") {
+      setMuted(!!msg.mute);
+      showStudioMessage(msg.mute ? "The studio muted your microphone. Press Unmute when you want to speak."
+                                 : "The studio asks you to unmute: your microphone is on again.");
+    } else if (msg.type === "message") {
+      showStudioMessage("Message from the studio: " + msg.text);
+    } else if (msg.type === "bitrate" && pc) {
+      setVideoBitrate(msg.kbps);
+    } else if (msg.type === "hangup" || msg.type === "ended") {
       // Confirm first: the studio closes the connection once it knows we heard it.
-      try { channel.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
-      studioEnded();
+      try { from.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
+      studioEnded(msg.type === "hangup");
     }
   }
 
-  function studioEnded() {
+  // The studio ended the session (the operator hung up, OBS or the server stopped):
+  // nothing to come back to.
+  function studioEnded(hungUp) {
     state.ended = true;
-    const typed = ui.name.value.trim();
-    resumeStore.drop(typed); // nothing to resume: the studio ended it
-    leave(false).then(() => setStatus("The studio ended the session."));
+    reconnect.resume.drop(ui.name.value.trim());
+    if (hungUp) showStudioMessage("The studio ended your call. Thank you!");
+    leave(false, hungUp ? "The studio ended the call." : "The studio ended the session.");
   }
 
-  // ---- One connection to the studio ----------------------------------------------
+  async function setVideoBitrate(kbps) {
+    for (const sender of pc.getSenders()) {
+      if (!sender.track || sender.track.kind !== "video") continue;
+      const params = sender.getParameters();
+      if (!params.encodings || !params.encodings.length) params.encodings = [{}];
+      params.encodings[0].maxBitrate = kbps * 1000;
+      try { await sender.setParameters(params); } catch (e) { /* keep the current rate */ }
+    }
+  }
 
-  // Opens a peer connection and posts its offer; resolves with the peer once the
-  // studio answered (201), rejects with an Error carrying `httpStatus` otherwise.
-  async function connect(typed, onState) {
-    const peer = new RTCPeerConnection({ iceServers: [] });
+  // One connection to the studio: ICE servers, peer, data channel, offer, the studio's
+  // answer. Resolves with the peer (not yet connected) and makes it the page's current
+  // one; rejects with an Error (err.final when trying again cannot help).
+  async function connect(typed) {
+    let iceServers;
     try {
-      const channel = peer.createDataChannel("guestrec");
-      channel.onmessage = (event) => { if (pc === peer) onMessage(event, channel); };
+      iceServers = await fetchIceServers(typed);
+    } catch (err) {
+      err.final = state.httpStatus >= 400 && state.httpStatus < 500;
+      throw err;
+    }
+    const peer = new RTCPeerConnection({ iceServers: iceServers });
+    try {
+      const ch = peer.createDataChannel("guestrec");
+      ch.onmessage = (event) => { if (pc === peer) onMessage(event, ch); };
+      ch.onopen = () => { if (pc === peer) tellStudio(); };
       for (const track of stream.getTracks()) {
         peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
       }
-      peer.onconnectionstatechange = () => { if (pc === peer) onState(peer.connectionState); };
+      peer.onconnectionstatechange = () => { if (pc === peer) onConnectionState(peer, typed); };
       await peer.setLocalDescription(await peer.createOffer());
       await waitForIceGathering(peer, 3000); // WHIP without trickle: all candidates in the offer
 
-      const saved = resumeStore.get(typed);
-      const name = saved ? saved.name : typed;
+      // Back after a drop: the studio's secret gets this guest its name, source and take.
+      const saved = reconnect.resume.get(typed);
       const headers = { "Content-Type": "application/sdp" };
       if (saved) headers["Guestrec-Resume"] = saved.secret;
-      const whipUrl = new URL("whip/" + encodeURIComponent(name), location.href);
-      const response = await fetch(whipUrl, {
-        method: "POST", headers: authHeaders(headers), body: peer.localDescription.sdp,
-      });
+      const whipUrl = new URL("whip/" + encodeURIComponent(saved ? saved.name : typed), location.href);
+      let response;
+      try {
+        response = await fetch(whipUrl, { method: "POST", headers: authHeaders(headers), body: peer.localDescription.sdp });
+      } catch (err) {
+        throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
+      }
       state.httpStatus = response.status;
       const text = await response.text();
       if (response.status !== 201) {
-        const reason = text.trim() || response.statusText;
-        const err = new Error("The studio said no (HTTP " + response.status + "): " + reason);
-        err.httpStatus = response.status;
+        const err = new Error(friendlyRefusal(response.status, text.trim()));
+        err.final = response.status >= 400 && response.status < 500;
         throw err;
       }
-      const given = decodeURIComponent(response.headers.get("Guestrec-Name") || encodeURIComponent(name));
+      const given = response.headers.get("Guestrec-Name");
       const secret = response.headers.get("Guestrec-Resume");
-      if (secret) resumeStore.put(typed, given, secret);
-      state.guest = given;
+      if (given) state.guest = decodeURIComponent(given);
+      if (secret) reconnect.resume.put(typed, state.guest || typed, secret);
       resource = new URL(response.headers.get("Location"), whipUrl).toString();
       state.answerSdp = text;
       await peer.setRemoteDescription({ type: "answer", sdp: text });
+      pc = peer;
+      channel = ch;
       return peer;
     } catch (err) {
       peer.onconnectionstatechange = null;
@@ -187,25 +290,59 @@
     }
   }
 
+  function onConnectionState(peer, typed) {
+    const s = peer.connectionState;
+    state.connected = s === "connected";
+    if (s === "connected") {
+      if (!everConnected) state.connectMs = Math.round(performance.now() - joinStarted);
+      everConnected = true;
+      stopDropWatch();
+      stopDropWatch = reconnect.watchDrop(peer, () => startReconnect(typed));
+      if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
+    } else if (s === "failed" && !everConnected) {
+      mediaUnreachable(peer);
+    } else if (s === "disconnected" && !state.reconnecting) {
+      setStatus("Connection interrupted…");
+    }
+  }
+
+  function watchQuality(peer) {
+    stopQuality();
+    stopQuality = window.GuestQuality.watch(peer, (q) => {
+      state.quality = q;
+      ui.quality.hidden = false;
+      ui.quality.className = "quality " + q.level;
+      ui.quality.textContent = q.text;
+    });
+  }
+
+  let joinStarted = 0;
+
   async function join(event) {
     event.preventDefault();
-    const typed = ui.name.value.trim();
-    if (!typed) { ui.name.focus(); return; }
-    if (!stream) return;
+    const name = ui.name.value.trim();
+    if (!name) { ui.name.focus(); return; }
     showError("");
-    state.ended = false;
+    showStudioMessage("");
+    if (!stream) {
+      try { await startMedia(ui.camera.value, ui.microphone.value); } catch (err) { showError(err.message); return; }
+      ui.note.textContent = "";
+    }
     ui.join.disabled = true;
     ui.name.disabled = true;
-    setStatus("Connecting…");
-    const started = performance.now();
+    state.ended = false;
+    everConnected = false;
+    joinStarted = performance.now();
     const generation = ++session;
+    setStatus("Connecting…");
     try {
-      pc = await connect(typed, (s) => onConnectionState(s, typed));
-      if (generation !== session) { pc.close(); return; }
+      const peer = await connect(name);
+      if (generation !== session) { peer.close(); return; }
+      watchMedia(peer);
       state.joined = true;
       ui.hangup.disabled = false;
-      setStatus("Joined. Waiting for the connection…");
-      whenConnected(() => { state.connectMs = Math.round(performance.now() - started); });
+      watchQuality(peer);
+      if (peer.connectionState !== "connected") setStatus("Joined. Waiting for the connection…");
     } catch (err) {
       if (generation !== session) return;
       showError(err.message || String(err));
@@ -213,165 +350,87 @@
     }
   }
 
-  let onConnectedOnce = null;
-  function whenConnected(fn) { onConnectedOnce = fn; }
-
-  function onConnectionState(s, typed) {
-    state.connectionLog.push([Math.round(performance.now()), s]);
-    if (state.connectionLog.length > 50) state.connectionLog.shift();
-    state.connected = s === "connected";
-    if (s === "connected") {
-      clearTimeout(dropTimer);
-      dropTimer = null;
-      everConnected = true;
-      watchForSilence(pc, typed);
-      if (onConnectedOnce) { onConnectedOnce(); onConnectedOnce = null; }
-      if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
-    } else if (s === "failed") {
-      if (everConnected) startReconnect(typed);
-      else if (!state.reconnecting) { showError("The connection to the studio failed."); leave(false); }
-    } else if (s === "disconnected" && everConnected && !state.reconnecting) {
-      setStatus("Connection interrupted…");
-      // A short blip heals by itself; a longer one (a Wi-Fi change) needs a new connection.
-      clearTimeout(dropTimer);
-      dropTimer = setTimeout(() => { dropTimer = null; startReconnect(typed); }, DROP_AFTER_MS);
-    }
-  }
-
-  // ---- Reconnect -----------------------------------------------------------------
-  // A connection that worked and then dropped is replaced by a new one, under the same
-  // name (the resume secret), with growing pauses between tries, for at most
-  // RECONNECT_FOR_MS. The old connection is closed without a DELETE: a DELETE would tell
-  // the studio the guest left, and it would end the recording instead of continuing it.
-
-  const DROP_AFTER_MS = 3000; // "disconnected" this long counts as a drop
-  const ATTEMPT_TIMEOUT_MS = 10000; // one try's time to connect
-  const RECONNECT_FOR_MS = 120000; // then give up and say so
-  const BACKOFF_MS = [500, 1000, 2000, 4000, 8000];
-  let session = 0; // bumped by every join and leave: a stale loop stops itself
-  let dropTimer = null;
-  let everConnected = false;
-
-  // The studio sends something every second or so (RTCP reports, ICE consent checks),
-  // while Chromium calls a dead link "disconnected" only after 5-7 s: a connection that
-  // received nothing for SILENCE_MS is taken as dropped sooner.
-  const SILENCE_MS = 4000;
-  let silenceWatch = null;
-
-  function watchForSilence(peer, typed) {
-    stopSilenceWatch();
-    if (!peer) return;
-    let lastBytes = -1;
-    let lastChange = performance.now();
-    silenceWatch = setInterval(async () => {
-      let bytes = 0;
-      try {
-        (await peer.getStats()).forEach((s) => { if (s.type === "transport") bytes += s.bytesReceived || 0; });
-      } catch (e) { return; }
-      if (pc !== peer || state.reconnecting) return;
-      const now = performance.now();
-      if (bytes !== lastBytes) { lastBytes = bytes; lastChange = now; }
-      else if (now - lastChange > SILENCE_MS) startReconnect(typed);
-    }, 1000);
-  }
-
-  function stopSilenceWatch() { clearInterval(silenceWatch); silenceWatch = null; }
-
-  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
-
-  function waitConnected(peer, ms) {
-    return new Promise((resolve) => {
-      const until = Date.now() + ms;
-      const poll = () => {
-        if (peer.connectionState === "connected") resolve(true);
-        else if (peer.connectionState === "failed" || peer.connectionState === "closed" || Date.now() > until) resolve(false);
-        else setTimeout(poll, 100);
-      };
-      poll();
-    });
-  }
-
+  // A connection that worked and then dropped is replaced by a new one under the same
+  // name. The old one is closed without a DELETE: a DELETE tells the studio the guest
+  // left, which would end the recording instead of continuing it.
   async function startReconnect(typed) {
     if (state.reconnecting || state.ended || !state.joined) return;
-    clearTimeout(dropTimer);
-    dropTimer = null;
-    stopSilenceWatch();
     const generation = session;
-    const dropped = performance.now();
-    state.dropNoticedAt = Math.round(dropped);
+    const noticed = performance.now();
     state.reconnecting = true;
     state.connected = false;
+    state.dropNoticedAt = Math.round(noticed);
     setStatus("Reconnecting…");
+    stopDropWatch();
+    stopQuality();
     const old = pc;
     pc = null;
+    channel = null;
     if (old) { old.onconnectionstatechange = null; old.close(); }
-    for (let attempt = 0; ; attempt++) {
-      await sleep(BACKOFF_MS[Math.min(attempt, BACKOFF_MS.length - 1)]);
-      if (generation !== session || state.ended) return;
-      if (performance.now() - dropped > RECONNECT_FOR_MS) break;
-      state.reconnectAttempts += 1;
-      let peer = null;
-      try {
-        peer = await connect(typed, (s) => onConnectionState(s, typed));
-      } catch (err) {
-        if (generation !== session) return;
-        // A refusal that another try cannot change (token, bad offer): stop here.
-        if (err.httpStatus && err.httpStatus !== 503 && err.httpStatus !== 500) {
-          state.reconnecting = false;
-          showError(err.message);
-          await leave(false);
-          return;
-        }
-        continue; // studio unreachable or full: try again
-      }
-      if (generation !== session) { peer.close(); return; }
-      pc = peer;
-      if (await waitConnected(peer, ATTEMPT_TIMEOUT_MS)) {
-        if (generation !== session) return;
-        state.reconnecting = false;
-        state.reconnects += 1;
-        state.reconnectMs = Math.round(performance.now() - dropped);
-        state.connected = peer.connectionState === "connected";
-        setStatus("Connected to the studio as " + state.guest + " (reconnected).");
-        return;
-      }
-      if (generation !== session) return;
-      pc = null;
+    const discard = (peer) => {
+      if (pc === peer) { pc = null; channel = null; }
       peer.onconnectionstatechange = null;
       peer.close();
+    };
+    let peer = null;
+    try {
+      peer = await reconnect.rejoin({
+        attempt: () => { state.reconnectAttempts += 1; return connect(typed); },
+        wanted: () => generation === session && !state.ended,
+        discard: discard,
+      });
+    } catch (err) {
+      if (generation !== session) return;
+      state.reconnecting = false;
+      showError(err.message || String(err));
+      await leave(false);
+      return;
     }
+    if (generation !== session) return;
     state.reconnecting = false;
-    showError("The connection to the studio was lost and could not be restored. Press Join to try again.");
-    await leave(false);
+    if (!peer) {
+      showError("The connection to the studio was lost and could not be restored. Press Join to try again.");
+      await leave(false);
+      return;
+    }
+    state.reconnects += 1;
+    state.reconnectMs = Math.round(performance.now() - noticed);
+    state.connected = peer.connectionState === "connected";
+    watchQuality(peer);
+    setStatus("Connected to the studio as " + (state.guest || typed) + " (reconnected).");
   }
 
-  async function leave(sendDelete) {
+  async function leave(sendDelete, why) {
     session += 1;
-    clearTimeout(dropTimer);
-    dropTimer = null;
-    stopSilenceWatch();
-    everConnected = false;
-    onConnectedOnce = null;
+    stopDropWatch();
+    stopDropWatch = () => {};
     state.reconnecting = false;
+    everConnected = false;
+    if (sendDelete) reconnect.resume.drop(ui.name.value.trim()); // left on purpose
     const url = resource;
     resource = null;
     const closing = pc;
     pc = null;
+    channel = null;
+    stopQuality();
+    stopQuality = () => {};
+    ui.quality.hidden = true;
     if (closing) {
       // From here on this connection's events are not the page's business.
       closing.onconnectionstatechange = null;
     }
+    const wasIn = state.joined || !!closing; // also between two tries of a rejoin
     state.joined = false;
     state.connected = false;
     setRecording(false);
     ui.hangup.disabled = true;
-    ui.join.disabled = !stream;
     ui.name.disabled = false;
+    if (wasIn) releaseMedia(); // the camera light goes off when the call ends
+    ui.join.disabled = false;
     if (sendDelete && url) {
       // DELETE before closing: a closed connection can reach the studio first, which
       // then ends the session on its own and answers the DELETE with 404.
       setStatus("Leaving…");
-      resumeStore.drop(ui.name.value.trim()); // left on purpose: nothing to resume
       try {
         const r = await fetch(url, { method: "DELETE", headers: authHeaders() });
         setStatus(r.ok ? "You left the studio." : "Left (the studio answered " + r.status + ").");
@@ -379,12 +438,17 @@
         setStatus("Left (the studio could not be reached).");
       }
     } else {
-      setStatus("Not connected.");
+      setStatus(why || "Not connected.");
     }
     if (closing) closing.close();
   }
 
   ui.form.addEventListener("submit", join);
+  ui.mute.addEventListener("click", () => setMuted(!state.muted));
+  ui.cameraOff.addEventListener("click", () => setCameraOff(!state.cameraOff));
+  const switchDevice = () => startMedia(ui.camera.value, ui.microphone.value).catch((err) => showError(err.message));
+  ui.camera.addEventListener("change", switchDevice);
+  ui.microphone.addEventListener("change", switchDevice);
   ui.hangup.addEventListener("click", () => leave(true));
   // Closing the tab hangs up too; keepalive lets the request outlive the page.
   window.addEventListener("pagehide", () => {
