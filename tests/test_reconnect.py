@@ -47,6 +47,12 @@ def sidecar(path: Path) -> dict:
     return json.loads(path.with_suffix(".json").read_text())
 
 
+def recorded(folder: Path, name: str) -> Path:
+    """A recording by file name, in whichever session folder it went."""
+    (path,) = folder.rglob(name)
+    return path
+
+
 def test_dropped_guest_gets_its_name_source_and_take_back(tmp_path: Path) -> None:
     sinks: list[CountingSink] = []
 
@@ -101,8 +107,9 @@ def test_dropped_guest_gets_its_name_source_and_take_back(tmp_path: Path) -> Non
     assert result["alice"]["connected"] == 1 and result["alice"]["disconnected"] == 1
     assert result["status"]["name"] == "Alice" and result["status"]["recording"]
 
-    part1, part2 = tmp_path / result["on1"]["file"], tmp_path / result["on2"]["file"]
+    part1, part2 = recorded(tmp_path, result["on1"]["file"]), recorded(tmp_path, result["on2"]["file"])
     assert part1 != part2 and part1.name.startswith("Alice_") and part2.name.startswith("Alice_")
+    assert part1.parent == part2.parent  # one take, one session folder
     take1, take2 = sidecar(part1)["take"], sidecar(part2)["take"]
     assert take1["id"] == take2["id"]
     assert (take1["part"], take2["part"]) == (1, 2)
@@ -140,7 +147,8 @@ def test_unclaimed_name_is_freed_after_the_grace_period(tmp_path: Path, monkeypa
 
     on1, on2 = run(scenario())
     assert len(sinks) == 2
-    take1, take2 = sidecar(tmp_path / on1["file"])["take"], sidecar(tmp_path / on2["file"])["take"]
+    take1 = sidecar(recorded(tmp_path, on1["file"]))["take"]
+    take2 = sidecar(recorded(tmp_path, on2["file"]))["take"]
     assert take1["id"] != take2["id"] and take2["part"] == 1 and take2["previous_file"] is None
     assert take1["next_file"] is None
 

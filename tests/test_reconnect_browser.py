@@ -118,15 +118,16 @@ def test_page_rejoins_under_its_name_after_its_udp_drops_for_10s(tmp_path: Path)
             home.close()
             studio.close()
 
-    print("\npage reconnect rig:", json.dumps(measured), f"attempts={state['reconnectAttempts']}",
-          "states:", [(round(t - block_ms), s) for t, s in state["connectionLog"]])
+    print("\npage reconnect rig:", json.dumps(measured), f"attempts={state['reconnectAttempts']}")
     assert names == ["Gil"] and state["guest"] == "Gil"
     assert status_text == "Connected to the studio as Gil (reconnected)."
     assert state["recording"] and state["error"] is None
     (sink,) = sinks
     assert sink.counts["connected"] == 1 and sink.counts["disconnected"] == 1
-    sidecars = [json.loads(p.read_text()) for p in out.glob("*.json")]
-    takes = sorted((s["take"]["part"], s["take"]["id"], s["file"]) for s in sidecars)
+    sidecars = {p.parent / json.loads(p.read_text())["file"]: json.loads(p.read_text())
+                for p in out.rglob("Gil_*.json")}
+    takes = sorted((s["take"]["part"], s["take"]["id"], path) for path, s in sidecars.items())
     assert len({t[1] for t in takes}) == 1 and len(takes) >= 2, takes
-    for _, _, name in takes:
-        assert float(probe(out / name)["format"]["duration"]) > 1.0
+    assert len({t[2].parent for t in takes}) == 1  # one session folder for the take
+    for _, _, path in takes:
+        assert float(probe(path)["format"]["duration"]) > 1.0

@@ -44,6 +44,7 @@ def test_guest_whose_udp_drops_for_10s_comes_back_into_its_source_and_take(tmp_p
     (take1, file1), (take2, file2) = parts
     assert take1["id"] == take2["id"] and (take1["part"], take2["part"]) == (1, 2)
     assert take1["next_file"] == file2.name and take2["previous_file"] == file1.name
+    assert file1.parent == file2.parent  # one take, one session folder
 
     found = result.frames_found()
     outside, inside = result.frames_sent(EDGE_S)

@@ -46,9 +46,9 @@ class DropResult:
     def take_parts(self) -> list[tuple[dict, Path]]:
         """(take info, media file) of Rig Guest's recordings, in take order."""
         parts = []
-        for side in self.out_dir.glob(f"{GUEST.replace(' ', '_')}_*.json"):
+        for side in self.out_dir.rglob(f"{GUEST.replace(' ', '_')}_*.json"):
             summary = json.loads(side.read_text())
-            parts.append((summary["take"], self.out_dir / summary["file"]))
+            parts.append((summary["take"], side.parent / summary["file"]))
         return sorted(parts, key=lambda p: p[0]["part"])
 
     def frames_found(self) -> set[int]:

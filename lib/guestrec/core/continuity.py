@@ -116,6 +116,27 @@ class Continuity:
     take: Take | None = None  # the take recording continues into; None when not recording
     parts: int = 1  # connections so far
 
+    def ensure_sink(self, factory: Callable[[str], GuestSink | None] | None) -> LastingSink | None:
+        """The guest's sink, made once: a returning guest feeds the sink it had."""
+        if self.sink is None and factory is not None:
+            try:
+                real = factory(self.name)
+            except Exception:  # noqa: BLE001 - the guest goes on without a sink
+                log.exception("making the sink for %r failed", self.name)
+                real = None
+            if real is not None:
+                self.sink = LastingSink(real)
+        return self.sink
+
+    def connection_ended(self, recording_status: dict | None, went_on_record: bool) -> None:
+        """One connection's part is over. went_on_record: it was being recorded (or never
+        got far enough to be): the take goes on when the guest comes back."""
+        if self.take is None:
+            return
+        self.take.part_ended(recording_status)
+        if not went_on_record:
+            self.take = None  # not recorded when it left: not recorded when back
+
     def end(self) -> None:
         if self.sink is not None:
             self.sink.end()

@@ -32,8 +32,9 @@ from ..media import GuestMedia
 from ..media.sidecar import link_next_file
 from ..names import display_name
 from . import report
-from .continuity import Continuity, LastingSink, ReservationBook, Take, secret_matches
+from .continuity import Continuity, Take, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
+from .guest_names import GuestNames
 from .live_stats import LiveStats
 from .liveness import quicken_consent_checks
 from .session_folder import SessionFolders
@@ -69,10 +70,8 @@ class GuestRoster:
         self._sink_factory = sink_factory
         self._on_change = on_change
         self._guests: dict[str, Guest] = {}  # by guest_id
-        self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
-        self._returning = ReservationBook(on_ended=self._return_ended)
-        self._claims: dict[str, Continuity] = {}  # reserved names that resume a guest
+        self._names = GuestNames(on_return_ended=self._return_ended)
         self._closing = False
         self.sessions = SessionFolders()
         quicken_consent_checks()
@@ -89,26 +88,14 @@ class GuestRoster:
             raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
 
     def check_capacity(self) -> None:
-        if len(self._guests) + len(self._reserved) >= MAX_GUESTS:
+        # A dropped guest waiting for its return takes no slot, only its name.
+        if len(self._guests) + self._names.pending_count >= MAX_GUESTS:
             raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
-
-    def _taken(self) -> set[str]:
-        return {g.name.casefold() for g in self._guests.values()} | {
-            n.casefold() for n in (*self._reserved, *self._returning.names())
-        }
 
     def reserve_name(self, requested: str) -> str:
         """The guest's display name, with " 2", " 3"... when another guest has it; held
         until `admit` or `release_name`."""
-        base = display_name(requested)
-        taken = self._taken()
-        name = base
-        number = 2
-        while name.casefold() in taken:
-            name = f"{base} {number}"
-            number += 1
-        self._reserved.add(name)
-        return name
+        return self._names.reserve(requested, (g.name for g in self._guests.values()))
 
     async def claim_name(self, requested: str, resume_secret: str | None) -> str:
         """Like `reserve_name`, but a guest coming back with its resume secret gets its
@@ -121,18 +108,13 @@ class GuestRoster:
             if live is not None and live.continuity is not None and secret_matches(
                     resume_secret, live.continuity.secret):
                 await self.finish(live, RECONNECTED)
-            continuity = self._returning.claim(wanted, resume_secret)
-            if continuity is not None:
-                self._reserved.add(continuity.name)
-                self._claims[continuity.name] = continuity
-                return continuity.name
+            name = self._names.claim(requested, resume_secret)
+            if name is not None:
+                return name
         return self.reserve_name(requested)
 
     def release_name(self, name: str) -> None:
-        self._reserved.discard(name)
-        continuity = self._claims.pop(name, None)
-        if continuity is not None:  # the returning guest's offer failed: wait on for it
-            self._returning.hold(continuity)
+        self._names.release(name)
 
     def admit(
         self,
@@ -146,8 +128,7 @@ class GuestRoster:
         on_finished: FinishedFn | None = None,
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog."""
-        self._reserved.discard(name)
-        continuity = self._claims.pop(name, None)
+        continuity = self._names.admitted(name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
                       dtls_failure_hint=dtls_failure_hint,
                       continuity=continuity or Continuity(name=name), resumed=continuity is not None)
@@ -212,17 +193,15 @@ class GuestRoster:
         if guest is not None:
             await self.finish(guest, STUDIO_HUNG_UP)
             return True
-        return self._returning.drop(name) is not None
-        return False
+        return self._names.returning.drop(name) is not None
 
     def forget_return(self, continuity: Continuity) -> None:
         """A dropped guest said it left for good (e.g. its late DELETE): its name is free."""
-        if any(held is continuity for held in self._returning.held()):
-            self._returning.drop(continuity.name)
+        self._names.forget(continuity)
 
     def awaiting_return(self) -> list[str]:
         """Names of dropped guests whose names and sources wait for their return."""
-        return self._returning.names()
+        return self._names.returning.names()
 
     async def close_all(self) -> None:
         self._closing = True
@@ -232,7 +211,7 @@ class GuestRoster:
                 return_exceptions=True,
             )
         finally:
-            self._returning.drop_all()
+            self._names.returning.drop_all()
 
     # -- peer connection events ----------------------------------------------
 
@@ -307,19 +286,9 @@ class GuestRoster:
     def _attach_sink(self, entry: Guest) -> None:
         """Give a connected guest its sink (in OBS: its source). Not at offer time: a guest
         whose connection never comes up must not leave an empty source behind."""
-        if entry.media is None:
+        if entry.media is None or entry.continuity is None:
             return
-        if entry.sink is None and self._sink_factory is not None:
-            # Once per guest: a returning guest feeds the sink it had.
-            real = None
-            try:
-                real = self._sink_factory(entry.name)
-            except Exception:  # noqa: BLE001
-                log.exception("making the sink for %r failed", entry.name)
-            if real is not None:
-                entry.sink = LastingSink(real)
-                if entry.continuity is not None:
-                    entry.continuity.sink = entry.sink
+        entry.sink = entry.continuity.ensure_sink(self._sink_factory)
         if entry.sink is not None:
             entry.media.add_sink(entry.sink)
 
@@ -420,12 +389,10 @@ class GuestRoster:
         continuity = entry.continuity
         if continuity is None:
             return
-        if continuity.take is not None:
-            continuity.take.part_ended(report.recording_status(entry))
-            if entry.connected_once and not was_recording:
-                continuity.take = None  # not recorded when it left: not recorded when back
+        continuity.connection_ended(report.recording_status(entry),
+                                    went_on_record=was_recording or not entry.connected_once)
         if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
-            self._returning.hold(continuity)
+            self._names.returning.hold(continuity)
             if continuity.take is None:
                 self.sessions.recording_ended(continuity.key)
         else:
