@@ -66,6 +66,14 @@ class DropResult:
         return outside, inside
 
 
+async def _join_quietly(url: str, token: str) -> WhipClient:
+    # Made on the guest's loop, in the guest's namespace: aiortc binds to the running loop.
+    client = WhipClient(url, token, video=False)
+    await client.publish()
+    await client.wait_connected()
+    return client
+
+
 def run_drop_scenario(out_dir: Path, outage_s: float = 10.0, before_s: float = 4.0,
                       after_s: float = 4.0, prefix: str = "reconnect") -> DropResult:
     sinks: list[CountingSink] = []
@@ -89,9 +97,7 @@ def run_drop_scenario(out_dir: Path, outage_s: float = 10.0, before_s: float = 4
             result = DropResult(out_dir, guest, sinks)
             home.call(guest.join(), 30)
             result.measured["connect_s"] = guest.connect_seconds or 0.0
-            quiet = WhipClient(server.whip_url(QUIET), server.token, video=False)
-            home.call(quiet.publish(), 30)
-            home.call(quiet.wait_connected(), 30)
+            quiet = home.call(_join_quietly(server.whip_url(QUIET), server.token), 30)
             time.sleep(before_s)
 
             rig.block_udp()
