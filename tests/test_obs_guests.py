@@ -257,6 +257,8 @@ def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
         print(f"OBS quit in {took:.2f} s with a guest connected and recording")
         assert took <= 10.0, f"OBS took {took:.1f} s to quit"
         assert h.proc.returncode == 0
+        # Zoe's page was told before her connection closed: no waiting on a dead studio.
+        assert any(m.get("type") == "ended" for m in guest.client.messages), guest.client.messages
     finally:
         guest.drop()
     assert_plays(path, 2.0)
