@@ -43,6 +43,8 @@ def main() -> None:
         rows.append(result.measured)
         print(f"{run:>3} " + " ".join(f"{result.measured[c]:>21.2f}" for c in COLUMNS)
               + f"  {result.guest.attempts:>8}  {len(outside):>14}: {len(outside & found)}")
+        for frame in sorted(outside - found):
+            print(f"    missing frame {result.when(frame)}")
     print("med " + " ".join(f"{statistics.median(r[c] for r in rows):>21.2f}" for c in COLUMNS))
 
 

@@ -65,6 +65,14 @@ class DropResult:
         inside = {n for n, t in self.guest.sent if self.block_at <= t <= self.unblock_at}
         return outside, inside
 
+    def when(self, frame: int) -> str:
+        """When a frame was sent, relative to the cut, the return and the end (for reports)."""
+        t = next((t for n, t in self.guest.sent if n == frame), None)
+        if t is None:
+            return f"{frame}: never sent"
+        return (f"{frame}: cut{t - self.block_at:+.2f} s, back{t - self.unblock_at:+.2f} s, "
+                f"end{t - self.end_at:+.2f} s")
+
 
 async def _join_quietly(url: str, token: str) -> WhipClient:
     # Made on the guest's loop, in the guest's namespace: aiortc binds to the running loop.

@@ -5,13 +5,13 @@
     ... the network drops; the guest notices (ICE consent), rejoins with its resume secret
     await guest.wait_reconnected(n=1, timeout=60)
     await guest.leave()               # DELETE + close
-    guest.sent                        # [(frame number, wall time)] of every frame sent
+    guest.sent                        # [(frame number, wall time it was on the wire)]
 
 Its camera is a `LiveCounterTrack`: frame n exists at origin + n/fps whether or not a
 connection takes it (like a real camera), and carries n in its picture (see
 synthetic.CounterVideoTrack and media_probe.read_counter). Every connection gets new
 tracks on one shared clock, so frame numbers go on across connections, and `sent`
-lists exactly the frames handed to a connected sender.
+lists exactly the frames a connected sender encoded and sent, with the time they left.
 """
 
 from __future__ import annotations
@@ -40,8 +40,14 @@ class LiveCounterTrack(CounterVideoTrack):
         super().__init__(320, 240, fps, clock=clock)
         self._sent = sent
         self.index = -1
+        self._handed: int | None = None
 
     async def recv(self) -> VideoFrame:
+        # aiortc's sender encodes and sends a frame before it asks for the next one: the
+        # frame handed out last time is on the wire now.
+        if self._handed is not None:
+            self._sent.append((self._handed, time.time()))
+            self._handed = None
         if self.readyState != "live":
             raise MediaStreamError
         origin = self.clock.origin()
@@ -53,7 +59,7 @@ class LiveCounterTrack(CounterVideoTrack):
         frame = self.make_frame(self.index, self.index / self.fps)
         frame.pts = round(self.index / self.fps * VIDEO_CLOCK)
         frame.time_base = VIDEO_TIME_BASE
-        self._sent.append((self.index, time.time()))
+        self._handed = self.index
         return frame
 
 

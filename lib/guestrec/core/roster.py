@@ -361,8 +361,10 @@ class GuestRoster:
             asyncio.ensure_future(self.finish(entry, reason))
 
     async def _do_finish(self, entry: Guest, reason: str) -> None:
-        if not entry.connected_once and not entry.error and entry.ice_offered:
-            # e.g. the guest's page gave up waiting for media and hung up
+        if (not entry.connected_once and not entry.error and entry.ice_offered
+                and reason != RECONNECTED):
+            # e.g. the guest's page gave up waiting for media and hung up (a try to come
+            # back that the next try replaced is no such failure)
             entry.error = report.ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
