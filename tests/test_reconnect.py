@@ -108,7 +108,7 @@ def test_dropped_guest_gets_its_name_source_and_take_back(tmp_path: Path) -> Non
     assert result["status"]["name"] == "Alice" and result["status"]["recording"]
 
     part1, part2 = recorded(tmp_path, result["on1"]["file"]), recorded(tmp_path, result["on2"]["file"])
-    assert part1 != part2 and part1.name.startswith("Alice_") and part2.name.startswith("Alice_")
+    assert part1 != part2 and part1.name.startswith("Alice ") and part2.name.startswith("Alice ")
     assert part1.parent == part2.parent  # one take, one session folder
     take1, take2 = sidecar(part1)["take"], sidecar(part2)["take"]
     assert take1["id"] == take2["id"]

@@ -125,7 +125,7 @@ def test_page_rejoins_under_its_name_after_its_udp_drops_for_10s(tmp_path: Path)
     (sink,) = sinks
     assert sink.counts["connected"] == 1 and sink.counts["disconnected"] == 1
     sidecars = {p.parent / json.loads(p.read_text())["file"]: json.loads(p.read_text())
-                for p in out.rglob("Gil_*.json")}
+                for p in out.rglob("Gil *.json")}
     takes = sorted((s["take"]["part"], s["take"]["id"], path) for path, s in sidecars.items())
     assert len({t[1] for t in takes}) == 1 and len(takes) >= 2, takes
     assert len({t[2].parent for t in takes}) == 1  # one session folder for the take

@@ -17,6 +17,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guestrec.names import safe_file_stem
+
 from .counting_sink import CountingSink
 from .guest_server import running_server
 from .link_rig import STUDIO_ADDR, LinkRig, NetnsLoop
@@ -46,7 +48,7 @@ class DropResult:
     def take_parts(self) -> list[tuple[dict, Path]]:
         """(take info, media file) of Rig Guest's recordings, in take order."""
         parts = []
-        for side in self.out_dir.rglob(f"{GUEST.replace(' ', '_')}_*.json"):
+        for side in self.out_dir.rglob(f"{safe_file_stem(GUEST)} *.json"):
             summary = json.loads(side.read_text())
             parts.append((summary["take"], side.parent / summary["file"]))
         return sorted(parts, key=lambda p: p[0]["part"])

@@ -8,10 +8,10 @@ connection fails or closes, or that never connects, is finished: recording final
 guest removed, and the ingest's `on_finished` called.
 
 A guest whose connection was lost keeps its name, sink and take for a while (see
-continuity.py): `claim_name` with its resume secret brings it back into them, its
-recording continuing as the next part of the take. A guest that hangs up, or that the
-studio ends (`hang_up`, `close_all`), is gone at once: its sink is told, and the studio's
-end is announced to the guest first.
+continuity.py and returns.py): `claim_name` with its resume secret brings it back into
+them, its recording continuing as the next part of the take. A guest that hangs up, or
+that the studio ends (`hang_up`, `close_all`), is gone at once: its sink is told, and the
+studio's end is announced to the guest first.
 """
 
 from __future__ import annotations
@@ -26,18 +26,19 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
-from ..ice_status import selected_pair
+from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
-from ..media.sidecar import link_next_file
 from ..names import display_name
-from . import report
-from .continuity import Continuity, Take, secret_matches
+from .continuity import Continuity, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
 from .guest_names import GuestNames
 from .live_stats import LiveStats
 from .liveness import quicken_consent_checks
+from .recording import RosterRecording
+from .returns import RECONNECTED, SERVER_STOPPED, STUDIO_ENDS, RosterReturns
 from .session_folder import SessionFolders
+from .status import RosterStatus
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +48,19 @@ CONNECT_TIMEOUT_S = 30.0
 
 FinishedFn = Callable[[Guest, str], None]
 
-# Why a guest ended. The studio's own ends are told to the guest before it is closed;
-# a lost connection keeps the guest's name, sink and take for its return.
-SERVER_STOPPED = "server stopped"
-STUDIO_HUNG_UP = "hung up by the studio"
-RECONNECTED = "replaced by its reconnection"
-STUDIO_ENDS = {SERVER_STOPPED: "The studio ended the session.",
-               STUDIO_HUNG_UP: "The studio ended the session."}
-LOST = {"connection failed", "connection closed", "never connected", RECONNECTED}
+
+def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
+    """Call a sink or listener; their failures must not break a guest."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - a third party's bug is logged, not spread
+        log.exception("%s failed", what)
 
 
-class GuestRoster:
-    """The guest core's entry point for ingests and the engine. Runs on the loop."""
+class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
+    """The guest core's entry point for ingests and the engine. Runs on the loop.
+    Recording start/stop, status building and dropped guests' returns are inherited
+    (core/recording.py, core/status.py, core/returns.py)."""
 
     def __init__(
         self,
@@ -71,9 +73,9 @@ class GuestRoster:
         self._on_change = on_change
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._finished_listeners: dict[str, FinishedFn] = {}
+        self.sessions = SessionFolders()
         self._names = GuestNames(on_return_ended=self._return_ended)
         self._closing = False
-        self.sessions = SessionFolders()
         quicken_consent_checks()
 
     # -- admission ------------------------------------------------------------
@@ -93,8 +95,8 @@ class GuestRoster:
             raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
 
     def reserve_name(self, requested: str) -> str:
-        """The guest's display name, with " 2", " 3"... when another guest has it; held
-        until `admit` or `release_name`."""
+        """The guest's display name, with " 2", " 3"... when another guest (or a dropped
+        one waiting for its return) has it; held until `admit` or `release_name`."""
         return self._names.reserve(requested, (g.name for g in self._guests.values()))
 
     async def claim_name(self, requested: str, resume_secret: str | None) -> str:
@@ -152,56 +154,11 @@ class GuestRoster:
 
     # -- the engine's API -----------------------------------------------------
 
-    def guest_statuses(self) -> list[dict[str, Any]]:
-        guests = sorted(self._guests.values(), key=lambda g: g.created)
-        return [report.status_of(g, self.sessions.current) for g in guests]
-
-    async def start_recording(self, guest: str | None = None) -> list[str]:
-        started = []
-        for entry in self._select(guest):
-            if entry.pc.connectionState == "connected" and self._start(entry):
-                started.append(entry.name)
-        return started
-
-    async def stop_recording(self, guest: str | None = None) -> list[str]:
-        stopped = []
-        for entry in self._select(guest):
-            if entry.media is not None and report.is_recording(entry):
-                try:
-                    await entry.media.stop_recording()
-                except Exception as exc:  # noqa: BLE001 - report, keep the guest
-                    log.exception("stopping %r's recording failed", entry.name)
-                    entry.error = f"stopping the recording failed: {exc}"
-                if entry.continuity is not None:
-                    entry.continuity.take = None  # a later start is a new take
-                stopped.append(entry.name)
-                report.send_status(entry)
-        if stopped:
-            self._changed()
-        return stopped
-
     async def finish(self, guest: Guest, reason: str) -> None:
         """Finalize the recording, tell the sink, close the connection; once per guest."""
         if guest.finishing is None:
             guest.finishing = asyncio.ensure_future(self._do_finish(guest, reason))
         await asyncio.shield(guest.finishing)
-
-    async def hang_up(self, name: str) -> bool:
-        """The studio ends a guest: it is told, and does not come back on its own. Also
-        ends a dropped guest's wait for its return. False for an unknown name."""
-        guest = self.get(name)
-        if guest is not None:
-            await self.finish(guest, STUDIO_HUNG_UP)
-            return True
-        return self._names.returning.drop(name) is not None
-
-    def forget_return(self, continuity: Continuity) -> None:
-        """A dropped guest said it left for good (e.g. its late DELETE): its name is free."""
-        self._names.forget(continuity)
-
-    def awaiting_return(self) -> list[str]:
-        """Names of dropped guests whose names and sources wait for their return."""
-        return self._names.returning.names()
 
     async def close_all(self) -> None:
         self._closing = True
@@ -254,18 +211,18 @@ class GuestRoster:
                 take_goes_on = entry.continuity is not None and entry.continuity.take is not None
                 if take_goes_on if entry.resumed else entry.config.auto_record:
                     self._start(entry)
-                report.send_status(entry)
+                self._send_status(entry)
             elif state == "failed":
-                entry.error = entry.error or report.failure_reason(entry)
+                entry.error = entry.error or self._failure_reason(entry)
                 self._schedule_finish(entry, "connection failed")
             elif state == "closed":
                 self._schedule_finish(entry, "connection closed")
             self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
-        report.send_status(entry, force=True)
+        self._send_status(entry, force=True)
         if entry.error:  # e.g. the recording failed before the channel was open
-            report.send_error(entry, entry.error)
+            self._send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
         if message.get("type") == "state":
@@ -274,7 +231,7 @@ class GuestRoster:
                                 if k in ("muted", "camera_off") and isinstance(v, bool)}
             self._changed()
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
-        report.send_status(entry, force=True)
+        self._send_status(entry, force=True)
 
     def _media(self, entry: Guest) -> GuestMedia:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
@@ -288,12 +245,12 @@ class GuestRoster:
         whose connection never comes up must not leave an empty source behind."""
         if entry.media is None or entry.continuity is None:
             return
-        entry.sink = entry.continuity.ensure_sink(self._sink_factory)
+        entry.sink = entry.continuity.ensure_sink(self._sink_factory)  # once per guest
         if entry.sink is not None:
             entry.media.add_sink(entry.sink)
 
     def _media_changed(self, entry: Guest) -> None:
-        status = report.recording_status(entry)
+        status = entry.media.recording_status() if entry.media is not None else None
         if status and status.get("error"):
             entry.error = str(status["error"])
         # A guest on its way out: how it ends decides whether its take (and with it the
@@ -301,58 +258,58 @@ class GuestRoster:
         if not entry.ended and not (status and status.get("recording")):
             self.sessions.recording_ended(self._session_key(entry))
         self._link_parts(entry, status)
-        report.send_status(entry)
+        self._send_status(entry)
         self._changed()
 
-    def _link_parts(self, entry: Guest, status: dict[str, Any] | None) -> None:
-        """Once a continued take's new part has its first file, the part before names it."""
-        take = entry.continuity.take if entry.continuity is not None else None
-        link = take.link_to_new_part(status) if take is not None else None
-        if link is not None:
-            asyncio.get_running_loop().run_in_executor(None, link_next_file, *link)
+    def _failure_reason(self, entry: Guest) -> str:
+        ice_ok = dtls_failed = False
+        for transceiver in entry.pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            if dtls is None:
+                continue
+            dtls_failed = dtls_failed or dtls.state == "failed"
+            ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
+        if dtls_failed and ice_ok:
+            return entry.dtls_failure_hint or "DTLS handshake failed"
+        return self._ice_failure(entry, "the media connection failed (ICE)")
+
+    def _ice_failure(self, entry: Guest, what: str) -> str:
+        """What failed, the candidate types both sides offered, and where to look."""
+        offered = entry.ice_offered
+        if not offered:
+            return what
+        return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
+                f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
 
     async def _connect_watchdog(self, entry: Guest) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
         entry.watchdog = None  # finishing must not cancel the task that asks for it
         if not entry.connected_once and entry.guest_id in self._guests:
-            entry.error = entry.error or report.ice_failure(
+            entry.error = entry.error or self._ice_failure(
                 entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
-    # -- recording ------------------------------------------------------------
+    # -- telling the guest ----------------------------------------------------
 
-    def _start(self, entry: Guest) -> bool:
-        """Start the guest's recording; False when it cannot or already records."""
-        if entry.media is None or report.is_recording(entry):
-            return False
-        current = self._config()
-        continuity = entry.continuity or Continuity(name=entry.name)
-        if continuity.take is None:
-            continuity.take = Take()
-        try:
-            # The plan stays the one this guest negotiated; folder and split may have moved.
-            folder = self.sessions.folder_for(Path(current.out_dir))
-            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes,
-                                               take=continuity.take.next_part())
-        except OSError as exc:
-            self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
-            return False
-        except Exception as exc:  # noqa: BLE001 - one guest's trouble stays its own
-            log.exception("guest %r: recording failed to start", entry.name)
-            self._record_failed(entry, f"recording failed to start: {exc}")
-            return False
-        entry.error = None
-        self.sessions.recording_started(self._session_key(entry))
-        log.info("guest %r recording to %s", entry.name, path)
-        report.send_status(entry)
-        self._changed()
-        return True
+    def _send_status(self, entry: Guest, force: bool = False) -> None:
+        if entry.control is None:
+            return
+        status = entry.media.recording_status() if entry.media is not None else None
+        recording = bool(status and status.get("recording"))
+        path = status.get("path") if status else None
+        entry.control.send_status(
+            {"recording": recording, "file": Path(path).name if (recording and path) else None,
+             "guest": entry.name},
+            force=force,
+        )
+        error = (status or {}).get("error")
+        if error and error != entry.last_error_sent:
+            entry.last_error_sent = error
+            self._send_error(entry, f"recording failed: {error}")
 
-    def _record_failed(self, entry: Guest, error: str) -> None:
-        entry.error = error
-        log.error("guest %r: %s", entry.name, error)
-        report.send_error(entry, error)
-        self._changed()
+    def _send_error(self, entry: Guest, text: str) -> None:
+        if entry.control is not None:
+            _call_quietly("sending an error to the guest", lambda: entry.control.send_error(text))
 
     # -- finishing ------------------------------------------------------------
 
@@ -365,7 +322,7 @@ class GuestRoster:
                 and reason != RECONNECTED):
             # e.g. the guest's page gave up waiting for media and hung up (a try to come
             # back that the next try replaced is no such failure)
-            entry.error = report.ice_failure(entry, "the media connection never came up")
+            entry.error = self._ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
         else:
@@ -374,46 +331,20 @@ class GuestRoster:
             entry.watchdog.cancel()
         try:
             if reason in STUDIO_ENDS:
-                await report.tell_ended(entry, STUDIO_ENDS[reason])
-            was_recording = report.is_recording(entry)
+                await self._tell_ended(entry, STUDIO_ENDS[reason])
+            was_recording = self._recording(entry)
             await self._release(entry)
             self._keep_or_end(entry, reason, was_recording)
         finally:
             self._guests.pop(entry.guest_id, None)
             listener = self._finished_listeners.pop(entry.guest_id, None)
             if listener is not None:
-                report.call_quietly("on_finished", lambda: listener(entry, reason))
+                _call_quietly("on_finished", lambda: listener(entry, reason))
             self._changed()
 
-    def _keep_or_end(self, entry: Guest, reason: str, was_recording: bool) -> None:
-        """After a lost connection, hold the guest's name, sink and take for its return;
-        after any other end, end them."""
-        continuity = entry.continuity
-        if continuity is None:
-            return
-        continuity.connection_ended(report.recording_status(entry),
-                                    went_on_record=was_recording or not entry.connected_once)
-        if reason in LOST and (entry.connected_once or entry.resumed) and not self._closing:
-            self._names.returning.hold(continuity)
-            if continuity.take is None:
-                self.sessions.recording_ended(continuity.key)
-        else:
-            continuity.end()
-            self.sessions.recording_ended(continuity.key)
-
-    def _return_ended(self, continuity: Continuity) -> None:
-        """A dropped guest's wait ended without its return (or the studio ended it)."""
-        self.sessions.recording_ended(continuity.key)
-        self._changed()
-
-    @staticmethod
-    def _session_key(entry: Guest) -> str:
-        # One take stays in one session folder, whatever connections it took.
-        return entry.continuity.key if entry.continuity is not None else entry.guest_id
-
     async def _release(self, entry: Guest) -> None:
-        # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells
-        # the sink (on_disconnected), as it told it on_connected at the first frame.
+        # Stop receiving first, then finalize what arrived. GuestMedia.close() tells the
+        # guest's LastingSink, which passes it on only when the guest is gone for good.
         try:
             await entry.pc.close()
         except Exception:  # noqa: BLE001
@@ -429,12 +360,6 @@ class GuestRoster:
             if entry.blackhole is not None:
                 await entry.blackhole.stop()
 
-    # -- status ---------------------------------------------------------------
-
-    def _select(self, guest: str | None) -> list[Guest]:
-        guests = list(self._guests.values())
-        return guests if guest is None else [g for g in guests if g.name == guest]
-
     def _changed(self) -> None:
         if self._on_change is not None:
-            report.call_quietly("on_change", self._on_change)
+            _call_quietly("on_change", self._on_change)
