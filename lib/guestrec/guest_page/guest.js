@@ -452,7 +452,9 @@
   ui.hangup.addEventListener("click", () => leave(true));
   // Closing the tab hangs up too; keepalive lets the request outlive the page.
   window.addEventListener("pagehide", () => {
-    if (resource) fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
+    if (!resource) return;
+    reconnect.resume.drop(ui.name.value.trim()); // the guest left: nothing to resume
+    fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
   });
 
   if (!token) showError("This link has no token: ask the studio for the full guest link.");
