@@ -68,6 +68,12 @@ def test_dropped_guest_gets_its_name_source_and_take_back(tmp_path: Path) -> Non
             assert secret and first.given_name == "Alice"
             on1 = await first.wait_message(lambda m: m.get("type") == "recording" and m["recording"])
             await wait_until(lambda: sinks and sinks[0].counts["audio"] > 50)
+            # While she is live, a wrong secret neither takes her name nor ends her.
+            async with WhipClient(server.whip_url("Alice"), server.token,
+                                  headers={RESUME: secret[::-1]}) as imposter:
+                await imposter.publish()
+                assert imposter.given_name == "Alice 2"
+            assert first.pc.connectionState == "connected" and "Alice" in names(server)
             await asyncio.sleep(1.0)
             await drop(first, server, "Alice")
             (alice_sink,) = sinks
