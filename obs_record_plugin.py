@@ -203,6 +203,8 @@ def script_unload():
 
 def shutdown(why: str) -> None:
     """Stop everything this load started; safe to call more than once."""
+    if IMPORT_ERROR:  # nothing was started, and the bridge's helpers never loaded
+        return
     if state.shut_down:
         return
     state.shut_down = True
