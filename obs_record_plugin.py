@@ -179,7 +179,7 @@ def script_load(settings):
 
 
 def script_update(settings):
-    if state.controller is None:
+    if IMPORT_ERROR or state.controller is None:
         return
     state.default_out_dir = obs_record_folder()  # follows OBS's own setting
     settle_settings(settings)
