@@ -1,5 +1,5 @@
 """Slots: offers that never connect do not lock real guests out, and a guest that
-vanishes gives its slot back as soon as its packets stop."""
+vanishes gives its slot back as soon as its connection is known dead."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import aiohttp
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from guestrec.core.admission import MAX_PENDING, MAX_PENDING_PER_ADDRESS
-from guestrec.core.roster import SILENT_AFTER_S
 from support.guest_server import running_server
 from support.serve_process import ROOT
 from support.synthetic import MovingVideoTrack, ToneAudioTrack
@@ -121,5 +120,5 @@ def test_vanished_guest_frees_its_slot_within_seconds(tmp_path: Path) -> None:
     freed_after, error = asyncio.run(asyncio.wait_for(scenario(), 60))
     files = sorted(p.name for p in tmp_path.rglob("Gone_*"))
     print(f"guest killed: slot free after {freed_after:.1f} s; files {files}")
-    assert freed_after <= SILENT_AFTER_S + 2.5
+    assert freed_after <= 9.0  # ICE consent checks every second (core/liveness.py)
     assert any(name.startswith("Gone_") and name.endswith(".json") for name in files)

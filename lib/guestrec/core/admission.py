@@ -33,15 +33,19 @@ class Decision:
     evict: Guest | None = None
 
 
-def decide(guests: Iterable[Guest], reserved: int, peer: str | None, now: float | None = None) -> Decision:
+def decide(
+    guests: Iterable[Guest], reserved: int, peer: str | None,
+    now: float | None = None, max_guests: int = MAX_GUESTS,
+) -> Decision:
     """Whether an offer from `peer` may be answered, and which pending guest gives way.
-    Raises OfferRejected (503) with the reason otherwise."""
+    `reserved`: names held for guests being set up or coming back. Raises OfferRejected
+    (503) with the reason otherwise."""
     now = time.time() if now is None else now
     live = [g for g in guests if not g.ended]
     connected = [g for g in live if g.connected_once]
     pending = sorted((g for g in live if not g.connected_once), key=lambda g: g.created)
-    if len(connected) + reserved >= MAX_GUESTS:
-        raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
+    if len(connected) + reserved >= max_guests:
+        raise OfferRejected(f"too many guests (at most {max_guests})", 503)
     same = [g for g in pending if peer is not None and g.peer == peer]
     for group, limit, who in ((same, MAX_PENDING_PER_ADDRESS, "from your address"),
                               (pending, MAX_PENDING, "in all")):

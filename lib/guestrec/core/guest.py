@@ -17,6 +17,7 @@ from ..ice import IceSettings
 from ..interfaces import GuestSink
 from ..media.limits import DEFAULT_LIMITS, MediaLimits
 from ..plan import RecordPlan
+from .continuity import Continuity
 
 
 @dataclass
@@ -48,6 +49,11 @@ class GuestControl(Protocol):
         {"type": "hangup"}. False when it could not be sent."""
         ...
 
+    async def end(self, text: str) -> None:
+        """The studio ended the session: tell the guest (so it does not try to come back)
+        before its connection closes. Must return within about a second."""
+        ...
+
     def bind(
         self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]
     ) -> None:
@@ -65,11 +71,12 @@ class Guest:
     control: GuestControl | None = None
     dtls_failure_hint: str | None = None  # what to tell when DTLS fails after ICE worked
     peer: str | None = None  # the address its offer came from (admission budgets)
-    liveness: asyncio.Task | None = None  # watches a connected guest for silence
     guest_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     created: float = field(default_factory=time.time)
     media: Any = None  # media.GuestMedia once a track arrived
-    sink: GuestSink | None = None
+    sink: GuestSink | None = None  # the guest's LastingSink, shared by its connections
+    continuity: Continuity | None = None  # name, resume secret, sink, take: kept across drops
+    resumed: bool = False  # this connection reclaimed a dropped guest's name
     blackhole: MediaBlackhole | None = None
     kinds: list[str] = field(default_factory=list)
     connected_once: bool = False

@@ -192,9 +192,13 @@ class GuestMedia:
         return None  # unknown: Matroska holds any
 
     def start_recording(
-        self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None
+        self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None,
+        take: dict | None = None,
     ) -> Path:
         """Start a recording; returns its (first) file. OSError if out_dir is unwritable.
+
+        take: {"id", "part", "previous_file"} when this recording continues a take (the
+        guest reconnected); it goes into every sidecar of the recording.
 
         A recording already running is left alone and its file returned.
         """
@@ -209,7 +213,7 @@ class GuestMedia:
             has_audio=nothing_yet or "audio" in self.taps,
             copy_video_codec=self._copy_video_codec(),
             request_keyframe=self.request_keyframe, on_event=self._on_recorder_event,
-            guest_stats=self.stats,
+            guest_stats=self.stats, take=take,
         )
         self.recorder = recorder
         self._last_recorder = recorder
@@ -260,13 +264,6 @@ class GuestMedia:
         tap = self.taps.get("video")
         if tap is not None:
             tap.request_keyframe()
-
-    def silent_seconds(self) -> float | None:
-        """Seconds since the guest last sent anything (RTP or RTCP); None without tracks."""
-        if not self.taps:
-            return None
-        newest = max(tap.last_packet for tap in self.taps.values())
-        return max(0.0, self.taps[next(iter(self.taps))].clock() - newest)
 
     def counters(self) -> dict[str, int]:
         """Totals received so far, for live rates (core.live_stats)."""

@@ -83,6 +83,8 @@ def segment_summary(writer: "RecordingWriter", seg: "Segment", final: bool) -> d
             "timeline": timeline,
             "audio_start_minus_video_start_ms": offset_ms,
         },
+        "take": {"id": writer.take.get("id"), "part": writer.take.get("part"),
+                 "previous_file": seg.previous_file, "next_file": seg.next_file},
         "frames": frames,
         "max_lag_seconds": round(writer.max_lag, 3),
         "warnings": [writer.warning] if writer.warning else [],

@@ -102,7 +102,6 @@ class ReceiverTap:
         self.limits = limits
         self.on_refused = on_refused
         self.refused_frames = 0
-        self.last_packet = clock()  # RTP or RTCP from the guest, on the clock above
         self.refusal: str | None = None  # the latest reason a frame was refused
         self._refusals_logged: set[str] = set()
         self._refusing_video = False  # until an acceptable key frame
@@ -146,7 +145,6 @@ class ReceiverTap:
 
     def _on_jitter_add(self, packet: Any) -> tuple[bool, Any]:
         now = self.clock()
-        self.last_packet = now
         self.ssrc = packet.ssrc
         self.packets += 1
         self.bytes += len(getattr(packet, "payload", b"") or b"")
@@ -335,7 +333,6 @@ class ReceiverTap:
     # -- RTCP side -------------------------------------------------------------------
 
     async def _on_rtcp(self, packet: Any) -> None:
-        self.last_packet = self.clock()
         info = getattr(packet, "sender_info", None)
         # A sender that has sent nothing yet reports zeros (aiortc does): no mapping in that.
         if isinstance(packet, RtcpSrPacket) and info.packet_count and info.ntp_timestamp:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -72,6 +73,8 @@ class Segment:
     started_utc: datetime
     video_codec: str | None
     ended_utc: datetime | None = None
+    previous_file: str | None = None  # the file before this one in the take
+    next_file: str | None = None
     video_frames: int = 0
     video_gaps: int = 0
     last_video_t: float | None = None
@@ -109,8 +112,8 @@ class RecordingWriter:
         request_keyframe: Callable[[], None],
         guest_stats: Callable[[], dict] | None = None,
         ledgers: dict[str, StreamLedger] | None = None,
+        take: dict | None = None,
     ) -> None:
-        self.guest = guest
         self.ledgers = ledgers or {"video": StreamLedger(), "audio": StreamLedger()}
         self.lag = 0.0  # seconds between a frame's arrival and its writing, latest
         self.max_lag = 0.0
@@ -119,6 +122,9 @@ class RecordingWriter:
         self.storage = StorageWatch()
         self.warning: str | None = None  # a storage problem that has not stopped the recording
         self._folder_deleted = False
+        self.guest = guest
+        # The take this recording is a part of: {"id", "part", "previous_file"}.
+        self.take = dict(take or {"id": secrets.token_hex(8), "part": 1, "previous_file": None})
         self.plan = plan
         self.out_dir = first_path.parent
         self._next_path: Path | None = first_path
@@ -405,7 +411,11 @@ class RecordingWriter:
             started_utc=datetime.now(timezone.utc),
             video_codec=video_codec,
             sidecar=sidecar,
+            previous_file=(self.current.file.path.name if self.current is not None
+                           else self.take.get("previous_file")),
         )
+        if self.current is not None:
+            self.current.next_file = path.name
         self.current = seg
         self.current_path = path
         if self.started_utc is None:
