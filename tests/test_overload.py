@@ -17,6 +17,10 @@ from pathlib import Path
 
 import aiohttp
 
+from guestrec.media import writer as writer_module
+from guestrec.plan import make_plan
+from support.guest_run import GuestSpec, record_guests
+
 from guestrec.media.sidecar import read_sidecar
 from support.media_probe import decoded_video, read_counter
 from support.serve_process import ServeProcess
@@ -101,3 +105,36 @@ def test_overloaded_recordings_account_for_every_frame(tmp_path: Path) -> None:
     print(f"{GUESTS} guests: {total_dropped} frames dropped in all")
     if any(lag >= 2.0 for lag in outcome["lag"].values()):
         assert "behind live" in output  # the log says so too
+
+
+def test_writer_that_cannot_keep_up_drops_only_what_the_sidecar_counts(
+        tmp_path: Path, monkeypatch) -> None:
+    """The recording thread made slower than real time (a slow disk or encoder): decoded
+    pictures are dropped once its queue is full (75 pictures, see bench_lag.py for how far
+    behind each mode gets first), and the sidecar names exactly which are missing."""
+    codec = "vp8"
+    original = writer_module.RecordingWriter._handle
+
+    def slow_handle(self, item):
+        time.sleep(0.03)  # 30 ms per item: ~80 items a second arrive, ~33 are taken
+        return original(self, item)
+
+    monkeypatch.setattr(writer_module.RecordingWriter, "_handle", slow_handle)
+    spec = GuestSpec("slow", [CounterVideoTrack(320, 240, fps=30), ToneAudioTrack()],
+                     make_plan(1000, codec=codec), tmp_path)
+    (result,) = asyncio.run(record_guests([spec], seconds=6.0, warmup=0.5))
+    side = read_sidecar(result.path)
+    video = side["frames"]["video"]
+    numbers = [n for _, n in decoded_video(result.path, read_counter)]
+    gaps = numbers[-1] - numbers[0] + 1 - len(set(numbers))
+    dropped = sum(video["dropped"].values())
+    tail = result.media.taps["video"].frames  # frames the tap passed on, all told
+    print(f"{codec}: {side['status']}, frames {side['frames']}, file {len(numbers)} frames "
+          f"({numbers[0]}..{numbers[-1]}, {gaps} missing inside), tap passed {tail}")
+    assert dropped > 0 and side["status"] == "incomplete"
+    assert video["written"] == len(numbers) == len(set(numbers))
+    # Every frame missing inside the file is one the sidecar counts as dropped; the rest
+    # of its count lies after the file's last frame (dropped at the end of the queue).
+    assert gaps <= dropped
+    assert video["received"] == video["written"] + dropped
+    assert any("dropped" in line for line in side["errors"])
