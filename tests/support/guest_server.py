@@ -1,4 +1,5 @@
-"""Run the real guest server (GuestRoster + WhipIngest + build_app) on 127.0.0.1 for a test.
+"""Run the real guest server (GuestRoster + WhipIngest + build_app) on 127.0.0.1 (or `host`)
+for a test.
 
     async with running_server(tmp_path, record="2000") as server:
         server.base      # "http://127.0.0.1:PORT"
@@ -48,6 +49,7 @@ async def running_server(
     auto_record: bool = True,
     sink_factory=None,
     record_at: str | None = "studio",
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[RunningServer]:
     config = GuestConfig(
         plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record,
@@ -55,13 +57,13 @@ async def running_server(
     )
     sessions = GuestRoster(lambda: config, sink_factory=sink_factory)
     token = secrets.token_urlsafe(16)
-    runner = web.AppRunner(build_app(WhipIngest(sessions), token, sessions.guest_side.uploads), access_log=None)
+    runner = web.AppRunner(build_app(WhipIngest(sessions), token, uploads=sessions.guest_side.uploads), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", token, sessions, config)
+        yield RunningServer(f"http://{host}:{port}", token, sessions, config)
     finally:
         await sessions.close_all()
         await runner.cleanup()

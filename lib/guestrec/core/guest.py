@@ -15,7 +15,9 @@ from aiortc.contrib.media import MediaBlackhole
 
 from ..ice import IceSettings
 from ..interfaces import GuestSink
+from ..media.limits import DEFAULT_LIMITS, MediaLimits
 from ..plan import RecordPlan
+from .continuity import Continuity
 
 
 @dataclass
@@ -27,6 +29,7 @@ class GuestConfig:
     auto_record: bool = True  # start recording as soon as the guest's media flows
     split_minutes: float | None = None
     record_at: str | None = None  # "studio" | "guest" | "both"; None: both in video modes
+    media_limits: MediaLimits = DEFAULT_LIMITS  # picture sizes and rates a guest may send
     # STUN/TURN for the guest's peer connection; none unless the studio sets them.
     ice: IceSettings = field(default_factory=lambda: IceSettings(()))
 
@@ -51,6 +54,11 @@ class GuestControl(Protocol):
         {"type": "hangup"}. False when it could not be sent."""
         ...
 
+    async def end(self, text: str) -> None:
+        """The studio ended the session: tell the guest (so it does not try to come back)
+        before its connection closes. Must return within about a second."""
+        ...
+
     def bind(
         self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]
     ) -> None:
@@ -67,15 +75,19 @@ class Guest:
     client: str  # who is sending: "webrtc", "ffmpeg", "vdoninja"...
     control: GuestControl | None = None
     dtls_failure_hint: str | None = None  # what to tell when DTLS fails after ICE worked
+    peer: str | None = None  # the address its offer came from (admission budgets)
     guest_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     created: float = field(default_factory=time.time)
     media: Any = None  # media.GuestMedia once a track arrived
-    sink: GuestSink | None = None
+    sink: GuestSink | None = None  # the guest's LastingSink, shared by its connections
+    continuity: Continuity | None = None  # name, resume secret, sink, take: kept across drops
+    resumed: bool = False  # this connection reclaimed a dropped guest's name
     blackhole: MediaBlackhole | None = None
     kinds: list[str] = field(default_factory=list)
     connected_once: bool = False
     error: str | None = None
     last_error_sent: str | None = None
+    refusal_sent: str | None = None  # the media refusal the guest was last told about
     finishing: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is

@@ -55,48 +55,63 @@ class GuestSideRecordings:
         # that never opens one (FFmpeg, OBS) so never gets an empty guest file.
         self._pending: dict[str, tuple[Path | None, Path]] = {}
         self._origin: dict[str, tuple[Path | None, Path]] = {}  # where the current one was asked
+        # A guest whose connection dropped keeps its page (and its recorder) running: when it
+        # is back, the studio asks for the same recording and the page simply carries on.
+        self._resumable: dict[str, GuestUpload] = {}
+
+    @staticmethod
+    def _key(guest: Guest) -> str:
+        """The same for a guest and its reconnections (they share a Continuity)."""
+        continuity = getattr(guest, "continuity", None)
+        return getattr(continuity, "secret", None) or guest.guest_id
 
     def wanted(self, guest: Guest) -> bool:
-        return guest.guest_id in self._current or guest.guest_id in self._pending
+        return self._key(guest) in self._current or self._key(guest) in self._pending
 
     def start(self, guest: Guest, studio_file: Path | None, out_dir: Path) -> GuestUpload | None:
         """Ask the guest's page to record; the file sits beside the studio's own."""
-        if guest.guest_id in self._current or guest.control is None:
-            return self._current.get(guest.guest_id)
+        if self._key(guest) in self._current or guest.control is None:
+            return self._current.get(self._key(guest))
         if not getattr(guest.control, "is_open", True):
-            self._pending[guest.guest_id] = (studio_file, out_dir)
+            self._pending[self._key(guest)] = (studio_file, out_dir)
             return None
-        self._pending.pop(guest.guest_id, None)
-        self._origin[guest.guest_id] = (studio_file, out_dir)
+        self._pending.pop(self._key(guest), None)
+        self._origin[self._key(guest)] = (studio_file, out_dir)
+        resumed = self._resumable.pop(self._key(guest), None)
+        if resumed is not None and resumed.open:
+            self._current[self._key(guest)] = self._last[self._key(guest)] = resumed
+            log.info("guest %r is back: its browser's recording %s goes on", guest.name, resumed.part.name)
+            self.send_wanted(guest)
+            return resumed
         if studio_file is not None:
             stem = Path(studio_file).with_suffix("")
         else:
             out_dir.mkdir(parents=True, exist_ok=True)
             stem = out_dir.resolve() / f"{safe_file_stem(guest.name)} {local_stamp()}"
         upload = self.uploads.create(guest.name, guest_recording(guest.config.plan), stem)
-        self._current[guest.guest_id] = self._last[guest.guest_id] = upload
+        self._current[self._key(guest)] = self._last[self._key(guest)] = upload
         log.info("guest %r records in its browser to %s", guest.name, upload.part.name)
         self.send_wanted(guest)
         return upload
 
     def stop(self, guest: Guest) -> bool:
-        was_pending = self._pending.pop(guest.guest_id, None) is not None
-        upload = self._current.pop(guest.guest_id, None)
+        was_pending = self._pending.pop(self._key(guest), None) is not None
+        upload = self._current.pop(self._key(guest), None)
         if upload is not None:
             self.send_wanted(guest, stopped=upload)
         return upload is not None or was_pending
 
     def send_wanted(self, guest: Guest, stopped: GuestUpload | None = None) -> None:
-        pending = self._pending.get(guest.guest_id)
+        pending = self._pending.get(self._key(guest))
         if pending is not None and getattr(guest.control, "is_open", True):
             self.start(guest, *pending)  # the page's channel is open now: ask it
             return
         send = getattr(guest.control, "send", None)
         if send is None:
             return
-        upload = self._current.get(guest.guest_id)
+        upload = self._current.get(self._key(guest))
         if upload is None:
-            last = stopped or self._last.get(guest.guest_id)
+            last = stopped or self._last.get(self._key(guest))
             send({"type": MESSAGE_TYPE, "record": False, "id": last.upload_id if last else None})
             return
         send({"type": MESSAGE_TYPE, "record": True, "id": upload.upload_id,
@@ -112,7 +127,7 @@ class GuestSideRecordings:
         if upload is None or upload.guest != guest.name:
             return
         report = {k: message[k] for k in _REPORT_FIELDS if k in message}
-        self._reports[guest.guest_id] = report
+        self._reports[self._key(guest)] = report
         page_ms = message.get("pageTimeMs")
         if isinstance(page_ms, (int, float)) and not isinstance(page_ms, bool):
             # page clock minus ours, less the one-way delay: the largest sample is the closest.
@@ -124,25 +139,31 @@ class GuestSideRecordings:
             upload.times.recorder_started_ms = float(started)
         if isinstance(report.get("mimeType"), str):
             upload.mime_type = report["mimeType"][:200]
-        if report.get("state") == "ended" and self._current.get(guest.guest_id) is upload:
+        if report.get("state") == "ended" and self._current.get(self._key(guest)) is upload:
             # The page's recording ended on its own (another camera or microphone) while the
             # studio still wants one: a new file from here on.
-            del self._current[guest.guest_id]
-            self.start(guest, *self._origin[guest.guest_id])
+            del self._current[self._key(guest)]
+            self.start(guest, *self._origin[self._key(guest)])
 
     def guest_left(self, guest: Guest) -> None:
-        self._pending.pop(guest.guest_id, None)
-        self._origin.pop(guest.guest_id, None)
-        self._current.pop(guest.guest_id, None)
-        self._last.pop(guest.guest_id, None)
-        self._reports.pop(guest.guest_id, None)
+        key = self._key(guest)
+        self._pending.pop(key, None)
+        upload = self._current.pop(key, None)
+        if upload is not None and upload.open:
+            self._resumable[key] = upload  # until it is finished or the guest is back
+        else:
+            self._origin.pop(key, None)
+            self._last.pop(key, None)
+            self._reports.pop(key, None)
+        for stale in [k for k, u in self._resumable.items() if not u.open]:
+            del self._resumable[stale]
         self.uploads.guest_left(guest.name)
 
     def status(self, guest: Guest) -> dict[str, Any]:
-        upload = self._last.get(guest.guest_id)
+        upload = self._last.get(self._key(guest))
         if upload is None:
             return {"record_at": record_at(guest.config), "guest_recording": None}
-        report = self._reports.get(guest.guest_id, {})
+        report = self._reports.get(self._key(guest), {})
         recorded = report.get("recordedBytes")
         uploaded = upload.size
         progress = None

@@ -43,7 +43,10 @@ class RosterStatus:
             "recording_seconds": float(rec.get("seconds") or 0.0),
             "file": str(path) if path else None,
             "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
+            "recording_lag_seconds": float(rec.get("lag_seconds") or 0.0),
+            "warning": rec.get("warning"),
+            "error": entry.error or rec.get("error") or (
+                f"guest media refused: {rec['refused']}" if rec.get("refused") else None),
             "mode": plan.mode,
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,
@@ -56,7 +59,18 @@ class RosterStatus:
             "ice_pair": pair["kind"] if pair else None,
             "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
             "ice_offered": dict(entry.ice_offered),
+            **self._continuity_status(entry),
             **entry.extra_status,
+        }
+
+    @staticmethod
+    def _continuity_status(entry: Guest) -> dict[str, Any]:
+        """Connections so far (more than 1 after reconnecting) and the take recorded."""
+        continuity = entry.continuity
+        take = continuity.take if continuity is not None else None
+        return {
+            "connections": continuity.parts if continuity is not None else 1,
+            "take": {"id": take.take_id, "part": take.part} if take is not None and take.part else None,
         }
 
     def _live(self, entry: Guest) -> dict[str, Any]:

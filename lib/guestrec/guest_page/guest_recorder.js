@@ -377,12 +377,12 @@
     return { captureWidth: s.width || null, captureHeight: s.height || null };
   }
 
-  function report(kind) {
+  function report(kind, about) {
     // Also before any recording here: the studio sizes its own file by the camera's size.
     if (!channel || channel.readyState !== "open") return;
     const current = recorder && recorder.id === state.id ? recorder.upload : null;
     const message = Object.assign({
-      type: "guest-recorder", id: state.id, state: kind || (current ? "recording" : state.id ? "stopped" : "idle"),
+      type: "guest-recorder", id: about || state.id, state: kind || (current ? "recording" : state.id ? "stopped" : "idle"),
       mimeType: state.mimeType, recordedBytes: current ? current.recorded : state.recordedBytes,
       uploadedBytes: current ? current.acked : state.uploadedBytes, pendingBytes: state.pendingBytes,
       error: state.error, recorderStartedMs: current ? current.startedMs : null,
@@ -419,8 +419,14 @@
     // The studio's wanted state: reapplied as it comes, every time the channel opens.
     apply(msg) {
       if (msg.record) {
-        if (recorder && recorder.id === msg.id) return;
-        if (recorder) stop(null); // e.g. a rejoin after a dropped connection: a new file
+        if (recorder && recorder.id === msg.id) return;  // back after a drop: it goes on
+        if (known[msg.id]) {
+          // That recording's recorder was in an earlier visit of this page (a reload): it
+          // ended there. The studio then asks for a new one.
+          report("ended", msg.id);
+          return;
+        }
+        if (recorder) stop(null); // the studio wants another recording: a new file
         start(msg).catch((err) => { state.error = String(err && err.message || err); report("error"); show(); });
       } else if (recorder && (!msg.id || msg.id === recorder.id)) {
         stop(null);
