@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 from support.guest_server import running_server
@@ -16,6 +17,10 @@ def test_wanted_state_goes_to_pages_only_and_clients_without_one_leave_no_files(
                     WhipClient(server.whip_url("Plain"), server.token, data_channel=False) as plain:
                 await page.publish()
                 await plain.publish()
+                await page.wait_message(lambda m: m.get("type") == "recording")  # channel open
+                # What the guest page says first: its camera, and that it records nothing yet.
+                page.channel.send(json.dumps({"type": "guest-recorder", "id": None, "state": "idle",
+                                              "captureWidth": 320, "captureHeight": 240}))
                 wanted = await page.wait_message(lambda m: m.get("type") == "guest-recording")
                 await asyncio.sleep(1)
                 statuses = {s["name"]: s for s in server.sessions.guest_statuses()}
@@ -33,6 +38,7 @@ def test_wanted_state_goes_to_pages_only_and_clients_without_one_leave_no_files(
     assert statuses["Page"]["recording"] and page_rec["wanted"] and page_rec["state"] == "receiving"
     assert Path(page_rec["file"]).with_name(Path(page_rec["file"]).name.replace(".guest.part", ".webm")) \
         == Path(statuses["Page"]["file"])
+    assert statuses["Page"]["guest_recording"]["page"] == {}  # no recorder report yet
     # A client without the page's channel (FFmpeg, OBS) is recorded by the studio only.
     assert statuses["Plain"]["recording"] and statuses["Plain"]["guest_recording"] is None
     assert stopped == ["Page"] and unwanted["id"] == wanted["id"]

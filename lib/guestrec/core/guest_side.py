@@ -58,6 +58,10 @@ class GuestSideRecordings:
         # A guest whose connection dropped keeps its page (and its recorder) running: when it
         # is back, the studio asks for the same recording and the page simply carries on.
         self._resumable: dict[str, GuestUpload] = {}
+        # Connections whose page has reported: only then does the studio know whether the
+        # page already records (it kept recording while the studio restarted or the
+        # connection dropped), and a new recording is asked for only if it does not.
+        self._heard: set[str] = set()
 
     @staticmethod
     def _key(guest: Guest) -> str:
@@ -72,7 +76,7 @@ class GuestSideRecordings:
         """Ask the guest's page to record; the file sits beside the studio's own."""
         if self._key(guest) in self._current or guest.control is None:
             return self._current.get(self._key(guest))
-        if not getattr(guest.control, "is_open", True):
+        if not getattr(guest.control, "is_open", True) or guest.guest_id not in self._heard:
             self._pending[self._key(guest)] = (studio_file, out_dir)
             return None
         self._pending.pop(self._key(guest), None)
@@ -124,7 +128,10 @@ class GuestSideRecordings:
         if type(width) is int and type(height) is int and guest.media is not None:
             guest.media.set_capture_size(width, height)  # the studio file's size, see writer
         upload = self.uploads.get(str(message.get("id")))
-        if upload is None or upload.guest != guest.name:
+        if upload is not None and upload.guest != guest.name:
+            upload = None  # never another guest's
+        self._first_report(guest, upload if message.get("state") == "recording" else None)
+        if upload is None:
             return
         report = {k: message[k] for k in _REPORT_FIELDS if k in message}
         self._reports[self._key(guest)] = report
@@ -145,7 +152,27 @@ class GuestSideRecordings:
             del self._current[self._key(guest)]
             self.start(guest, *self._origin[self._key(guest)])
 
+    def _first_report(self, guest: Guest, running: GuestUpload | None) -> None:
+        """On this connection's first report: carry on with the recording the page is still
+        making (if the studio takes it), else ask for the one waiting."""
+        if guest.guest_id in self._heard:
+            return
+        self._heard.add(guest.guest_id)
+        key = self._key(guest)
+        pending = self._pending.get(key)
+        if pending is None:
+            return
+        if running is not None and running.open:
+            self._pending.pop(key)
+            self._origin[key] = pending
+            self._current[key] = self._last[key] = running
+            log.info("guest %r's browser still records %s: it goes on", guest.name, running.part.name)
+            self.send_wanted(guest)
+            return
+        self.start(guest, *pending)
+
     def guest_left(self, guest: Guest) -> None:
+        self._heard.discard(guest.guest_id)
         key = self._key(guest)
         self._pending.pop(key, None)
         upload = self._current.pop(key, None)
