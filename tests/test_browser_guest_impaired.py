@@ -63,9 +63,9 @@ def nft(namespace: str, rules: str) -> None:
     _sh("ip", "netns", "exec", namespace, "nft", "-f", "-", stdin=rules)
 
 
-def frames_of(path: Path) -> int:
+def frame_times(path: Path) -> list[float]:
     with av.open(str(path)) as container:
-        return sum(1 for _ in container.decode(video=0))
+        return [float(f.time) for f in container.decode(video=0) if f.time is not None]
 
 
 def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_namespace: str) -> None:
@@ -101,15 +101,19 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
     studio_file = Path(studio_status["file"])
     studio_side = json.loads(studio_file.with_suffix(".json").read_text())
     seconds = (finished["stoppedMs"] - finished["startedMs"]) / 1000.0
-    guest_frames, studio_frames = frames_of(guest_file), frames_of(studio_file)
+    guest_times, studio_times = frame_times(guest_file), frame_times(studio_file)
+    guest_frames, studio_frames = len(guest_times), len(studio_times)
+    longest_hole = max(b - a for a, b in zip(guest_times, guest_times[1:]))
     lost = studio_side["network"]["video"]["packets_lost"]
     camera = finished["cameraFrames"]
     print(f"{seconds:.2f} s recorded, camera delivered {camera} frames: guest file {guest_frames} "
           f"frames, studio file {studio_frames} frames ({lost} video packets lost, "
-          f"{studio_side['video']['gaps_over_500ms']} gaps over 0.5 s)")
+          f"{studio_side['video']['gaps_over_500ms']} gaps over 0.5 s); the guest file's longest "
+          f"hole between frames {longest_hole * 1000:.0f} ms")
     assert side["camera_frames"] == camera
-    # The frames the camera gave during the take, but for a few the recorder itself may
-    # drop on this busy machine (not the network's doing), and more than the studio got.
-    assert guest_frames >= 0.97 * camera and guest_frames > studio_frames
+    # The outage left a hole in the studio's file and none in the guest's. (The browser's
+    # recorder may still skip a frame now and then when this shared machine is busy: that
+    # is the guest's CPU, not the network.)
+    assert longest_hole < 0.4 and guest_frames >= 0.9 * camera
     assert studio_side["video"]["gaps_over_500ms"] >= 1
     assert decode_errors_of_irregular_frames(guest_file) == ""

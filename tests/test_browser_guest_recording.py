@@ -109,13 +109,12 @@ def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("away", [5, pytest.param(30, marks=pytest.mark.slow)])
 def test_studio_killed_loses_nothing_of_the_vp8_guest_file(tmp_path: Path, away: int) -> None:
-    """Killed for 5 s, and for 30 s (long enough for the browser to give up its connection:
-    the recording goes on regardless)."""
+    """Killed for 5 s, and for 30 s (long enough for the browser's connection to fail: the
+    recording goes on regardless, and the page's own reconnection finds the studio again)."""
     out = tmp_path / "rec"
     args = ("--record", "1500", "--codec", "vp8", "--record-at", "both")
     server = ServeProcess(out, *args)
     port = server.base.rsplit(":", 1)[1]
-    during_joined = None
 
     async def scenario():
         nonlocal server
@@ -127,8 +126,6 @@ def test_studio_killed_loses_nothing_of_the_vp8_guest_file(tmp_path: Path, away:
             killed_at = time.monotonic()
             await asyncio.sleep(away)
             during = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
-            nonlocal during_joined
-            during_joined = await page.evaluate("window.guestState.joined")
             server = ServeProcess(out, *args, "--port", port, "--token", server.token)
             print(f"studio away {time.monotonic() - killed_at:.1f} s")
             await asyncio.sleep(3)
@@ -143,8 +140,6 @@ def test_studio_killed_loses_nothing_of_the_vp8_guest_file(tmp_path: Path, away:
     finally:
         server.stop()
     assert during["recording"] and during["pendingBytes"] > 0, during  # kept recording, bytes waiting
-    if away == 30:
-        assert not during_joined  # the browser gave its connection up; the recording went on
     (finished,) = state["finished"]
     assert finished["file"].endswith(".guest.webm")
     info = check_guest_file(out, page_hash, finished, recorded_seconds(finished), "vp8")
