@@ -1,0 +1,1 @@
+"""Ingest adapters: each brings guests (a peer connection, a name, a control channel)."""
