@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 from guestrec import certs
-from guestrec.session import FFMPEG_DTLS_HINT
+from guestrec.ingest.whip import FFMPEG_DTLS_HINT
 from support.guest_server import running_server
 from support.media_probe import probe
 
@@ -69,7 +69,7 @@ def test_without_a_p256_identity_the_reason_is_named(tmp_path: Path, caplog: pyt
     If a later FFmpeg or OpenSSL makes this pass the handshake, this test fails: then the
     cert_file/key_file workaround is no longer needed.
     """
-    caplog.set_level(logging.WARNING, logger="guestrec.session")
+    caplog.set_level(logging.WARNING, logger="guestrec.core")
 
     async def scenario():
         async with running_server(tmp_path / "rec") as server:

@@ -85,8 +85,8 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
         assert "Bob" in h.inputs_of_our_kind()  # the source stays for next time
         # The session layer's own log lines reach the OBS log.
         lines = h.guestrec_log_lines()
-        assert any("guestrec.session: guest 'Bob' joined" in line for line in lines), lines[-20:]
-        assert any("guestrec.session: guest 'Bob' leaves" in line for line in lines), lines[-20:]
+        assert any("guestrec.ingest.whip.offers: guest 'Bob' joined" in line for line in lines), lines[-20:]
+        assert any("guestrec.core.roster: guest 'Bob' leaves" in line for line in lines), lines[-20:]
 
         # Alice was not disturbed: still red, still recording into the same, growing file.
         assert shows_colour(h, "Alice", RED_RGB)

@@ -1,4 +1,4 @@
-"""The session layer with real aiortc guests: manual recording, failures, sinks, settings."""
+"""The guest core with the WHIP ingest and real aiortc guests: manual recording, failures, sinks, settings."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import threading
 from pathlib import Path
 
 import pytest
-from guestrec import sdp, session
+from guestrec import sdp
+from guestrec.core import roster
 from guestrec.plan import make_plan
 from support.guest_server import running_server
 from support.media_probe import probe
@@ -143,8 +144,8 @@ def test_settings_apply_to_the_next_guest(tmp_path: Path) -> None:
 
 
 def test_guest_that_never_connects_is_dropped(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(session, "CONNECT_TIMEOUT_S", 1.0)
-    caplog.set_level(logging.WARNING, logger="guestrec.session")
+    monkeypatch.setattr(roster, "CONNECT_TIMEOUT_S", 1.0)
+    caplog.set_level(logging.WARNING, logger="guestrec.core")
 
     sinks_made: list[str] = []
 

@@ -72,7 +72,8 @@ class Engine:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
-        self._sessions: Any = None  # session.GuestSessions, made on the loop
+        self._roster: Any = None  # core.GuestRoster, made on the loop
+        self._whip: Any = None  # ingest.whip.WhipIngest over that roster
         self._scheme = "http"
         self._lock = threading.Lock()
 
@@ -157,15 +158,15 @@ class Engine:
     # ----- guests and recordings --------------------------------------------------
 
     def guests(self) -> list[dict[str, Any]]:
-        if not self.running or self._sessions is None:
+        if not self.running or self._roster is None:
             return []
         return self._call(self._guest_statuses(), timeout=5)
 
     def start_recording(self, guest: str | None = None) -> list[str]:
-        return self._call(self._sessions_call("start_recording", guest), timeout=15)
+        return self._call(self._roster_call("start_recording", guest), timeout=15)
 
     def stop_recording(self, guest: str | None = None) -> list[str]:
-        return self._call(self._sessions_call("stop_recording", guest), timeout=30)
+        return self._call(self._roster_call("stop_recording", guest), timeout=30)
 
     # ----- loop thread ------------------------------------------------------------
 
@@ -191,16 +192,19 @@ class Engine:
             loop.close()
 
     async def _start_async(self) -> None:
-        from .session import GuestSessions, SessionConfig  # import on the loop thread
+        # Imported on the loop thread: aiortc and the media stack load here.
+        from .core import GuestConfig, GuestRoster
+        from .ingest.whip import WhipIngest
 
-        def config() -> SessionConfig:
+        def config() -> GuestConfig:
             s = self._settings
-            return SessionConfig(
+            return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
                 split_minutes=s.split_minutes,
             )
 
-        self._sessions = GuestSessions(config, sink_factory=self._sink_factory)
+        self._roster = GuestRoster(config, sink_factory=self._sink_factory)
+        self._whip = WhipIngest(self._roster)
         await self._start_server()
 
     async def _start_server(self) -> None:
@@ -218,7 +222,7 @@ class Engine:
                     self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
-        runner = web.AppRunner(build_app(self._sessions, s.token), access_log=None)
+        runner = web.AppRunner(build_app(self._whip, s.token), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
         try:
@@ -237,20 +241,20 @@ class Engine:
 
     async def _stop_async(self) -> None:
         try:
-            if self._sessions is not None:
-                await self._sessions.close_all()
+            if self._roster is not None:
+                await self._roster.close_all()
         finally:
             if self._runner is not None:
                 await self._runner.cleanup()
                 self._runner = None
 
     async def _guest_statuses(self) -> list[dict[str, Any]]:
-        return self._sessions.guest_statuses()
+        return self._roster.guest_statuses()
 
-    async def _sessions_call(self, method: str, guest: str | None) -> list[str]:
-        if self._sessions is None:
+    async def _roster_call(self, method: str, guest: str | None) -> list[str]:
+        if self._roster is None:
             return []
-        return await getattr(self._sessions, method)(guest)
+        return await getattr(self._roster, method)(guest)
 
     def _shutdown_loop(self, timeout: float) -> None:
         loop, thread = self._loop, self._thread
@@ -267,7 +271,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._sessions = None
+        self._roster = self._whip = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

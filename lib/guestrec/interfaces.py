@@ -1,7 +1,7 @@
 """The seams between layers, as protocols, so each layer is built and tested on its own.
 
-    ingest (HTTP/WHIP)  --calls-->  SessionHost      (implemented by the session layer)
-    session/media       --feeds-->  GuestSink        (implemented by the OBS bridge, tests)
+    WHIP over HTTP      --calls-->  SessionHost      (implemented by ingest.whip.WhipIngest)
+    guest core/media    --feeds-->  GuestSink        (implemented by the OBS bridge, tests)
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from pathlib import Path
 from aiohttp import web
 
 from .interfaces import SessionHost
-from .whip import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
+from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
 
 PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
 _NO_CACHE = {"Cache-Control": "no-store"}

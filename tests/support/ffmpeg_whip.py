@@ -8,7 +8,7 @@ the GIL while the muxer blocks on the network, which would stall an asyncio loop
 the process. Exit status 0 when the whole stream was sent and the session DELETEd.
 
 `--cert/--key` give FFmpeg a P-256 DTLS identity; without them FFmpeg's GnuTLS build makes
-a P-224 one that aiortc's OpenSSL refuses (see guestrec.session.FFMPEG_DTLS_HINT).
+a P-224 one that aiortc's OpenSSL refuses (see guestrec.ingest.whip.FFMPEG_DTLS_HINT).
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
-"""Run the real guest server (GuestSessions + build_app) on 127.0.0.1 for a test.
+"""Run the real guest server (GuestRoster + WhipIngest + build_app) on 127.0.0.1 for a test.
 
     async with running_server(tmp_path, record="2000") as server:
         server.base      # "http://127.0.0.1:PORT"
         server.token
-        server.sessions  # the GuestSessions
-        server.config    # the SessionConfig returned for new offers (mutable)
+        server.sessions  # the GuestRoster (the guest core)
+        server.config    # the GuestConfig returned for new guests (mutable)
 
 On exit every session is closed (recordings finalized) and the server stopped.
 """
@@ -20,7 +20,8 @@ from pathlib import Path
 from aiohttp import web
 
 from guestrec.plan import make_plan
-from guestrec.session import GuestSessions, SessionConfig
+from guestrec.core import GuestConfig, GuestRoster
+from guestrec.ingest.whip import WhipIngest
 from guestrec.webapp import build_app
 
 
@@ -28,8 +29,8 @@ from guestrec.webapp import build_app
 class RunningServer:
     base: str
     token: str
-    sessions: GuestSessions
-    config: SessionConfig
+    sessions: GuestRoster
+    config: GuestConfig
 
     def whip_url(self, guest: str) -> str:
         from urllib.parse import quote
@@ -47,12 +48,12 @@ async def running_server(
     auto_record: bool = True,
     sink_factory=None,
 ) -> AsyncIterator[RunningServer]:
-    config = SessionConfig(
+    config = GuestConfig(
         plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record
     )
-    sessions = GuestSessions(lambda: config, sink_factory=sink_factory)
+    sessions = GuestRoster(lambda: config, sink_factory=sink_factory)
     token = secrets.token_urlsafe(16)
-    runner = web.AppRunner(build_app(sessions, token), access_log=None)
+    runner = web.AppRunner(build_app(WhipIngest(sessions), token), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()

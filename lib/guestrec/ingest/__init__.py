@@ -1,1 +1,5 @@
-"""Ingest adapters: each brings guests (a peer connection, a name, a control channel)."""
+"""Ingest adapters: each brings guests (a peer connection, a name, a control channel) to
+the guest core (`guestrec.core`) and knows its own signaling, nothing about files or OBS.
+
+    whip/   our WHIP endpoint and guest page (also any WHIP publisher, e.g. FFmpeg)
+"""

@@ -18,7 +18,7 @@ import logging
 
 from aiohttp import web
 
-from .interfaces import OfferRejected, SessionHost
+from ...interfaces import OfferRejected, SessionHost
 
 log = logging.getLogger(__name__)
 

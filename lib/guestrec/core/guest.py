@@ -1,0 +1,71 @@
+"""One guest as the core sees it, the settings it joined with, and how to talk to it."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from aiortc import RTCPeerConnection
+from aiortc.contrib.media import MediaBlackhole
+
+from ..interfaces import GuestSink
+from ..plan import RecordPlan
+
+
+@dataclass
+class GuestConfig:
+    """Settings read for every new guest, so changes apply to the next one."""
+
+    plan: RecordPlan
+    out_dir: Path
+    auto_record: bool = True  # start recording as soon as the guest's media flows
+    split_minutes: float | None = None
+
+
+class GuestControl(Protocol):
+    """The channel to the guest's own software (our page, a VDO.Ninja app...). Each ingest
+    speaks its own wire format; the core only says what to tell the guest."""
+
+    def send_status(self, status: dict[str, Any], force: bool = False) -> None:
+        """The guest's recording state: {"recording": bool, "file": name|None, "guest": name}."""
+        ...
+
+    def send_error(self, text: str) -> None: ...
+
+    def bind(
+        self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]
+    ) -> None:
+        """Called once by the core: `on_open` when the channel opens (status is resent),
+        `on_message` for each message from the guest."""
+        ...
+
+
+@dataclass
+class Guest:
+    name: str
+    pc: RTCPeerConnection
+    config: GuestConfig
+    client: str  # who is sending: "webrtc", "ffmpeg", "vdoninja"...
+    control: GuestControl | None = None
+    dtls_failure_hint: str | None = None  # what to tell when DTLS fails after ICE worked
+    guest_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
+    created: float = field(default_factory=time.time)
+    media: Any = None  # media.GuestMedia once a track arrived
+    sink: GuestSink | None = None
+    blackhole: MediaBlackhole | None = None
+    kinds: list[str] = field(default_factory=list)
+    connected_once: bool = False
+    error: str | None = None
+    last_error_sent: str | None = None
+    finishing: asyncio.Task | None = None
+    watchdog: asyncio.Task | None = None
+    extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is
+
+    @property
+    def ended(self) -> bool:
+        return self.finishing is not None

@@ -1,0 +1,388 @@
+"""Every guest the studio has, whatever ingest brought it: media, recording, sink, status.
+
+An ingest reserves a name, makes its peer connection and calls `admit` before it applies
+the remote description (so no track event is missed). The roster then wires the
+connection: tracks go to a `media.GuestMedia`, which records them and feeds the sink; the
+sink (in OBS: the guest's source) is made when the connection comes up; a guest whose
+connection fails or closes, or that never connects, is finished: recording finalized,
+sink told, guest removed, and the ingest's `on_finished` called.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCPeerConnection
+from aiortc.contrib.media import MediaBlackhole
+
+from ..interfaces import GuestSink, OfferRejected
+from ..media import GuestMedia
+from ..names import display_name
+from .guest import Guest, GuestConfig, GuestControl
+
+log = logging.getLogger(__name__)
+
+MAX_GUESTS = 16
+# A guest that has not connected by then is given up (ICE or DTLS never completed).
+CONNECT_TIMEOUT_S = 30.0
+
+FinishedFn = Callable[[Guest, str], None]
+
+
+def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
+    """Call a sink or listener; their failures must not break a guest."""
+    try:
+        fn()
+    except Exception:  # noqa: BLE001 - a third party's bug is logged, not spread
+        log.exception("%s failed", what)
+
+
+class GuestRoster:
+    """The guest core's entry point for ingests and the engine. Runs on the loop."""
+
+    def __init__(
+        self,
+        config: Callable[[], GuestConfig],
+        sink_factory: Callable[[str], GuestSink | None] | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self._config = config
+        self._sink_factory = sink_factory
+        self._on_change = on_change
+        self._guests: dict[str, Guest] = {}  # by guest_id
+        self._reserved: set[str] = set()  # names of guests still being set up
+        self._finished_listeners: dict[str, FinishedFn] = {}
+
+    # -- admission ------------------------------------------------------------
+
+    def current_config(self) -> GuestConfig:
+        """A copy of the settings for a new guest; it keeps them even if they change later.
+        Raises OfferRejected (503) when the studio's settings cannot take guests."""
+        try:
+            return dataclasses.replace(self._config())
+        except Exception as exc:  # noqa: BLE001 - e.g. a record value the plan refuses
+            log.error("cannot take guests with the current settings: %s", exc)
+            raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
+
+    def check_capacity(self) -> None:
+        if len(self._guests) + len(self._reserved) >= MAX_GUESTS:
+            raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
+
+    def _taken(self) -> set[str]:
+        return {g.name.casefold() for g in self._guests.values()} | {
+            n.casefold() for n in self._reserved
+        }
+
+    def reserve_name(self, requested: str) -> str:
+        """The guest's display name, with " 2", " 3"... when another guest has it; held
+        until `admit` or `release_name`."""
+        base = display_name(requested)
+        taken = self._taken()
+        name = base
+        number = 2
+        while name.casefold() in taken:
+            name = f"{base} {number}"
+            number += 1
+        self._reserved.add(name)
+        return name
+
+    def release_name(self, name: str) -> None:
+        self._reserved.discard(name)
+
+    def admit(
+        self,
+        name: str,
+        pc: RTCPeerConnection,
+        *,
+        client: str,
+        config: GuestConfig,
+        control: GuestControl | None = None,
+        dtls_failure_hint: str | None = None,
+        on_finished: FinishedFn | None = None,
+    ) -> Guest:
+        """Take a guest in: wire its connection and start its connect watchdog."""
+        self._reserved.discard(name)
+        guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
+                      dtls_failure_hint=dtls_failure_hint)
+        self._guests[guest.guest_id] = guest
+        if on_finished is not None:
+            self._finished_listeners[guest.guest_id] = on_finished
+        self._wire(guest)
+        if control is not None:
+            control.bind(on_open=lambda: self._control_opened(guest),
+                         on_message=lambda message: self._control_message(guest, message))
+        guest.watchdog = asyncio.ensure_future(self._connect_watchdog(guest))
+        self._changed()
+        return guest
+
+    def get(self, name: str) -> Guest | None:
+        return next((g for g in self._guests.values() if g.name == name), None)
+
+    # -- the engine's API -----------------------------------------------------
+
+    def guest_statuses(self) -> list[dict[str, Any]]:
+        return [self._status(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
+
+    async def start_recording(self, guest: str | None = None) -> list[str]:
+        started = []
+        for entry in self._select(guest):
+            if entry.pc.connectionState == "connected" and self._start(entry):
+                started.append(entry.name)
+        return started
+
+    async def stop_recording(self, guest: str | None = None) -> list[str]:
+        stopped = []
+        for entry in self._select(guest):
+            if entry.media is not None and self._recording(entry):
+                try:
+                    await entry.media.stop_recording()
+                except Exception as exc:  # noqa: BLE001 - report, keep the guest
+                    log.exception("stopping %r's recording failed", entry.name)
+                    entry.error = f"stopping the recording failed: {exc}"
+                stopped.append(entry.name)
+                self._send_status(entry)
+        if stopped:
+            self._changed()
+        return stopped
+
+    async def finish(self, guest: Guest, reason: str) -> None:
+        """Finalize the recording, tell the sink, close the connection; once per guest."""
+        if guest.finishing is None:
+            guest.finishing = asyncio.ensure_future(self._do_finish(guest, reason))
+        await asyncio.shield(guest.finishing)
+
+    async def close_all(self) -> None:
+        await asyncio.gather(
+            *(self.finish(g, "server stopped") for g in list(self._guests.values())),
+            return_exceptions=True,
+        )
+
+    # -- peer connection events ----------------------------------------------
+
+    def _wire(self, entry: Guest) -> None:
+        pc = entry.pc
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            entry.kinds.append(track.kind)
+            receiver = next(
+                (t.receiver for t in pc.getTransceivers() if t.receiver.track is track), None
+            )
+            try:
+                media = self._media(entry)
+                if receiver is not None and media.attach(receiver, track):
+                    return
+                log.info("guest %r: extra %s track ignored", entry.name, track.kind)
+            except Exception as exc:  # noqa: BLE001 - the guest stays, unrecorded
+                log.exception("guest %r: the media pipeline refused its %s", entry.name, track.kind)
+                entry.error = f"media pipeline failed: {exc}"
+            # Nobody reads the track otherwise, and aiortc would queue its frames forever.
+            if entry.blackhole is None:
+                entry.blackhole = MediaBlackhole()
+            entry.blackhole.addTrack(track)
+
+        @pc.on("connectionstatechange")
+        async def on_state() -> None:
+            state = pc.connectionState
+            log.info("guest %r connection %s", entry.name, state)
+            if state == "connected" and not entry.connected_once:
+                entry.connected_once = True
+                self._attach_sink(entry)
+                if entry.blackhole is not None:
+                    await entry.blackhole.start()
+                if entry.config.auto_record:
+                    self._start(entry)
+                self._send_status(entry)
+            elif state == "failed":
+                entry.error = entry.error or self._failure_reason(entry)
+                self._schedule_finish(entry, "connection failed")
+            elif state == "closed":
+                self._schedule_finish(entry, "connection closed")
+            self._changed()
+
+    def _control_opened(self, entry: Guest) -> None:
+        self._send_status(entry, force=True)
+        if entry.error:  # e.g. the recording failed before the channel was open
+            self._send_error(entry, entry.error)
+
+    def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
+        # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
+        self._send_status(entry, force=True)
+
+    def _media(self, entry: Guest) -> GuestMedia:
+        """The guest's GuestMedia, made on first use (it needs the loop)."""
+        if entry.media is None:
+            entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+        return entry.media
+
+    def _attach_sink(self, entry: Guest) -> None:
+        """Give a connected guest its sink (in OBS: its source). Not at offer time: a guest
+        whose connection never comes up must not leave an empty source behind."""
+        if self._sink_factory is None or entry.media is None or entry.sink is not None:
+            return
+        try:
+            entry.sink = self._sink_factory(entry.name)
+        except Exception:  # noqa: BLE001
+            log.exception("making the sink for %r failed", entry.name)
+        if entry.sink is not None:
+            entry.media.add_sink(entry.sink)
+
+    def _media_changed(self, entry: Guest) -> None:
+        status = entry.media.recording_status() if entry.media is not None else None
+        if status and status.get("error"):
+            entry.error = str(status["error"])
+        self._send_status(entry)
+        self._changed()
+
+    def _failure_reason(self, entry: Guest) -> str:
+        ice_ok = dtls_failed = False
+        for transceiver in entry.pc.getTransceivers():
+            dtls = transceiver.receiver.transport
+            if dtls is None:
+                continue
+            dtls_failed = dtls_failed or dtls.state == "failed"
+            ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
+        if dtls_failed and ice_ok:
+            return entry.dtls_failure_hint or "DTLS handshake failed"
+        return "the connection failed (ICE)"
+
+    async def _connect_watchdog(self, entry: Guest) -> None:
+        await asyncio.sleep(CONNECT_TIMEOUT_S)
+        entry.watchdog = None  # finishing must not cancel the task that asks for it
+        if not entry.connected_once and entry.guest_id in self._guests:
+            entry.error = entry.error or f"did not connect within {CONNECT_TIMEOUT_S:.0f} s"
+            await self.finish(entry, "never connected")
+
+    # -- recording ------------------------------------------------------------
+
+    def _recording(self, entry: Guest) -> bool:
+        status = entry.media.recording_status() if entry.media is not None else None
+        return bool(status and status.get("recording"))
+
+    def _start(self, entry: Guest) -> bool:
+        """Start the guest's recording; False when it cannot or already records."""
+        if entry.media is None or self._recording(entry):
+            return False
+        current = self._config()
+        try:
+            # The plan stays the one this guest negotiated; folder and split may have moved.
+            path = entry.media.start_recording(
+                entry.config.plan, Path(current.out_dir), current.split_minutes
+            )
+        except OSError as exc:
+            self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
+            return False
+        except Exception as exc:  # noqa: BLE001 - one guest's trouble stays its own
+            log.exception("guest %r: recording failed to start", entry.name)
+            self._record_failed(entry, f"recording failed to start: {exc}")
+            return False
+        entry.error = None
+        log.info("guest %r recording to %s", entry.name, path)
+        self._send_status(entry)
+        self._changed()
+        return True
+
+    def _record_failed(self, entry: Guest, error: str) -> None:
+        entry.error = error
+        log.error("guest %r: %s", entry.name, error)
+        self._send_error(entry, error)
+        self._changed()
+
+    # -- telling the guest ----------------------------------------------------
+
+    def _send_status(self, entry: Guest, force: bool = False) -> None:
+        if entry.control is None:
+            return
+        status = entry.media.recording_status() if entry.media is not None else None
+        recording = bool(status and status.get("recording"))
+        path = status.get("path") if status else None
+        entry.control.send_status(
+            {"recording": recording, "file": Path(path).name if (recording and path) else None,
+             "guest": entry.name},
+            force=force,
+        )
+        error = (status or {}).get("error")
+        if error and error != entry.last_error_sent:
+            entry.last_error_sent = error
+            self._send_error(entry, f"recording failed: {error}")
+
+    def _send_error(self, entry: Guest, text: str) -> None:
+        if entry.control is not None:
+            _call_quietly("sending an error to the guest", lambda: entry.control.send_error(text))
+
+    # -- finishing ------------------------------------------------------------
+
+    def _schedule_finish(self, entry: Guest, reason: str) -> None:
+        if entry.finishing is None and entry.guest_id in self._guests:
+            asyncio.ensure_future(self.finish(entry, reason))
+
+    async def _do_finish(self, entry: Guest, reason: str) -> None:
+        if entry.error:
+            log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
+        else:
+            log.info("guest %r leaves: %s", entry.name, reason)
+        if entry.watchdog is not None:
+            entry.watchdog.cancel()
+        try:
+            await self._release(entry)
+        finally:
+            self._guests.pop(entry.guest_id, None)
+            listener = self._finished_listeners.pop(entry.guest_id, None)
+            if listener is not None:
+                _call_quietly("on_finished", lambda: listener(entry, reason))
+            self._changed()
+
+    async def _release(self, entry: Guest) -> None:
+        # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells
+        # the sink (on_disconnected), as it told it on_connected at the first frame.
+        try:
+            await entry.pc.close()
+        except Exception:  # noqa: BLE001
+            log.exception("closing %r's peer connection failed", entry.name)
+        finally:
+            # Also when a shutdown out of time cancels us mid-close: the recording must
+            # still be finalized and its writer thread ended.
+            if entry.media is not None:
+                try:
+                    await entry.media.close()
+                except Exception:  # noqa: BLE001
+                    log.exception("finalizing %r's recording failed", entry.name)
+            if entry.blackhole is not None:
+                await entry.blackhole.stop()
+
+    # -- status ---------------------------------------------------------------
+
+    def _select(self, guest: str | None) -> list[Guest]:
+        guests = list(self._guests.values())
+        return guests if guest is None else [g for g in guests if g.name == guest]
+
+    def _status(self, entry: Guest) -> dict[str, Any]:
+        rec = (entry.media.recording_status() if entry.media is not None else None) or {}
+        path = rec.get("path")
+        plan = entry.config.plan
+        return {
+            "name": entry.name,
+            "client": entry.client,
+            "connected": entry.pc.connectionState == "connected",
+            "connection_state": entry.pc.connectionState,
+            "media": list(entry.kinds),
+            "recording": bool(rec.get("recording")),
+            "recording_seconds": float(rec.get("seconds") or 0.0),
+            "file": str(path) if path else None,
+            "file_bytes": int(rec.get("bytes") or 0),
+            "error": entry.error or rec.get("error"),
+            "mode": plan.mode,
+            "video_kbps": plan.video_kbps,
+            "inbound_audio_kbps": plan.inbound_audio_kbps,
+            "since": entry.created,
+            **entry.extra_status,
+        }
+
+    def _changed(self) -> None:
+        if self._on_change is not None:
+            _call_quietly("on_change", self._on_change)

@@ -1,0 +1,114 @@
+"""WHIP offers to guests: checks an offer, makes the peer connection, answers it tuned to
+the record plan, and hands the guest to the core. Implements `interfaces.SessionHost`.
+
+ICE gathering completes before the answer goes out (WHIP gets no trickle from us). A WHIP
+session id names the guest's resource for DELETE; the core never sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections import OrderedDict
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from ... import sdp
+from ...core import Guest, GuestRoster, PageChannel
+from ...interfaces import OfferRejected, SessionAnswer
+
+log = logging.getLogger(__name__)
+
+ENDED_SESSIONS_KEPT = 256  # ids of ended sessions remembered for a late DELETE
+# FFmpeg's WHIP muxer signs its offers this way; used only to explain failures better.
+_FFMPEG_MARKERS = ("o=FFmpeg ", "s=FFmpegPublishSession")
+# Why an FFmpeg guest's DTLS fails against us, and what the publisher can do about it.
+# FFmpeg's WHIP muxer offers a=setup:passive, so it is the DTLS server and aiortc the
+# client. FFmpeg builds on GnuTLS (PyAV's wheels among them) make their DTLS certificate
+# from gnutls_sec_param_to_pk_bits(ECDSA, MEDIUM) = 224 bits, i.e. a P-224 (secp224r1)
+# key. For TLS 1.2 OpenSSL checks the server certificate's curve against the groups it
+# offered (X25519, P-256, X448, P-384, P-521); the OpenSSL 4 bundled with `cryptography`
+# no longer knows P-224 as a TLS group at all (SSL_CTX_set1_groups_list refuses it), so
+# it answers the ServerKeyExchange with a fatal illegal_parameter alert (47): FFmpeg logs
+# "A TLS fatal alert has been received" and "DTLS session failed". Cipher suites, SRTP
+# profiles, fingerprints and DTLS versions all match; only the curve is at fault.
+# Nothing on the server can bring the curve back, and answering as DTLS server instead
+# would break RFC 8842 and still fail on the client certificate's curve. What works is a
+# P-256 identity given to FFmpeg (whip muxer options cert_file/key_file, see
+# certs.ensure_dtls_identity); we name that in the guest's error.
+# (FFmpeg also drops our first ClientHello, sent before it has read its STUN reply; the
+# DTLS retransmission one second later gets through, so joining takes ~1 s longer.)
+FFMPEG_DTLS_HINT = (
+    "DTLS handshake failed. FFmpeg builds that use GnuTLS make a P-224 DTLS certificate "
+    "that this server's OpenSSL cannot accept; give FFmpeg a P-256 certificate with the "
+    "whip muxer options cert_file and key_file"
+)
+
+
+class WhipIngest:
+    """WHIP sessions over the shared guest roster."""
+
+    def __init__(self, roster: GuestRoster) -> None:
+        self.roster = roster
+        self._sessions: dict[str, Guest] = {}
+        # Sessions that ended on their own (connection closed or failed): a client's DELETE
+        # that comes just after still finds them, instead of a puzzling 404.
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    def _make_peer_connection(self) -> RTCPeerConnection:
+        return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+
+    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+        try:
+            sdp.parse_media(offer_sdp)
+        except sdp.SdpError as exc:
+            raise OfferRejected(str(exc), 400) from None
+        problem = sdp.offer_problem(offer_sdp)
+        if problem:
+            raise OfferRejected(problem, 422)
+        self.roster.check_capacity()
+        config = self.roster.current_config()
+        name = self.roster.reserve_name(guest)
+        is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
+        pc = self._make_peer_connection()
+        session_id = secrets.token_urlsafe(16)
+        entry = self.roster.admit(
+            name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
+            control=PageChannel(pc), dtls_failure_hint=FFMPEG_DTLS_HINT if is_ffmpeg else None,
+            on_finished=lambda g, reason: self._ended_on_its_own(session_id),
+        )
+        try:
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+                await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
+            except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
+                raise OfferRejected(f"cannot use this offer: {exc}", 400) from None
+            answer = sdp.tune_answer(pc.localDescription.sdp, config.plan)
+        except BaseException:
+            await self.roster.finish(entry, "offer not answered")
+            raise
+        self._sessions[session_id] = entry
+        log.info("guest %r joined (%s, %s)", name, entry.client, ", ".join(entry.kinds) or "no media")
+        return SessionAnswer(session_id=session_id, answer_sdp=answer, guest=name)
+
+    async def close_session(self, session_id: str) -> bool:
+        entry = self._sessions.pop(session_id, None)
+        if entry is None:
+            if session_id in self._ended:
+                del self._ended[session_id]  # one DELETE ends a session, as for a live one
+                return True
+            return False
+        await self.roster.finish(entry, "hung up")
+        return True
+
+    def _ended_on_its_own(self, session_id: str) -> None:
+        # Called for every finished guest; only one still in _sessions ended on its own.
+        if self._sessions.pop(session_id, None) is None:
+            return
+        self._ended[session_id] = None
+        while len(self._ended) > ENDED_SESSIONS_KEPT:
+            self._ended.popitem(last=False)
+
+    def guest_statuses(self) -> list[dict[str, Any]]:
+        return self.roster.guest_statuses()
