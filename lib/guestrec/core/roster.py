@@ -117,8 +117,16 @@ class GuestRoster:
             control.bind(on_open=lambda: self._control_opened(guest),
                          on_message=lambda message: self._control_message(guest, message))
         guest.watchdog = asyncio.ensure_future(self._connect_watchdog(guest))
+        if pc.connectionState == "connected":
+            # An ingest that learns the guest's name on the connection admits it once up.
+            asyncio.ensure_future(self._on_connected(guest))
         self._changed()
         return guest
+
+    def set_extra_status(self, guest: Guest, **fields: Any) -> None:
+        """Ingest-specific facts shown in the guest's status (e.g. its own recorder)."""
+        guest.extra_status.update(fields)
+        self._changed()
 
     def get(self, name: str) -> Guest | None:
         return next((g for g in self._guests.values() if g.name == name), None)
@@ -176,6 +184,10 @@ class GuestRoster:
             try:
                 media = self._media(entry)
                 if receiver is not None and media.attach(receiver, track):
+                    if entry.connected_once:
+                        # Media added to a connection already up (a renegotiation): once
+                        # every track of that offer is attached, sink and recording follow.
+                        asyncio.get_running_loop().call_soon(self._media_arrived, entry)
                     return
                 log.info("guest %r: extra %s track ignored", entry.name, track.kind)
             except Exception as exc:  # noqa: BLE001 - the guest stays, unrecorded
@@ -185,25 +197,41 @@ class GuestRoster:
             if entry.blackhole is None:
                 entry.blackhole = MediaBlackhole()
             entry.blackhole.addTrack(track)
+            if entry.connected_once:  # a renegotiation's track: the connection is up
+                asyncio.ensure_future(entry.blackhole.start())
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             state = pc.connectionState
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
-                entry.connected_once = True
-                self._attach_sink(entry)
-                if entry.blackhole is not None:
-                    await entry.blackhole.start()
-                if entry.config.auto_record:
-                    self._start(entry)
-                self._send_status(entry)
+                await self._on_connected(entry)
             elif state == "failed":
                 entry.error = entry.error or self._failure_reason(entry)
                 self._schedule_finish(entry, "connection failed")
             elif state == "closed":
                 self._schedule_finish(entry, "connection closed")
             self._changed()
+
+    async def _on_connected(self, entry: Guest) -> None:
+        if entry.connected_once or entry.ended:
+            return
+        entry.connected_once = True
+        self._attach_sink(entry)
+        if entry.blackhole is not None:
+            await entry.blackhole.start()
+        if entry.config.auto_record:
+            self._start(entry)
+        self._send_status(entry)
+
+    def _media_arrived(self, entry: Guest) -> None:
+        if entry.ended:
+            return
+        self._attach_sink(entry)
+        if entry.config.auto_record:
+            self._start(entry)
+        self._send_status(entry)
+        self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
         self._send_status(entry, force=True)

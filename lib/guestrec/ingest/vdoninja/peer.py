@@ -1,0 +1,276 @@
+"""One guest of a VDO.Ninja room, seen from our side: we view its stream.
+
+The guest (the publisher) always offers. Its first offer holds only a data channel,
+`sendChannel`; on it the guest introduces itself (`info`, with its label), and we ask for
+audio and video as a scene viewer would, with the plan's bitrates. The guest then
+renegotiates over that channel: an offer with its tracks, which we answer there.
+
+The guest is admitted to the guest core once its name is known (or after a short wait,
+under its stream id); from then on the core records it and shows it, and this link is
+its control channel: in director mode the studio's recording of the guest starts and
+stops the guest's own local recording, and the codes it reports are shown in its status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.sdp import candidate_from_sdp
+
+from ... import sdp
+from ...core import Guest, GuestRoster
+from .crypto import DecryptError, seal, unseal
+from .names import RoomKeys
+
+log = logging.getLogger(__name__)
+
+CHANNEL_LABEL = "sendChannel"
+INFO_WAIT_S = 3.0  # after the channel opens, how long the guest's label may take
+CONNECT_WAIT_S = 30.0  # a connection not up by then is given up
+RECORDER_CODES = {
+    0: "started", -1: "stopped", -2: "stopping", -3: "failed or unsupported",
+    -4: "aborted", -5: "needs Safari's experimental MediaRecorder flag",
+}
+
+SignalFn = Callable[[dict[str, Any]], Awaitable[bool]]
+
+
+def recorder_state(code: Any) -> str:
+    """Words for a guest's `recorder` report: seconds recorded, or a state code."""
+    if isinstance(code, (int, float)) and not isinstance(code, bool):
+        if code > 0:
+            return f"recording ({int(code)} s)"
+        return RECORDER_CODES.get(int(code), f"code {code}")
+    return f"code {code!r}"
+
+
+def _candidates(message: dict[str, Any]) -> list[dict[str, Any]]:
+    found = message.get("candidates")
+    if isinstance(found, list):
+        return [c for c in found if isinstance(c, dict)]
+    single = message.get("candidate")
+    return [single] if isinstance(single, dict) else []
+
+
+class GuestLink:
+    """Our viewer side of one guest's peer connection; the guest core's control channel."""
+
+    def __init__(
+        self,
+        *,
+        uuid: str,
+        stream_id: str,
+        session: str,
+        keys: RoomKeys,
+        roster: GuestRoster,
+        ice_servers: list[RTCIceServer],
+        signal: SignalFn,
+        director: bool = False,
+        on_gone: Callable[["GuestLink"], None] | None = None,
+    ) -> None:
+        self.uuid = uuid
+        self.stream_id = stream_id
+        self.session = session
+        self.keys = keys
+        self.roster = roster
+        self.director = director
+        self._signal = signal
+        self._on_gone = on_gone
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+        self.channel: Any = None
+        self.label: str | None = None
+        self.guest: Guest | None = None
+        self.gone = False
+        self.recorder: str | None = None  # the guest's own recorder, in words
+        self.asked_record: bool | None = None
+        self._plan = roster.current_config().plan
+        self._on_open: Callable[[], None] | None = None
+        self._on_message: Callable[[dict[str, Any]], None] | None = None
+        self._info_timer: asyncio.TimerHandle | None = None
+        self._watchdog = asyncio.ensure_future(self._connect_watchdog())
+        self.pc.on("datachannel", self._on_datachannel)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    @property
+    def name(self) -> str:
+        return self.guest.name if self.guest else (self.label or self.stream_id)
+
+    # -- offers and candidates, from either path ------------------------------
+
+    async def answer(self, description: dict[str, Any]) -> dict[str, Any]:
+        """Apply the guest's offer; our answer, tuned to the record plan."""
+        await self.pc.setRemoteDescription(
+            RTCSessionDescription(sdp=str(description["sdp"]), type="offer"))
+        await self.pc.setLocalDescription(await self.pc.createAnswer())  # gathers ICE fully
+        return {"type": "answer", "sdp": sdp.tune_answer(self.pc.localDescription.sdp, self._plan)}
+
+    async def add_candidates(self, message: dict[str, Any]) -> None:
+        for item in _candidates(message):
+            text = str(item.get("candidate") or "")
+            if not text:
+                continue  # end of candidates
+            try:
+                candidate = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+            except (ValueError, IndexError):
+                log.debug("guest %r: unreadable candidate %.80r", self.name, text)
+                continue
+            if candidate.protocol.lower() != "udp":
+                continue  # aiortc has no ICE-TCP
+            candidate.sdpMid = item.get("sdpMid")
+            candidate.sdpMLineIndex = item.get("sdpMLineIndex")
+            try:
+                await self.pc.addIceCandidate(candidate)
+            except Exception:  # noqa: BLE001 - one bad candidate is not fatal
+                log.debug("guest %r: candidate refused", self.name, exc_info=True)
+
+    # -- the data channel -----------------------------------------------------
+
+    def _on_datachannel(self, channel: Any) -> None:
+        if channel.label != CHANNEL_LABEL and self.channel is not None:
+            return
+        self.channel = channel
+        channel.on("message", lambda data: asyncio.ensure_future(self._on_channel_message(data)))
+        loop = asyncio.get_running_loop()
+        self._info_timer = loop.call_later(INFO_WAIT_S, self._admit)
+        if self._on_open is not None:
+            self._on_open()
+
+    def send(self, message: dict[str, Any]) -> bool:
+        channel = self.channel
+        if channel is None or channel.readyState != "open":
+            return False
+        try:
+            channel.send(json.dumps(seal(message, self.keys.key)))
+        except Exception:  # noqa: BLE001 - a closing channel is not worth more
+            log.debug("sending to %r failed", self.name, exc_info=True)
+            return False
+        return True
+
+    async def _on_channel_message(self, data: Any) -> None:
+        if not isinstance(data, str):
+            return
+        try:
+            message = unseal(json.loads(data), self.keys.key)
+        except (ValueError, DecryptError) as exc:
+            log.warning("guest %r: unreadable data-channel message: %s", self.name, exc)
+            return
+        if not isinstance(message, dict):
+            return
+        try:
+            await self._handle(message)
+        except Exception:  # noqa: BLE001 - one odd message must not end the guest
+            log.exception("guest %r: handling %s failed", self.name, sorted(message)[:6])
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        info = message.get("info")
+        if isinstance(info, dict):
+            label = info.get("label")
+            if isinstance(label, str) and label.strip() and self.label is None:
+                self.label = label.replace("_", " ").strip()
+            self._admit()
+        description = message.get("description")
+        if isinstance(description, dict) and description.get("type") == "offer":
+            answer = await self.answer(description)
+            self.send({"description": answer, "session": message.get("session", self.session)})
+        if _candidates(message):
+            await self.add_candidates(message)
+        if "recorder" in message:
+            self.recorder = recorder_state(message["recorder"])
+            if self.guest is not None:
+                self.roster.set_extra_status(self.guest, guest_recorder=self.recorder)
+        if message.get("bye"):
+            await self.close("left the room")
+        if self._on_message is not None and self.guest is not None:
+            self._on_message(message)
+
+    def _admit(self) -> None:
+        """Hand the guest to the core (once), then ask it for its media."""
+        if self._info_timer is not None:
+            self._info_timer.cancel()
+            self._info_timer = None
+        if self.guest is not None or self.gone:
+            return
+        name = self.roster.reserve_name(self.label or self.stream_id)
+        try:
+            config = self.roster.current_config()
+        except Exception:
+            self.roster.release_name(name)
+            raise
+        self._plan = config.plan
+        self.guest = self.roster.admit(
+            name, self.pc, client="vdoninja", config=config, control=self,
+            on_finished=lambda guest, reason: self._finished(),
+        )
+        self.roster.set_extra_status(self.guest, vdo_stream=self.stream_id)
+        log.info("guest %r (stream %s) admitted", name, self.stream_id)
+        self._request_media()
+
+    def _request_media(self) -> None:
+        plan = self._plan
+        self.send({
+            "audio": True, "video": bool(plan.video), "scene": "0", "guest": False,
+            "director": self.director,
+        })
+        # VDO.Ninja's own viewer requests: the video bitrate and the inbound audio bitrate.
+        self.send({"bitrate": plan.video_kbps if plan.video else 0,
+                   "audioBitrate": plan.inbound_audio_kbps})
+
+    # -- GuestControl (the core talks to the guest through us) ----------------
+
+    def bind(self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]) -> None:
+        self._on_open, self._on_message = on_open, on_message
+
+    def send_status(self, status: dict[str, Any], force: bool = False) -> None:
+        if not self.director:
+            return
+        recording = bool(status.get("recording"))
+        if recording == self.asked_record and not force:
+            return
+        if self.asked_record is None and not recording:
+            return  # nothing was started; nothing to stop
+        kbps = self._plan.video_kbps if self._plan.video else 0
+        if self.send({"requestVideoRecord": recording, "value": kbps, "UUID": self.uuid}):
+            self.asked_record = recording
+            log.info("asked guest %r to %s its own recording", self.name,
+                     "start" if recording else "stop")
+
+    def send_error(self, text: str) -> None:
+        log.debug("guest %r: %s (a VDO.Ninja guest has no place to show it)", self.name, text)
+
+    # -- the end --------------------------------------------------------------
+
+    async def _on_state(self) -> None:
+        if self.guest is None and self.pc.connectionState in ("failed", "closed"):
+            await self.close(f"connection {self.pc.connectionState}")
+
+    async def _connect_watchdog(self) -> None:
+        await asyncio.sleep(CONNECT_WAIT_S)
+        if self.guest is None and not self.gone:
+            log.warning("guest stream %s did not connect within %.0f s", self.stream_id, CONNECT_WAIT_S)
+            await self.close("never connected")
+
+    async def close(self, reason: str) -> None:
+        """End this guest (it left, or the room is closing)."""
+        if self.guest is not None:
+            await self.roster.finish(self.guest, reason)  # calls _finished
+            return
+        if self.gone:
+            return
+        log.info("guest stream %s gone before admission: %s", self.stream_id, reason)
+        await self.pc.close()
+        self._finished()
+
+    def _finished(self) -> None:
+        if self.gone:
+            return
+        self.gone = True
+        self._watchdog.cancel()
+        if self._info_timer is not None:
+            self._info_timer.cancel()
+        if self._on_gone is not None:
+            self._on_gone(self)

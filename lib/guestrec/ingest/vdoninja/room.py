@@ -1,0 +1,185 @@
+"""A VDO.Ninja room as a guest source: join as a viewer, and every publisher in the room
+becomes a guest of the core (recorded, shown in OBS) through its own `GuestLink`.
+
+The handshake socket only finds the members and carries the first offer and answer;
+when it drops it comes back with backoff and the room is joined again, while guests
+already connected go on peer to peer. A guest who leaves (`bye` on its data channel, a
+relay `disconnect`, or its connection closing) is finished; one who comes back offers
+again and is admitted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiortc import RTCIceServer
+
+from ...core import GuestRoster
+from .crypto import DecryptError, seal, unseal
+from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
+from .names import DEFAULT_SALT, RoomKeys, clean_id
+from .peer import GuestLink
+from .signaling import SignalingSocket, tls_context
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SERVER = "wss://wss.vdo.ninja:443"
+AUTO = "auto"
+# VDO.Ninja's own default STUN, used when the studio sets no ICE servers of its own.
+DEFAULT_ICE_SERVERS = ("stun:stun.l.google.com:19302",)
+_RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
+
+
+def default_ice_servers() -> list[RTCIceServer]:
+    return [RTCIceServer(urls=url) for url in DEFAULT_ICE_SERVERS]
+
+
+@dataclass
+class VdoSettings:
+    room: str
+    password: str | bool | None = None  # None: VDO.Ninja's default; False: off
+    server: str = DEFAULT_SERVER
+    dialect: str = AUTO  # hosted, relay, or auto (hosted, relay if the server says so)
+    streams: tuple[str, ...] = ()  # only these stream ids; empty: every publisher
+    director: bool = False
+    salt: str = DEFAULT_SALT
+    extra_ca: Path | None = None  # a CA to trust besides the system's (self-hosted server)
+    ice_servers: list[RTCIceServer] | None = None  # None: public STUN, as VDO.Ninja
+
+    def keys(self) -> RoomKeys:
+        return RoomKeys.make(self.room, self.password, self.salt)
+
+
+class VdoRoom:
+    """The room's members as guests. Runs on the engine's loop."""
+
+    def __init__(self, settings: VdoSettings, roster: GuestRoster) -> None:
+        self.settings = settings
+        self.keys = settings.keys()  # ValueError for a room name with nothing usable
+        self.roster = roster
+        self.ice_servers = (
+            default_ice_servers() if settings.ice_servers is None else list(settings.ice_servers))
+        first = HOSTED if settings.dialect == AUTO else settings.dialect
+        self.dialect: Dialect = make_dialect(first)
+        self._wanted = {clean_id(s) for s in settings.streams if s.strip()}
+        self.links: dict[str, GuestLink] = {}  # by the member's UUID
+        self.socket = SignalingSocket(
+            settings.server, self._on_message, self._on_open,
+            ssl_context=tls_context(settings.extra_ca),
+        )
+        self.errors: list[str] = []
+
+    async def start(self) -> None:
+        self.socket.start()
+
+    async def close(self) -> None:
+        await self.socket.close()
+        await asyncio.gather(*(link.close("room closed") for link in list(self.links.values())),
+                             return_exceptions=True)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "room": self.keys.room, "server": self.settings.server, "dialect": self.dialect.name,
+            "handshake": self.socket.state, "handshake_error": self.socket.last_error,
+            "handshake_connects": self.socket.connects,
+            "guests": sorted(link.name for link in self.links.values() if link.guest),
+            "director": self.settings.director,
+        }
+
+    # -- the handshake --------------------------------------------------------
+
+    async def _on_open(self) -> None:
+        await self.socket.send(self.dialect.join(self.keys.wire_room, self.settings.director))
+
+    async def _send_to(self, target: str, message: dict[str, Any]) -> bool:
+        return await self.socket.send(self.dialect.to(target, seal(message, self.keys.key)))
+
+    async def _on_message(self, raw: dict[str, Any]) -> None:
+        try:
+            message = unseal(raw, self.keys.key)
+        except DecryptError as exc:
+            self._error(f"a message from the room does not decrypt ({exc}); is the password right?")
+            return
+        for event in self.dialect.read(message):
+            await self._on_event(event)
+
+    async def _on_event(self, event: Event) -> None:
+        if event.kind == "publisher" and event.sender and event.stream:
+            await self._publisher(event.sender, event.stream)
+        elif event.kind == "offer" and event.sender:
+            await self._offer(event.sender, event.message)
+        elif event.kind == "candidates" and event.sender:
+            link = self.links.get(event.sender)
+            if link is not None and event.message.get("session", link.session) == link.session:
+                await link.add_candidates(event.message)
+        elif event.kind == "left" and event.sender:
+            link = self.links.get(event.sender)
+            if link is not None:
+                await link.close("left the room (disconnected from the handshake server)")
+        elif event.kind == "error":
+            await self._server_error(str(event.message.get("error")))
+
+    async def _server_error(self, text: str) -> None:
+        if text == _RELAY_REFUSAL and self.settings.dialect == AUTO and self.dialect.name == HOSTED:
+            log.info("the handshake server speaks the self-hosted relay dialect; joining again")
+            self.dialect = make_dialect(RELAY)
+            await self._on_open()
+            return
+        self._error(f"the handshake server says: {text}")
+
+    def _error(self, text: str) -> None:
+        log.warning("VDO.Ninja room %s: %s", self.keys.room, text)
+        self.errors = (self.errors + [text])[-10:]
+
+    def _wants(self, wire_stream: str | None) -> bool:
+        if not self._wanted:
+            return True
+        return wire_stream is not None and self.keys.plain_stream(wire_stream) in self._wanted
+
+    async def _publisher(self, uuid: str, wire_stream: str) -> None:
+        if not self._wants(wire_stream):
+            return
+        live = self.links.get(uuid)
+        if live is not None and not live.gone:
+            return  # already viewing it (e.g. announced again after a reconnect)
+        if any(link.stream_id == self.keys.plain_stream(wire_stream) and not link.gone
+               for link in self.links.values()):
+            return  # the same guest under a new UUID (a hosted server restarted): keep it
+        await self.socket.send(self.dialect.play(wire_stream, uuid))
+
+    async def _offer(self, uuid: str, message: dict[str, Any]) -> None:
+        description = message.get("description")
+        if not isinstance(description, dict) or description.get("type") != "offer":
+            return
+        wire_stream = message.get("streamID")
+        session = str(message.get("session") or "")
+        link = self.links.get(uuid)
+        if link is not None and link.session != session and not link.gone:
+            await link.close("connected again")  # the guest started a new connection
+            link = None
+        if link is None or link.gone:
+            if not self._wants(wire_stream if isinstance(wire_stream, str) else None):
+                return
+            stream_id = self.keys.plain_stream(str(wire_stream)) if wire_stream else uuid
+            link = GuestLink(
+                uuid=uuid, stream_id=stream_id, session=session, keys=self.keys,
+                roster=self.roster, ice_servers=self.ice_servers,
+                signal=lambda m, uuid=uuid: self._send_to(uuid, m),
+                director=self.settings.director, on_gone=self._link_gone,
+            )
+            self.links[uuid] = link
+        try:
+            answer = await link.answer(description)
+        except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
+            self._error(f"cannot answer {link.name}'s offer: {exc}")
+            await link.close("offer not answered")
+            return
+        await self._send_to(uuid, {"description": answer, "session": session})
+
+    def _link_gone(self, link: GuestLink) -> None:
+        if self.links.get(link.uuid) is link:
+            del self.links[link.uuid]
