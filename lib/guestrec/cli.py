@@ -9,6 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+from .ingest.vdoninja.settings import (
+    DIALECT_CHOICES, VdoSettings, VdoSettingsError, parse_password, parse_streams, server_url,
+    settings_from_link,
+)
 from .plan import RECORD_CODECS, RecordSettingsError
 
 
@@ -28,6 +32,15 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+    v = p.add_argument_group("VDO.Ninja room (its publishers become guests)")
+    v.add_argument("--vdo-room", help="the room's name")
+    v.add_argument("--vdo-link", help="a VDO.Ninja link naming the room (room, password, server read from it)")
+    v.add_argument("--vdo-password", help="the room's password; 'false' switches encryption off (default: VDO.Ninja's)")
+    v.add_argument("--vdo-server", help="handshake server, wss://HOST:PORT (default: VDO.Ninja's own)")
+    v.add_argument("--vdo-dialect", choices=DIALECT_CHOICES, help="hosted (VDO.Ninja's server), relay (its self-hosted handshake server), auto (default)")
+    v.add_argument("--vdo-streams", help="only these stream ids, comma separated (default: everyone who publishes)")
+    v.add_argument("--vdo-director", action="store_true", help="as the room's director, also start and stop each guest's own recording")
+    v.add_argument("--vdo-ca", type=Path, help="trust this CA (PEM) for the handshake server, besides the system's")
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -51,17 +64,42 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def vdo_settings(args: argparse.Namespace) -> VdoSettings | None:
+    """The VDO.Ninja room of the command line, None without --vdo-room/--vdo-link."""
+    if not (args.vdo_room or args.vdo_link):
+        return None
+    values: dict = {"director": args.vdo_director, "extra_ca": args.vdo_ca}
+    if args.vdo_room:
+        values["room"] = args.vdo_room
+    if args.vdo_password is not None:
+        values["password"] = parse_password(args.vdo_password)
+    if args.vdo_server:
+        values["server"] = server_url(args.vdo_server)
+    if args.vdo_dialect:
+        values["dialect"] = args.vdo_dialect
+    if args.vdo_streams:
+        values["streams"] = parse_streams(args.vdo_streams)
+    if args.vdo_link:
+        return settings_from_link(args.vdo_link, **values)
+    return VdoSettings(**values)
+
+
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
 
     if (args.cert is None) != (args.key is None):
         print("error: --cert and --key go together", file=sys.stderr)
         return 2
+    try:
+        vdo = vdo_settings(args)
+    except VdoSettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     settings = EngineSettings(
         out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
-        cert=args.cert, key=args.key,
+        cert=args.cert, key=args.key, vdo=vdo,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -82,6 +120,9 @@ def serve(args: argparse.Namespace) -> int:
         f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
         flush=True,
     )
+    if vdo is not None:
+        print(f"VDO.Ninja room: {vdo.room} at {vdo.server}"
+              + (" (director)" if vdo.director else ""), flush=True)
     print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
 
     stop = threading.Event()

@@ -19,8 +19,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-HOSTED = "hosted"
-RELAY = "relay"
+from .settings import HOSTED, RELAY
+
 DIALECTS = (HOSTED, RELAY)
 _UUID_ALPHABET = string.ascii_letters + string.digits
 
@@ -67,8 +67,8 @@ class HostedDialect(Dialect):
 
     def join(self, wire_room: str, director: bool = False) -> dict[str, Any]:
         message: dict[str, Any] = {"request": "joinroom", "roomid": wire_room}
-        if director:
-            message["claim"] = True
+        if director:  # as the app's director page joins: claim the room, say who we are
+            message.update(claim=True, director=True)
         return message
 
     def play(self, wire_stream: str, owner: str | None) -> dict[str, Any]:
@@ -99,8 +99,8 @@ class RelayDialect(Dialect):
 
     def join(self, wire_room: str, director: bool = False) -> dict[str, Any]:
         message: dict[str, Any] = {"request": "joinroom", "roomid": wire_room, "from": self.me}
-        if director:
-            message["claim"] = True
+        if director:  # as the app's director page joins: claim the room, say who we are
+            message.update(claim=True, director=True)
         return message
 
     def play(self, wire_stream: str, owner: str | None) -> dict[str, Any]:

@@ -90,7 +90,6 @@ class GuestLink:
         self.asked_record: bool | None = None
         self._plan = roster.current_config().plan
         self._on_open: Callable[[], None] | None = None
-        self._on_message: Callable[[dict[str, Any]], None] | None = None
         self._info_timer: asyncio.TimerHandle | None = None
         self._watchdog = asyncio.ensure_future(self._connect_watchdog())
         self.pc.on("datachannel", self._on_datachannel)
@@ -185,8 +184,6 @@ class GuestLink:
                 self.roster.set_extra_status(self.guest, guest_recorder=self.recorder)
         if message.get("bye"):
             await self.close("left the room")
-        if self._on_message is not None and self.guest is not None:
-            self._on_message(message)
 
     def _admit(self) -> None:
         """Hand the guest to the core (once), then ask it for its media."""
@@ -223,14 +220,15 @@ class GuestLink:
     # -- GuestControl (the core talks to the guest through us) ----------------
 
     def bind(self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]) -> None:
-        self._on_open, self._on_message = on_open, on_message
+        # The app never asks us for our state, so on_message has nothing to carry.
+        self._on_open = on_open
 
     def send_status(self, status: dict[str, Any], force: bool = False) -> None:
         if not self.director:
             return
         recording = bool(status.get("recording"))
-        if recording == self.asked_record and not force:
-            return
+        if recording == self.asked_record:
+            return  # the guest's recorder reports its state; no need to ask twice
         if self.asked_record is None and not recording:
             return  # nothing was started; nothing to stop
         kbps = self._plan.video_kbps if self._plan.video else 0

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from aiortc import RTCIceServer
@@ -21,14 +19,13 @@ from aiortc import RTCIceServer
 from ...core import GuestRoster
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
-from .names import DEFAULT_SALT, RoomKeys, clean_id
+from .names import RoomKeys, clean_id
 from .peer import GuestLink
+from .settings import AUTO, VdoSettings
 from .signaling import SignalingSocket, tls_context
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SERVER = "wss://wss.vdo.ninja:443"
-AUTO = "auto"
 # VDO.Ninja's own default STUN, used when the studio sets no ICE servers of its own.
 DEFAULT_ICE_SERVERS = ("stun:stun.l.google.com:19302",)
 _RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
@@ -38,28 +35,12 @@ def default_ice_servers() -> list[RTCIceServer]:
     return [RTCIceServer(urls=url) for url in DEFAULT_ICE_SERVERS]
 
 
-@dataclass
-class VdoSettings:
-    room: str
-    password: str | bool | None = None  # None: VDO.Ninja's default; False: off
-    server: str = DEFAULT_SERVER
-    dialect: str = AUTO  # hosted, relay, or auto (hosted, relay if the server says so)
-    streams: tuple[str, ...] = ()  # only these stream ids; empty: every publisher
-    director: bool = False
-    salt: str = DEFAULT_SALT
-    extra_ca: Path | None = None  # a CA to trust besides the system's (self-hosted server)
-    ice_servers: list[RTCIceServer] | None = None  # None: public STUN, as VDO.Ninja
-
-    def keys(self) -> RoomKeys:
-        return RoomKeys.make(self.room, self.password, self.salt)
-
-
 class VdoRoom:
     """The room's members as guests. Runs on the engine's loop."""
 
     def __init__(self, settings: VdoSettings, roster: GuestRoster) -> None:
         self.settings = settings
-        self.keys = settings.keys()  # ValueError for a room name with nothing usable
+        self.keys = RoomKeys.make(settings.room, settings.password, settings.salt)
         self.roster = roster
         self.ice_servers = (
             default_ice_servers() if settings.ice_servers is None else list(settings.ice_servers))

@@ -1,0 +1,83 @@
+"""A VDO.Ninja room as a guest source, against the real VDO.Ninja app and handshake server.
+
+Headless Chromium guests open the real app and publish into a room; each guest's fake
+camera shows its own flat colour and its microphone its own tone, so reading the files
+back proves that the right guest is in the right file. Everything runs in a loopback-only
+network namespace (tests/support/netns.py); the rig is tests/support/vdo_rig.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from guestrec.engine import Engine, EngineSettings
+from guestrec.ingest.vdoninja import VdoSettings
+from guestrec.obs_setup import free_port
+from support.netns import loopback_namespace
+from support.vdo_rig import (
+    BLUE, GREEN, RED, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
+    recording, recordings, rig_unavailable, wait_for_guests,
+)
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(rig_unavailable()), reason=rig_unavailable() or "")]
+
+
+@pytest.fixture(scope="module")
+def handshake() -> Path:
+    """server.js with its npm dependencies, installed outside the namespace (npm needs the registry)."""
+    return handshake_install()
+
+
+def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = "copy") -> Engine:
+    return Engine(EngineSettings(out_dir=out, port=free_port(), record=record, codec=codec, vdo=vdo))
+
+
+def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -> None:
+    """Two guests, a third joining late, one leaving and coming back: a file for each stay."""
+    out = tmp_path / "rec"
+
+    async def scenario() -> None:
+        tls = make_tls(tmp_path / "tls")
+        async with handshake_server(tls, handshake) as hs, app_server() as app:
+            url = lambda stream, label: guest_url(app, hs.port, "StudioRoom", stream, label)
+            engine = studio(out, VdoSettings(room="StudioRoom", server=hs.url, extra_ca=tls.ca,
+                                             ice_servers=()))
+            engine.start()
+            try:
+                async with guest_browser(tmp_path / "alice", RED) as alice, \
+                        guest_browser(tmp_path / "bob", GREEN) as bob:
+                    await alice.open(url("AliceCam", "Alice"))
+                    bob_page = await bob.open(url("BobCam", "Bob"))
+                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2),
+                                          what="Alice and Bob recording")
+                    async with guest_browser(tmp_path / "carol", BLUE) as carol:
+                        await carol.open(url("CarolCam", "Carol"))
+                        await wait_for_guests(engine, lambda g: recording(g, "Carol", 2), what="Carol")
+                        await bob_page.send("Page.navigate", {"url": "about:blank"})  # Bob leaves
+                        await wait_for_guests(engine, lambda g: not any(x["name"] == "Bob" for x in g),
+                                              what="Bob gone")
+                        await bob_page.send("Page.navigate", {"url": url("BobCam", "Bob")})
+                        guests = await wait_for_guests(engine, lambda g: recording(g, "Bob", 2),
+                                                       what="Bob back")
+                        assert sorted(g["name"] for g in guests) == ["Alice", "Bob", "Carol"]
+                        assert {g["client"] for g in guests} == {"vdoninja"}
+            finally:
+                await asyncio.to_thread(engine.stop, 10)
+
+    with loopback_namespace("vdo") as ns:
+        ns.run(scenario)
+
+    found = recordings(out)
+    for item in found:
+        print(item.report())
+    by_guest = {name: [r for r in found if r.guest == name] for name in ("Alice", "Bob", "Carol")}
+    assert [len(by_guest[n]) for n in ("Alice", "Bob", "Carol")] == [1, 2, 1], [r.report() for r in found]
+    for name, look in (("Alice", RED), ("Bob", GREEN), ("Carol", BLUE)):
+        for item in by_guest[name]:
+            assert item.shows(look), item.report()
+            assert item.codecs in (("vp8", "opus"), ("h264", "opus")), item.report()
+            assert item.seconds >= 2.0 and item.audio_seconds >= 1.5, item.report()
+            assert item.frames_recorded >= 20 and item.frames_recorded <= item.frames_received, item.report()
