@@ -17,6 +17,7 @@ from guestrec.engine import Engine, EngineSettings
 from guestrec.ingest.vdoninja import VdoSettings
 from guestrec.obs_setup import free_port
 from support.netns import loopback_namespace
+from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
     BLUE, GREEN, RED, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
     recording, recordings, rig_unavailable, wait_for_guests,
@@ -81,3 +82,46 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -
             assert item.codecs in (("vp8", "opus"), ("h264", "opus")), item.report()
             assert item.seconds >= 2.0 and item.audio_seconds >= 1.5, item.report()
             assert item.frames_recorded >= 20 and item.frames_recorded <= item.frames_received, item.report()
+
+
+def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path) -> None:
+    """The hosted server's dialect (listing, seed, play, offerSDP, UUIDs), the app told so
+    with &wss2: a guest already in the room and one joining later are both recorded."""
+    out = tmp_path / "rec"
+
+    async def scenario() -> list[str]:
+        tls = make_tls(tmp_path / "tls")
+        async with hosted_double(str(tls.cert), str(tls.key)) as server, app_server() as app:
+            url = lambda stream, label: guest_url(app, server.port, "HostedRoom", stream, label, hosted=True)
+            async with guest_browser(tmp_path / "alice", RED) as alice, \
+                    guest_browser(tmp_path / "bob", GREEN) as bob:
+                await alice.open(url("AliceCam", "Alice"))
+                for _ in range(100):  # Alice is in the room before the studio joins
+                    if any(m.stream for m in server.members.values()):
+                        break
+                    await asyncio.sleep(0.1)
+                engine = studio(out, VdoSettings(room="HostedRoom", server=server.url, dialect="hosted",
+                                                 extra_ca=tls.ca, ice_servers=()))
+                engine.start()
+                try:
+                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 2), what="Alice")
+                    await bob.open(url("BobCam", "Bob"))
+                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 4) and recording(g, "Bob", 2),
+                                          what="Alice and Bob")
+                    status = await asyncio.to_thread(engine.vdo_status)
+                    assert status and status["dialect"] == "hosted", status
+                finally:
+                    await asyncio.to_thread(engine.stop, 10)
+            return server.requests()
+
+    with loopback_namespace("vdo") as ns:
+        requests = ns.run(scenario)
+
+    assert "play" in requests and "joinroom" in requests, requests
+    assert not any("from" in r for r in requests)
+    found = recordings(out)
+    for item in found:
+        print(item.report())
+    assert sorted(r.guest for r in found) == ["Alice", "Bob"]
+    for item in found:
+        assert item.shows(RED if item.guest == "Alice" else GREEN), item.report()
