@@ -19,7 +19,7 @@ from guestrec.obs_setup import free_port
 from support.netns import loopback_namespace
 from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
-    BLUE, GREEN, RED, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
+    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
     recording, recordings, rig_unavailable, wait_for_guests,
 )
 
@@ -125,3 +125,47 @@ def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path) ->
     assert sorted(r.guest for r in found) == ["Alice", "Bob"]
     for item in found:
         assert item.shows(RED if item.guest == "Alice" else GREEN), item.report()
+
+
+def test_custom_password_with_a_space_and_password_off(tmp_path: Path, handshake: Path) -> None:
+    """A room with a custom password holding spaces (hashing and encryption with it), and a
+    room with the password switched off (plain ids, nothing encrypted); the first records
+    by transcoding to VP8 at the plan's bitrate, the second copies."""
+    secret_out, open_out = tmp_path / "secret", tmp_path / "open"
+    password = "studio secret 7"
+
+    async def scenario() -> None:
+        tls = make_tls(tmp_path / "tls")
+        async with handshake_server(tls, handshake) as hs, app_server() as app:
+            secret = studio(secret_out, VdoSettings(room="Pass Room", password=password, server=hs.url,
+                                                    extra_ca=tls.ca, ice_servers=()),
+                            record="1500", codec="vp8")
+            plain = studio(open_out, VdoSettings(room="OpenRoom", password=False, server=hs.url,
+                                                 extra_ca=tls.ca, ice_servers=()))
+            secret.start()
+            plain.start()
+            try:
+                async with guest_browser(tmp_path / "dave", YELLOW) as dave, \
+                        guest_browser(tmp_path / "eve", BLUE) as eve:
+                    await dave.open(guest_url(app, hs.port, "Pass Room", "DaveCam", "Dave", password=password))
+                    await eve.open(guest_url(app, hs.port, "OpenRoom", "EveCam", "Eve", password="false"))
+                    await wait_for_guests(secret, lambda g: recording(g, "Dave", 3), what="Dave")
+                    await wait_for_guests(plain, lambda g: recording(g, "Eve", 3), what="Eve")
+                    # Each studio sees only its own room.
+                    assert [g["name"] for g in await asyncio.to_thread(secret.guests)] == ["Dave"]
+                    assert [g["name"] for g in await asyncio.to_thread(plain.guests)] == ["Eve"]
+            finally:
+                await asyncio.to_thread(secret.stop, 10)
+                await asyncio.to_thread(plain.stop, 10)
+
+    with loopback_namespace("vdo") as ns:
+        ns.run(scenario)
+
+    (dave,) = recordings(secret_out)
+    (eve,) = recordings(open_out)
+    print(dave.report())
+    print(eve.report())
+    assert dave.guest == "Dave" and dave.shows(YELLOW) and dave.codecs == ("vp8", "opus"), dave.report()
+    assert eve.guest == "Eve" and eve.shows(BLUE), eve.report()
+    for item in (dave, eve):
+        assert item.seconds >= 3.0 and item.frames_recorded >= 30, item.report()
