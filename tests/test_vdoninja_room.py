@@ -16,6 +16,7 @@ import pytest
 from guestrec.engine import Engine, EngineSettings
 from guestrec.ingest.vdoninja import VdoSettings
 from guestrec.obs_setup import free_port
+from support.media_probe import mean_yuv
 from support.netns import loopback_namespace
 from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
@@ -169,3 +170,54 @@ def test_custom_password_with_a_space_and_password_off(tmp_path: Path, handshake
     assert eve.guest == "Eve" and eve.shows(BLUE), eve.report()
     for item in (dave, eve):
         assert item.seconds >= 3.0 and item.frames_recorded >= 30, item.report()
+
+
+def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path, handshake: Path) -> None:
+    """As the room's director the studio asks the guest to record on its own machine when
+    the studio records it (with the plan's kbps) and to stop when it stops; the guest's
+    file lands in its download folder and the guest's recorder state shows in its status."""
+    out, downloads = tmp_path / "rec", tmp_path / "downloads"
+    downloads.mkdir()
+
+    async def scenario() -> tuple[list[str], list[dict]]:
+        tls = make_tls(tmp_path / "tls")
+        async with handshake_server(tls, handshake) as hs, app_server() as app:
+            engine = studio(out, VdoSettings(room="DirRoom", server=hs.url, director=True,
+                                             extra_ca=tls.ca, ice_servers=()), record="2000")
+            engine.start()
+            seen: list[str] = []
+            try:
+                async with guest_browser(tmp_path / "frank", GREEN) as frank:
+                    page = await frank.open("data:text/html,download folder set next")
+                    await page.send("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
+                    await page.send("Page.navigate", {"url": guest_url(app, hs.port, "DirRoom", "FrankCam", "Frank")})
+                    guests = await wait_for_guests(
+                        engine, lambda g: recording(g, "Frank", 1) and "recording" in str(g[0].get("guest_recorder")),
+                        what="Frank recording on his own machine")
+                    seen.append(guests[0]["guest_recorder"])
+                    await asyncio.sleep(3)
+                    assert await asyncio.to_thread(engine.stop_recording, "Frank") == ["Frank"]
+                    guests = await wait_for_guests(
+                        engine, lambda g: g[0].get("guest_recorder") == "stopped", what="Frank's recorder stopped")
+                    seen.append(guests[0]["guest_recorder"])
+                    for _ in range(100):  # the browser finishes writing the download
+                        done = [p for p in downloads.iterdir() if not p.name.endswith(".crdownload")]
+                        if done and all(p.stat().st_size > 0 for p in done):
+                            break
+                        await asyncio.sleep(0.1)
+                    return seen, guests
+            finally:
+                await asyncio.to_thread(engine.stop, 10)
+
+    with loopback_namespace("vdo") as ns:
+        seen, guests = ns.run(scenario)
+
+    print("guest recorder states seen:", seen)
+    files = sorted(p for p in downloads.iterdir() if not p.name.endswith(".crdownload"))
+    print("guest's own files:", [(p.name, p.stat().st_size) for p in files])
+    assert len(files) == 1 and files[0].suffix in (".webm", ".mkv", ".mp4"), files
+    (studio_file,) = recordings(out)
+    print(studio_file.report())
+    assert studio_file.shows(GREEN), studio_file.report()
+    own = mean_yuv(files[0])
+    assert abs(own[1] - GREEN.yuv[1]) < 12 and abs(own[2] - GREEN.yuv[2]) < 12, own

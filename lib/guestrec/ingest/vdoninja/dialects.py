@@ -46,10 +46,11 @@ def _description_event(sender: str | None, message: dict[str, Any]) -> Event | N
 class Dialect:
     name = ""
 
-    def __init__(self) -> None:
+    def __init__(self, director: bool = False) -> None:
         self.me = "".join(secrets.choice(_UUID_ALPHABET) for _ in range(20))
+        self.director = director  # join as the room's director
 
-    def join(self, wire_room: str, director: bool = False) -> dict[str, Any]:
+    def join(self, wire_room: str) -> dict[str, Any]:
         raise NotImplementedError
 
     def play(self, wire_stream: str, owner: str | None) -> dict[str, Any]:
@@ -65,9 +66,9 @@ class Dialect:
 class HostedDialect(Dialect):
     name = HOSTED
 
-    def join(self, wire_room: str, director: bool = False) -> dict[str, Any]:
+    def join(self, wire_room: str) -> dict[str, Any]:
         message: dict[str, Any] = {"request": "joinroom", "roomid": wire_room}
-        if director:  # as the app's director page joins: claim the room, say who we are
+        if self.director:  # as the app's director page joins: claim the room, say who we are
             message.update(claim=True, director=True)
         return message
 
@@ -97,15 +98,20 @@ class HostedDialect(Dialect):
 class RelayDialect(Dialect):
     name = RELAY
 
-    def join(self, wire_room: str, director: bool = False) -> dict[str, Any]:
+    def join(self, wire_room: str) -> dict[str, Any]:
         message: dict[str, Any] = {"request": "joinroom", "roomid": wire_room, "from": self.me}
-        if director:  # as the app's director page joins: claim the room, say who we are
+        if self.director:  # as the app's director page joins: claim the room, say who we are
             message.update(claim=True, director=True)
         return message
 
     def play(self, wire_stream: str, owner: str | None) -> dict[str, Any]:
         # The relay hands `play` only to the stream's owner; no UUID, so it is found by id.
-        return {"request": "play", "streamID": wire_stream, "from": self.me}
+        # A guest that joined after us learns here that we direct the room: it takes a
+        # director's requests only from a member whose join or play said so.
+        message: dict[str, Any] = {"request": "play", "streamID": wire_stream, "from": self.me}
+        if self.director:
+            message["director"] = True
+        return message
 
     def to(self, target: str, message: dict[str, Any]) -> dict[str, Any]:
         return {**message, "UUID": target, "from": self.me}
@@ -128,9 +134,9 @@ class RelayDialect(Dialect):
         return [event] if event else [Event("ignored", sender, None, message)]
 
 
-def make_dialect(name: str) -> Dialect:
+def make_dialect(name: str, director: bool = False) -> Dialect:
     if name == HOSTED:
-        return HostedDialect()
+        return HostedDialect(director)
     if name == RELAY:
-        return RelayDialect()
+        return RelayDialect(director)
     raise ValueError(f"unknown VDO.Ninja handshake dialect {name!r}; use {' or '.join(DIALECTS)}")

@@ -45,7 +45,7 @@ class VdoRoom:
         self.ice_servers = (
             default_ice_servers() if settings.ice_servers is None else list(settings.ice_servers))
         first = HOSTED if settings.dialect == AUTO else settings.dialect
-        self.dialect: Dialect = make_dialect(first)
+        self.dialect: Dialect = make_dialect(first, settings.director)
         self._wanted = {clean_id(s) for s in settings.streams if s.strip()}
         self.links: dict[str, GuestLink] = {}  # by the member's UUID
         self.socket = SignalingSocket(
@@ -74,7 +74,7 @@ class VdoRoom:
     # -- the handshake --------------------------------------------------------
 
     async def _on_open(self) -> None:
-        await self.socket.send(self.dialect.join(self.keys.wire_room, self.settings.director))
+        await self.socket.send(self.dialect.join(self.keys.wire_room))
 
     async def _send_to(self, target: str, message: dict[str, Any]) -> bool:
         return await self.socket.send(self.dialect.to(target, seal(message, self.keys.key)))
@@ -107,7 +107,7 @@ class VdoRoom:
     async def _server_error(self, text: str) -> None:
         if text == _RELAY_REFUSAL and self.settings.dialect == AUTO and self.dialect.name == HOSTED:
             log.info("the handshake server speaks the self-hosted relay dialect; joining again")
-            self.dialect = make_dialect(RELAY)
+            self.dialect = make_dialect(RELAY, self.settings.director)
             await self._on_open()
             return
         self._error(f"the handshake server says: {text}")
