@@ -9,6 +9,7 @@ network namespace (tests/support/netns.py); the rig is tests/support/vdo_rig.py.
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from support.media_probe import mean_yuv
 from support.netns import loopback_namespace
 from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
-    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
+    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, guests_of, handshake_install, handshake_server, make_tls,
     recording, recordings, rig_unavailable, wait_for_guests,
 )
 
@@ -31,6 +32,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(rig_unavailable()), r
 def handshake() -> Path:
     """server.js with its npm dependencies, installed outside the namespace (npm needs the registry)."""
     return handshake_install()
+
+
+# What the guest's browser was told to send: each sender's encodings' maxBitrate.
+SENDER_LIMITS = """JSON.stringify(Object.values(session.pcs).map(pc => pc.getSenders()
+    .filter(s => s.track).map(s => [s.track.kind, s.getParameters().encodings.map(e => e.maxBitrate)])))"""
 
 
 def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = "copy") -> Engine:
@@ -148,9 +154,14 @@ def test_custom_password_with_a_space_and_password_off(tmp_path: Path, handshake
             try:
                 async with guest_browser(tmp_path / "dave", YELLOW) as dave, \
                         guest_browser(tmp_path / "eve", BLUE) as eve:
-                    await dave.open(guest_url(app, hs.port, "Pass Room", "DaveCam", "Dave", password=password))
+                    dave_page = await dave.open(guest_url(app, hs.port, "Pass Room", "DaveCam", "Dave", password=password))
                     await eve.open(guest_url(app, hs.port, "OpenRoom", "EveCam", "Eve", password="false"))
                     await wait_for_guests(secret, lambda g: recording(g, "Dave", 3), what="Dave")
+                    # The plan's bitrates, asked over the data channel, are what the guest's
+                    # app set on its senders (VDO.Ninja counts a kbps as 1024 bit/s).
+                    limits = json.loads(await dave_page.evaluate(SENDER_LIMITS))
+                    print("guest's sender limits:", limits)
+                    assert limits == [[["video", [1500 * 1024]], ["audio", [32 * 1024]]]], limits
                     await wait_for_guests(plain, lambda g: recording(g, "Eve", 3), what="Eve")
                     # Each studio sees only its own room.
                     assert [g["name"] for g in await asyncio.to_thread(secret.guests)] == ["Dave"]
@@ -221,3 +232,66 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
     assert studio_file.shows(GREEN), studio_file.report()
     own = mean_yuv(files[0])
     assert abs(own[1] - GREEN.yuv[1]) < 12 and abs(own[2] - GREEN.yuv[2]) < 12, own
+
+
+def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path, handshake: Path) -> None:
+    """The handshake server goes away while two guests are connected and comes back: their
+    recordings go on in the same files without a gap, the studio reconnects with backoff,
+    and a guest joining afterwards is found."""
+    out = tmp_path / "rec"
+
+    async def scenario() -> dict:
+        tls = make_tls(tmp_path / "tls")
+        async with handshake_server(tls, handshake) as hs, app_server() as app:
+            url = lambda stream, label: guest_url(app, hs.port, "RestartRoom", stream, label)
+            engine = studio(out, VdoSettings(room="RestartRoom", server=hs.url, extra_ca=tls.ca,
+                                             ice_servers=()))
+            engine.start()
+            try:
+                async with guest_browser(tmp_path / "alice", RED) as alice, \
+                        guest_browser(tmp_path / "bob", GREEN) as bob:
+                    await alice.open(url("AliceCam", "Alice"))
+                    await bob.open(url("BobCam", "Bob"))
+                    before = await wait_for_guests(
+                        engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2), what="Alice and Bob")
+                    await hs.stop()
+                    down = await guests_of(engine)  # the guests as the server vanished
+                    status_down = await asyncio.to_thread(engine.vdo_status)
+                    for _ in range(40):
+                        status_down = await asyncio.to_thread(engine.vdo_status)
+                        if status_down["handshake"] != "open":
+                            break
+                        await asyncio.sleep(0.1)
+                    await asyncio.sleep(2)
+                    await hs.start()  # same port
+                    async with guest_browser(tmp_path / "carol", BLUE) as carol:
+                        await carol.open(url("CarolCam", "Carol"))
+                        after = await wait_for_guests(
+                            engine, lambda g: recording(g, "Carol", 2) and recording(g, "Alice", 8)
+                            and recording(g, "Bob", 8), timeout=60, what="Carol after the restart")
+                    status_up = await asyncio.to_thread(engine.vdo_status)
+            finally:
+                await asyncio.to_thread(engine.stop, 10)
+        files = lambda guests: {g["name"]: g["file"] for g in guests}
+        return {"before": files(before), "down": files(down), "after": files(after),
+                "status_down": status_down, "status_up": status_up}
+
+    with loopback_namespace("vdo") as ns:
+        seen = ns.run(scenario)
+
+    print("handshake while down:", seen["status_down"])
+    print("handshake after:", seen["status_up"])
+    assert seen["status_down"]["handshake"] in ("retrying", "connecting"), seen["status_down"]
+    assert seen["status_up"]["handshake"] == "open" and seen["status_up"]["handshake_connects"] >= 2
+    # The same recordings all along: no guest was dropped and joined again.
+    for name in ("Alice", "Bob"):
+        assert seen["before"][name] == seen["down"][name] == seen["after"][name], seen
+    found = recordings(out)
+    for item in found:
+        print(item.report())
+    assert sorted(r.guest for r in found) == ["Alice", "Bob", "Carol"]
+    for item in found:
+        assert item.shows({"Alice": RED, "Bob": GREEN, "Carol": BLUE}[item.guest]), item.report()
+    for item in found:
+        meta = json.loads(item.path.with_suffix(".json").read_text())
+        assert meta["video"]["gaps_over_500ms"] == 0, meta["video"]
