@@ -63,6 +63,7 @@ class SignalingSocket:
         self.state = "idle"  # idle, connecting, open, retrying, closed
         self.last_error: str | None = None
         self.connects = 0  # successful connections, 1 + reconnects
+        self.waits: list[float] = []  # the waits before the latest retries, for the status
 
     @property
     def open(self) -> bool:
@@ -132,6 +133,7 @@ class SignalingSocket:
                 if self._closing:
                     break
                 log.warning("%s; retrying in %.1f s", self.last_error, delay)
+                self.waits = (self.waits + [delay])[-8:]
                 self._set_state("retrying")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_S)
