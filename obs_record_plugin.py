@@ -85,8 +85,9 @@ try:
     from guestrec.obs_bridge import libobs as L
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
+    from guestrec.obs_bridge.room_properties import add_room_properties, read_room_options
     from guestrec.obs_bridge.sources import GuestSourceManager
-    from guestrec.obs_bridge.status import guest_status_text
+    from guestrec.obs_bridge.status import guest_status_text, room_status_text
 except ImportError as exc:
     missing = exc.name or str(exc)
     IMPORT_ERROR = (
@@ -150,6 +151,7 @@ def read_options(settings) -> "ScriptOptions":
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
+        **read_room_options(obs, settings),
     )
 
 
@@ -307,7 +309,8 @@ def refresh_status():
         state.status_text = "No guests yet." if controller.running else "Guest server not running."
         return
     lines = [f"{s.get('name')}: {guest_status_text(s)}" for s in sorted(statuses, key=lambda s: str(s.get("name")))]
-    state.status_text = "\n".join(lines)
+    room = room_status_text(controller.room_status)
+    state.status_text = "\n".join(([room] if room else []) + lines)
 
 
 # ----- properties ----------------------------------------------------------------------
@@ -353,7 +356,9 @@ def script_properties():
     obs.obs_properties_add_text(props, "host", "Server host", obs.OBS_TEXT_DEFAULT)
     obs.obs_properties_add_int(props, "port", "Server port", 1, 65535, 1)
     obs.obs_properties_add_text(props, "token", "Guest token", obs.OBS_TEXT_DEFAULT)
+    add_room_properties(obs, props)
     return props
+
 
 
 def on_start_all(props, prop):

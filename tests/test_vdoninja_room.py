@@ -39,20 +39,53 @@ SENDER_LIMITS = """JSON.stringify(Object.values(session.pcs).map(pc => pc.getSen
     .filter(s => s.track).map(s => [s.track.kind, s.getParameters().encodings.map(e => e.maxBitrate)])))"""
 
 
-def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = "copy") -> Engine:
-    return Engine(EngineSettings(out_dir=out, port=free_port(), record=record, codec=codec, vdo=vdo))
+class CountingSink:
+    """Stands in for a guest's OBS source (the GuestSink seam): counts what it is given."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.video = self.audio = 0
+        self.connected = self.disconnected = 0
+        self.size: tuple[int, int] | None = None
+
+    def on_video(self, frame, timestamp_ns: int) -> None:
+        self.video += 1
+        self.size = (frame.width, frame.height)
+
+    def on_audio(self, frame, timestamp_ns: int) -> None:
+        self.audio += 1
+
+    def on_connected(self) -> None:
+        self.connected += 1
+
+    def on_disconnected(self) -> None:
+        self.disconnected += 1
+
+
+def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = "copy",
+           sinks: list[CountingSink] | None = None) -> Engine:
+    def make_sink(name: str) -> CountingSink:
+        sink = CountingSink(name)
+        if sinks is not None:
+            sinks.append(sink)
+        return sink
+
+    return Engine(EngineSettings(out_dir=out, port=free_port(), record=record, codec=codec, vdo=vdo),
+                  sink_factory=make_sink if sinks is not None else None)
 
 
 def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -> None:
-    """Two guests, a third joining late, one leaving and coming back: a file for each stay."""
+    """Two guests, a third joining late, one leaving and coming back: a file for each stay,
+    and a sink (in OBS: the guest's source) named by the guest's label, fed its picture and sound."""
     out = tmp_path / "rec"
+    sinks: list[CountingSink] = []
 
     async def scenario() -> None:
         tls = make_tls(tmp_path / "tls")
         async with handshake_server(tls, handshake) as hs, app_server() as app:
             url = lambda stream, label: guest_url(app, hs.port, "StudioRoom", stream, label)
             engine = studio(out, VdoSettings(room="StudioRoom", server=hs.url, extra_ca=tls.ca,
-                                             ice_servers=()))
+                                             ice_servers=()), sinks=sinks)
             engine.start()
             try:
                 async with guest_browser(tmp_path / "alice", RED) as alice, \
@@ -81,6 +114,12 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -
     found = recordings(out)
     for item in found:
         print(item.report())
+    for sink in sinks:
+        print(f"sink {sink.name}: {sink.video} video frames {sink.size}, {sink.audio} audio frames")
+    assert sorted(s.name for s in sinks) == ["Alice", "Bob", "Bob", "Carol"]
+    for sink in sinks:
+        assert sink.video >= 20 and sink.audio >= 50 and sink.size == (320, 240), vars(sink)
+        assert sink.connected == sink.disconnected == 1, vars(sink)
     by_guest = {name: [r for r in found if r.guest == name] for name in ("Alice", "Bob", "Carol")}
     assert [len(by_guest[n]) for n in ("Alice", "Bob", "Carol")] == [1, 2, 1], [r.report() for r in found]
     for name, look in (("Alice", RED), ("Bob", GREEN), ("Carol", BLUE)):

@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..engine import Engine, EngineError, EngineSettings
+from ..ingest.vdoninja.settings import (
+    VdoSettings, parse_password, parse_streams, server_url, settings_from_link,
+)
 from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
 
 LogFn = Callable[[str, str], None]
@@ -42,6 +45,32 @@ class ScriptOptions:
     port: int = 8765
     token: str = ""
     add_to_scene: bool = True
+    # A VDO.Ninja room whose publishers become guests: a pasted link, or room and the rest.
+    vdo_link: str = ""
+    vdo_room: str = ""
+    vdo_password: str = ""  # "" = VDO.Ninja's default, "false" = off
+    vdo_server: str = ""  # "" = VDO.Ninja's own handshake server (or the link's)
+    vdo_streams: str = ""  # comma separated; "" = every publisher
+    vdo_director: bool = False
+
+
+def vdo_settings(opts: ScriptOptions) -> VdoSettings | None:
+    """The room of the options, None when neither a link nor a room is set. The fields
+    set beside a link override what the link says. Raises VdoSettingsError."""
+    values: dict[str, Any] = {"director": opts.vdo_director}
+    if opts.vdo_room.strip():
+        values["room"] = opts.vdo_room.strip()
+    if opts.vdo_password.strip():
+        values["password"] = parse_password(opts.vdo_password)
+    if opts.vdo_server.strip():
+        values["server"] = server_url(opts.vdo_server)
+    if opts.vdo_streams.strip():
+        values["streams"] = parse_streams(opts.vdo_streams)
+    if opts.vdo_link.strip():
+        return settings_from_link(opts.vdo_link, **values)
+    if "room" not in values:
+        return None
+    return VdoSettings(**values)
 
 
 def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
@@ -79,6 +108,7 @@ def engine_settings(
         record=value,
         codec=codec,
         auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
+        vdo=vdo_settings(opts),
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     return settings, [warning] if warning else []
@@ -108,6 +138,7 @@ class GuestRecorderController:
         self._pending_options: ScriptOptions | None = None
         self._apply_at = 0.0
         self._status: dict[str, dict[str, Any]] = {}
+        self.room_status: dict[str, Any] | None = None  # the VDO.Ninja room's, cached
         self._wanted: dict[str, tuple[bool, float]] = {}  # guest -> (record?, when asked)
         self._status_lock = threading.Lock()
         self._stop = threading.Event()
@@ -235,7 +266,7 @@ class GuestRecorderController:
             command()
         except EngineError as exc:
             self._error(str(exc))
-        except RecordSettingsError as exc:
+        except (RecordSettingsError, ValueError) as exc:  # also VdoSettingsError
             self._error(f"settings not usable: {exc}")
         except Exception as exc:  # keep the worker alive whatever a command does
             self._error(f"{type(exc).__name__}: {exc}")
@@ -292,6 +323,7 @@ class GuestRecorderController:
                 continue
             try:
                 statuses = engine.guests()
+                self.room_status = engine.vdo_status()
             except Exception:
                 continue  # the loop is busy or stopping; try again next second
             self._store(statuses)
@@ -318,9 +350,10 @@ class GuestRecorderController:
                 pass
 
 
-def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str]:
+def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str, str]:
     if status is None:
-        return (False, False, "")
-    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""))
+        return (False, False, "", "")
+    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""),
+            str(status.get("guest_recorder") or ""))
 
 

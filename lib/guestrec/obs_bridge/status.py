@@ -33,9 +33,29 @@ def guest_status_text(status: Mapping[str, Any] | None) -> str:
         parts.append(format_bytes(status.get("file_bytes")))
     elif status.get("file"):
         parts.append(f"last file {format_bytes(status.get('file_bytes'))}")
+    if status.get("guest_recorder"):  # a VDO.Ninja guest's own recording (director mode)
+        parts.append(f"own recording: {status['guest_recorder']}")
     if status.get("error"):
         parts.append(f"error: {status['error']}")
     return ", ".join(parts)
+
+
+def room_status_text(status: Mapping[str, Any] | None) -> str:
+    """One line for the VDO.Ninja room, e.g. "room Show: connected (relay), 2 guests"."""
+    if not status:
+        return ""
+    state = {"open": "connected", "retrying": "reconnecting", "connecting": "connecting"}.get(
+        str(status.get("handshake")), str(status.get("handshake")))
+    text = f"VDO.Ninja room {status.get('room')}: {state} ({status.get('dialect')})"
+    guests = status.get("guests") or []
+    text += f", {len(guests)} guest{'s' if len(guests) != 1 else ''}"
+    if status.get("director"):
+        text += ", director"
+    if status.get("handshake_error") and state != "connected":
+        text += f"; {status['handshake_error']}"
+    if status.get("errors"):
+        text += f"; {status['errors'][-1]}"
+    return text
 
 
 def guest_status_detail(status: Mapping[str, Any] | None) -> str:

@@ -68,7 +68,7 @@ class VdoRoom:
             "handshake": self.socket.state, "handshake_error": self.socket.last_error,
             "handshake_connects": self.socket.connects,
             "guests": sorted(link.name for link in self.links.values() if link.guest),
-            "director": self.settings.director,
+            "director": self.settings.director, "errors": list(self.errors),
         }
 
     # -- the handshake --------------------------------------------------------
