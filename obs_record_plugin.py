@@ -305,11 +305,11 @@ def refresh_status():
     if controller is None:
         return
     statuses = controller.statuses()
-    if not statuses:
-        state.status_text = "No guests yet." if controller.running else "Guest server not running."
-        return
-    lines = [f"{s.get('name')}: {guest_status_text(s)}" for s in sorted(statuses, key=lambda s: str(s.get("name")))]
     room = room_status_text(controller.room_status)
+    if statuses:
+        lines = [f"{s.get('name')}: {guest_status_text(s)}" for s in sorted(statuses, key=lambda s: str(s.get("name")))]
+    else:
+        lines = ["No guests yet." if controller.running else "Guest server not running."]
     state.status_text = "\n".join(([room] if room else []) + lines)
 
 

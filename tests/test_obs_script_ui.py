@@ -40,7 +40,8 @@ def test_description_properties_and_guest_status(tmp_path: Path) -> None:
         assert script["status_info"] == "Guests:\nNo guests yet."
         for name in ("record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
                      "follow_obs_recording", "add_to_scene", "host", "port", "token",
-                     "start_all", "stop_all", "copy_link"):
+                     "start_all", "stop_all", "copy_link", "vdo_link", "vdo_room", "vdo_password",
+                     "vdo_server", "vdo_streams", "vdo_director"):
             assert name in script, name
         assert first["copy_refreshes"] is True
         assert first["after_copy"]["notice"].startswith(("Guest link copied", "No clipboard tool"))
@@ -62,6 +63,27 @@ def test_description_properties_and_guest_status(tmp_path: Path) -> None:
             assert ivy["record"] == "Record this guest"
         finally:
             guest.leave()
+
+
+def test_a_vdo_ninja_room_set_in_the_script_is_joined_and_shown(tmp_path: Path) -> None:
+    """A room set in the script's properties starts the VDO.Ninja ingest; its handshake
+    state shows in the script's status (here a server that is not there: reconnecting)."""
+    from guestrec.obs_setup import free_port
+
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    port = free_port()  # nothing listens there
+    settings = {"vdo_room": "Show Room", "vdo_server": f"127.0.0.1:{port}", "vdo_password": "false"}
+    with ObsHarness(tmp_path, settings, script=PROBE) as h:
+        h.wait_for_server()
+
+        def room_shown():
+            status = dump(h)["script"]["status_info"]
+            return status if "VDO.Ninja room Show_Room: reconnecting (hosted)" in status else None
+
+        status = wait_until(room_shown, 20, 1.0, "the room's state in the script's status")
+        assert "cannot reach the handshake server" in status
 
 
 def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:

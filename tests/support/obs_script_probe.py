@@ -21,7 +21,8 @@ _spec.loader.exec_module(product)
 
 SCRIPT_PROPS = ["link_info", "status_info", "copy_link", "start_all", "stop_all", "refresh",
                 "record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
-                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice"]
+                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice",
+                "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director"]
 SOURCE_PROPS = ["status", "record", "refresh"]
 _hotkey = {"id": None}
 
