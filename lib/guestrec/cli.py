@@ -41,6 +41,15 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     v.add_argument("--vdo-streams", help="only these stream ids, comma separated (default: everyone who publishes)")
     v.add_argument("--vdo-director", action="store_true", help="as the room's director, also start and stop each guest's own recording")
     v.add_argument("--vdo-ca", type=Path, help="trust this CA (PEM) for the handshake server, besides the system's")
+    p.add_argument(
+        "--ice-servers", metavar="JSON|@FILE", default="",
+        help='STUN/TURN servers as W3C RTCIceServer JSON (or @file holding it); default: one public '
+             'STUN server; "[]" = none',
+    )
+    p.add_argument(
+        "--turn-secret", metavar="SECRET|@FILE", default="",
+        help="coturn's static-auth-secret: guests get TURN credentials minted from it (or @file holding it)",
+    )
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -87,19 +96,23 @@ def vdo_settings(args: argparse.Namespace) -> VdoSettings | None:
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
 
+    from .ice import IceConfigError, read_ice_servers_arg
+
     if (args.cert is None) != (args.key is None):
         print("error: --cert and --key go together", file=sys.stderr)
         return 2
     try:
         vdo = vdo_settings(args)
-    except VdoSettingsError as exc:
+        ice_servers = read_ice_servers_arg(args.ice_servers) if args.ice_servers else ""
+        turn_secret = _read_secret(args.turn_secret)
+    except (VdoSettingsError, IceConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = EngineSettings(
         out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
-        cert=args.cert, key=args.key, vdo=vdo,
+        cert=args.cert, key=args.key, ice_servers=ice_servers, turn_secret=turn_secret, vdo=vdo,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -112,6 +125,10 @@ def serve(args: argparse.Namespace) -> int:
     plan = settings.plan()
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
     print(f"Guest link: {engine.guest_link}", flush=True)
+    ice = settings.ice()
+    print(ice.describe(), flush=True)
+    for note in ice.for_studio().notes:
+        print(f"  {note} (guests' browsers use it)", flush=True)
     print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
     cert, key = engine.publisher_dtls_identity()
     print(
@@ -136,6 +153,17 @@ def serve(args: argparse.Namespace) -> int:
     engine.stop(timeout=10)
     print("Stopped.", flush=True)
     return 0
+
+
+def _read_secret(value: str) -> str:
+    """A secret given as is or as @FILE (keeps it out of the process list)."""
+    if not value.startswith("@"):
+        return value.strip()
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise OSError(f"--turn-secret: cannot read {path}: {exc.strerror or exc}") from None
 
 
 def convert(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
+from .ice import IceConfigError, IceSettings
 from .interfaces import GuestSink
 from .netaddr import is_loopback, link_host
 from .plan import RecordPlan, make_plan
@@ -48,9 +49,15 @@ class EngineSettings:
     key: Path | None = None
     tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
     vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
+    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
+    turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
+
+    def ice(self) -> IceSettings:
+        """The ICE servers setting; raises IceConfigError with a clear message."""
+        return IceSettings.from_text(self.ice_servers, self.turn_secret)
 
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
@@ -65,6 +72,7 @@ class Engine:
         log: LogFn | None = None,
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
+        self._check_ice(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
         self._settings = settings
@@ -76,6 +84,7 @@ class Engine:
         self._roster: Any = None  # core.GuestRoster, made on the loop
         self._whip: Any = None  # ingest.whip.WhipIngest over that roster
         self._vdo: Any = None  # ingest.vdoninja.VdoRoom while a room is set
+        self._director: Any = None  # core.Director over that roster
         self._scheme = "http"
         self._lock = threading.Lock()
 
@@ -130,6 +139,7 @@ class Engine:
                 self._shutdown_loop(timeout=5)
                 raise EngineError(str(exc)) from exc
             self._log("info", f"guest link: {self.guest_link}")
+            self._log_ice(self._settings)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finalize every recording, close every guest, and join the loop thread."""
@@ -140,12 +150,15 @@ class Engine:
         """Take new settings; the record plan applies to the next recording, server
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
+        ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
         self._settings = settings
         if settings.vdo != old.vdo and self.running:
             self._call(self._restart_vdo(), timeout=15)
+        if ice_changed:
+            self._log_ice(settings)
         if settings.server_key() == old.server_key() or not self.running:
             return
         try:
@@ -158,6 +171,20 @@ class Engine:
             except Exception as again:
                 self._log("error", f"the previous server could not be restored either: {again}")
             raise EngineError(f"new server settings not applied: {exc}") from exc
+
+    @staticmethod
+    def _check_ice(settings: EngineSettings) -> IceSettings:
+        try:
+            return settings.ice()
+        except IceConfigError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _log_ice(self, settings: EngineSettings) -> None:
+        """Say which ICE servers guests get, and what the studio itself cannot use."""
+        ice = settings.ice()
+        self._log("info", ice.describe())
+        for note in ice.for_studio().notes:
+            self._log("info", note + " (guests' browsers use it)")
 
     # ----- guests and recordings --------------------------------------------------
 
@@ -177,6 +204,42 @@ class Engine:
 
     def stop_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("stop_recording", guest), timeout=30)
+
+    # ----- director controls (DirectorError for a request that cannot be done) -------
+
+    def hang_up(self, guest: str) -> bool:
+        return self._call(self._dir().hang_up(guest), timeout=30)
+
+    def ask_mute(self, guest: str, mute: bool) -> bool:
+        return self._call(self._on_loop(self._dir().ask_mute, guest, mute), timeout=5)
+
+    def message_guest(self, guest: str, text: str) -> bool:
+        return self._call(self._on_loop(self._dir().message, guest, text), timeout=5)
+
+    def set_guest_bitrate(self, guest: str, kbps: int) -> int:
+        return self._call(self._on_loop(self._dir().set_video_bitrate, guest, kbps), timeout=5)
+
+    def obs_recording_changed(self, active: bool, path: str | None = None) -> None:
+        """OBS's own recording started or stopped: it belongs to the session."""
+        def note() -> None:
+            self._roster.sessions.obs_recording(active, Path(self._settings.out_dir), path)
+        self._call(self._on_loop(note), timeout=5)
+
+    def session_folder(self) -> Path | None:
+        """The open session's folder, else the last one (None before any)."""
+        roster = self._roster
+        if roster is None:
+            return None
+        return roster.sessions.current or roster.sessions.last_folder
+
+    def _dir(self) -> Any:
+        if self._director is None or not self.running:
+            raise EngineError("the guest server is not running")
+        return self._director
+
+    @staticmethod
+    async def _on_loop(fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
 
     # ----- loop thread ------------------------------------------------------------
 
@@ -204,17 +267,19 @@ class Engine:
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
         from .core import GuestConfig, GuestRoster
+        from .core.director import Director
         from .ingest.whip import WhipIngest
 
         def config() -> GuestConfig:
             s = self._settings
             return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
-                split_minutes=s.split_minutes,
+                split_minutes=s.split_minutes, ice=s.ice(),
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
         self._whip = WhipIngest(self._roster)
+        self._director = Director(self._roster)
         await self._start_server()
         await self._restart_vdo()
 
@@ -303,7 +368,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._roster = self._whip = self._vdo = None
+        self._roster = self._whip = self._director = self._vdo = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

@@ -20,10 +20,13 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
+from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
 from .guest import Guest, GuestConfig, GuestControl
+from .live_stats import LiveStats
+from .session_folder import SessionFolders
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,7 @@ class GuestRoster:
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
+        self.sessions = SessionFolders()
 
     # -- admission ------------------------------------------------------------
 
@@ -217,6 +221,10 @@ class GuestRoster:
         if entry.connected_once or entry.ended:
             return
         entry.connected_once = True
+        pair = selected_pair(entry.pc)
+        if pair is not None:
+            log.info("guest %r media %s (studio %s, guest %s)",
+                     entry.name, pair["kind"], pair["local"], pair["remote"])
         self._attach_sink(entry)
         if entry.blackhole is not None:
             await entry.blackhole.start()
@@ -239,6 +247,11 @@ class GuestRoster:
             self._send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
+        if message.get("type") == "state":
+            # What the guest did on its side (self-mute, camera off), for the studio's view.
+            entry.page_state = {k: bool(v) for k, v in message.items()
+                                if k in ("muted", "camera_off") and isinstance(v, bool)}
+            self._changed()
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
         self._send_status(entry, force=True)
 
@@ -246,6 +259,7 @@ class GuestRoster:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
             entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+            entry.live = LiveStats(entry.media.counters)
         return entry.media
 
     def _attach_sink(self, entry: Guest) -> None:
@@ -264,6 +278,8 @@ class GuestRoster:
         status = entry.media.recording_status() if entry.media is not None else None
         if status and status.get("error"):
             entry.error = str(status["error"])
+        if not (status and status.get("recording")) and self.sessions.is_active(entry.guest_id):
+            self.sessions.recording_ended(entry.guest_id)
         self._send_status(entry)
         self._changed()
 
@@ -277,13 +293,22 @@ class GuestRoster:
             ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
         if dtls_failed and ice_ok:
             return entry.dtls_failure_hint or "DTLS handshake failed"
-        return "the connection failed (ICE)"
+        return self._ice_failure(entry, "the media connection failed (ICE)")
+
+    def _ice_failure(self, entry: Guest, what: str) -> str:
+        """What failed, the candidate types both sides offered, and where to look."""
+        offered = entry.ice_offered
+        if not offered:
+            return what
+        return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
+                f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
 
     async def _connect_watchdog(self, entry: Guest) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
         entry.watchdog = None  # finishing must not cancel the task that asks for it
         if not entry.connected_once and entry.guest_id in self._guests:
-            entry.error = entry.error or f"did not connect within {CONNECT_TIMEOUT_S:.0f} s"
+            entry.error = entry.error or self._ice_failure(
+                entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
     # -- recording ------------------------------------------------------------
@@ -299,9 +324,8 @@ class GuestRoster:
         current = self._config()
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
-            path = entry.media.start_recording(
-                entry.config.plan, Path(current.out_dir), current.split_minutes
-            )
+            folder = self.sessions.folder_for(Path(current.out_dir))
+            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes)
         except OSError as exc:
             self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
             return False
@@ -310,6 +334,7 @@ class GuestRoster:
             self._record_failed(entry, f"recording failed to start: {exc}")
             return False
         entry.error = None
+        self.sessions.recording_started(entry.guest_id)
         log.info("guest %r recording to %s", entry.name, path)
         self._send_status(entry)
         self._changed()
@@ -350,6 +375,9 @@ class GuestRoster:
             asyncio.ensure_future(self.finish(entry, reason))
 
     async def _do_finish(self, entry: Guest, reason: str) -> None:
+        if not entry.connected_once and not entry.error and entry.ice_offered:
+            # e.g. the guest's page gave up waiting for media and hung up
+            entry.error = self._ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
         else:
@@ -393,6 +421,7 @@ class GuestRoster:
         rec = (entry.media.recording_status() if entry.media is not None else None) or {}
         path = rec.get("path")
         plan = entry.config.plan
+        pair = selected_pair(entry.pc) if entry.pc.connectionState == "connected" else None
         return {
             "name": entry.name,
             "client": entry.client,
@@ -408,7 +437,24 @@ class GuestRoster:
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,
             "since": entry.created,
+            "session_folder": str(self.sessions.current) if self.sessions.current else None,
+            "page": dict(entry.page_state),
+            **self._live(entry),
+            # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
+            "ice_pair": pair["kind"] if pair else None,
+            "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
+            "ice_offered": dict(entry.ice_offered),
             **entry.extra_status,
+        }
+
+    def _live(self, entry: Guest) -> dict[str, Any]:
+        """Reception figures for status displays."""
+        figures: dict[str, Any] = entry.live.figures() if entry.live is not None else {}
+        size = entry.media.video_size if entry.media is not None else None
+        return {
+            "kbps": figures.get("kbps"), "fps": figures.get("fps"),
+            "loss_percent": figures.get("loss_percent"),
+            "resolution": f"{size[0]}x{size[1]}" if size else None,
         }
 
     def _changed(self) -> None:

@@ -14,8 +14,6 @@ import asyncio
 import logging
 from typing import Any
 
-from aiortc import RTCIceServer
-
 from ...core import GuestRoster
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
@@ -26,13 +24,7 @@ from .signaling import SignalingSocket, tls_context
 
 log = logging.getLogger(__name__)
 
-# VDO.Ninja's own default STUN, used when the studio sets no ICE servers of its own.
-DEFAULT_ICE_SERVERS = ("stun:stun.l.google.com:19302",)
 _RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
-
-
-def default_ice_servers() -> list[RTCIceServer]:
-    return [RTCIceServer(urls=url) for url in DEFAULT_ICE_SERVERS]
 
 
 class VdoRoom:
@@ -42,8 +34,9 @@ class VdoRoom:
         self.settings = settings
         self.keys = RoomKeys.make(settings.room, settings.password, settings.salt)
         self.roster = roster
-        self.ice_servers = (
-            default_ice_servers() if settings.ice_servers is None else list(settings.ice_servers))
+        # None: the studio's ICE servers setting (by default one public STUN server, as
+        # VDO.Ninja uses), read for each connection so TURN credentials are fresh.
+        self.ice_servers = None if settings.ice_servers is None else list(settings.ice_servers)
         first = HOSTED if settings.dialect == AUTO else settings.dialect
         self.dialect: Dialect = make_dialect(first, settings.director)
         self._wanted = {clean_id(s) for s in settings.streams if s.strip()}
@@ -146,9 +139,12 @@ class VdoRoom:
             if not self._wants(wire_stream if isinstance(wire_stream, str) else None):
                 return
             stream_id = self.keys.plain_stream(str(wire_stream)) if wire_stream else uuid
+            ice_servers = self.ice_servers
+            if ice_servers is None:
+                ice_servers = self.roster.current_config().ice.for_studio().servers
             link = GuestLink(
                 uuid=uuid, stream_id=stream_id, session=session, keys=self.keys,
-                roster=self.roster, ice_servers=self.ice_servers,
+                roster=self.roster, ice_servers=ice_servers,
                 signal=lambda m, uuid=uuid: self._send_to(uuid, m),
                 director=self.settings.director, on_gone=self._link_gone,
             )

@@ -39,7 +39,8 @@ class VdoSettings:
     salt: str = DEFAULT_SALT
     extra_ca: Path | None = None  # a CA to trust besides the system's (self-hosted server)
     ice_servers: tuple[Any, ...] | None = field(default=None, compare=False)
-    # ^ aiortc RTCIceServer objects; None: public STUN, as VDO.Ninja; () for none at all
+    # ^ aiortc RTCIceServer objects; None: the studio's ICE servers setting (whose default
+    #   is one public STUN server, as VDO.Ninja uses); () for none at all
 
     def __post_init__(self) -> None:
         try:
