@@ -332,5 +332,5 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
     for item in found:
         assert item.shows({"Alice": RED, "Bob": GREEN, "Carol": BLUE}[item.guest]), item.report()
     for item in found:
-        meta = json.loads(item.path.with_suffix(".json").read_text())
+        meta = json.loads(item.path.with_suffix(".json").read_text())  # the sidecar
         assert meta["video"]["gaps_over_500ms"] == 0, meta["video"]

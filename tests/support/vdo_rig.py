@@ -332,15 +332,18 @@ class Recorded:
 
 
 def recordings(folder: Path) -> list[Recorded]:
-    """Every finished recording in `folder` (one per sidecar), oldest first."""
+    """Every finished recording under `folder` (one per sidecar; session folders included),
+    oldest first."""
     import json
 
     from .media_probe import probe
 
     found = []
-    for sidecar in sorted(folder.glob("*.json"), key=lambda p: p.stat().st_mtime):
+    for sidecar in sorted(folder.rglob("*.json"), key=lambda p: p.stat().st_mtime):
         meta = json.loads(sidecar.read_text())
-        media = folder / meta["file"]
+        if "guest" not in meta or "file" not in meta:
+            continue  # e.g. the session's own session.json
+        media = sidecar.parent / meta["file"]
         info = probe(media)
         video = meta.get("video") or {}
         found.append(Recorded(

@@ -231,11 +231,20 @@ class GuestLink:
             return  # the guest's recorder reports its state; no need to ask twice
         if self.asked_record is None and not recording:
             return  # nothing was started; nothing to stop
-        kbps = self._plan.video_kbps if self._plan.video else 0
+        plan = self.guest.config.plan if self.guest is not None else self._plan  # may be retuned
+        kbps = plan.video_kbps if plan.video else 0
         if self.send({"requestVideoRecord": recording, "value": kbps, "UUID": self.uuid}):
             self.asked_record = recording
             log.info("asked guest %r to %s its own recording", self.name,
                      "start" if recording else "stop")
+
+    def send_control(self, message: dict[str, Any]) -> bool:
+        """A studio request in VDO.Ninja's own words where the app has them (the video
+        bitrate); other requests are not sent to a VDO.Ninja guest."""
+        if message.get("type") == "bitrate":
+            return self.send({"bitrate": int(message["kbps"])})
+        log.info("guest %r: %s requests are not sent to VDO.Ninja guests", self.name, message.get("type"))
+        return False
 
     def send_error(self, text: str) -> None:
         log.debug("guest %r: %s (a VDO.Ninja guest has no place to show it)", self.name, text)
