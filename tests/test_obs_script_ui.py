@@ -215,7 +215,8 @@ def test_a_vdo_ninja_room_set_in_the_script_is_joined_and_shown(tmp_path: Path) 
         pytest.skip(reason)
     port = free_port()  # nothing listens there
     settings = {"vdo_room": "Show Room", "vdo_server": f"127.0.0.1:{port}", "vdo_password": "false"}
-    with ObsHarness(tmp_path, settings, script=PROBE) as h:
+    with ObsHarness(tmp_path, settings, script=PROBE,
+                    extra_env={"GUESTREC_PROBE_DUMP": str(tmp_path / "probe-dump.json")}) as h:
         h.wait_for_server()
 
         def room_shown():

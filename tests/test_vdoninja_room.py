@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,7 @@ def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = 
                   sink_factory=make_sink if sinks is not None else None)
 
 
-def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -> None:
+def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, caplog) -> None:
     """Two guests, a third joining late, one leaving and coming back: a file for each stay,
     and a sink (in OBS: the guest's source) named by the guest's label, fed its picture and sound."""
     out = tmp_path / "rec"
@@ -108,9 +109,15 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path) -
             finally:
                 await asyncio.to_thread(engine.stop, 10)
 
+    caplog.set_level(logging.INFO, logger="guestrec.core.roster")
     with loopback_namespace("vdo") as ns:
         ns.run(scenario)
 
+    # Bob's leaving was seen on the room's side (his `bye` or the relay's `disconnect`), not
+    # by his connection timing out.
+    leaves = [r.getMessage() for r in caplog.records if " leaves: " in r.getMessage()]
+    print("\n".join(leaves))
+    assert any(m.startswith("guest 'Bob' leaves: left the room") for m in leaves), leaves
     found = recordings(out)
     for item in found:
         print(item.report())
