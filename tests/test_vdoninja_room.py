@@ -137,9 +137,10 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
             assert item.frames_recorded >= 20 and item.frames_recorded <= item.frames_received, item.report()
 
 
-def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path) -> None:
+def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path, caplog) -> None:
     """The hosted server's dialect (listing, seed, play, offerSDP, UUIDs), the app told so
-    with &wss2: a guest already in the room and one joining later are both recorded."""
+    with &wss2: a guest already in the room and one joining later are both recorded; the
+    hosted server tells nobody who left, so the guest's own `bye` ends its recording."""
     out = tmp_path / "rec"
 
     async def scenario() -> list[str]:
@@ -158,18 +159,24 @@ def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path) ->
                 engine.start()
                 try:
                     await wait_for_guests(engine, lambda g: recording(g, "Alice", 2), what="Alice")
-                    await bob.open(url("BobCam", "Bob"))
+                    bob_page = await bob.open(url("BobCam", "Bob"))
                     await wait_for_guests(engine, lambda g: recording(g, "Alice", 4) and recording(g, "Bob", 2),
                                           what="Alice and Bob")
+                    await bob_page.send("Page.navigate", {"url": "about:blank"})  # Bob leaves
+                    await wait_for_guests(engine, lambda g: [x["name"] for x in g] == ["Alice"],
+                                          timeout=10, what="Bob gone")
                     status = await asyncio.to_thread(engine.vdo_status)
                     assert status and status["dialect"] == "hosted", status
                 finally:
                     await asyncio.to_thread(engine.stop, 10)
             return server.requests()
 
+    caplog.set_level(logging.INFO, logger="guestrec.core.roster")
     with loopback_namespace("vdo") as ns:
         requests = ns.run(scenario)
 
+    leaves = [r.getMessage() for r in caplog.records if " leaves: " in r.getMessage()]
+    assert leaves[0] == "guest 'Bob' leaves: left the room", leaves  # his bye
     assert "play" in requests and "joinroom" in requests, requests
     assert not any("from" in r for r in requests)
     found = recordings(out)
