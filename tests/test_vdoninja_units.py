@@ -291,3 +291,28 @@ def test_ssl_cert_file_is_honoured(tmp_path: Path) -> None:
     env = {**os.environ, "SSL_CERT_FILE": str(tls.ca)}
     out = subprocess.run([sys.executable, "-c", code, lib], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "1"  # only the test CA: the file replaced the default store
+
+
+def test_engine_joins_and_leaves_the_room_with_the_settings(tmp_path: Path) -> None:
+    """A room in the engine's settings is joined at start, left when the setting is cleared;
+    a server that is not there shows as reconnecting with the reason."""
+    import dataclasses
+    import time
+
+    from guestrec.engine import Engine, EngineSettings
+
+    vdo = VdoSettings(room="R", password=False, server=f"wss://127.0.0.1:{free_port()}", ice_servers=())
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), vdo=vdo))
+    engine.start()
+    try:
+        for _ in range(100):
+            status = engine.vdo_status()
+            if status and status["handshake"] == "retrying":
+                break
+            time.sleep(0.05)
+        assert status["room"] == "R" and status["handshake"] == "retrying", status
+        assert "cannot reach the handshake server" in status["handshake_error"]
+        engine.apply_settings(dataclasses.replace(engine.settings, vdo=None))
+        assert engine.vdo_status() is None
+    finally:
+        engine.stop()

@@ -263,6 +263,9 @@ class GuestLink:
 
     async def close(self, reason: str) -> None:
         """End this guest (it left, or the room is closing)."""
+        if self.director and self.asked_record:
+            # While the channel is still open: the guest's own recording ends with ours.
+            self.send_status({"recording": False})
         if self.guest is not None:
             await self.roster.finish(self.guest, reason)  # calls _finished
             return
