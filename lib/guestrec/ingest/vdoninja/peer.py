@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
@@ -24,6 +24,8 @@ from aiortc.sdp import candidate_from_sdp
 
 from ... import sdp
 from ...core import Guest, GuestRoster
+from ...interfaces import OfferRejected
+from ...plan import RecordPlan
 from .crypto import DecryptError, seal, unseal
 from .names import RoomKeys
 
@@ -36,9 +38,6 @@ RECORDER_CODES = {
     0: "started", -1: "stopped", -2: "stopping", -3: "failed or unsupported",
     -4: "aborted", -5: "needs Safari's experimental MediaRecorder flag",
 }
-
-SignalFn = Callable[[dict[str, Any]], Awaitable[bool]]
-
 
 def recorder_state(code: Any) -> str:
     """Words for a guest's `recorder` report: seconds recorded, or a state code."""
@@ -69,7 +68,7 @@ class GuestLink:
         keys: RoomKeys,
         roster: GuestRoster,
         ice_servers: list[RTCIceServer],
-        signal: SignalFn,
+        plan: RecordPlan,
         director: bool = False,
         on_gone: Callable[["GuestLink"], None] | None = None,
     ) -> None:
@@ -79,7 +78,6 @@ class GuestLink:
         self.keys = keys
         self.roster = roster
         self.director = director
-        self._signal = signal
         self._on_gone = on_gone
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.channel: Any = None
@@ -88,7 +86,7 @@ class GuestLink:
         self.gone = False
         self.recorder: str | None = None  # the guest's own recorder, in words
         self.asked_record: bool | None = None
-        self._plan = roster.current_config().plan
+        self._plan = plan  # until admitted: the guest's own config holds it then
         self._on_open: Callable[[], None] | None = None
         self._info_timer: asyncio.TimerHandle | None = None
         self._watchdog = asyncio.ensure_future(self._connect_watchdog())
@@ -192,12 +190,14 @@ class GuestLink:
             self._info_timer = None
         if self.guest is not None or self.gone:
             return
-        name = self.roster.reserve_name(self.label or self.stream_id)
         try:
+            self.roster.check_capacity()
             config = self.roster.current_config()
-        except Exception:
-            self.roster.release_name(name)
-            raise
+        except OfferRejected as exc:  # too many guests, or settings that take none
+            log.warning("guest stream %s not taken: %s", self.stream_id, exc.reason)
+            asyncio.ensure_future(self.close(exc.reason))
+            return
+        name = self.roster.reserve_name(self.label or self.stream_id)
         self._plan = config.plan
         self.guest = self.roster.admit(
             name, self.pc, client="vdoninja", config=config, control=self,

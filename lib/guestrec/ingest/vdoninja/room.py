@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from ...core import GuestRoster
+from ...interfaces import OfferRejected
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
 from .names import RoomKeys, clean_id
@@ -139,13 +140,17 @@ class VdoRoom:
             if not self._wants(wire_stream if isinstance(wire_stream, str) else None):
                 return
             stream_id = self.keys.plain_stream(str(wire_stream)) if wire_stream else uuid
+            try:
+                config = self.roster.current_config()
+            except OfferRejected as exc:  # the studio's settings take no guests now
+                self._error(f"{stream_id} not taken: {exc.reason}")
+                return
             ice_servers = self.ice_servers
             if ice_servers is None:
-                ice_servers = self.roster.current_config().ice.for_studio().servers
+                ice_servers = config.ice.for_studio().servers
             link = GuestLink(
                 uuid=uuid, stream_id=stream_id, session=session, keys=self.keys,
-                roster=self.roster, ice_servers=ice_servers,
-                signal=lambda m, uuid=uuid: self._send_to(uuid, m),
+                roster=self.roster, ice_servers=ice_servers, plan=config.plan,
                 director=self.settings.director, on_gone=self._link_gone,
             )
             self.links[uuid] = link
