@@ -239,7 +239,8 @@ def test_custom_password_with_a_space_and_password_off(tmp_path: Path, handshake
 def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path, handshake: Path) -> None:
     """As the room's director the studio asks the guest to record on its own machine when
     the studio records it (with the plan's kbps) and to stop when it stops; the guest's
-    file lands in its download folder and the guest's recorder state shows in its status."""
+    file lands in its download folder and the guest's recorder state shows in its status.
+    The studio's message, mute and hang-up reach the guest's app as VDO.Ninja's own."""
     out, downloads = tmp_path / "rec", tmp_path / "downloads"
     downloads.mkdir()
 
@@ -269,6 +270,16 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
                         if done and all(p.stat().st_size > 0 for p in done):
                             break
                         await asyncio.sleep(0.1)
+                    # The studio's other requests, in VDO.Ninja's words: a chat message...
+                    assert await asyncio.to_thread(engine.message_guest, "Frank", "Hello from the studio")
+                    await page.wait_for("document.body.textContent.includes('Hello from the studio')", 10)
+                    # ...the director's mute, which the guest's app announces...
+                    assert await asyncio.to_thread(engine.ask_mute, "Frank", True)
+                    await page.wait_for("document.body.innerText.includes('The director has muted you')", 10)
+                    # ...and the director's hang-up: the guest's app leaves the room altogether.
+                    assert await asyncio.to_thread(engine.hang_up, "Frank")
+                    await page.wait_for("!session.ws && Object.keys(session.pcs).length === 0", 10)
+                    assert await guests_of(engine) == []
                     return seen, guests
             finally:
                 await asyncio.to_thread(engine.stop, 10)

@@ -239,11 +239,20 @@ class GuestLink:
                      "start" if recording else "stop")
 
     def send_control(self, message: dict[str, Any]) -> bool:
-        """A studio request in VDO.Ninja's own words where the app has them (the video
-        bitrate); other requests are not sent to a VDO.Ninja guest."""
-        if message.get("type") == "bitrate":
+        """A studio request in VDO.Ninja's own words: the video bitrate, a chat message,
+        and, as the room's director (the guest obeys no one else), mute and hang-up."""
+        kind = message.get("type")
+        if kind == "bitrate":
             return self.send({"bitrate": int(message["kbps"])})
-        log.info("guest %r: %s requests are not sent to VDO.Ninja guests", self.name, message.get("type"))
+        if kind == "message":
+            return self.send({"chat": str(message.get("text") or ""), "overlay": False})
+        if kind == "mute" and self.director:
+            # The director's remote mute: the guest's volume in the room, 0 or back to full.
+            return self.send({"volume": 0 if message.get("mute") else 100, "UUID": self.uuid})
+        if kind == "hangup" and self.director:
+            return self.send({"hangup": True})
+        log.info("guest %r: %s requests go to VDO.Ninja guests only in director mode",
+                 self.name, kind)
         return False
 
     def send_error(self, text: str) -> None:
