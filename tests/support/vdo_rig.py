@@ -136,10 +136,13 @@ def handshake_install() -> Path:
             (folder / "package.json").write_text('{"name": "vdo-handshake-test", "private": true}\n')
             # The upstream package.json also lists a placeholder `fs` package the registry
             # refuses: install only what server.js uses.
-            subprocess.run(
+            done = subprocess.run(
                 ["npm", "install", "--no-audit", "--no-fund", "--loglevel=error", *HANDSHAKE_PACKAGES],
-                cwd=folder, check=True, capture_output=True, text=True, timeout=300,
+                cwd=folder, capture_output=True, text=True, timeout=300,
             )
+            if done.returncode != 0:
+                raise RuntimeError(f"npm install {' '.join(HANDSHAKE_PACKAGES)} in {folder} failed: "
+                                   f"{(done.stderr or done.stdout).strip()[-800:]}")
     return folder
 
 

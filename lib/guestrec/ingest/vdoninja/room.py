@@ -26,6 +26,7 @@ from .signaling import SignalingSocket, tls_context
 log = logging.getLogger(__name__)
 
 _RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
+_UUID_TAKEN = "uuid already in use"  # the relay still holds our previous, half-dead socket
 
 
 class VdoRoom:
@@ -101,6 +102,12 @@ class VdoRoom:
     async def _server_error(self, text: str) -> None:
         if text == _RELAY_REFUSAL and self.settings.dialect == AUTO and self.dialect.name == HOSTED:
             log.info("the handshake server speaks the self-hosted relay dialect; joining again")
+            self.dialect = make_dialect(RELAY, self.settings.director)
+            await self._on_open()
+            return
+        if text == _UUID_TAKEN and self.dialect.name == RELAY:
+            # Rather than wait for the relay to notice our old socket is gone: a new name.
+            # Guests already connected keep their connections to us.
             self.dialect = make_dialect(RELAY, self.settings.director)
             await self._on_open()
             return
