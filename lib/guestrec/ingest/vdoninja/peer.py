@@ -89,6 +89,7 @@ class GuestLink:
         self._plan = plan  # until admitted: the guest's own config holds it then
         self._on_open: Callable[[], None] | None = None
         self._info_timer: asyncio.TimerHandle | None = None
+        self._in_order = asyncio.Lock()  # an offer is answered before the next message is read
         self._watchdog = asyncio.ensure_future(self._connect_watchdog())
         self.pc.on("datachannel", self._on_datachannel)
         self.pc.on("connectionstatechange", self._on_state)
@@ -158,10 +159,11 @@ class GuestLink:
             return
         if not isinstance(message, dict):
             return
-        try:
-            await self._handle(message)
-        except Exception:  # noqa: BLE001 - one odd message must not end the guest
-            log.exception("guest %r: handling %s failed", self.name, sorted(message)[:6])
+        async with self._in_order:
+            try:
+                await self._handle(message)
+            except Exception:  # noqa: BLE001 - one odd message must not end the guest
+                log.exception("guest %r: handling %s failed", self.name, sorted(message)[:6])
 
     async def _handle(self, message: dict[str, Any]) -> None:
         info = message.get("info")
@@ -203,7 +205,8 @@ class GuestLink:
             name, self.pc, client="vdoninja", config=config, control=self,
             on_finished=lambda guest, reason: self._finished(),
         )
-        self.roster.set_extra_status(self.guest, vdo_stream=self.stream_id)
+        self.roster.set_extra_status(self.guest, vdo_stream=self.stream_id,
+                                     **({"guest_recorder": self.recorder} if self.recorder else {}))
         log.info("guest %r (stream %s) admitted", name, self.stream_id)
         self._request_media()
 
