@@ -17,6 +17,7 @@ import pytest
 
 from guestrec.engine import Engine, EngineSettings
 from guestrec.ingest.vdoninja import VdoSettings
+from guestrec.ingest.vdoninja.room import LEFT_GRACE_S
 from guestrec.obs_setup import free_port
 from support.media_probe import mean_yuv
 from support.netns import loopback_namespace
@@ -298,10 +299,10 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
     assert abs(own[1] - GREEN.yuv[1]) < 12 and abs(own[2] - GREEN.yuv[2]) < 12, own
 
 
-def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path, handshake: Path) -> None:
-    """The handshake server goes away while two guests are connected and comes back: their
-    recordings go on in the same files without a gap, the studio reconnects with backoff,
-    and a guest joining afterwards is found."""
+def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path, handshake: Path, caplog) -> None:
+    """A guest's own handshake socket drops, then the handshake server goes away while two
+    guests are connected and comes back: their recordings go on in the same files without
+    a gap, the studio reconnects with backoff, and a guest joining afterwards is found."""
     out = tmp_path / "rec"
 
     async def scenario() -> dict:
@@ -314,10 +315,15 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
             try:
                 async with guest_browser(tmp_path / "alice", RED) as alice, \
                         guest_browser(tmp_path / "bob", GREEN) as bob:
-                    await alice.open(url("AliceCam", "Alice"))
+                    alice_page = await alice.open(url("AliceCam", "Alice"))
                     await bob.open(url("BobCam", "Bob"))
                     before = await wait_for_guests(
                         engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2), what="Alice and Bob")
+                    # Alice's own handshake socket drops (the relay tells the room she is
+                    # gone), but she still talks to us peer to peer: she stays.
+                    await alice_page.evaluate("session.ws.close(), true")
+                    await asyncio.sleep(LEFT_GRACE_S + 1.5)
+                    assert recording(await guests_of(engine), "Alice", 4)
                     await hs.stop()
                     down = await guests_of(engine)  # the guests as the server vanished
                     status_down = await asyncio.to_thread(engine.vdo_status)
@@ -340,9 +346,12 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
         return {"before": files(before), "down": files(down), "after": files(after),
                 "status_down": status_down, "status_up": status_up}
 
+    caplog.set_level(logging.INFO, logger="guestrec.ingest.vdoninja.room")
     with loopback_namespace("vdo") as ns:
         seen = ns.run(scenario)
 
+    kept = [r.getMessage() for r in caplog.records if "lost its handshake socket" in r.getMessage()]
+    assert kept and kept[0].startswith("guest 'Alice'"), kept  # the relay did say she was gone
     print("handshake while down:", seen["status_down"])
     print("handshake after:", seen["status_up"])
     assert seen["status_down"]["handshake"] in ("retrying", "connecting"), seen["status_down"]

@@ -220,6 +220,11 @@ class GuestLink:
         self.send({"bitrate": plan.video_kbps if plan.video else 0,
                    "audioBitrate": plan.inbound_audio_kbps})
 
+    def talking(self) -> bool:
+        """Whether the guest's connection and data channel are still up."""
+        return (self.pc.connectionState == "connected" and self.channel is not None
+                and self.channel.readyState == "open")
+
     # -- GuestControl (the core talks to the guest through us) ----------------
 
     def bind(self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]) -> None:

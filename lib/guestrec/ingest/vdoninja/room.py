@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 _RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
 _UUID_TAKEN = "uuid already in use"  # the relay still holds our previous, half-dead socket
+LEFT_GRACE_S = 3.0  # after a guest's socket closed, how long its connection may take to close
 
 
 class VdoRoom:
@@ -95,9 +96,21 @@ class VdoRoom:
         elif event.kind == "left" and event.sender:
             link = self.links.get(event.sender)
             if link is not None:
-                await link.close("left the room (disconnected from the handshake server)")
+                asyncio.ensure_future(self._left(link))
         elif event.kind == "error":
             await self._server_error(str(event.message.get("error")))
+
+    async def _left(self, link: GuestLink) -> None:
+        """The guest's handshake socket closed. A guest who left also closes its connection
+        to us (or says `bye`); one whose socket only dropped still talks to us peer to
+        peer, and its recording goes on."""
+        await asyncio.sleep(LEFT_GRACE_S)
+        if link.gone:
+            return
+        if link.talking():
+            log.info("guest %r lost its handshake socket; its media goes on", link.name)
+            return
+        await link.close("left the room (disconnected from the handshake server)")
 
     async def _server_error(self, text: str) -> None:
         if text == _RELAY_REFUSAL and self.settings.dialect == AUTO and self.dialect.name == HOSTED:
