@@ -77,8 +77,9 @@ def studio(out: Path, vdo: VdoSettings, record: str | None = None, codec: str = 
 
 
 def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, caplog) -> None:
-    """Two guests, a third joining late, one leaving and coming back: a file for each stay,
-    and a sink (in OBS: the guest's source) named by the guest's label, fed its picture and sound."""
+    """A guest already in the room when the studio joins, one joining after, a third joining
+    late, one leaving and coming back: a file for each stay, and a sink (in OBS: the
+    guest's source) named by the guest's label, fed its picture and sound."""
     out = tmp_path / "rec"
     sinks: list[CountingSink] = []
 
@@ -88,11 +89,14 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
             url = lambda stream, label: guest_url(app, hs.port, "StudioRoom", stream, label)
             engine = studio(out, VdoSettings(room="StudioRoom", server=hs.url, extra_ca=tls.ca,
                                              ice_servers=()), sinks=sinks)
-            engine.start()
             try:
                 async with guest_browser(tmp_path / "alice", RED) as alice, \
                         guest_browser(tmp_path / "bob", GREEN) as bob:
-                    await alice.open(url("AliceCam", "Alice"))
+                    # Alice is in the room before the studio: she offers to it when it joins.
+                    alice_page = await alice.open(url("AliceCam", "Alice"))
+                    await alice_page.wait_for("session.ws && session.ws.readyState === 1", 15)
+                    await asyncio.sleep(1)
+                    engine.start()
                     bob_page = await bob.open(url("BobCam", "Bob"))
                     await wait_for_guests(engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2),
                                           what="Alice and Bob recording")
