@@ -145,49 +145,66 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
 def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path, caplog) -> None:
     """The hosted server's dialect (listing, seed, play, offerSDP, UUIDs), the app told so
     with &wss2: a guest already in the room and one joining later are both recorded; the
-    hosted server tells nobody who left, so the guest's own `bye` ends its recording."""
+    hosted server tells nobody who left, so the guest's own `bye` ends its recording. The
+    server then restarts (new UUIDs for all): the guest still connected goes on in the same
+    file, and the guest who comes back afterwards is found."""
     out = tmp_path / "rec"
 
-    async def scenario() -> list[str]:
+    async def scenario() -> tuple[list[dict], str, str]:
         tls = make_tls(tmp_path / "tls")
         async with hosted_double(str(tls.cert), str(tls.key)) as server, app_server() as app:
-            url = lambda stream, label: guest_url(app, server.port, "HostedRoom", stream, label, hosted=True)
+            double = server.double
+            url = lambda stream, label: guest_url(app, double.port, "HostedRoom", stream, label, hosted=True)
             async with guest_browser(tmp_path / "alice", RED) as alice, \
                     guest_browser(tmp_path / "bob", GREEN) as bob:
                 await alice.open(url("AliceCam", "Alice"))
                 for _ in range(100):  # Alice is in the room before the studio joins
-                    if any(m.stream for m in server.members.values()):
+                    if any(m.stream for m in double.members.values()):
                         break
                     await asyncio.sleep(0.1)
-                engine = studio(out, VdoSettings(room="HostedRoom", server=server.url, dialect="hosted",
+                engine = studio(out, VdoSettings(room="HostedRoom", server=double.url, dialect="hosted",
                                                  extra_ca=tls.ca, ice_servers=()))
                 engine.start()
                 try:
-                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 2), what="Alice")
+                    guests = await wait_for_guests(engine, lambda g: recording(g, "Alice", 2), what="Alice")
+                    alice_file = guests[0]["file"]
                     bob_page = await bob.open(url("BobCam", "Bob"))
                     await wait_for_guests(engine, lambda g: recording(g, "Alice", 4) and recording(g, "Bob", 2),
                                           what="Alice and Bob")
                     await bob_page.send("Page.navigate", {"url": "about:blank"})  # Bob leaves
                     await wait_for_guests(engine, lambda g: [x["name"] for x in g] == ["Alice"],
                                           timeout=10, what="Bob gone")
-                    status = await asyncio.to_thread(engine.vdo_status)
-                    assert status and status["dialect"] == "hosted", status
+                    await server.stop()  # the hosted server restarts
+                    await asyncio.sleep(1)
+                    await server.start()
+                    for _ in range(200):
+                        status = await asyncio.to_thread(engine.vdo_status)
+                        if status["handshake"] == "open" and status["handshake_connects"] >= 2:
+                            break
+                        await asyncio.sleep(0.1)
+                    assert status["dialect"] == "hosted" and status["handshake_connects"] >= 2, status
+                    await bob_page.send("Page.navigate", {"url": url("BobCam", "Bob")})  # Bob is back
+                    guests = await wait_for_guests(
+                        engine, lambda g: recording(g, "Bob", 2) and recording(g, "Alice", 8), what="Bob back")
+                    same_file = {g["name"]: g["file"] for g in guests}["Alice"]
                 finally:
                     await asyncio.to_thread(engine.stop, 10)
-            return server.requests()
+            return double.received, alice_file, same_file
 
     caplog.set_level(logging.INFO, logger="guestrec.core.roster")
     with loopback_namespace("vdo") as ns:
-        requests = ns.run(scenario)
+        received, alice_file, alice_file_after = ns.run(scenario)
 
     leaves = [r.getMessage() for r in caplog.records if " leaves: " in r.getMessage()]
     assert leaves[0] == "guest 'Bob' leaves: left the room", leaves  # his bye
+    requests = [m.get("request") for m in received]
     assert "play" in requests and "joinroom" in requests, requests
-    assert not any("from" in r for r in requests)
+    assert not any("from" in m for m in received)  # nobody spoke the relay's dialect
+    assert alice_file == alice_file_after  # the restart did not end Alice's recording
     found = recordings(out)
     for item in found:
         print(item.report())
-    assert sorted(r.guest for r in found) == ["Alice", "Bob"]
+    assert sorted(r.guest for r in found) == ["Alice", "Bob", "Bob"]
     for item in found:
         assert item.shows(RED if item.guest == "Alice" else GREEN), item.report()
 

@@ -106,19 +106,37 @@ class HostedDouble:
             await self._send(other, {"request": "videoaddedtoroom", "UUID": me.uuid, "streamID": stream})
 
 
-@contextlib.asynccontextmanager
-async def hosted_double(cert: str, key: str) -> AsyncIterator[HostedDouble]:
-    double = HostedDouble(port=free_port())
-    app = web.Application()
-    app.router.add_get("/", double.handle)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", double.port, ssl_context=context).start()
-    try:
-        yield double
-    finally:
-        for member in list(double.members.values()):
+class HostedServer:
+    """The double served over TLS on one port; it can be stopped and started again
+    (every socket dropped, every UUID forgotten, as a restarted hosted server would)."""
+
+    def __init__(self, cert: str, key: str) -> None:
+        self.double = HostedDouble(port=free_port())
+        self._context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        self._context.load_cert_chain(cert, key)
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_get("/", self.double.handle)
+        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.double.port, ssl_context=self._context).start()
+
+    async def stop(self) -> None:
+        for member in list(self.double.members.values()):
             await member.ws.close()
-        await runner.cleanup()
+        self.double.members.clear()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+@contextlib.asynccontextmanager
+async def hosted_double(cert: str, key: str) -> AsyncIterator[HostedServer]:
+    server = HostedServer(cert, key)
+    await server.start()
+    try:
+        yield server
+    finally:
+        await server.stop()
