@@ -103,6 +103,9 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
                     async with guest_browser(tmp_path / "carol", BLUE) as carol:
                         await carol.open(url("CarolCam", "Carol"))
                         await wait_for_guests(engine, lambda g: recording(g, "Carol", 2), what="Carol")
+                        # Not the room's director: a mute request is refused with the reason.
+                        with pytest.raises(Exception, match="only from the room's director"):
+                            await asyncio.to_thread(engine.ask_mute, "Carol", True)
                         await bob_page.send("Page.navigate", {"url": "about:blank"})  # Bob leaves
                         await wait_for_guests(engine, lambda g: not any(x["name"] == "Bob" for x in g),
                                               what="Bob gone")

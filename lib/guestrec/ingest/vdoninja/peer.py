@@ -23,7 +23,7 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSession
 from aiortc.sdp import candidate_from_sdp
 
 from ... import sdp
-from ...core import Guest, GuestRoster
+from ...core import ControlRefused, Guest, GuestRoster
 from ...interfaces import OfferRejected
 from ...plan import RecordPlan
 from .crypto import DecryptError, seal, unseal
@@ -259,9 +259,10 @@ class GuestLink:
             return self.send({"volume": 0 if message.get("mute") else 100, "UUID": self.uuid})
         if kind == "hangup" and self.director:
             return self.send({"hangup": True})
-        log.info("guest %r: %s requests go to VDO.Ninja guests only in director mode",
-                 self.name, kind)
-        return False
+        if kind in ("mute", "hangup"):
+            raise ControlRefused(f"a VDO.Ninja guest takes {kind} requests only from the room's "
+                                 "director (turn on director mode)")
+        raise ControlRefused(f"VDO.Ninja guests have no {kind} request")
 
     def send_error(self, text: str) -> None:
         log.debug("guest %r: %s (a VDO.Ninja guest has no place to show it)", self.name, text)
