@@ -91,7 +91,7 @@ try:
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
     from guestrec.obs_bridge import script_settings as S
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
-    from guestrec.obs_bridge.room_properties import add_room_properties, read_room_options
+    from guestrec.obs_bridge.room_properties import add_room_properties, fill_from_link, read_room_options
     from guestrec.obs_bridge.sources import GuestSourceManager
     from guestrec.obs_bridge.status import guest_state, guest_status_text, room_status_text
     from guestrec.netaddr import is_loopback, link_host
@@ -442,7 +442,7 @@ def script_properties():
                 else obs.obs_properties_add_text(props, name, label, obs.OBS_TEXT_DEFAULT))
         obs.obs_property_set_modified_callback(prop, on_server_changed)
     _add_network_properties(props)
-    add_room_properties(obs, props)
+    add_room_properties(obs, props, on_vdo_link_changed)
     return props
 
 
@@ -466,6 +466,11 @@ def on_mode_changed(props, prop, settings):
     for name, shown in S.shown_settings(mode).items():
         obs.obs_property_set_visible(obs.obs_properties_get(props, name), shown)
     return True
+
+
+def on_vdo_link_changed(props, prop, settings):
+    """A pasted VDO.Ninja link fills the room's fields."""
+    return fill_from_link(obs, settings)
 
 
 def on_server_changed(props, prop, settings):

@@ -316,3 +316,18 @@ def test_engine_joins_and_leaves_the_room_with_the_settings(tmp_path: Path) -> N
         assert engine.vdo_status() is None
     finally:
         engine.stop()
+
+
+def test_a_pasted_link_fills_the_fields() -> None:
+    from guestrec.ingest.vdoninja.settings import link_fields
+
+    assert link_fields("https://vdo.ninja/?room=Show&password=a%20b&view=A,B") == {
+        "vdo_room": "Show", "vdo_password": "a b", "vdo_server": "", "vdo_streams": "A, B"}
+    assert link_fields("https://vdo.ninja/?director=Show&wss=h:9&nopassword") == {
+        "vdo_room": "Show", "vdo_password": "false", "vdo_server": "wss://h:9", "vdo_streams": ""}
+    # The fields read back give the link's own settings.
+    from guestrec.obs_bridge.controller import ScriptOptions, vdo_settings
+
+    link = "https://vdo.ninja/?room=Show&password=a%20b&wss=h:9"
+    opts = ScriptOptions(vdo_link=link, **link_fields(link))
+    assert vdo_settings(opts) == settings_from_link(link)

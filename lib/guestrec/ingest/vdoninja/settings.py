@@ -106,3 +106,17 @@ def settings_from_link(link: str, **overrides: Any) -> VdoSettings:
         values["streams"] = parse_streams(view)
     values.update(overrides)
     return VdoSettings(**values)
+
+
+def link_fields(link: str) -> dict[str, str]:
+    """The room's text fields as a pasted link gives them (for a settings dialog to fill
+    in): vdo_room, vdo_password ("" = default, "false" = off), vdo_server ("" = VDO.Ninja's
+    own), vdo_streams. Raises VdoSettingsError for a link that names no room."""
+    settings = settings_from_link(link)
+    password = settings.password
+    return {
+        "vdo_room": settings.room,
+        "vdo_password": "false" if password is False else (password or ""),
+        "vdo_server": "" if settings.server == DEFAULT_SERVER else settings.server,
+        "vdo_streams": ", ".join(settings.streams),
+    }
