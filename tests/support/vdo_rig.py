@@ -131,7 +131,12 @@ def handshake_install() -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another test may be installing right now
-        shutil.copyfile(source / "handshake" / "server.js", folder / "server.js")
+        script = (source / "handshake" / "server.js").read_bytes()
+        target = folder / "server.js"
+        if not target.exists() or target.read_bytes() != script:
+            # Atomically: another test's node may be reading it right now.
+            (folder / "server.js.tmp").write_bytes(script)
+            os.replace(folder / "server.js.tmp", target)
         if not (folder / "node_modules" / "ws").exists() or not (folder / "node_modules" / "express").exists():
             (folder / "package.json").write_text('{"name": "vdo-handshake-test", "private": true}\n')
             # The upstream package.json also lists a placeholder `fs` package the registry
