@@ -159,7 +159,7 @@ class HandshakeServer:
         self.port = port
         self.folder = folder
         self.process: asyncio.subprocess.Process | None = None
-        self.log = self.folder / f"server-{port}.log"
+        self.log = tls.cert.parent / f"handshake-{port}.log"  # in the test's own folder
 
     async def start(self) -> None:
         env = {**os.environ, "PORT": str(self.port), "KEY_PATH": str(self.tls.key),
