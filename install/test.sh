@@ -2,7 +2,8 @@
 # Set up everything the tests need and run the whole suite (real OBS and browser included).
 #   bash install/test.sh [pytest args]
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-apt_ensure python3.11 python3.11-venv ffmpeg chromium obs-studio xvfb xauth x11-utils coturn nftables iproute2 nodejs
+apt_ensure python3.11 python3.11-venv ffmpeg chromium obs-studio xvfb xauth x11-utils coturn nftables iproute2 \
+    xdotool imagemagick tesseract-ocr tesseract-ocr-eng nodejs
 # npm: Debian's package, unless the installed node brings its own (NodeSource's does, and
 # conflicts with Debian's npm).
 command -v npm >/dev/null || apt_ensure npm

@@ -326,7 +326,7 @@ def test_a_pasted_link_fills_the_fields() -> None:
     assert link_fields("https://vdo.ninja/?director=Show&wss=h:9&nopassword") == {
         "vdo_room": "Show", "vdo_password": "false", "vdo_server": "wss://h:9", "vdo_streams": ""}
     # The fields read back give the link's own settings.
-    from guestrec.obs_bridge.controller import ScriptOptions, vdo_settings
+    from guestrec.obs_bridge.options import ScriptOptions, vdo_settings
 
     link = "https://vdo.ninja/?room=Show&password=a%20b&wss=h:9"
     opts = ScriptOptions(vdo_link=link, **link_fields(link))

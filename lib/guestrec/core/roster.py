@@ -26,7 +26,9 @@ from ..media import GuestMedia
 from ..names import display_name
 from .guest import Guest, GuestConfig, GuestControl
 from .live_stats import LiveStats
+from .recording import RosterRecording
 from .session_folder import SessionFolders
+from .status import RosterStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +47,9 @@ def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
         log.exception("%s failed", what)
 
 
-class GuestRoster:
-    """The guest core's entry point for ingests and the engine. Runs on the loop."""
+class GuestRoster(RosterRecording, RosterStatus):
+    """The guest core's entry point for ingests and the engine. Runs on the loop.
+    Recording start/stop and status building are inherited (core/recording.py, core/status.py)."""
 
     def __init__(
         self,
@@ -136,31 +139,6 @@ class GuestRoster:
         return next((g for g in self._guests.values() if g.name == name), None)
 
     # -- the engine's API -----------------------------------------------------
-
-    def guest_statuses(self) -> list[dict[str, Any]]:
-        return [self._status(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
-
-    async def start_recording(self, guest: str | None = None) -> list[str]:
-        started = []
-        for entry in self._select(guest):
-            if entry.pc.connectionState == "connected" and self._start(entry):
-                started.append(entry.name)
-        return started
-
-    async def stop_recording(self, guest: str | None = None) -> list[str]:
-        stopped = []
-        for entry in self._select(guest):
-            if entry.media is not None and self._recording(entry):
-                try:
-                    await entry.media.stop_recording()
-                except Exception as exc:  # noqa: BLE001 - report, keep the guest
-                    log.exception("stopping %r's recording failed", entry.name)
-                    entry.error = f"stopping the recording failed: {exc}"
-                stopped.append(entry.name)
-                self._send_status(entry)
-        if stopped:
-            self._changed()
-        return stopped
 
     async def finish(self, guest: Guest, reason: str) -> None:
         """Finalize the recording, tell the sink, close the connection; once per guest."""
@@ -311,41 +289,6 @@ class GuestRoster:
                 entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
-    # -- recording ------------------------------------------------------------
-
-    def _recording(self, entry: Guest) -> bool:
-        status = entry.media.recording_status() if entry.media is not None else None
-        return bool(status and status.get("recording"))
-
-    def _start(self, entry: Guest) -> bool:
-        """Start the guest's recording; False when it cannot or already records."""
-        if entry.media is None or self._recording(entry):
-            return False
-        current = self._config()
-        try:
-            # The plan stays the one this guest negotiated; folder and split may have moved.
-            folder = self.sessions.folder_for(Path(current.out_dir))
-            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes)
-        except OSError as exc:
-            self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
-            return False
-        except Exception as exc:  # noqa: BLE001 - one guest's trouble stays its own
-            log.exception("guest %r: recording failed to start", entry.name)
-            self._record_failed(entry, f"recording failed to start: {exc}")
-            return False
-        entry.error = None
-        self.sessions.recording_started(entry.guest_id)
-        log.info("guest %r recording to %s", entry.name, path)
-        self._send_status(entry)
-        self._changed()
-        return True
-
-    def _record_failed(self, entry: Guest, error: str) -> None:
-        entry.error = error
-        log.error("guest %r: %s", entry.name, error)
-        self._send_error(entry, error)
-        self._changed()
-
     # -- telling the guest ----------------------------------------------------
 
     def _send_status(self, entry: Guest, force: bool = False) -> None:
@@ -410,52 +353,6 @@ class GuestRoster:
                     log.exception("finalizing %r's recording failed", entry.name)
             if entry.blackhole is not None:
                 await entry.blackhole.stop()
-
-    # -- status ---------------------------------------------------------------
-
-    def _select(self, guest: str | None) -> list[Guest]:
-        guests = list(self._guests.values())
-        return guests if guest is None else [g for g in guests if g.name == guest]
-
-    def _status(self, entry: Guest) -> dict[str, Any]:
-        rec = (entry.media.recording_status() if entry.media is not None else None) or {}
-        path = rec.get("path")
-        plan = entry.config.plan
-        pair = selected_pair(entry.pc) if entry.pc.connectionState == "connected" else None
-        return {
-            "name": entry.name,
-            "client": entry.client,
-            "connected": entry.pc.connectionState == "connected",
-            "connection_state": entry.pc.connectionState,
-            "media": list(entry.kinds),
-            "recording": bool(rec.get("recording")),
-            "recording_seconds": float(rec.get("seconds") or 0.0),
-            "file": str(path) if path else None,
-            "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
-            "mode": plan.mode,
-            "video_kbps": plan.video_kbps,
-            "inbound_audio_kbps": plan.inbound_audio_kbps,
-            "since": entry.created,
-            "session_folder": str(self.sessions.current) if self.sessions.current else None,
-            "page": dict(entry.page_state),
-            **self._live(entry),
-            # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
-            "ice_pair": pair["kind"] if pair else None,
-            "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
-            "ice_offered": dict(entry.ice_offered),
-            **entry.extra_status,
-        }
-
-    def _live(self, entry: Guest) -> dict[str, Any]:
-        """Reception figures for status displays."""
-        figures: dict[str, Any] = entry.live.figures() if entry.live is not None else {}
-        size = entry.media.video_size if entry.media is not None else None
-        return {
-            "kbps": figures.get("kbps"), "fps": figures.get("fps"),
-            "loss_percent": figures.get("loss_percent"),
-            "resolution": f"{size[0]}x{size[1]}" if size else None,
-        }
 
     def _changed(self) -> None:
         if self._on_change is not None:
