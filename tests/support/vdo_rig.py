@@ -363,3 +363,25 @@ def recordings(folder: Path) -> list[Recorded]:
             audio_seconds=float((meta.get("audio") or {}).get("seconds") or 0.0),
         ))
     return found
+
+
+def video_wall_times(path: Path) -> list[float]:
+    """When each picture of a recording was taken, as Unix time: the sidecar's start plus
+    the packet's time in the file (close enough to find holes of a few tenths of a second)."""
+    import json
+
+    import av
+
+    meta = json.loads(path.with_suffix(".json").read_text())
+    start = datetime.datetime.fromisoformat(meta["start_utc"]).timestamp()
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [start + float(p.pts * p.time_base) for p in container.demux(stream) if p.pts is not None]
+
+
+def largest_gap(times: list[float], start: float, end: float) -> float:
+    """The longest time without a picture between `start` and `end`."""
+    inside = [start] + [t for t in times if start < t < end] + [end]
+    if not any(start < t < end for t in times):
+        return end - start
+    return max(b - a for a, b in zip(inside, inside[1:]))
