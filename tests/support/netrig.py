@@ -21,17 +21,16 @@ rig cannot be built here (not root, or `ip`/`nft`/`turnserver` missing).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import os
 import secrets
 import shutil
 import subprocess
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .netns import remove_namespace, run_in_namespace
 
 T = TypeVar("T")
 
@@ -43,7 +42,6 @@ STUDIO_IP = "10.71.0.2"
 GUEST_IP = "10.72.0.2"
 TURN_PORT = 3478
 REPO = Path(__file__).resolve().parent.parent.parent
-_CLONE_NEWNET = 0x40000000
 ROLES = ("inet", "srt", "studio", "grt", "guest")
 
 
@@ -191,30 +189,7 @@ class NatRig:
     def run_in(self, role: str, coro_fn: Callable[[], Awaitable[T]], timeout: float = 120) -> T:
         """Run `coro_fn()` on a new event loop in a thread switched into the namespace, so
         every socket it opens (and every process it starts) is in the rig."""
-        result: dict[str, Any] = {}
-        ns_path = f"/run/netns/{self.ns(role)}"
-
-        def body() -> None:
-            try:
-                fd = os.open(ns_path, os.O_RDONLY)
-                try:
-                    libc = ctypes.CDLL(None, use_errno=True)
-                    if libc.setns(fd, _CLONE_NEWNET) != 0:
-                        raise OSError(ctypes.get_errno(), f"setns into {ns_path} failed")
-                finally:
-                    os.close(fd)
-                result["value"] = asyncio.run(asyncio.wait_for(coro_fn(), timeout))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller
-                result["error"] = exc
-
-        thread = threading.Thread(target=body, name=f"rig-{role}", daemon=True)
-        thread.start()
-        thread.join(timeout + 30)
-        if thread.is_alive():
-            raise TimeoutError(f"the coroutine in {role} did not finish")
-        if "error" in result:
-            raise result["error"]
-        return result["value"]
+        return run_in_namespace(self.ns(role), coro_fn, timeout)
 
     # -- teardown ---------------------------------------------------------------
 
@@ -229,12 +204,5 @@ class NatRig:
                     proc.wait(5)
         self._procs.clear()
         for name in reversed(self._made):
-            # Any process still inside would keep the namespace alive: end it first.
-            pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
-            for pid in pids:
-                if int(pid) == os.getpid():
-                    continue
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pid), 9)
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)
+            remove_namespace(name)
         self._made.clear()
