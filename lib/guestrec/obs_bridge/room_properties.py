@@ -36,7 +36,7 @@ def room_fields(props: Any) -> None:
     streams = obs.obs_properties_add_text(props, "vdo_streams", "Streams", obs.OBS_TEXT_DEFAULT)
     obs.obs_property_set_long_description(
         streams, "Only these stream ids, comma separated; empty: everyone who publishes.")
-    director = obs.obs_properties_add_bool(props, "vdo_director", "Director: guests record too")
+    director = obs.obs_properties_add_bool(props, "vdo_director", "Director mode")
     obs.obs_property_set_long_description(
         director, "Join as the room's director: whenever a guest is recorded here, it is asked "
                   "to record on its own machine too (the file lands in its download folder).")
