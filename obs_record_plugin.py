@@ -179,7 +179,7 @@ def script_load(settings):
 
 
 def script_update(settings):
-    if state.controller is None:
+    if IMPORT_ERROR or state.controller is None:
         return
     state.default_out_dir = obs_record_folder()  # follows OBS's own setting
     settle_settings(settings)
@@ -203,6 +203,8 @@ def script_unload():
 
 def shutdown(why: str) -> None:
     """Stop everything this load started; safe to call more than once."""
+    if IMPORT_ERROR:  # nothing was started, and the bridge's helpers never loaded
+        return
     if state.shut_down:
         return
     state.shut_down = True

@@ -124,6 +124,40 @@ def test_returning_guest_reuses_their_source(obs_auto: ObsHarness) -> None:
         carol.leave()
 
 
+def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHarness) -> None:
+    """A guest whose connection drops (no hang-up) and who comes back with its resume
+    secret shows in the same OBS source, under the same name, recorded as part 2."""
+    h = obs_auto
+    before = h.inputs_of_our_kind()
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, BLUE_YUV).join()
+    secret = rex.client.resume_secret
+    wait_until(lambda: shows_colour(h, "Rex", BLUE_RGB), 20, 0.5, "Rex's picture")
+    first = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording")
+    time.sleep(1.5)
+    rex.drop()
+    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, RED_YUV,
+                          headers={"Guestrec-Resume": secret}).join()
+    try:
+        assert rex.client.given_name == "Rex"
+        wait_until(lambda: shows_colour(h, "Rex", RED_RGB), 20, 0.5, "Rex's picture after the drop")
+        second = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording after the drop")
+        assert second["file"] != first["file"] and second["take"]["part"] == 2
+        assert second["take"]["id"] == first["take"]["id"]
+        names = h.inputs_of_our_kind()
+        assert names.count("Rex") == 1 and len(names) == len(before) + 1
+        time.sleep(1.5)
+        # The operator hangs Rex up from his source's properties: his page is told.
+        h.ws.press_input_properties_button("Rex", "hang_up")
+        wait_until(lambda: any(m.get("type") == "ended" for m in rex.client.messages) or None,
+                   10, 0.2, "Rex to be told the studio ended the session")
+        wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
+    finally:
+        rex.leave()
+    assert_plays(Path(first["file"]), 1.0)
+    assert_plays(Path(second["file"]), 1.0)
+
+
 def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
     h = obs_auto
     dave = BackgroundGuest(h.whip_url("Dave"), h.token, GREEN_YUV).join()
@@ -264,6 +298,8 @@ def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
         print(f"OBS quit in {took:.2f} s with a guest connected and recording")
         assert took <= 10.0, f"OBS took {took:.1f} s to quit"
         assert h.proc.returncode == 0
+        # Zoe's page was told before her connection closed: no waiting on a dead studio.
+        assert any(m.get("type") == "ended" for m in guest.client.messages), guest.client.messages
     finally:
         guest.drop()
     assert_plays(path, 2.0)

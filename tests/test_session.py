@@ -5,13 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 from pathlib import Path
 
 import pytest
 from guestrec import sdp
 from guestrec.core import roster
 from guestrec.plan import make_plan
+from support.counting_sink import CountingSink
 from support.guest_server import running_server
 from support.media_probe import probe
 from support.whip_client import WhipClient, post_raw
@@ -19,33 +19,6 @@ from support.whip_client import WhipClient, post_raw
 
 def run(coro, timeout: float = 60):
     return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-class CountingSink:
-    """A GuestSink that counts what it is given (calls may come from any thread)."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.lock = threading.Lock()
-        self.counts = {"connected": 0, "video": 0, "audio": 0, "disconnected": 0}
-        self.video_sizes: set[tuple[int, int]] = set()
-
-    def _add(self, key: str) -> None:
-        with self.lock:
-            self.counts[key] += 1
-
-    def on_video(self, frame, timestamp_ns: int) -> None:
-        self.video_sizes.add((frame.width, frame.height))
-        self._add("video")
-
-    def on_audio(self, frame, timestamp_ns: int) -> None:
-        self._add("audio")
-
-    def on_connected(self) -> None:
-        self._add("connected")
-
-    def on_disconnected(self) -> None:
-        self._add("disconnected")
 
 
 async def wait_until(predicate, timeout: float = 10.0) -> None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .continuity import Take
 from .guest import Guest, GuestConfig
 from .session_folder import SessionFolders
 
@@ -28,6 +29,8 @@ class RosterRecording:
         def _send_status(self, entry: Guest, force: bool = False) -> None: ...
         def _send_error(self, entry: Guest, text: str) -> None: ...
         def _changed(self) -> None: ...
+        @staticmethod
+        def _session_key(entry: Guest) -> str: ...
 
     async def start_recording(self, guest: str | None = None) -> list[str]:
         started = []
@@ -45,6 +48,8 @@ class RosterRecording:
                 except Exception as exc:  # noqa: BLE001 - report, keep the guest
                     log.exception("stopping %r's recording failed", entry.name)
                     entry.error = f"stopping the recording failed: {exc}"
+                if entry.continuity is not None:
+                    entry.continuity.take = None  # a later start is a new take
                 stopped.append(entry.name)
                 self._send_status(entry)
         if stopped:
@@ -60,10 +65,18 @@ class RosterRecording:
         if entry.media is None or self._recording(entry):
             return False
         current = self._config()
+        # A guest back after a drop goes on with its take, as the take's next part.
+        continuity = entry.continuity
+        take = continuity.take if continuity is not None else None
+        if take is None:
+            take = Take()
+            if continuity is not None:
+                continuity.take = take
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
             folder = self.sessions.folder_for(Path(current.out_dir))
-            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes)
+            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes,
+                                               take=take.next_part())
         except OSError as exc:
             self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
             return False
@@ -72,7 +85,7 @@ class RosterRecording:
             self._record_failed(entry, f"recording failed to start: {exc}")
             return False
         entry.error = None
-        self.sessions.recording_started(entry.guest_id)
+        self.sessions.recording_started(self._session_key(entry))
         log.info("guest %r recording to %s", entry.name, path)
         self._send_status(entry)
         self._changed()

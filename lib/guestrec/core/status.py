@@ -53,7 +53,18 @@ class RosterStatus:
             "ice_pair": pair["kind"] if pair else None,
             "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
             "ice_offered": dict(entry.ice_offered),
+            **self._continuity_status(entry),
             **entry.extra_status,
+        }
+
+    @staticmethod
+    def _continuity_status(entry: Guest) -> dict[str, Any]:
+        """Connections so far (more than 1 after reconnecting) and the take recorded."""
+        continuity = entry.continuity
+        take = continuity.take if continuity is not None else None
+        return {
+            "connections": continuity.parts if continuity is not None else 1,
+            "take": {"id": take.take_id, "part": take.part} if take is not None and take.part else None,
         }
 
     def _live(self, entry: Guest) -> dict[str, Any]:

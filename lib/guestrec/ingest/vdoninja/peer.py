@@ -70,6 +70,7 @@ class GuestLink:
         ice_servers: list[RTCIceServer],
         plan: RecordPlan,
         director: bool = False,
+        resume_secret: str | None = None,
         on_gone: Callable[["GuestLink"], None] | None = None,
     ) -> None:
         self.uuid = uuid
@@ -78,6 +79,9 @@ class GuestLink:
         self.keys = keys
         self.roster = roster
         self.director = director
+        # The core's resume secret of this stream's guest, kept by the room: a guest whose
+        # connection dropped and who comes back goes on in the same take.
+        self.resume_secret = resume_secret
         self._on_gone = on_gone
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
         self.channel: Any = None
@@ -89,6 +93,7 @@ class GuestLink:
         self._plan = plan  # until admitted: the guest's own config holds it then
         self._on_open: Callable[[], None] | None = None
         self._info_timer: asyncio.TimerHandle | None = None
+        self._admitting = False
         self._in_order = asyncio.Lock()  # an offer is answered before the next message is read
         self._watchdog = asyncio.ensure_future(self._connect_watchdog())
         self.pc.on("datachannel", self._on_datachannel)
@@ -134,7 +139,7 @@ class GuestLink:
         self.channel = channel
         channel.on("message", lambda data: asyncio.ensure_future(self._on_channel_message(data)))
         loop = asyncio.get_running_loop()
-        self._info_timer = loop.call_later(INFO_WAIT_S, self._admit)
+        self._info_timer = loop.call_later(INFO_WAIT_S, lambda: asyncio.ensure_future(self._admit()))
         if self._on_open is not None:
             self._on_open()
 
@@ -171,7 +176,7 @@ class GuestLink:
             label = info.get("label")
             if isinstance(label, str) and label.strip() and self.label is None:
                 self.label = label.replace("_", " ").strip()
-            self._admit()
+            await self._admit()
         description = message.get("description")
         if isinstance(description, dict) and description.get("type") == "offer":
             answer = await self.answer(description)
@@ -185,13 +190,14 @@ class GuestLink:
         if message.get("bye"):
             await self.close("left the room")
 
-    def _admit(self) -> None:
+    async def _admit(self) -> None:
         """Hand the guest to the core (once), then ask it for its media."""
         if self._info_timer is not None:
             self._info_timer.cancel()
             self._info_timer = None
-        if self.guest is not None or self.gone:
+        if self.guest is not None or self.gone or self._admitting:
             return
+        self._admitting = True  # the label and the timer may both ask
         try:
             self.roster.check_capacity()
             config = self.roster.current_config()
@@ -199,7 +205,10 @@ class GuestLink:
             log.warning("guest stream %s not taken: %s", self.stream_id, exc.reason)
             asyncio.ensure_future(self.close(exc.reason))
             return
-        name = self.roster.reserve_name(self.label or self.stream_id)
+        name = await self.roster.claim_name(self.label or self.stream_id, self.resume_secret)
+        if self.guest is not None or self.gone:  # settled while the name was claimed
+            self.roster.release_name(name)
+            return
         self._plan = config.plan
         self.guest = self.roster.admit(
             name, self.pc, client="vdoninja", config=config, control=self,
@@ -207,7 +216,10 @@ class GuestLink:
         )
         self.roster.set_extra_status(self.guest, vdo_stream=self.stream_id,
                                      **({"guest_recorder": self.recorder} if self.recorder else {}))
-        log.info("guest %r (stream %s) admitted", name, self.stream_id)
+        if self.guest.continuity is not None:
+            self.resume_secret = self.guest.continuity.secret
+        log.info("guest %r (stream %s) %s", name, self.stream_id,
+                 "is back" if self.guest.resumed else "admitted")
         self._request_media()
 
     def _request_media(self) -> None:
@@ -263,6 +275,10 @@ class GuestLink:
             raise ControlRefused(f"a VDO.Ninja guest takes {kind} requests only from the room's "
                                  "director (turn on director mode)")
         raise ControlRefused(f"VDO.Ninja guests have no {kind} request")
+
+    async def end(self, text: str) -> None:
+        """The studio ended the session. A VDO.Ninja guest stays in its room (others may be
+        watching it there); only the director's hang-up makes it leave."""
 
     def send_error(self, text: str) -> None:
         log.debug("guest %r: %s (a VDO.Ninja guest has no place to show it)", self.name, text)

@@ -15,6 +15,7 @@ import logging
 from typing import Any
 
 from ...core import GuestRoster
+from ...core.returns import RECONNECTED
 from ...interfaces import OfferRejected
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
@@ -44,6 +45,7 @@ class VdoRoom:
         self.dialect: Dialect = make_dialect(first, settings.director)
         self._wanted = {clean_id(s) for s in settings.streams if s.strip()}
         self.links: dict[str, GuestLink] = {}  # by the member's UUID
+        self._secrets: dict[str, str] = {}  # stream id -> its guest's resume secret
         self.socket = SignalingSocket(
             settings.server, self._on_message, self._on_open,
             ssl_context=tls_context(settings.extra_ca),
@@ -154,7 +156,8 @@ class VdoRoom:
         session = str(message.get("session") or "")
         link = self.links.get(uuid)
         if link is not None and link.session != session and not link.gone:
-            await link.close("connected again")  # the guest started a new connection
+            # The guest started a new connection: the old one is lost, its take goes on.
+            await link.close(RECONNECTED)
             link = None
         if link is None or link.gone:
             if not self._wants(wire_stream if isinstance(wire_stream, str) else None):
@@ -172,6 +175,7 @@ class VdoRoom:
                 uuid=uuid, stream_id=stream_id, session=session, keys=self.keys,
                 roster=self.roster, ice_servers=ice_servers, plan=config.plan,
                 director=self.settings.director, on_gone=self._link_gone,
+                resume_secret=self._secrets.get(stream_id),
             )
             self.links[uuid] = link
         try:
@@ -183,5 +187,7 @@ class VdoRoom:
         await self._send_to(uuid, {"description": answer, "session": session})
 
     def _link_gone(self, link: GuestLink) -> None:
+        if link.resume_secret:
+            self._secrets[link.stream_id] = link.resume_secret
         if self.links.get(link.uuid) is link:
             del self.links[link.uuid]
