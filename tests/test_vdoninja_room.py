@@ -402,3 +402,47 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
         gap = largest_gap(video_wall_times(item.path), start, end)
         print(f"{item.guest}: largest gap between pictures while the handshake was down: {gap:.2f} s")
         assert gap < 0.5, (item.guest, gap)
+
+
+def test_a_dropped_connection_comes_back_into_the_same_take(tmp_path: Path, handshake: Path, caplog) -> None:
+    """The guest's connection to the studio dies without a goodbye (its app closes it): the
+    studio holds the guest's name and take, asks the guest to connect again as VDO.Ninja's
+    viewers do, and the recording goes on as the next part of the same take."""
+    out = tmp_path / "rec"
+
+    async def scenario() -> list[dict]:
+        tls = make_tls(tmp_path / "tls")
+        async with handshake_server(tls, handshake) as hs, app_server() as app:
+            engine = studio(out, VdoSettings(room="DropRoom", server=hs.url, extra_ca=tls.ca,
+                                             ice_servers=()))
+            engine.start()
+            try:
+                async with guest_browser(tmp_path / "gina", YELLOW) as gina:
+                    page = await gina.open(guest_url(app, hs.port, "DropRoom", "GinaCam", "Gina"))
+                    await wait_for_guests(engine, lambda g: recording(g, "Gina", 2), what="Gina")
+                    await page.evaluate("Object.values(session.pcs).forEach(pc => pc.close()), true")
+                    await asyncio.sleep(2)
+                    return await wait_for_guests(engine, lambda g: recording(g, "Gina", 2), timeout=30,
+                                                 what="Gina back")
+            finally:
+                await asyncio.to_thread(engine.stop, 10)
+
+    caplog.set_level(logging.INFO, logger="guestrec")
+    with loopback_namespace("vdo") as ns:
+        guests = ns.run(scenario)
+
+    said = [r.getMessage() for r in caplog.records]
+    assert "guest 'Gina' leaves: connection closed" in said  # no bye: the connection died
+    assert "asking stream GinaCam to connect again" in said
+    assert "guest 'Gina' (stream GinaCam) is back" in said
+    assert [g["name"] for g in guests] == ["Gina"]  # her own name, not "Gina 2"
+    found = recordings(out)
+    for item in found:
+        print(item.report())
+    assert len(found) == 2 and all(item.shows(YELLOW) for item in found), [i.report() for i in found]
+    take_of = lambda item: json.loads(item.path.with_suffix(".json").read_text())["take"]
+    found.sort(key=lambda item: take_of(item)["part"])
+    takes = [take_of(item) for item in found]
+    print("take:", takes)
+    assert takes[0]["id"] == takes[1]["id"] and [t["part"] for t in takes] == [1, 2], takes
+    assert takes[0]["next_file"] == found[1].path.name and takes[1]["previous_file"] == found[0].path.name

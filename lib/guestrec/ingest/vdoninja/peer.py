@@ -71,10 +71,12 @@ class GuestLink:
         plan: RecordPlan,
         director: bool = False,
         resume_secret: str | None = None,
+        wire_stream: str | None = None,
         on_gone: Callable[["GuestLink"], None] | None = None,
     ) -> None:
         self.uuid = uuid
         self.stream_id = stream_id
+        self.wire_stream = wire_stream  # as the handshake server knows it
         self.session = session
         self.keys = keys
         self.roster = roster
@@ -88,6 +90,7 @@ class GuestLink:
         self.label: str | None = None
         self.guest: Guest | None = None
         self.gone = False
+        self.end_reason = ""  # why the core ended the guest (e.g. its connection was lost)
         self.recorder: str | None = None  # the guest's own recorder, in words
         self.asked_record: bool | None = None
         self._plan = plan  # until admitted: the guest's own config holds it then
@@ -212,7 +215,7 @@ class GuestLink:
         self._plan = config.plan
         self.guest = self.roster.admit(
             name, self.pc, client="vdoninja", config=config, control=self,
-            on_finished=lambda guest, reason: self._finished(),
+            on_finished=lambda guest, reason: self._finished(reason),
         )
         self.roster.set_extra_status(self.guest, vdo_stream=self.stream_id,
                                      **({"guest_recorder": self.recorder} if self.recorder else {}))
@@ -309,10 +312,11 @@ class GuestLink:
         await self.pc.close()
         self._finished()
 
-    def _finished(self) -> None:
+    def _finished(self, reason: str = "") -> None:
         if self.gone:
             return
         self.gone = True
+        self.end_reason = reason
         self._watchdog.cancel()
         if self._info_timer is not None:
             self._info_timer.cancel()

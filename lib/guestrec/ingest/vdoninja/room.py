@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from ...core import GuestRoster
-from ...core.returns import RECONNECTED
+from ...core.returns import LOST, RECONNECTED
 from ...interfaces import OfferRejected
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 _RELAY_REFUSAL = "missing from field"  # how the self-hosted relay answers a hosted message
 _UUID_TAKEN = "uuid already in use"  # the relay still holds our previous, half-dead socket
+ASK_AGAIN_S = 1.0  # after a guest's connection was lost, before asking it to offer again
 LEFT_GRACE_S = 3.0  # after a guest's socket closed, how long its connection may take to close
 
 
@@ -176,6 +177,7 @@ class VdoRoom:
                 roster=self.roster, ice_servers=ice_servers, plan=config.plan,
                 director=self.settings.director, on_gone=self._link_gone,
                 resume_secret=self._secrets.get(stream_id),
+                wire_stream=str(wire_stream) if wire_stream else None,
             )
             self.links[uuid] = link
         try:
@@ -191,3 +193,14 @@ class VdoRoom:
             self._secrets[link.stream_id] = link.resume_secret
         if self.links.get(link.uuid) is link:
             del self.links[link.uuid]
+        if link.end_reason in LOST and link.wire_stream:
+            # As VDO.Ninja's own viewers do: ask again. A guest still in the room offers a
+            # new connection, which takes up its held name and take.
+            asyncio.ensure_future(self._ask_again(link.uuid, link.wire_stream))
+
+    async def _ask_again(self, uuid: str, wire_stream: str) -> None:
+        await asyncio.sleep(ASK_AGAIN_S)
+        if uuid in self.links or self.socket.state != "open":
+            return
+        log.info("asking stream %s to connect again", self.keys.plain_stream(wire_stream))
+        await self.socket.send(self.dialect.play(wire_stream, uuid))
