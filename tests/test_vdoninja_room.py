@@ -138,6 +138,12 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
         assert sink.video >= 20 and sink.audio >= 50 and sink.size == (320, 240), vars(sink)
         assert sink.connected == sink.disconnected == 1, vars(sink)
     by_guest = {name: [r for r in found if r.guest == name] for name in ("Alice", "Bob", "Carol")}
+    for name, stays in by_guest.items():
+        # Each picture reaches the guest's source once (the sink is fed from the connection's
+        # start, the file from the recording's, a moment later).
+        shown = sum(s.video for s in sinks if s.name == name)
+        received = sum(r.frames_received for r in stays)
+        assert received <= shown <= received * 1.1 + 20, (name, shown, received)
     assert [len(by_guest[n]) for n in ("Alice", "Bob", "Carol")] == [1, 2, 1], [r.report() for r in found]
     for name, look in (("Alice", RED), ("Bob", GREEN), ("Carol", BLUE)):
         for item in by_guest[name]:
@@ -393,15 +399,16 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
     assert sorted(r.guest for r in found) == ["Alice", "Bob", "Carol"]
     for item in found:
         assert item.shows({"Alice": RED, "Bob": GREEN, "Carol": BLUE}[item.guest]), item.report()
-    # Through both outages the pictures kept coming: no hole in Alice's or Bob's file then.
-    # (Outside it a CPU-starved test machine may make the browsers skip frames.)
+    # Through both outages (several seconds) the pictures kept coming: no hole in Alice's
+    # or Bob's file then. A CPU-starved test machine may stall the browsers for a few
+    # tenths of a second now and then, so a hole is a second or more.
     start, end = seen["outage"]
     for item in found:
         if item.guest == "Carol":
             continue
         gap = largest_gap(video_wall_times(item.path), start, end)
         print(f"{item.guest}: largest gap between pictures while the handshake was down: {gap:.2f} s")
-        assert gap < 0.5, (item.guest, gap)
+        assert gap < 1.0, (item.guest, gap)
 
 
 def test_a_dropped_connection_comes_back_into_the_same_take(tmp_path: Path, handshake: Path, caplog) -> None:

@@ -278,7 +278,7 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         if entry.media is None or entry.continuity is None:
             return
         entry.sink = entry.continuity.ensure_sink(self._sink_factory)  # once per guest
-        if entry.sink is not None:
+        if entry.sink is not None and entry.sink not in entry.media.sinks:  # once per media
             entry.media.add_sink(entry.sink)
 
     def _media_changed(self, entry: Guest) -> None:
