@@ -46,6 +46,21 @@ def test_engine_settings_from_options(tmp_path: Path) -> None:
     assert not engine_settings(ScriptOptions(start_recording="manual"), tmp_path)[0].auto_record
 
 
+def test_a_vdo_ninja_room_from_options(tmp_path: Path) -> None:
+    from guestrec.ingest.vdoninja import VdoSettings, VdoSettingsError
+
+    assert engine_settings(ScriptOptions(), tmp_path)[0].vdo is None
+    opts = ScriptOptions(vdo_room="Show", vdo_password="a b", vdo_streams="Cam1, Cam2", vdo_director=True)
+    assert engine_settings(opts, tmp_path)[0].vdo == VdoSettings(
+        room="Show", password="a b", streams=("Cam1", "Cam2"), director=True)
+    # A pasted link, its server overridden by the field beside it.
+    opts = ScriptOptions(vdo_link="https://vdo.ninja/?room=R&wss=h:1&password=false", vdo_server="h:2")
+    vdo = engine_settings(opts, tmp_path)[0].vdo
+    assert (vdo.room, vdo.password, vdo.server, vdo.dialect) == ("R", False, "wss://h:2", "relay")
+    with pytest.raises(VdoSettingsError, match="names no room"):
+        engine_settings(ScriptOptions(vdo_link="https://vdo.ninja/?push=x"), tmp_path)
+
+
 def _get(url: str) -> int:
     try:
         with urllib.request.urlopen(url, timeout=3) as resp:

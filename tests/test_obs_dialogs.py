@@ -29,7 +29,8 @@ SCRIPT_PANEL_TEXTS = (
     "A guest's own link", "Make guest link", "Recording", "Video + audio", "Video bitrate",
     "1000 kbps", "Video codec", "When a guest joins", "Folder", "Browse",
     "Add guests to the current scene", "Server", "Address", "Port", "Token", "ICE servers",
-    "TURN secret", "Certificate", "Private key",
+    "TURN secret", "Certificate", "Private key", "VDO.Ninja room", "Link", "Room", "Password",
+    "Streams", "Director mode",
 )
 GUEST_PROPERTY_TEXTS = (
     "Ann: RECORDING", "320x240 at", "Record this guest", "Guest's video bitrate",
@@ -118,7 +119,7 @@ def test_scripts_dialog_and_guest_properties_fit(tmp_path: Path) -> None:
         scripts = open_scripts_dialog(screen)
         assert screen.size(scripts) == (775, 492)  # OBS 29's default: what this panel is made for
         time.sleep(1)
-        shots = screen.scroll_shots(scripts, "scripts-dialog", wheel_at=(462, 300), shots=6)
+        shots = screen.scroll_shots(scripts, "scripts-dialog", wheel_at=(462, 300), shots=8)
         text = words(" ".join(screen.read(shot) for shot in shots))
         for label in SCRIPT_PANEL_TEXTS:
             assert label in text, (label, text)

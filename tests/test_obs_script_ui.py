@@ -77,7 +77,8 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert script["audio_kbps"] is None
         assert script["start_recording"] == "Start"
         for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
-                     "ice_servers", "turn_secret", "cert_file", "key_file"):
+                     "ice_servers", "turn_secret", "cert_file", "key_file", "vdo_link", "vdo_room",
+                     "vdo_password", "vdo_server", "vdo_streams", "vdo_director"):
             assert script.get(name), name
 
         ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
@@ -202,6 +203,28 @@ def check_session(folder: Path, h: ObsHarness) -> None:
     # OBS started recording after Ivy's recording began (her file's first media can come
     # a moment later: it waits for the guest's first sender reports) and before Kay came.
     assert 0 <= obs_run["start_seconds"] < starts[1] < obs_run["end_seconds"]
+
+
+def test_a_vdo_ninja_room_set_in_the_script_is_joined_and_shown(tmp_path: Path) -> None:
+    """A room set in the script's properties starts the VDO.Ninja ingest; its handshake
+    state shows in the script's status (here a server that is not there: reconnecting)."""
+    from guestrec.obs_setup import free_port
+
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    port = free_port()  # nothing listens there
+    settings = {"vdo_room": "Show Room", "vdo_server": f"127.0.0.1:{port}", "vdo_password": "false"}
+    with ObsHarness(tmp_path, settings, script=PROBE,
+                    extra_env={"GUESTREC_PROBE_DUMP": str(tmp_path / "probe-dump.json")}) as h:
+        h.wait_for_server()
+
+        def room_shown():
+            status = dump(h)["script"]["status_info"]
+            return status if "VDO.Ninja room Show_Room: reconnecting (hosted)" in status else None
+
+        status = wait_until(room_shown, 20, 1.0, "the room's state in the script's status")
+        assert "cannot reach the handshake server" in status
 
 
 def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:

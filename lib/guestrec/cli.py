@@ -9,6 +9,10 @@ import sys
 import threading
 from pathlib import Path
 
+from .ingest.vdoninja.settings import (
+    DIALECT_CHOICES, VdoSettings, VdoSettingsError, parse_password, parse_streams, server_url,
+    settings_from_link,
+)
 from .plan import RECORD_CODECS, RecordSettingsError
 
 
@@ -39,6 +43,15 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         help="refuse guest video larger than this, either orientation (default 3840x2160)",
     )
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+    v = p.add_argument_group("VDO.Ninja room (its publishers become guests)")
+    v.add_argument("--vdo-room", help="the room's name")
+    v.add_argument("--vdo-link", help="a VDO.Ninja link naming the room (room, password, server read from it)")
+    v.add_argument("--vdo-password", help="the room's password; 'false' switches encryption off (default: VDO.Ninja's)")
+    v.add_argument("--vdo-server", help="handshake server, wss://HOST:PORT (default: VDO.Ninja's own)")
+    v.add_argument("--vdo-dialect", choices=DIALECT_CHOICES, help="hosted (VDO.Ninja's server), relay (its self-hosted handshake server), auto (default)")
+    v.add_argument("--vdo-streams", help="only these stream ids, comma separated (default: everyone who publishes)")
+    v.add_argument("--vdo-director", action="store_true", help="as the room's director, also start and stop each guest's own recording")
+    v.add_argument("--vdo-ca", type=Path, help="trust this CA (PEM) for the handshake server, besides the system's")
     p.add_argument(
         "--record-at", choices=("studio", "guest", "both"), default=None,
         help="where guests are recorded: what arrives at the studio, the guest's own browser "
@@ -76,6 +89,26 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def vdo_settings(args: argparse.Namespace) -> VdoSettings | None:
+    """The VDO.Ninja room of the command line, None without --vdo-room/--vdo-link."""
+    if not (args.vdo_room or args.vdo_link):
+        return None
+    values: dict = {"director": args.vdo_director, "extra_ca": args.vdo_ca}
+    if args.vdo_room:
+        values["room"] = args.vdo_room
+    if args.vdo_password is not None:
+        values["password"] = parse_password(args.vdo_password)
+    if args.vdo_server:
+        values["server"] = server_url(args.vdo_server)
+    if args.vdo_dialect:
+        values["dialect"] = args.vdo_dialect
+    if args.vdo_streams:
+        values["streams"] = parse_streams(args.vdo_streams)
+    if args.vdo_link:
+        return settings_from_link(args.vdo_link, **values)
+    return VdoSettings(**values)
+
+
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
     from .secrecy import TokenMask
@@ -86,9 +119,10 @@ def serve(args: argparse.Namespace) -> int:
         print("error: --cert and --key go together", file=sys.stderr)
         return 2
     try:
+        vdo = vdo_settings(args)
         ice_servers = read_ice_servers_arg(args.ice_servers) if args.ice_servers else ""
         turn_secret = _read_secret(args.turn_secret)
-    except (IceConfigError, OSError) as exc:
+    except (VdoSettingsError, IceConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = EngineSettings(
@@ -96,7 +130,7 @@ def serve(args: argparse.Namespace) -> int:
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
         record_at=args.record_at, cert=args.cert, key=args.key, ice_servers=ice_servers,
-        turn_secret=turn_secret, max_video_size=args.max_video_size,
+        turn_secret=turn_secret, max_video_size=args.max_video_size, vdo=vdo,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -125,6 +159,9 @@ def serve(args: argparse.Namespace) -> int:
         f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
         flush=True,
     )
+    if vdo is not None:
+        print(f"VDO.Ninja room: {vdo.room} at {vdo.server}"
+              + (" (director)" if vdo.director else ""), flush=True)
     print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
 
     stop = threading.Event()

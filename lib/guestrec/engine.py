@@ -57,6 +57,7 @@ class EngineSettings:
     key: Path | None = None
     tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
     max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
+    vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
     ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
     turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
 
@@ -92,6 +93,7 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self._roster: Any = None  # core.GuestRoster, made on the loop
         self._whip: Any = None  # ingest.whip.WhipIngest over that roster
+        self._vdo: Any = None  # ingest.vdoninja.VdoRoom while a room is set
         self._director: Any = None  # core.Director over that roster
         self._scheme = "http"
         self._lock = threading.Lock()
@@ -172,6 +174,8 @@ class Engine:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
         self._settings = settings
+        if settings.vdo != old.vdo and self.running:
+            self._call(self._restart_vdo(), timeout=15)
         if ice_changed:
             self._log_ice(settings)
         if settings.server_key() == old.server_key() or not self.running:
@@ -207,6 +211,12 @@ class Engine:
         if not self.running or self._roster is None:
             return []
         return self._call(self._guest_statuses(), timeout=5)
+
+    def vdo_status(self) -> dict[str, Any] | None:
+        """The VDO.Ninja room's handshake state, None when no room is set."""
+        if not self.running or self._vdo is None:
+            return None
+        return self._call(self._vdo_status(), timeout=5)
 
     def start_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("start_recording", guest), timeout=15)
@@ -294,6 +304,23 @@ class Engine:
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self._roster.guest_side.uploads.recover(Path(self._settings.out_dir))
         await self._start_server()
+        await self._restart_vdo()
+
+    async def _restart_vdo(self) -> None:
+        """Leave the current VDO.Ninja room (its guests finish) and join the set one."""
+        if self._vdo is not None:
+            old, self._vdo = self._vdo, None
+            await old.close()
+        vdo = self._settings.vdo
+        if vdo is not None and self._roster is not None:
+            from .ingest.vdoninja import VdoRoom
+
+            self._vdo = VdoRoom(vdo, self._roster)
+            await self._vdo.start()
+            self._log("info", f"joining VDO.Ninja room {self._vdo.keys.room} at {vdo.server}")
+
+    async def _vdo_status(self) -> dict[str, Any] | None:
+        return self._vdo.status() if self._vdo is not None else None
 
     async def _start_server(self) -> None:
         from .webapp import build_app
@@ -333,6 +360,11 @@ class Engine:
 
     async def _stop_async(self) -> None:
         try:
+            if self._vdo is not None:
+                try:
+                    await self._vdo.close()
+                except Exception as exc:  # noqa: BLE001 - the guests must still be finished
+                    self._log("error", f"leaving the VDO.Ninja room failed: {exc!r}")
             if self._roster is not None:
                 await self._roster.close_all()
         finally:
@@ -363,7 +395,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._roster = self._whip = self._director = None
+        self._roster = self._whip = self._director = self._vdo = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

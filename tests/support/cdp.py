@@ -103,9 +103,11 @@ class Page:
 
 class Chromium:
     def __init__(
-        self, profile_dir: Path, extra_flags: list[str] | None = None, grant_media: bool = True
+        self, profile_dir: Path, extra_flags: list[str] | None = None, grant_media: bool = True,
+        binary: str | None = None,
     ) -> None:
         self.profile_dir = Path(profile_dir)
+        self.binary = binary or CHROMIUM  # the real binary skips the wrapper's own flags
         self.extra_flags = extra_flags or []
         # Without the fake permission UI, headless Chromium refuses camera and microphone.
         self.flags = [f for f in FLAGS if grant_media or f != "--use-fake-ui-for-media-stream"]
@@ -119,7 +121,7 @@ class Chromium:
         port_file = self.profile_dir / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a stale one would point at a dead browser
         self.process = await asyncio.create_subprocess_exec(
-            CHROMIUM, *self.flags, *self.extra_flags, f"--user-data-dir={self.profile_dir}", "about:blank",
+            self.binary, *self.flags, *self.extra_flags, f"--user-data-dir={self.profile_dir}", "about:blank",
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
             env={**os.environ, "HOME": str(self.profile_dir)},
         )

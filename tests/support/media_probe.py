@@ -170,3 +170,31 @@ def read_counter(frame: av.VideoFrame, bits: int = 16, block: int = 16) -> int:
         if gray[y, x] > 128:
             value |= 1 << bit
     return value
+
+
+def mean_yuv(path: Path) -> tuple[float, float, float]:
+    """Median over the file's frames of each frame's mean Y, U and V (a flat colour's value)."""
+    def take(frame: av.VideoFrame) -> tuple[float, float, float]:
+        planes = frame.reformat(format="yuv420p").to_ndarray()
+        height = frame.height
+        y = planes[:height].mean()
+        chroma = planes[height:].reshape(-1)
+        half = chroma.size // 2
+        return float(y), float(chroma[:half].mean()), float(chroma[half:].mean())
+
+    values = [v for _, v in decoded_video(path, take)]
+    if not values:
+        return (0.0, 0.0, 0.0)
+    arr = np.array(values)
+    return tuple(float(x) for x in np.median(arr, axis=0))  # type: ignore[return-value]
+
+
+def dominant_tone(path: Path) -> float:
+    """The strongest frequency (Hz) in the file's first audio stream."""
+    _, samples = audio_samples(path)
+    if samples.size < 4800:
+        return 0.0
+    spectrum = np.abs(np.fft.rfft(samples * np.hanning(samples.size)))
+    freqs = np.fft.rfftfreq(samples.size, 1 / 48_000)
+    spectrum[freqs < 50] = 0
+    return float(freqs[int(np.argmax(spectrum))])

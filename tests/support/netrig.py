@@ -21,17 +21,16 @@ rig cannot be built here (not root, or `ip`/`nft`/`turnserver` missing).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import ctypes
 import os
 import secrets
 import shutil
 import subprocess
-import threading
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
+
+from .netns import remove_namespace, run_in_namespace
 
 T = TypeVar("T")
 
@@ -43,7 +42,6 @@ STUDIO_IP = "10.71.0.2"
 GUEST_IP = "10.72.0.2"
 TURN_PORT = 3478
 REPO = Path(__file__).resolve().parent.parent.parent
-_CLONE_NEWNET = 0x40000000
 ROLES = ("inet", "srt", "studio", "grt", "guest")
 
 

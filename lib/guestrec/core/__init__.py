@@ -6,11 +6,12 @@ owns the guest: media taps, recording, the OBS sink, status, director controls a
 end of the guest. Adding an ingest never touches this package.
 """
 
-from .guest import Guest, GuestConfig, GuestControl
+from .guest import ControlRefused, Guest, GuestConfig, GuestControl
 from .page_channel import PageChannel
 from .roster import CONNECT_TIMEOUT_S, MAX_GUESTS, GuestRoster
 
 __all__ = [
+    "ControlRefused",
     "CONNECT_TIMEOUT_S", "MAX_GUESTS", "Guest", "GuestConfig", "GuestControl", "GuestRoster",
     "PageChannel",
 ]

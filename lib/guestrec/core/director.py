@@ -11,6 +11,7 @@ import dataclasses
 import logging
 
 from ..plan import MAX_VIDEO_KBPS
+from .guest import ControlRefused
 from .roster import GuestRoster
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ class Director:
         guest = self._guest(name)
         if guest.control is None:
             raise DirectorError(f"{name} joined without the guest page; it cannot be asked that")
-        sent = bool(guest.control.send_control(message))
+        try:
+            sent = bool(guest.control.send_control(message))
+        except ControlRefused as exc:
+            raise DirectorError(f"{name}: {exc}") from None
         if not sent:
             raise DirectorError(f"{name}'s page is not listening yet; try again in a moment")
         return sent
@@ -47,7 +51,10 @@ class Director:
         its take ends). Its page is told and does not come back on its own."""
         guest = self._roster.get(name)
         if guest is not None and not guest.ended and guest.control is not None:
-            guest.control.send_control({"type": "hangup"})  # the page says why it ended
+            try:
+                guest.control.send_control({"type": "hangup"})  # the page says why it ended
+            except ControlRefused:
+                pass  # the guest's software has no word for it; the connection still ends
         if not await self._roster.hang_up(name):
             raise DirectorError(f"no guest named {name!r} is connected")
         log.info("guest %r hung up by the studio", name, extra={"user": True})
@@ -75,6 +82,9 @@ class Director:
         if plan.video and not plan.copy:
             guest.config.plan = dataclasses.replace(plan, video_kbps=kbps)
         if guest.control is not None:
-            guest.control.send_control({"type": "bitrate", "kbps": kbps})
+            try:
+                guest.control.send_control({"type": "bitrate", "kbps": kbps})
+            except ControlRefused as exc:
+                log.info("%s: %s", name, exc)
         log.info("video bitrate of %r set to %d kbps", name, kbps, extra={"user": True})
         return kbps

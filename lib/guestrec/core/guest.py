@@ -34,6 +34,10 @@ class GuestConfig:
     ice: IceSettings = field(default_factory=lambda: IceSettings(()))
 
 
+class ControlRefused(Exception):
+    """A request this guest's software cannot take at all; the message says why."""
+
+
 class GuestControl(Protocol):
     """The channel to the guest's own software (our page, a VDO.Ninja app...). Each ingest
     speaks its own wire format; the core only says what to tell the guest."""
@@ -51,7 +55,8 @@ class GuestControl(Protocol):
     def send_control(self, message: dict[str, Any]) -> bool:
         """A director's request to the guest: {"type": "mute", "mute": bool},
         {"type": "message", "text": str}, {"type": "bitrate", "kbps": int},
-        {"type": "hangup"}. False when it could not be sent."""
+        {"type": "hangup"}. False when it could not be sent (now); raises ControlRefused
+        when the guest's software never takes that request."""
         ...
 
     async def end(self, text: str) -> None:

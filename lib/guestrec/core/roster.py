@@ -159,8 +159,16 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
             control.bind(on_open=lambda: self._control_opened(guest),
                          on_message=lambda message: self._control_message(guest, message))
         guest.watchdog = asyncio.ensure_future(self._connect_watchdog(guest))
+        if pc.connectionState == "connected":
+            # An ingest that learns the guest's name on the connection admits it once up.
+            asyncio.ensure_future(self._on_connected(guest))
         self._changed()
         return guest
+
+    def set_extra_status(self, guest: Guest, **fields: Any) -> None:
+        """Ingest-specific facts shown in the guest's status (e.g. its own recorder)."""
+        guest.extra_status.update(fields)
+        self._changed()
 
     def get(self, name: str) -> Guest | None:
         return next((g for g in self._guests.values() if g.name == name), None)
@@ -198,6 +206,10 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
             try:
                 media = self._media(entry)
                 if receiver is not None and media.attach(receiver, track):
+                    if entry.connected_once:
+                        # Media added to a connection already up (a renegotiation): once
+                        # every track of that offer is attached, sink and recording follow.
+                        asyncio.get_running_loop().call_soon(self._media_arrived, entry)
                     return
                 log.info("guest %r: extra %s track ignored", entry.name, track.kind)
             except Exception as exc:  # noqa: BLE001 - the guest stays, unrecorded
@@ -207,31 +219,51 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
             if entry.blackhole is None:
                 entry.blackhole = MediaBlackhole()
             entry.blackhole.addTrack(track)
+            if entry.connected_once:  # a renegotiation's track: the connection is up
+                asyncio.ensure_future(entry.blackhole.start())
 
         @pc.on("connectionstatechange")
         async def on_state() -> None:
             state = pc.connectionState
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
-                entry.connected_once = True
-                pair = selected_pair(pc)
-                if pair is not None:
-                    log.info("guest %r media %s (studio %s, guest %s)",
-                             entry.name, pair["kind"], pair["local"], pair["remote"])
-                self._attach_sink(entry)
-                if entry.blackhole is not None:
-                    await entry.blackhole.start()
-                # A returning guest goes on as it was: recorded again only if it was.
-                take_goes_on = entry.continuity is not None and entry.continuity.take is not None
-                if take_goes_on if entry.resumed else entry.config.auto_record:
-                    self._start(entry)
-                self._send_status(entry)
+                await self._on_connected(entry)
             elif state == "failed":
                 entry.error = entry.error or self._failure_reason(entry)
                 self._schedule_finish(entry, "connection failed")
             elif state == "closed":
                 self._schedule_finish(entry, "connection closed")
             self._changed()
+
+    async def _on_connected(self, entry: Guest) -> None:
+        if entry.connected_once or entry.ended:
+            return
+        entry.connected_once = True
+        pair = selected_pair(entry.pc)
+        if pair is not None:
+            log.info("guest %r media %s (studio %s, guest %s)",
+                     entry.name, pair["kind"], pair["local"], pair["remote"])
+        self._attach_sink(entry)
+        if entry.blackhole is not None:
+            await entry.blackhole.start()
+        if self._records_on_arrival(entry):
+            self._start(entry)
+        self._send_status(entry)
+
+    @staticmethod
+    def _records_on_arrival(entry: Guest) -> bool:
+        # A returning guest goes on as it was: recorded again only if it was.
+        take_goes_on = entry.continuity is not None and entry.continuity.take is not None
+        return take_goes_on if entry.resumed else entry.config.auto_record
+
+    def _media_arrived(self, entry: Guest) -> None:
+        if entry.ended:
+            return
+        self._attach_sink(entry)
+        if self._records_on_arrival(entry):
+            self._start(entry)
+        self._send_status(entry)
+        self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
         # What happened before the channel was open is told now.
@@ -270,7 +302,7 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         if entry.media is None or entry.continuity is None:
             return
         entry.sink = entry.continuity.ensure_sink(self._sink_factory)  # once per guest
-        if entry.sink is not None:
+        if entry.sink is not None and entry.sink not in entry.media.sinks:  # once per media
             entry.media.add_sink(entry.sink)
 
     def _media_changed(self, entry: Guest) -> None:

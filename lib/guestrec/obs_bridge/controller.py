@@ -53,6 +53,7 @@ class GuestRecorderController:
         self._pending_options: ScriptOptions | None = None
         self._apply_at = 0.0
         self._status: dict[str, dict[str, Any]] = {}
+        self.room_status: dict[str, Any] | None = None  # the VDO.Ninja room's, cached
         self._wanted: dict[str, tuple[bool, float]] = {}  # guest -> (record?, when asked)
         self._notices: dict[str, str] = {}  # guest -> what the last request to it did
         self._last_live_refresh = 0.0
@@ -201,7 +202,7 @@ class GuestRecorderController:
             command()
         except EngineError as exc:
             self._error(str(exc))
-        except (RecordSettingsError, ValueError) as exc:  # ValueError: e.g. IceConfigError
+        except (RecordSettingsError, ValueError) as exc:  # ValueError: e.g. IceConfigError, VdoSettingsError
             self._error(f"settings not usable: {exc}")
         except Exception as exc:  # keep the worker alive whatever a command does
             self._error(f"{type(exc).__name__}: {exc}")
@@ -289,6 +290,7 @@ class GuestRecorderController:
                 continue
             try:
                 statuses = engine.guests()
+                self.room_status = engine.vdo_status()
             except Exception:
                 continue  # the loop is busy or stopping; try again next second
             self._store(statuses)
@@ -323,9 +325,10 @@ class GuestRecorderController:
                 pass
 
 
-def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str]:
+def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str, str]:
     if status is None:
-        return (False, False, "")
-    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""))
+        return (False, False, "", "")
+    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""),
+            str(status.get("guest_recorder") or ""))
 
 

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine import EngineSettings
+from ..ingest.vdoninja.settings import (
+    VdoSettings, parse_password, parse_streams, server_url, settings_from_link,
+)
 from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
 
 RECORD_MODES = ("video", "opus", "pcm")
@@ -31,6 +35,13 @@ class ScriptOptions:
     turn_secret: str = ""  # coturn shared secret (install/turn.sh prints it)
     cert_file: str = ""  # own TLS certificate and key (PEM) for remote guests; "" = self-signed
     key_file: str = ""
+    # A VDO.Ninja room whose publishers become guests: a pasted link, or room and the rest.
+    vdo_link: str = ""
+    vdo_room: str = ""
+    vdo_password: str = ""  # "" = VDO.Ninja's default, "false" = off
+    vdo_server: str = ""  # "" = VDO.Ninja's own handshake server (or the link's)
+    vdo_streams: str = ""  # comma separated; "" = every publisher
+    vdo_director: bool = False
 
     @property
     def auto_record(self) -> bool:
@@ -39,6 +50,25 @@ class ScriptOptions:
     @property
     def follow_obs_recording(self) -> bool:
         return self.start_recording == "obs"
+
+
+def vdo_settings(opts: ScriptOptions) -> VdoSettings | None:
+    """The room of the options, None when neither a link nor a room is set. The fields
+    set beside a link override what the link says. Raises VdoSettingsError."""
+    values: dict[str, Any] = {"director": opts.vdo_director}
+    if opts.vdo_room.strip():
+        values["room"] = opts.vdo_room.strip()
+    if opts.vdo_password.strip():
+        values["password"] = parse_password(opts.vdo_password)
+    if opts.vdo_server.strip():
+        values["server"] = server_url(opts.vdo_server)
+    if opts.vdo_streams.strip():
+        values["streams"] = parse_streams(opts.vdo_streams)
+    if opts.vdo_link.strip():
+        return settings_from_link(opts.vdo_link, **values)
+    if "room" not in values:
+        return None
+    return VdoSettings(**values)
 
 
 def record_value(mode: str, video_kbps: int, audio_kbps: int = 128) -> tuple[int, str | None]:
@@ -89,6 +119,7 @@ def engine_settings(
         key=Path(key).expanduser() if key else None,
         ice_servers=opts.ice_servers,
         turn_secret=opts.turn_secret.strip(),
+        vdo=vdo_settings(opts),
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     settings.ice()  # IceConfigError says which server and what is wrong

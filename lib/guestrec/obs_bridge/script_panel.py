@@ -19,6 +19,7 @@ import obspython as obs
 
 from ..netaddr import is_loopback, link_host
 from . import script_settings as S
+from .room_properties import room_fields
 from .script_state import link_for, log, read_options, refresh_status, state
 
 RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
@@ -49,6 +50,7 @@ def build_properties():
     _add_group(props, "link_group", "A guest's own link", _own_link)
     _add_group(props, "recording_group", "Recording", _recording)
     _add_group(props, "server_group", "Server", _server)
+    _add_group(props, "vdo_group", "VDO.Ninja room", room_fields)
     return props
 
 

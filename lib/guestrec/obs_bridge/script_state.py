@@ -14,7 +14,8 @@ import obspython as obs
 
 from . import script_settings as S
 from .options import ScriptOptions
-from .status import guest_state, guest_status_text
+from .room_properties import read_room_options
+from .status import guest_state, guest_status_text, room_status_text
 
 
 class ScriptState:
@@ -89,6 +90,7 @@ def read_options(settings) -> ScriptOptions:
         turn_secret=g(settings, "turn_secret") or "",
         cert_file=g(settings, "cert_file") or "",
         key_file=g(settings, "key_file") or "",
+        **read_room_options(settings),
     )
 
 
@@ -135,11 +137,14 @@ def refresh_status() -> None:
         return
     statuses = controller.statuses()
     state.status_time = time.strftime("%H:%M:%S")
+    room = room_status_text(controller.room_status)  # the VDO.Ninja room, when one is set
+    head = [room] if room else []
     if not statuses:
-        state.status_text = "No guests yet." if controller.running else "Guest server not running."
+        state.status_text = "\n".join(
+            head + ["No guests yet." if controller.running else "Guest server not running."])
         return
     lines = [f"{s.get('name')}: {guest_status_text(s)}"
              for s in sorted(statuses, key=lambda s: str(s.get("name")))]
     counts = {word: sum(guest_state(s) == word for s in statuses) for word in ("recording", "live")}
-    state.status_text = (f"{counts['recording']} recording, {counts['live']} live, not recording\n"
-                         + "\n".join(lines))
+    state.status_text = "\n".join(
+        head + [f"{counts['recording']} recording, {counts['live']} live, not recording"] + lines)

@@ -64,6 +64,8 @@ def guest_status_text(status: Mapping[str, Any] | None) -> str:
     guest_side = guest_recording_text((status or {}).get("guest_recording"))
     if guest_side:
         text += f"; {guest_side}"
+    if status and status.get("guest_recorder"):  # a VDO.Ninja guest's own recording (director)
+        text += f"; own recording: {status['guest_recorder']}"
     if status and status.get("error"):
         text += f"; error: {status['error']}"
     return text
@@ -83,6 +85,24 @@ def guest_recording_text(rec: Mapping[str, Any] | None) -> str:
     if rec.get("uploaded_percent") is not None:
         parts.append(f"{rec['uploaded_percent']:.0f}% uploaded")
     return ", ".join(parts)
+
+
+def room_status_text(status: Mapping[str, Any] | None) -> str:
+    """One line for the VDO.Ninja room, e.g. "VDO.Ninja room Show: connected (relay), 2 guests"."""
+    if not status:
+        return ""
+    state = {"open": "connected", "retrying": "reconnecting", "connecting": "connecting"}.get(
+        str(status.get("handshake")), str(status.get("handshake")))
+    text = f"VDO.Ninja room {status.get('room')}: {state} ({status.get('dialect')})"
+    guests = status.get("guests") or []
+    text += f", {len(guests)} guest{'s' if len(guests) != 1 else ''}"
+    if status.get("director"):
+        text += ", director"
+    if status.get("handshake_error") and state != "connected":
+        text += f"; {status['handshake_error']}"
+    if status.get("errors"):
+        text += f"; {status['errors'][-1]}"
+    return text
 
 
 def guest_status_detail(status: Mapping[str, Any] | None) -> str:
@@ -109,6 +129,8 @@ def guest_status_detail(status: Mapping[str, Any] | None) -> str:
         lines.append(text[:1].upper() + text[1:])
         if guest_side.get("file"):
             lines.append(f"Guest's own file: {guest_side['file']}")
+    if status and status.get("guest_recorder"):
+        lines.append(f"Own recording on the guest's machine: {status['guest_recorder']}")
     if status and status.get("error"):
         lines.append(f"Error: {status['error']}")
     return "\n".join(lines)
