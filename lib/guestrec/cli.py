@@ -28,6 +28,27 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+    _add_sfu_options(p, required=False)
+
+
+def _add_sfu_options(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--sfu", required=required, metavar="janus:URL",
+                   help="guests through a Janus VideoRoom, e.g. janus:http://host:8088/janus")
+    p.add_argument("--sfu-room", metavar="ROOM", help="the VideoRoom room number")
+    p.add_argument("--sfu-secret", default="", metavar="S", help="Janus's API secret")
+
+
+def _add_sfu_record(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sfu-record", help="record a share of the guests of a Janus VideoRoom room")
+    _add_sfu_options(p, required=True)
+    p.add_argument("--shard", default="1/1", metavar="I/N",
+                   help="record only guest share I of N (a stable hash of the guest's name)")
+    p.add_argument("--out", type=Path, default=Path("recordings"), help="output folder")
+    p.add_argument("--record", default=None, help="the &record value (as for serve)")
+    p.add_argument("--pcm", action="store_true", help="record audio as 32-bit float PCM")
+    p.add_argument("--codec", default="copy", choices=RECORD_CODECS,
+                   help="record codec (default copy: no re-encode)")
+    p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -46,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guestrec", description="Guest Recorder for OBS")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
+    _add_sfu_record(sub)
     _add_convert(sub)
     _add_repair(sub)
     return parser
@@ -97,6 +119,51 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def sfu_record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from .ingest.sfu.janus_client import JanusError
+    from .ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from .ingest.sfu.shard import Shard
+    from .plan import make_plan
+
+    try:
+        settings = RecorderSettings(
+            url=parse_sfu(args.sfu), room=parse_room(args.sfu_room), api_secret=args.sfu_secret or None,
+            shard=Shard.parse(args.shard), plan=make_plan(args.record, pcm=args.pcm, codec=args.codec),
+            out_dir=args.out.resolve(), split_minutes=args.split_minutes,
+        )
+    except (SfuSettingError, ValueError, RecordSettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        recorder = ShardRecorder(settings)
+        try:
+            await recorder.start()
+        except JanusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        shard = settings.shard
+        print(f"Recording share {shard.index}/{shard.count} of room {settings.room} at {settings.url} "
+              f"to {settings.out_dir} ({settings.plan.mode}, {args.codec})", flush=True)
+        print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            print("Stopping: finalizing recordings...", flush=True)
+            await recorder.stop()
+            print("Stopped.", flush=True)
+        return 0
+
+    return asyncio.run(run())
+
+
 def convert(args: argparse.Namespace) -> int:
     from .convert import convert_file
 
@@ -126,5 +193,5 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("aioice", "aiortc", "aiohttp.access", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    handler = {"serve": serve, "convert": convert, "repair": repair}[args.command]
+    handler = {"serve": serve, "sfu-record": sfu_record, "convert": convert, "repair": repair}[args.command]
     return handler(args)

@@ -1,0 +1,144 @@
+"""Subscribes to the room's publishers and hands each to the guest core.
+
+One aiortc connection per guest: several feeds in one connection mix their streams under
+aiortc's default bundle policy, and one socket's receive buffer overflows under
+max-bundle. The direction is the reverse of WHIP: Janus offers, we answer; the core only
+needs the connection, a name and (for our own guest page) a control channel.
+
+A guest whose subscription drops while it still publishes is subscribed again; a guest
+that leaves the room is finished (its recording finalized).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+from ...core import Guest, GuestControl, GuestRoster
+from ...interfaces import OfferRejected
+from .janus_client import JanusError, JanusHandle
+from .videoroom import Publisher, join_as_subscriber, start_subscriber
+from .watcher import RoomWatcher
+
+log = logging.getLogger(__name__)
+
+RESUBSCRIBE_S = 1.0
+CLIENT = "janus"
+
+
+@dataclass
+class Claim:
+    """What the ingest that published a feed knows about its guest."""
+
+    name: str  # already reserved in the roster
+    control: GuestControl | None
+
+
+ClaimFn = Callable[[Publisher], "Claim | None"]
+
+
+class RoomFollower:
+    """A RoomListener that keeps one subscribed guest per selected publisher."""
+
+    def __init__(self, roster: GuestRoster, select: Callable[[Publisher], bool] = lambda p: True,
+                 claim: ClaimFn | None = None) -> None:
+        self.roster = roster
+        self.select = select
+        self.claim = claim
+        self.watcher: RoomWatcher | None = None
+        self.guests: dict[int, Guest] = {}  # by feed
+        self._handles: dict[int, JanusHandle] = {}
+        self._pending: dict[int, asyncio.Task[None]] = {}
+        self._stopping = False
+
+    # -- RoomListener -------------------------------------------------------------
+
+    def publisher_added(self, publisher: Publisher) -> None:
+        if self.select(publisher):
+            self._schedule(publisher)
+
+    def publisher_removed(self, feed: int, reason: str) -> None:
+        task = self._pending.pop(feed, None)
+        if task is not None:
+            task.cancel()
+        guest = self.guests.pop(feed, None)
+        if guest is not None:
+            if reason.startswith("Janus went away"):
+                guest.error = guest.error or reason
+            asyncio.ensure_future(self.roster.finish(guest, reason))
+
+    def connection_changed(self, problem: str | None) -> None:
+        pass  # the watcher logs it; the engine reads watcher.problem
+
+    # -- subscribing --------------------------------------------------------------
+
+    def _schedule(self, publisher: Publisher, delay: float = 0.0) -> None:
+        if self._stopping or publisher.feed in self._pending or publisher.feed in self.guests:
+            return
+        task = asyncio.ensure_future(self._subscribe(publisher, delay))
+        self._pending[publisher.feed] = task
+        task.add_done_callback(lambda _: self._pending.pop(publisher.feed, None)
+                               if self._pending.get(publisher.feed) is task else None)
+
+    async def _subscribe(self, publisher: Publisher, delay: float) -> None:
+        if delay:
+            await asyncio.sleep(delay)
+        session = self.watcher.session if self.watcher is not None else None
+        if session is None:
+            return  # Janus is away; the watcher reports the feed again when it is back
+        try:
+            self.roster.check_capacity()
+            config = self.roster.current_config()
+        except OfferRejected as exc:
+            log.error("not taking %r: %s", publisher.display, exc.reason)
+            return
+        try:
+            handle, offer = await join_as_subscriber(session, self.watcher.room, publisher.feed)
+        except JanusError as exc:
+            log.warning("cannot subscribe to %r: %s", publisher.display, exc)
+            return
+        claim = self.claim(publisher) if self.claim is not None else None
+        name = claim.name if claim else self.roster.reserve_name(publisher.display or f"feed {publisher.feed}")
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        guest = self.roster.admit(
+            name, pc, client=CLIENT, config=config, control=claim.control if claim else None,
+            on_finished=lambda g, reason: self._ended(publisher, g, handle),
+        )
+        guest.extra_status["sfu_feed"] = publisher.feed
+        self.guests[publisher.feed] = guest
+        self._handles[publisher.feed] = handle
+        try:
+            await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
+            await start_subscriber(handle, pc.localDescription.sdp)
+        except Exception as exc:  # noqa: BLE001 - aiortc and Janus raise many kinds
+            log.warning("subscribing to %r failed: %s", name, exc)
+            guest.error = f"subscribing through Janus failed: {exc}"
+            await self.roster.finish(guest, "subscription failed")
+            return
+        log.info("subscribed to %r (feed %s)", name, publisher.feed)
+
+    def _ended(self, publisher: Publisher, guest: Guest, handle: JanusHandle) -> None:
+        if self.guests.get(publisher.feed) is guest:
+            del self.guests[publisher.feed]
+        if self._handles.get(publisher.feed) is handle:
+            del self._handles[publisher.feed]
+        if handle.session.lost is None:
+            asyncio.ensure_future(handle.detach())
+        still_there = self.watcher is not None and publisher.feed in self.watcher.publishers
+        if still_there and not self._stopping:
+            log.info("%r still publishes: subscribing again", guest.name)
+            self._schedule(publisher, RESUBSCRIBE_S)
+
+    async def stop(self) -> None:
+        """Finish every subscribed guest (recordings finalized)."""
+        self._stopping = True
+        for task in list(self._pending.values()):
+            task.cancel()
+        await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        await asyncio.gather(*(self.roster.finish(g, "recorder stopped") for g in list(self.guests.values())),
+                             return_exceptions=True)

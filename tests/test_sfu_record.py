@@ -1,0 +1,114 @@
+"""Recorder machines behind Janus: `guestrec sfu-record` processes against Debian's Janus in
+a network namespace, with real aiortc guests publishing counter-numbered frames.
+
+Each file is checked from outside (ffprobe, PyAV): every frame number the guest sent
+while the recorder could see it, in order, none twice, and one file per guest per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+
+from guestrec.ingest.sfu.shard import shard_of
+from guestrec.ingest.sfu.videoroom import Publisher
+from support.janus_guest import JanusGuest
+from support.janus_rig import JanusRig, skip_without_janus
+from support.media_probe import decoded_video, ffprobe_decode_errors, read_counter
+from support.sfu_recorder_process import RecorderProcess
+
+FPS = 15.0
+PICKUP_FRAMES = int(FPS * 1.0)  # a new guest is recorded within a second of publishing
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    skip_without_janus()
+    with JanusRig(tmp_path) as janus:
+        yield janus
+
+
+def names_per_shard(count: int, per_shard: int) -> list[list[str]]:
+    """Guest names that the stable hash spreads `per_shard` to each of `count` shards."""
+    shards: list[list[str]] = [[] for _ in range(count)]
+    for number in range(1, 200):
+        name = f"Guest {number}"
+        bucket = shards[shard_of(Publisher(0, name), count)]
+        if len(bucket) < per_shard:
+            bucket.append(name)
+        if all(len(b) == per_shard for b in shards):
+            return shards
+    raise AssertionError("hash never filled the shards")
+
+
+def recordings(folder: Path) -> dict[str, list[Path]]:
+    """Media files by guest, from their sidecars."""
+    found: dict[str, list[Path]] = {}
+    for side in sorted(folder.glob("*.json")):
+        meta = json.loads(side.read_text())
+        media = [p for p in folder.glob(side.stem + ".*") if p.suffix != ".json"]
+        assert len(media) == 1, (side, media)
+        found.setdefault(meta["guest"], []).append(media[0])
+    return found
+
+
+def frame_numbers(path: Path) -> list[int]:
+    assert ffprobe_decode_errors(path) == "", path
+    return [n for _, n in decoded_video(path, read_counter)]
+
+
+def assert_unbroken(numbers: list[int], first_at_most: int, last_at_least: int, label: str) -> None:
+    assert numbers, f"{label}: no video"
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), f"{label}: frames missing or repeated"
+    assert numbers[0] <= first_at_most, f"{label}: first frame {numbers[0]} (> {first_at_most})"
+    assert numbers[-1] >= last_at_least, f"{label}: last frame {numbers[-1]} (< {last_at_least})"
+
+
+async def _show(rig: JanusRig, early: list[str], late: str, leaver: str) -> dict[str, tuple[int, int]]:
+    """Guests publish; `late` joins 2 s later, `leaver` hangs up after 3 s. Returns each
+    guest's (frame index when it was first published, frames sent)."""
+    guests = {name: JanusGuest(rig, name, fps=FPS) for name in early + [late]}
+    sent: dict[str, int] = {}
+    try:
+        await asyncio.gather(*(guests[n].publish() for n in early))
+        await asyncio.sleep(2.0)
+        await guests[late].publish()
+        await asyncio.sleep(1.0)
+        sent[leaver] = await guests[leaver].hang_up()
+        await asyncio.sleep(2.5)
+    finally:
+        for name, guest in guests.items():
+            if name not in sent:
+                sent[name] = await guest.hang_up()
+    return {name: (0, count) for name, count in sent.items()}
+
+
+def test_two_shards_record_each_guest_once(rig: JanusRig, tmp_path: Path) -> None:
+    shards = names_per_shard(2, 2)
+    outs = [tmp_path / "rec1", tmp_path / "rec2"]
+    recorders = [RecorderProcess(rig, outs[i], f"{i + 1}/2") for i in range(2)]
+    try:
+        everyone = [n for names in shards for n in names]
+        late, leaver = shards[1][1], shards[0][0]
+        early = [n for n in everyone if n != late]
+        sent = asyncio.run(_show(rig, early, late, leaver))
+        # Stopping finalizes: every guest has already left, so each file is complete.
+        outputs = [r.stop() for r in recorders]
+    finally:
+        for r in recorders:
+            r.kill()
+    for index, names in enumerate(shards):
+        files = recordings(outs[index])
+        assert sorted(files) == sorted(names), (outputs[index], files)
+        for name in names:
+            (path,) = files[name]  # exactly one file per guest
+            meta = json.loads(path.with_suffix(".json").read_text())
+            assert meta["status"] == "complete", meta
+            assert meta["mode"] == "video" and meta["video"]["codec"] == "vp8"
+            numbers = frame_numbers(path)
+            # The end: what the guest sent, less what was still in flight when it left.
+            assert_unbroken(numbers, PICKUP_FRAMES, sent[name][1] - int(FPS), f"{name} in shard {index + 1}")
+            print(f"{name}: frames {numbers[0]}..{numbers[-1]} of {sent[name][1]} sent")
