@@ -112,3 +112,80 @@ def test_two_shards_record_each_guest_once(rig: JanusRig, tmp_path: Path) -> Non
             # The end: what the guest sent, less what was still in flight when it left.
             assert_unbroken(numbers, PICKUP_FRAMES, sent[name][1] - int(FPS), f"{name} in shard {index + 1}")
             print(f"{name}: frames {numbers[0]}..{numbers[-1]} of {sent[name][1]} sent")
+
+
+def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    names = ["Anna", "Bert"]
+
+    async def show() -> tuple[dict[str, int], dict[str, int]]:
+        guests = [JanusGuest(rig, name, fps=FPS) for name in names]
+        first = RecorderProcess(rig, out)
+        second = None
+        try:
+            await asyncio.gather(*(g.publish() for g in guests))
+            await asyncio.sleep(2.0)
+            first.kill()  # a crash mid-show
+            second = await asyncio.to_thread(RecorderProcess, rig, out)
+            at_restart = {g.name: g.video.index for g in guests}
+            await asyncio.sleep(2.5)
+            sent = {g.name: await g.hang_up() for g in guests}
+            await asyncio.sleep(0.5)
+            await asyncio.to_thread(second.stop)
+        finally:
+            for g in guests:
+                await g.hang_up()
+            first.kill()
+            if second is not None:
+                second.kill()
+        return at_restart, sent
+
+    at_restart, sent = asyncio.run(show())
+    files = recordings(out)
+    assert sorted(files) == names
+    for name in names:
+        assert len(files[name]) == 2, files[name]  # the crashed run's file and the new one
+        crashed, resumed = sorted(files[name], key=lambda p: p.stat().st_mtime)
+        assert frame_numbers(crashed)[0] <= PICKUP_FRAMES
+        meta = json.loads(resumed.with_suffix(".json").read_text())
+        assert meta["status"] == "complete"
+        numbers = frame_numbers(resumed)
+        assert_unbroken(numbers, at_restart[name] + PICKUP_FRAMES, sent[name] - int(FPS), name)
+
+
+def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+
+    async def show(recorder: RecorderProcess) -> int:
+        guest = JanusGuest(rig, "Carla", fps=FPS)
+        try:
+            await guest.publish()
+            await asyncio.sleep(2.0)
+            await asyncio.to_thread(rig.restart)  # Janus crashes and comes back empty
+            assert await asyncio.to_thread(recorder.wait_for, "Janus went away", 10), recorder.output
+            await guest.hang_up()
+            # The guest joins again, as our guest page does after a failed connection.
+            guest = JanusGuest(rig, "Carla", fps=FPS)
+            await asyncio.sleep(1.5)  # the recorder retries once a second
+            await guest.publish()
+            await asyncio.sleep(2.5)
+        finally:
+            sent = await guest.hang_up()
+        return sent
+
+    recorder = RecorderProcess(rig, out)
+    try:
+        sent = asyncio.run(show(recorder))
+        assert recorder.wait_for("following room", 5), recorder.output
+        output = recorder.stop()
+    finally:
+        recorder.kill()
+    files = recordings(out)
+    assert list(files) == ["Carla"] and len(files["Carla"]) == 2, (files, output)
+    before, after = sorted(files["Carla"], key=lambda p: p.stat().st_mtime)
+    # The file cut by the restart is finalized, and the recorder said why it ended.
+    assert "'Carla' leaves: Janus went away" in output, output
+    meta = json.loads(before.with_suffix(".json").read_text())
+    assert meta["status"] == "complete", meta
+    assert frame_numbers(before)[-1] >= 2.0 * FPS - FPS
+    assert_unbroken(frame_numbers(after), PICKUP_FRAMES, sent - int(FPS), "after the restart")

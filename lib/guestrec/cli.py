@@ -84,6 +84,7 @@ def serve(args: argparse.Namespace) -> int:
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
         cert=args.cert, key=args.key,
+        sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -94,6 +95,8 @@ def serve(args: argparse.Namespace) -> int:
         return 2
 
     plan = settings.plan()
+    if settings.sfu:
+        print(f"Guests go through {settings.sfu}, room {settings.sfu_room}", flush=True)
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
     print(f"Guest link: {engine.guest_link}", flush=True)
     print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)

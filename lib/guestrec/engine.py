@@ -47,6 +47,9 @@ class EngineSettings:
     cert: Path | None = None
     key: Path | None = None
     tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
+    sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
+    sfu_room: int | str | None = None
+    sfu_secret: str = ""  # Janus's API secret
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
@@ -54,6 +57,10 @@ class EngineSettings:
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
         return (self.host, self.port, self.token, self.cert, self.key)
+
+    def sfu_key(self) -> tuple[Any, ...]:
+        """The settings whose change needs the guest server started again."""
+        return (self.sfu, self.sfu_room, self.sfu_secret)
 
 
 class Engine:
@@ -73,7 +80,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._roster: Any = None  # core.GuestRoster, made on the loop
-        self._whip: Any = None  # ingest.whip.WhipIngest over that roster
+        self._whip: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
         self._scheme = "http"
         self._lock = threading.Lock()
 
@@ -141,6 +148,8 @@ class Engine:
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
+        if settings.sfu_key() != old.sfu_key() and self.running:
+            raise EngineError("SFU settings apply when the guest server is started again")
         self._settings = settings
         if settings.server_key() == old.server_key() or not self.running:
             return
@@ -204,8 +213,24 @@ class Engine:
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
-        self._whip = WhipIngest(self._roster)
+        if self._settings.sfu:
+            self._whip = await self._start_sfu()
+        else:
+            self._whip = WhipIngest(self._roster)
         await self._start_server()
+
+    async def _start_sfu(self) -> Any:
+        from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+        from .ingest.sfu.janus_client import JanusError
+        from .ingest.sfu.studio import SfuStudio
+
+        s = self._settings
+        try:
+            studio = SfuStudio(self._roster, parse_sfu(s.sfu), s.sfu_secret or None, parse_room(s.sfu_room))
+            await studio.start()
+        except (SfuSettingError, JanusError) as exc:
+            raise EngineError(f"SFU: {exc}") from None
+        return studio
 
     async def _start_server(self) -> None:
         from .webapp import build_app
@@ -222,7 +247,8 @@ class Engine:
                     self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
-        runner = web.AppRunner(build_app(self._whip, s.token), access_log=None)
+        runner = web.AppRunner(
+            build_app(self._whip, s.token, getattr(self._whip, "add_routes", None)), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
         try:
@@ -241,6 +267,8 @@ class Engine:
 
     async def _stop_async(self) -> None:
         try:
+            if self._whip is not None and hasattr(self._whip, "stop"):
+                await self._whip.stop()  # the SFU's subscriptions and relays
             if self._roster is not None:
                 await self._roster.close_all()
         finally:

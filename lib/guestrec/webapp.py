@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -36,11 +37,15 @@ async def guests_api(request: web.Request) -> web.Response:
     return web.json_response(statuses, headers=_NO_CACHE)
 
 
-def build_app(host: SessionHost, token: str) -> web.Application:
-    """The application serving guests for one SessionHost, guarded by one token."""
+def build_app(host: SessionHost, token: str,
+              add_routes: Callable[[web.Application], None] | None = None) -> web.Application:
+    """The application serving guests for one SessionHost, guarded by one token; an
+    ingest may add routes of its own (e.g. the SFU's page events)."""
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
     app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024)
     add_whip_routes(app, host, token)
+    if add_routes is not None:
+        add_routes(app)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)
     app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)

@@ -139,6 +139,7 @@
         throw new Error("The studio said no (HTTP " + response.status + "): " + reason);
       }
       resource = new URL(response.headers.get("Location"), whipUrl).toString();
+      watchStudioEvents(response.headers.get("Link"), whipUrl);
       state.answerSdp = text;
       await pc.setRemoteDescription({ type: "answer", sdp: text });
       state.joined = true;
@@ -150,7 +151,20 @@
     }
   }
 
+  // Through an SFU the data channel ends at the media server: the studio then names an
+  // event stream for the recording state (Link header, rel="urn:guestrec:events").
+  let events = null;
+  function watchStudioEvents(link, base) {
+    const match = /<([^>]+)>\s*;\s*rel="?urn:guestrec:events"?/.exec(link || "");
+    if (!match || !window.EventSource) return;
+    const url = new URL(match[1], base);
+    if (token) url.searchParams.set("token", token);
+    events = new EventSource(url.toString());
+    events.onmessage = onMessage;
+  }
+
   async function leave(sendDelete) {
+    if (events) { events.close(); events = null; }
     const url = resource;
     resource = null;
     const closing = pc;

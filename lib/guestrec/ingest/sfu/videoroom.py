@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,12 +72,16 @@ class PublisherRelay:
         self.answer_sdp = answer_sdp
 
     @classmethod
-    async def publish(cls, session: JanusSession, room: int, display: str,
-                      offer_sdp: str) -> "PublisherRelay":
+    async def publish(cls, session: JanusSession, room: int, display: str, offer_sdp: str,
+                      on_joined: Callable[[int], None] | None = None) -> "PublisherRelay":
+        """Join as `display` and publish the offer. `on_joined(feed)` is called before the
+        offer goes out, so the feed is known before anyone is told it publishes."""
         handle = await session.attach(PLUGIN)
         try:
             joined, _ = await handle.request(
                 {"request": "join", "ptype": "publisher", "room": room, "display": display})
+            if on_joined is not None:
+                on_joined(int(joined["id"]))
             _, jsep = await handle.request(
                 {"request": "publish", "display": display}, jsep={"type": "offer", "sdp": offer_sdp})
             if not jsep or jsep.get("type") != "answer" or not jsep.get("sdp"):

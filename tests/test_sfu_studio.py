@@ -1,0 +1,122 @@
+"""`guestrec serve --sfu`: a WHIP guest goes through Debian's Janus (in a network namespace)
+and is recorded by the studio, which subscribes to it; the page's recording state comes
+as server-sent events; DELETE makes the publisher leave the room."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from guestrec.ingest.sfu.janus_client import JanusSession
+from guestrec.obs_setup import free_port
+from guestrec.ingest.sfu.videoroom import list_publishers
+from support.janus_rig import JanusRig, skip_without_janus
+from support.media_probe import decoded_video, ffprobe_decode_errors, read_counter
+from support.serve_process import ROOT, ServeProcess
+from support.synthetic import CounterVideoTrack, ToneAudioTrack
+from support.whip_client import WhipClient, post_raw
+
+FPS = 15.0
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    skip_without_janus()
+    with JanusRig(tmp_path) as janus:
+        yield janus
+
+
+async def read_events(url: str, into: list[dict], done: asyncio.Event) -> None:
+    """An EventSource's view of the stream: each `data:` line parsed as JSON."""
+    async with aiohttp.ClientSession() as http:
+        async with http.get(url) as resp:
+            assert resp.status == 200 and resp.content_type == "text/event-stream"
+            async for raw in resp.content:
+                line = raw.decode().strip()
+                if line.startswith("data: "):
+                    into.append(json.loads(line[6:]))
+                    done.set()
+
+
+async def room_publishers(rig: JanusRig) -> list[str]:
+    session = JanusSession(rig.url, rig.api_secret)
+    await session.open()
+    try:
+        return [p.display for p in await list_publishers(session, rig.room)]
+    finally:
+        await session.close()
+
+
+def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    server = ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                          "--sfu-secret", rig.api_secret)
+
+    async def show() -> tuple[list[dict], list[dict], int, str]:
+        video = CounterVideoTrack(320, 240, fps=FPS)
+        events: list[dict] = []
+        arrived = asyncio.Event()
+        async with WhipClient(f"{server.base}/whip/Alice", token=server.token,
+                              tracks=[ToneAudioTrack(), video]) as guest:
+            answer = await guest.publish()
+            await guest.wait_connected()
+            link = guest.headers["Link"]
+            assert 'rel="urn:guestrec:events"' in link
+            url = server.base + link[link.index("<") + 1:link.index(">")] + "?token=" + server.token
+            reader = asyncio.ensure_future(read_events(url, events, arrived))
+            # Recording state reaches the page within a second or two of publishing.
+            for _ in range(100):
+                if any(m.get("recording") for m in events):
+                    break
+                await asyncio.sleep(0.05)
+            assert await room_publishers(rig) == ["Alice"]
+            status, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+            (entry,) = json.loads(body)
+            assert entry["client"] == "janus" and entry["connected"] and entry["recording"], entry
+            await asyncio.sleep(3.0)
+            sent = video.index
+            assert await guest.delete() == 200
+        await asyncio.wait_for(reader, 5)  # the stream ends with the session
+        await asyncio.sleep(1.0)
+        return events, [], sent, answer
+
+    try:
+        events, _, sent, answer = asyncio.run(show())
+        # The answer is Janus's, tuned to the plan (stereo Opus at the plan's bitrate).
+        assert "janus" in answer and "stereo=1" in answer and "maxaveragebitrate=128000" in answer
+        assert asyncio.run(room_publishers(rig)) == []  # DELETE made it leave the room
+    finally:
+        output = server.stop()
+    recording = [m for m in events if m.get("type") == "recording" and m.get("recording")]
+    assert recording and recording[0]["guest"] == "Alice" and recording[0]["file"], (events, output)
+    (path,) = [p for p in out.glob("Alice_*") if p.suffix != ".json"]
+    assert path.name == recording[0]["file"]
+    meta = json.loads(path.with_suffix(".json").read_text())
+    assert meta["status"] == "complete", meta
+    assert ffprobe_decode_errors(path) == ""
+    numbers = [n for _, n in decoded_video(path, read_counter)]
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers)))
+    assert numbers[0] <= FPS * 1.5 and numbers[-1] >= sent - FPS, (numbers[0], numbers[-1], sent)
+
+
+def test_wrong_janus_secret_or_room_is_refused_clearly(rig: JanusRig, tmp_path: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))
+    common = ["--sfu", rig.sfu, "--out", str(tmp_path / "rec")]
+    cases = [
+        (["serve", "--port", str(free_port()), *common, "--sfu-room", str(rig.room), "--sfu-secret", "wrong"],
+         "Unauthorized"),
+        (["sfu-record", *common, "--sfu-room", "999", "--sfu-secret", rig.api_secret], "no VideoRoom room 999"),
+        (["sfu-record", *common, "--sfu-room", str(rig.room), "--shard", "3/2"], "between 1 and N"),
+        (["sfu-record", "--sfu", "http://x", "--sfu-room", "1"], "janus:URL"),
+    ]
+    for args, reason in cases:
+        done = subprocess.run([sys.executable, "-m", "guestrec", *args], env=env, capture_output=True,
+                              text=True, timeout=60)
+        assert done.returncode == 2 and reason in done.stderr, (args, done.stdout, done.stderr)
