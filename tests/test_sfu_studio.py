@@ -17,8 +17,9 @@ import pytest
 from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.obs_setup import free_port
 from guestrec.ingest.sfu.videoroom import list_publishers
+from support.cdp import CHROMIUM, Chromium
 from support.janus_rig import JanusRig, skip_without_janus
-from support.media_probe import decoded_video, ffprobe_decode_errors, read_counter
+from support.media_probe import decoded_video, ffprobe_decode_errors, probe, read_counter
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient, post_raw
@@ -120,3 +121,39 @@ def test_wrong_janus_secret_or_room_is_refused_clearly(rig: JanusRig, tmp_path: 
         done = subprocess.run([sys.executable, "-m", "guestrec", *args], env=env, capture_output=True,
                               text=True, timeout=60)
         assert done.returncode == 2 and reason in done.stderr, (args, done.stdout, done.stderr)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> None:
+    """The unchanged guest link: the page learns it is recorded from the studio's events."""
+    out = tmp_path / "rec"
+    server = ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                          "--sfu-secret", rig.api_secret)
+
+    async def scenario() -> dict:
+        async with Chromium(tmp_path / "profile") as browser:
+            page = await browser.open(f"{server.base}/?name=Zoe&token={server.token}")
+            await page.wait_for("window.guestState.media", 15)
+            await page.evaluate("document.getElementById('join').click()")
+            await page.wait_for("window.guestState.connected", 20)
+            await page.wait_for("window.guestState.recording", 20)
+            assert await room_publishers(rig) == ["Zoe"]
+            await asyncio.sleep(2)
+            state = json.loads(await page.evaluate("JSON.stringify(window.guestState)"))
+            state["banner"] = await page.evaluate("document.getElementById('rec-text').textContent")
+            await page.evaluate("document.getElementById('hangup').click()")
+            await page.wait_for("document.getElementById('status').textContent === 'You left the studio.'", 10)
+            return state
+
+    try:
+        state = asyncio.run(asyncio.wait_for(scenario(), 90))
+        assert asyncio.run(room_publishers(rig)) == []
+    finally:
+        output = server.stop()
+    assert state["banner"] == "You are being recorded" and state["error"] is None, (state, output)
+    assert state["file"] and state["file"].startswith("Zoe_")
+    path = out / state["file"]
+    assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
+    assert ffprobe_decode_errors(path) == ""
+    assert {s["codec_type"] for s in probe(path)["streams"]} == {"audio", "video"}
