@@ -150,6 +150,9 @@ def read_options(settings) -> "ScriptOptions":
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
+        sfu=g(settings, "sfu"),
+        sfu_room=int(obs.obs_data_get_int(settings, "sfu_room")),
+        sfu_secret=g(settings, "sfu_secret"),
     )
 
 
@@ -164,6 +167,7 @@ def script_defaults(settings):
     obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
     obs.obs_data_set_default_int(settings, "port", 8765)
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
+    obs.obs_data_set_default_int(settings, "sfu_room", 1234)
 
 
 def script_description():
@@ -353,6 +357,10 @@ def script_properties():
     obs.obs_properties_add_text(props, "host", "Server host", obs.OBS_TEXT_DEFAULT)
     obs.obs_properties_add_int(props, "port", "Server port", 1, 65535, 1)
     obs.obs_properties_add_text(props, "token", "Guest token", obs.OBS_TEXT_DEFAULT)
+    obs.obs_properties_add_text(props, "sfu", "SFU (janus:http://host:8088/janus; empty: none)",
+                                obs.OBS_TEXT_DEFAULT)
+    obs.obs_properties_add_int(props, "sfu_room", "SFU room", 1, 2**31 - 1, 1)
+    obs.obs_properties_add_text(props, "sfu_secret", "SFU secret", obs.OBS_TEXT_PASSWORD)
     return props
 
 

@@ -49,6 +49,7 @@ def _add_sfu_record(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--codec", default="copy", choices=RECORD_CODECS,
                    help="record codec (default copy: no re-encode)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
+    p.add_argument("--max-guests", type=int, default=64, help="most guests this recorder takes (default 64)")
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -135,7 +136,7 @@ def sfu_record(args: argparse.Namespace) -> int:
         settings = RecorderSettings(
             url=parse_sfu(args.sfu), room=parse_room(args.sfu_room), api_secret=args.sfu_secret or None,
             shard=Shard.parse(args.shard), plan=make_plan(args.record, pcm=args.pcm, codec=args.codec),
-            out_dir=args.out.resolve(), split_minutes=args.split_minutes,
+            out_dir=args.out.resolve(), split_minutes=args.split_minutes, max_guests=args.max_guests,
         )
     except (SfuSettingError, ValueError, RecordSettingsError) as exc:
         print(f"error: {exc}", file=sys.stderr)

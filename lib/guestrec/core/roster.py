@@ -50,8 +50,10 @@ class GuestRoster:
         config: Callable[[], GuestConfig],
         sink_factory: Callable[[str], GuestSink | None] | None = None,
         on_change: Callable[[], None] | None = None,
+        max_guests: int = MAX_GUESTS,
     ) -> None:
         self._config = config
+        self.max_guests = max_guests
         self._sink_factory = sink_factory
         self._on_change = on_change
         self._guests: dict[str, Guest] = {}  # by guest_id
@@ -70,8 +72,8 @@ class GuestRoster:
             raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
 
     def check_capacity(self) -> None:
-        if len(self._guests) + len(self._reserved) >= MAX_GUESTS:
-            raise OfferRejected(f"too many guests (at most {MAX_GUESTS})", 503)
+        if len(self._guests) + len(self._reserved) >= self.max_guests:
+            raise OfferRejected(f"too many guests (at most {self.max_guests})", 503)
 
     def _taken(self) -> set[str]:
         return {g.name.casefold() for g in self._guests.values()} | {

@@ -42,6 +42,9 @@ class ScriptOptions:
     port: int = 8765
     token: str = ""
     add_to_scene: bool = True
+    sfu: str = ""  # "janus:http://host:8088/janus"; empty: guests connect to this machine
+    sfu_room: int = 1234
+    sfu_secret: str = ""
 
 
 def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
@@ -79,6 +82,9 @@ def engine_settings(
         record=value,
         codec=codec,
         auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
+        sfu=opts.sfu.strip(),
+        sfu_room=opts.sfu_room,
+        sfu_secret=opts.sfu_secret.strip(),
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     return settings, [warning] if warning else []
@@ -261,8 +267,11 @@ class GuestRecorderController:
                 settings, sink_factory=self._sink_factory, log=self._log)
             self._start_engine()
             return
-        if not engine.running:
-            # Not running (e.g. the port was taken): a fresh start with the new settings.
+        if not engine.running or settings.sfu_key() != engine.settings.sfu_key():
+            # Not running (e.g. the port was taken), or guests come another way now: every
+            # guest leaves (recordings finalized) and the server starts afresh.
+            if engine.running:
+                engine.stop(timeout=10)
             self._engine = self._engine_factory(
                 settings, sink_factory=self._sink_factory, log=self._log)
             self._start_engine()

@@ -29,6 +29,7 @@ class RecorderSettings:
     plan: RecordPlan
     out_dir: Path
     split_minutes: float | None = None
+    max_guests: int = 64  # a recorder has no OBS to fill: it takes more than a studio
 
 
 class ShardRecorder:
@@ -36,7 +37,7 @@ class ShardRecorder:
         self.settings = settings
         self.roster = GuestRoster(lambda: GuestConfig(
             plan=settings.plan, out_dir=settings.out_dir, auto_record=True,
-            split_minutes=settings.split_minutes))
+            split_minutes=settings.split_minutes), max_guests=settings.max_guests)
         self.follower = RoomFollower(self.roster, select=settings.shard.takes)
         self.watcher = RoomWatcher(settings.url, settings.api_secret, settings.room, self.follower)
         self.follower.watcher = self.watcher
