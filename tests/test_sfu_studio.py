@@ -157,3 +157,79 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
     assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
     assert ffprobe_decode_errors(path) == ""
     assert {s["codec_type"] for s in probe(path)["streams"]} == {"audio", "video"}
+
+
+def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    server = ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                          "--sfu-secret", rig.api_secret)
+
+    async def show() -> tuple[list[dict], int, str, list[dict]]:
+        events: list[dict] = []
+        arrived = asyncio.Event()
+        guest = WhipClient(f"{server.base}/whip/Dora", token=server.token,
+                           tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240, fps=FPS)])
+        await guest.publish()
+        await guest.wait_connected()
+        link = guest.headers["Link"]
+        url = server.base + link[link.index("<") + 1:link.index(">")] + "?token=" + server.token
+        reader = asyncio.ensure_future(read_events(url, events, arrived))
+        for _ in range(100):
+            if any(m.get("recording") for m in events):
+                break
+            await asyncio.sleep(0.05)
+        assert any(m.get("recording") for m in events), events
+        await asyncio.sleep(1.5)
+        rig.stop()
+        # While Janus is down an offer is refused with the reason, not left hanging.
+        refused, reason = 0, ""
+        for _ in range(50):
+            again = WhipClient(f"{server.base}/whip/Eve", token=server.token)
+            try:
+                await again.publish()
+            except Exception as exc:  # noqa: BLE001 - the refusal is what is looked for
+                refused, reason = getattr(exc, "status", 0), str(exc)
+            finally:
+                await again.close()
+            if refused == 503:
+                break
+            await asyncio.sleep(0.2)
+        await asyncio.wait_for(reader, 10)  # the page is told, then the stream ends
+        await guest.close()
+        await asyncio.to_thread(rig.start)
+        # Janus is back: the guest joins again (as the page lets it) and is recorded.
+        statuses: list[dict] = []
+        for _ in range(50):
+            back = WhipClient(f"{server.base}/whip/Dora", token=server.token,
+                              tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240, fps=FPS)])
+            try:
+                await back.publish()
+            except Exception:  # noqa: BLE001 - the studio retries Janus once a second
+                await back.close()
+                await asyncio.sleep(0.3)
+                continue
+            async with back:
+                await back.wait_connected()
+                for _ in range(100):
+                    _, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+                    statuses = json.loads(body)
+                    if statuses and statuses[0]["recording"]:
+                        break
+                    await asyncio.sleep(0.1)
+                await asyncio.sleep(2)
+            break
+        return events, refused, reason, statuses
+
+    try:
+        events, refused, reason, statuses = asyncio.run(show())
+    finally:
+        output = server.stop()
+    assert refused == 503 and "media server cannot be reached" in reason, reason
+    assert {"type": "error", "message": "The studio's media server restarted; join again."} in events, events
+    assert "Janus went away" in output
+    assert statuses and statuses[0]["name"] == "Dora" and statuses[0]["recording"], (statuses, output)
+    files = sorted(p for p in out.glob("Dora_*") if p.suffix != ".json")
+    assert len(files) == 2, files  # before and after the restart, each finalized
+    for path in files:
+        assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
+        assert ffprobe_decode_errors(path) == ""
