@@ -150,6 +150,10 @@ def read_options(settings) -> "ScriptOptions":
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
+        ice_servers=g(settings, "ice_servers") or "",
+        turn_secret=g(settings, "turn_secret") or "",
+        cert_file=g(settings, "cert_file") or "",
+        key_file=g(settings, "key_file") or "",
         sfu=g(settings, "sfu"),
         sfu_room=int(obs.obs_data_get_int(settings, "sfu_room")),
         sfu_secret=g(settings, "sfu_secret"),
@@ -357,11 +361,27 @@ def script_properties():
     obs.obs_properties_add_text(props, "host", "Server host", obs.OBS_TEXT_DEFAULT)
     obs.obs_properties_add_int(props, "port", "Server port", 1, 65535, 1)
     obs.obs_properties_add_text(props, "token", "Guest token", obs.OBS_TEXT_DEFAULT)
+    _add_network_properties(props)
     obs.obs_properties_add_text(props, "sfu", "SFU (janus:http://host:8088/janus; empty: none)",
                                 obs.OBS_TEXT_DEFAULT)
     obs.obs_properties_add_int(props, "sfu_room", "SFU room", 1, 2**31 - 1, 1)
     obs.obs_properties_add_text(props, "sfu_secret", "SFU secret", obs.OBS_TEXT_PASSWORD)
     return props
+
+
+def _add_network_properties(props):
+    """Guests on the internet: ICE servers, TURN secret, own certificate (see the README)."""
+    ice = obs.obs_properties_add_text(props, "ice_servers", "ICE servers (JSON)", obs.OBS_TEXT_MULTILINE)
+    obs.obs_property_set_long_description(
+        ice, 'STUN/TURN servers as W3C RTCIceServer JSON, e.g. [{"urls": "stun:stun.l.google.com:19302"}]. '
+             "Empty: one public STUN server (enough for most home routers). [] turns them off.")
+    secret = obs.obs_properties_add_text(props, "turn_secret", "TURN secret", obs.OBS_TEXT_PASSWORD)
+    obs.obs_property_set_long_description(
+        secret, "The shared secret of your coturn (install/turn.sh prints it): each guest gets TURN "
+                "credentials valid for a few hours; the secret stays here.")
+    pem = "PEM files (*.pem *.crt *.cer *.key);;All files (*.*)"
+    obs.obs_properties_add_path(props, "cert_file", "TLS certificate (own domain)", obs.OBS_PATH_FILE, pem, None)
+    obs.obs_properties_add_path(props, "key_file", "TLS private key", obs.OBS_PATH_FILE, pem, None)
 
 
 def on_start_all(props, prop):

@@ -28,6 +28,15 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
+    p.add_argument(
+        "--ice-servers", metavar="JSON|@FILE", default="",
+        help='STUN/TURN servers as W3C RTCIceServer JSON (or @file holding it); default: one public '
+             'STUN server; "[]" = none',
+    )
+    p.add_argument(
+        "--turn-secret", metavar="SECRET|@FILE", default="",
+        help="coturn's static-auth-secret: guests get TURN credentials minted from it (or @file holding it)",
+    )
     _add_sfu_options(p, required=False)
 
 
@@ -77,14 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
 
+    from .ice import IceConfigError, read_ice_servers_arg
+
     if (args.cert is None) != (args.key is None):
         print("error: --cert and --key go together", file=sys.stderr)
+        return 2
+    try:
+        ice_servers = read_ice_servers_arg(args.ice_servers) if args.ice_servers else ""
+        turn_secret = _read_secret(args.turn_secret)
+    except (IceConfigError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     settings = EngineSettings(
         out_dir=args.out.resolve(), host=args.host, port=args.port, token=args.token,
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
-        cert=args.cert, key=args.key,
+        cert=args.cert, key=args.key, ice_servers=ice_servers, turn_secret=turn_secret,
         sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
     )
     try:
@@ -100,6 +117,10 @@ def serve(args: argparse.Namespace) -> int:
         print(f"Guests go through {settings.sfu}, room {settings.sfu_room}", flush=True)
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
     print(f"Guest link: {engine.guest_link}", flush=True)
+    ice = settings.ice()
+    print(ice.describe(), flush=True)
+    for note in ice.for_studio().notes:
+        print(f"  {note} (guests' browsers use it)", flush=True)
     print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
     cert, key = engine.publisher_dtls_identity()
     print(
@@ -166,6 +187,17 @@ def sfu_record(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _read_secret(value: str) -> str:
+    """A secret given as is or as @FILE (keeps it out of the process list)."""
+    if not value.startswith("@"):
+        return value.strip()
+    path = Path(value[1:]).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise OSError(f"--turn-secret: cannot read {path}: {exc.strerror or exc}") from None
 
 
 def convert(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
+from .ice import IceConfigError, IceSettings
 from .interfaces import GuestSink
 from .netaddr import is_loopback, link_host
 from .plan import RecordPlan, make_plan
@@ -50,9 +51,15 @@ class EngineSettings:
     sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
     sfu_room: int | str | None = None
     sfu_secret: str = ""  # Janus's API secret
+    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
+    turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
+
+    def ice(self) -> IceSettings:
+        """The ICE servers setting; raises IceConfigError with a clear message."""
+        return IceSettings.from_text(self.ice_servers, self.turn_secret)
 
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
@@ -71,6 +78,7 @@ class Engine:
         log: LogFn | None = None,
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
+        self._check_ice(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
         self._settings = settings
@@ -135,6 +143,7 @@ class Engine:
                 self._shutdown_loop(timeout=5)
                 raise EngineError(str(exc)) from exc
             self._log("info", f"guest link: {self.guest_link}")
+            self._log_ice(self._settings)
 
     def stop(self, timeout: float = 5.0) -> None:
         """Finalize every recording, close every guest, and join the loop thread."""
@@ -145,12 +154,15 @@ class Engine:
         """Take new settings; the record plan applies to the next recording, server
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
+        ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
         if settings.sfu_key() != old.sfu_key() and self.running:
             raise EngineError("SFU settings apply when the guest server is started again")
         self._settings = settings
+        if ice_changed:
+            self._log_ice(settings)
         if settings.server_key() == old.server_key() or not self.running:
             return
         try:
@@ -163,6 +175,20 @@ class Engine:
             except Exception as again:
                 self._log("error", f"the previous server could not be restored either: {again}")
             raise EngineError(f"new server settings not applied: {exc}") from exc
+
+    @staticmethod
+    def _check_ice(settings: EngineSettings) -> IceSettings:
+        try:
+            return settings.ice()
+        except IceConfigError as exc:
+            raise EngineError(str(exc)) from None
+
+    def _log_ice(self, settings: EngineSettings) -> None:
+        """Say which ICE servers guests get, and what the studio itself cannot use."""
+        ice = settings.ice()
+        self._log("info", ice.describe())
+        for note in ice.for_studio().notes:
+            self._log("info", note + " (guests' browsers use it)")
 
     # ----- guests and recordings --------------------------------------------------
 
@@ -209,7 +235,7 @@ class Engine:
             s = self._settings
             return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
-                split_minutes=s.split_minutes,
+                split_minutes=s.split_minutes, ice=s.ice(),
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)

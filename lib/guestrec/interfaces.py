@@ -27,6 +27,7 @@ class SessionAnswer:
     answer_sdp: str
     guest: str  # the display name actually used (after sanitizing)
     extra_headers: dict[str, str] = field(default_factory=dict)
+    links: list[str] = field(default_factory=list)  # `Link` header values, one header each
 
 
 class SessionHost(Protocol):
@@ -42,6 +43,10 @@ class SessionHost(Protocol):
 
     def guest_statuses(self) -> list[dict[str, Any]]:
         """JSON-ready status of every guest, for GET /api/guests."""
+        ...
+
+    def client_ice_servers(self, guest: str) -> list[dict[str, Any]]:
+        """The ICE servers (W3C RTCIceServer JSON) for a guest's peer connection."""
         ...
 
 

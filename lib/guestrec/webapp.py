@@ -3,6 +3,7 @@
     GET /              the guest page (name, camera, microphone, Join, Hang up)
     GET /static/...    its script and style
     GET /api/guests    JSON list of guest statuses (same token as WHIP)
+    GET /api/ice-servers?name=N   {"iceServers": [...]} for the guest page's peer connection
     /whip/...          see whip.py
 """
 
@@ -29,12 +30,24 @@ async def guests_api(request: web.Request) -> web.Response:
     if not token_ok(request, request.app[TOKEN_KEY]):
         return unauthorized()
     # Guests share this token, and a session id is what DELETE needs: never hand one
-    # guest the means to hang up another.
+    # guest the means to hang up another; nor another guest's network addresses.
+    private = {"session_id", "ice_pair_detail"}
     statuses = [
-        {key: value for key, value in status.items() if key != "session_id"}
+        {key: value for key, value in status.items() if key not in private}
         for status in request.app[HOST_KEY].guest_statuses()
     ]
     return web.json_response(statuses, headers=_NO_CACHE)
+
+
+async def ice_servers_api(request: web.Request) -> web.Response:
+    """Fetched by the page before it makes its peer connection (not inlined in the page:
+    the page's scripts are files only). TURN credentials in it are minted per request and
+    expire; the TURN secret never leaves the studio."""
+    if not token_ok(request, request.app[TOKEN_KEY]):
+        return unauthorized()
+    guest = request.query.get("name", "")[:64] or "guest"
+    servers = request.app[HOST_KEY].client_ice_servers(guest)
+    return web.json_response({"iceServers": servers}, headers=_NO_CACHE)
 
 
 def build_app(host: SessionHost, token: str,
@@ -48,5 +61,6 @@ def build_app(host: SessionHost, token: str,
         add_routes(app)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)
+    app.router.add_get("/api/ice-servers", ice_servers_api)
     app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)
     return app

@@ -21,7 +21,8 @@ _spec.loader.exec_module(product)
 
 SCRIPT_PROPS = ["link_info", "status_info", "copy_link", "start_all", "stop_all", "refresh",
                 "record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
-                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice"]
+                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice",
+                "ice_servers", "turn_secret", "cert_file", "key_file", "sfu", "sfu_room", "sfu_secret"]
 SOURCE_PROPS = ["status", "record", "refresh"]
 _hotkey = {"id": None}
 

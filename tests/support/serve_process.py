@@ -18,11 +18,13 @@ ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 class ServeProcess:
     """A real server process; `base` and `token` come from what it prints."""
 
-    def __init__(self, out: Path, *args: str) -> None:
+    def __init__(self, out: Path, *args: str, prefix: list[str] | None = None, port: int | None = None) -> None:
+        """`prefix` runs the server under another command (e.g. `ip netns exec NS`)."""
         self.output: list[str] = []
         env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "guestrec", "serve", "--port", str(free_port()), "--out", str(out), *args],
+            [*(prefix or []), sys.executable, "-m", "guestrec", "serve", "--port", str(port or free_port()),
+             "--out", str(out), *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         assert self.proc.stdout is not None

@@ -13,7 +13,7 @@ Typical use::
 - With `data_channel=True` (the default) the client opens the "guestrec" channel the guest
   page opens and collects the server's JSON messages in `messages`.
 - `publish()` raises `WhipError(status, body, headers)` on any non-201 answer.
-- No STUN servers are used (loopback only), and aiortc gathers ICE before the offer is
+- No STUN servers are used unless `ice_servers` (aiortc RTCIceServers) are given, and aiortc gathers ICE before the offer is
   sent, as WHIP needs when no trickle is used.
 - `post_raw()` sends any body with any headers, for tests of bad requests.
 """
@@ -117,14 +117,14 @@ class PatternTrack(MediaStreamTrack):
 
 
 async def post_raw(
-    url: str, body: Any, headers: dict[str, str] | None = None, method: str = "POST"
+    url: str, body: Any, headers: dict[str, str] | None = None, method: str = "POST", ssl: Any = True
 ) -> tuple[int, str, CIMultiDict[str]]:
     """Send one request and return (status, body text, case-insensitive headers).
 
     `body` may be bytes, str, or an async iterator of bytes (sent chunked).
     """
     async with aiohttp.ClientSession() as http:
-        async with http.request(method, url, data=body, headers=headers or {}) as resp:
+        async with http.request(method, url, data=body, headers=headers or {}, ssl=ssl) as resp:
             return resp.status, await resp.text(errors="replace"), CIMultiDict(resp.headers)
 
 
@@ -141,6 +141,8 @@ class WhipClient:
         video: bool = True,
         data_channel: bool = True,
         token_in_query: bool = False,
+        ice_servers: list[Any] | None = None,
+        ssl: Any = True,
     ) -> None:
         self.url = url
         self.token = token
@@ -148,7 +150,8 @@ class WhipClient:
         if tracks is None:
             tracks = ([ToneTrack()] if audio else []) + ([PatternTrack()] if video else [])
         self.tracks = list(tracks)
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.ssl = ssl  # an SSLContext trusting the studio's certificate, for https
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.messages: list[dict[str, Any]] = []
         self._message_event = asyncio.Event()
         self.channel = None
@@ -187,7 +190,7 @@ class WhipClient:
         await self.pc.setLocalDescription(await self.pc.createOffer())
         self.offer_sdp = self.pc.localDescription.sdp
         url, headers = self._auth()
-        status, body, resp_headers = await post_raw(url, self.offer_sdp, headers)
+        status, body, resp_headers = await post_raw(url, self.offer_sdp, headers, ssl=self.ssl)
         self.status, self.headers = status, resp_headers
         if status != 201:
             raise WhipError(status, body, resp_headers)
@@ -233,7 +236,7 @@ class WhipClient:
             location = self.location + "?token=" + (self.token or "")
         else:
             location = self.location
-        status, _, _ = await post_raw(location, b"", headers, method="DELETE")
+        status, _, _ = await post_raw(location, b"", headers, method="DELETE", ssl=self.ssl)
         self.location = None
         return status
 

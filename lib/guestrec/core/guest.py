@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
+from ..ice import IceSettings
 from ..interfaces import GuestSink
 from ..plan import RecordPlan
 
@@ -25,6 +26,8 @@ class GuestConfig:
     out_dir: Path
     auto_record: bool = True  # start recording as soon as the guest's media flows
     split_minutes: float | None = None
+    # STUN/TURN for the guest's peer connection; none unless the studio sets them.
+    ice: IceSettings = field(default_factory=lambda: IceSettings(()))
 
 
 class GuestControl(Protocol):
@@ -65,6 +68,9 @@ class Guest:
     finishing: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is
+    # Candidate types each side offered, e.g. {"guest": ["host", "srflx"], "studio": ["host"]},
+    # set by the ingest from the two descriptions; named when ICE fails.
+    ice_offered: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def ended(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
+from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
@@ -194,6 +195,10 @@ class GuestRoster:
             log.info("guest %r connection %s", entry.name, state)
             if state == "connected" and not entry.connected_once:
                 entry.connected_once = True
+                pair = selected_pair(pc)
+                if pair is not None:
+                    log.info("guest %r media %s (studio %s, guest %s)",
+                             entry.name, pair["kind"], pair["local"], pair["remote"])
                 self._attach_sink(entry)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
@@ -251,13 +256,22 @@ class GuestRoster:
             ice_ok = ice_ok or dtls.transport.state in ("completed", "connected")
         if dtls_failed and ice_ok:
             return entry.dtls_failure_hint or "DTLS handshake failed"
-        return "the connection failed (ICE)"
+        return self._ice_failure(entry, "the media connection failed (ICE)")
+
+    def _ice_failure(self, entry: Guest, what: str) -> str:
+        """What failed, the candidate types both sides offered, and where to look."""
+        offered = entry.ice_offered
+        if not offered:
+            return what
+        return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
+                f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
 
     async def _connect_watchdog(self, entry: Guest) -> None:
         await asyncio.sleep(CONNECT_TIMEOUT_S)
         entry.watchdog = None  # finishing must not cancel the task that asks for it
         if not entry.connected_once and entry.guest_id in self._guests:
-            entry.error = entry.error or f"did not connect within {CONNECT_TIMEOUT_S:.0f} s"
+            entry.error = entry.error or self._ice_failure(
+                entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
     # -- recording ------------------------------------------------------------
@@ -324,6 +338,9 @@ class GuestRoster:
             asyncio.ensure_future(self.finish(entry, reason))
 
     async def _do_finish(self, entry: Guest, reason: str) -> None:
+        if not entry.connected_once and not entry.error and entry.ice_offered:
+            # e.g. the guest's page gave up waiting for media and hung up
+            entry.error = self._ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
         else:
@@ -367,6 +384,7 @@ class GuestRoster:
         rec = (entry.media.recording_status() if entry.media is not None else None) or {}
         path = rec.get("path")
         plan = entry.config.plan
+        pair = selected_pair(entry.pc) if entry.pc.connectionState == "connected" else None
         return {
             "name": entry.name,
             "client": entry.client,
@@ -382,6 +400,10 @@ class GuestRoster:
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,
             "since": entry.created,
+            # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
+            "ice_pair": pair["kind"] if pair else None,
+            "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
+            "ice_offered": dict(entry.ice_offered),
             **entry.extra_status,
         }
 

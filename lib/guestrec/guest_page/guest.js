@@ -16,6 +16,7 @@
   const state = window.guestState = {
     media: false, joined: false, connected: false, recording: false,
     file: null, answerSdp: null, error: null, httpStatus: null, messages: [],
+    iceServers: null, mediaUnreachable: false,
   };
 
   let stream = null;
@@ -78,6 +79,40 @@
     state.media = true;
   }
 
+  // -- Reaching the studio's media (ICE) -------------------------------------------
+  // The studio's STUN/TURN servers, fetched per join: TURN credentials in it are minted
+  // for this guest and expire, so they are never part of the page itself.
+  const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
+  const MEDIA_UNREACHABLE = "Your camera and microphone could not reach the studio: a network " +
+    "between you and the studio blocks the connection. Please tell the studio (it may need a " +
+    "TURN server in its settings). Another network, such as a phone's hotspot, may work.";
+
+  async function fetchIceServers(name) {
+    const url = new URL("api/ice-servers?name=" + encodeURIComponent(name), location.href);
+    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
+    if (!response.ok) {
+      state.httpStatus = response.status;
+      const reason = (await response.text()).trim() || response.statusText;
+      throw new Error("The studio said no (HTTP " + response.status + "): " + reason);
+    }
+    const body = await response.json();
+    state.iceServers = body.iceServers || [];
+    return state.iceServers;
+  }
+
+  function mediaUnreachable(peer) {
+    if (pc !== peer) return;
+    state.mediaUnreachable = true;
+    showError(MEDIA_UNREACHABLE);
+    leave(true); // the studio then logs which candidates each side had
+  }
+
+  function watchMedia(peer) {
+    setTimeout(() => {
+      if (pc === peer && peer.connectionState !== "connected") mediaUnreachable(peer);
+    }, MEDIA_WAIT_MS);
+  }
+
   function waitForIceGathering(peer, timeoutMs) {
     if (peer.iceGatheringState === "complete") return Promise.resolve();
     return new Promise((resolve) => {
@@ -109,7 +144,8 @@
     ui.name.disabled = true;
     setStatus("Connecting…");
     try {
-      pc = new RTCPeerConnection({ iceServers: [] });
+      const iceServers = await fetchIceServers(name);
+      pc = new RTCPeerConnection({ iceServers: iceServers });
       const peer = pc;
       const channel = pc.createDataChannel("guestrec");
       channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
@@ -120,7 +156,7 @@
         const s = pc ? pc.connectionState : "closed";
         state.connected = s === "connected";
         if (s === "connected") setStatus("Connected to the studio as " + name + ".");
-        else if (s === "failed") { showError("The connection to the studio failed."); leave(false); }
+        else if (s === "failed") mediaUnreachable(peer);
         else if (s === "disconnected") setStatus("Connection interrupted…");
       };
       await pc.setLocalDescription(await pc.createOffer());
@@ -142,6 +178,7 @@
       watchStudioEvents(response.headers.get("Link"), whipUrl);
       state.answerSdp = text;
       await pc.setRemoteDescription({ type: "answer", sdp: text });
+      watchMedia(peer);
       state.joined = true;
       ui.hangup.disabled = false;
       setStatus("Joined. Waiting for the connection…");

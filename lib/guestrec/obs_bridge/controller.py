@@ -45,6 +45,10 @@ class ScriptOptions:
     sfu: str = ""  # "janus:http://host:8088/janus"; empty: guests connect to this machine
     sfu_room: int = 1234
     sfu_secret: str = ""
+    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default public STUN, "[]" = none
+    turn_secret: str = ""  # coturn shared secret (install/turn.sh prints it)
+    cert_file: str = ""  # own TLS certificate and key (PEM) for remote guests; "" = self-signed
+    key_file: str = ""
 
 
 def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
@@ -74,6 +78,9 @@ def engine_settings(
     if codec not in RECORD_CODECS:
         raise RecordSettingsError(f"record codec must be one of {', '.join(RECORD_CODECS)}, got {codec!r}")
     out_dir = Path(opts.out_dir).expanduser() if opts.out_dir.strip() else default_out_dir
+    cert, key = opts.cert_file.strip(), opts.key_file.strip()
+    if bool(cert) != bool(key):
+        raise ValueError("the certificate file and the key file go together: set both or neither")
     settings = EngineSettings(
         out_dir=out_dir,
         host=opts.host.strip() or "127.0.0.1",
@@ -85,8 +92,13 @@ def engine_settings(
         sfu=opts.sfu.strip(),
         sfu_room=opts.sfu_room,
         sfu_secret=opts.sfu_secret.strip(),
+        cert=Path(cert).expanduser() if cert else None,
+        key=Path(key).expanduser() if key else None,
+        ice_servers=opts.ice_servers,
+        turn_secret=opts.turn_secret.strip(),
     )
     settings.plan()  # the plan's own checks, with its own clear messages
+    settings.ice()  # IceConfigError says which server and what is wrong
     return settings, [warning] if warning else []
 
 
@@ -241,7 +253,7 @@ class GuestRecorderController:
             command()
         except EngineError as exc:
             self._error(str(exc))
-        except RecordSettingsError as exc:
+        except (RecordSettingsError, ValueError) as exc:  # ValueError: e.g. IceConfigError
             self._error(f"settings not usable: {exc}")
         except Exception as exc:  # keep the worker alive whatever a command does
             self._error(f"{type(exc).__name__}: {exc}")

@@ -28,6 +28,8 @@ def guest_status_text(status: Mapping[str, Any] | None) -> str:
     if not status:
         return "not connected"
     parts = ["connected" if status.get("connected") else "not connected"]
+    if status.get("connected") and status.get("ice_pair"):
+        parts[0] += f" ({status['ice_pair']})"  # direct / via STUN / via TURN relay
     if status.get("recording"):
         parts.append(f"recording {format_duration(status.get('recording_seconds'))}")
         parts.append(format_bytes(status.get("file_bytes")))

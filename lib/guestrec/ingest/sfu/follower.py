@@ -103,7 +103,8 @@ class RoomFollower:
             return
         claim = self.claim(publisher) if self.claim is not None else None
         name = claim.name if claim else self.roster.reserve_name(publisher.display or f"feed {publisher.feed}")
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        # The studio's ICE servers setting (none for a recorder): always an explicit list.
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=config.ice.for_studio().servers))
         guest = self.roster.admit(
             name, pc, client=CLIENT, config=config, control=claim.control if claim else None,
             on_finished=lambda g, reason: self._ended(publisher, g, handle),

@@ -118,9 +118,11 @@ class SfuStudio:
         session.relay = relay
         relay.handle.on_core_event = lambda message: self._relay_event(sid, message)
         log.info("guest %r publishes into room %s (feed %s)", session.name, self.room, relay.feed)
+        # RFC 9725 Link headers: the ICE servers (a guest reaches Janus through them as it
+        # would reach us), and the page's event stream.
         return SessionAnswer(
             session_id=sid, answer_sdp=sdp.tune_answer(relay.answer_sdp, config.plan), guest=session.name,
-            extra_headers={"Link": f'</whip/session/{sid}/events>; rel="{LINK_REL}"'},
+            links=[*config.ice.link_headers(session.name), f'</whip/session/{sid}/events>; rel="{LINK_REL}"'],
         )
 
     async def close_session(self, session_id: str) -> bool:
@@ -134,6 +136,9 @@ class SfuStudio:
 
     def guest_statuses(self) -> list[dict[str, Any]]:
         return self.roster.guest_statuses()
+
+    def client_ice_servers(self, guest: str) -> list[dict[str, Any]]:
+        return self.roster.current_config().ice.for_client(guest)
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/whip/session/{session_id}/events", self._events)

@@ -17,6 +17,7 @@ import hmac
 import logging
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from ...interfaces import OfferRejected, SessionHost
 
@@ -105,11 +106,13 @@ async def post_offer(request: web.Request) -> web.Response:
     except Exception:  # noqa: BLE001 - one broken offer must not take the server down
         log.exception("answering %r failed", guest[:80])
         return plain(500, "the server could not answer this offer")
-    headers = {
+    headers = CIMultiDict({
         "Location": f"/whip/session/{answer.session_id}",
         "ETag": f'"{answer.session_id}"',
         **answer.extra_headers,
-    }
+    })
+    for link in answer.links:
+        headers.add("Link", link)
     return web.Response(status=201, text=answer.answer_sdp, content_type=SDP_TYPE, headers=headers)
 
 

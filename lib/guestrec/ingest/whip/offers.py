@@ -15,6 +15,8 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from ... import sdp
+from ...ice import IceSettings
+from ...ice_status import candidate_types
 from ...core import Guest, GuestRoster, PageChannel
 from ...interfaces import OfferRejected, SessionAnswer
 
@@ -56,8 +58,14 @@ class WhipIngest:
         # that comes just after still finds them, instead of a puzzling 404.
         self._ended: OrderedDict[str, None] = OrderedDict()
 
-    def _make_peer_connection(self) -> RTCPeerConnection:
-        return RTCPeerConnection(RTCConfiguration(iceServers=[]))
+    def _make_peer_connection(self, ice: IceSettings) -> RTCPeerConnection:
+        # Always an explicit list: aiortc given none would use a public STUN server.
+        return RTCPeerConnection(RTCConfiguration(iceServers=ice.for_studio().servers))
+
+    def client_ice_servers(self, guest: str) -> list[dict[str, Any]]:
+        """The ICE servers for a guest's own peer connection (W3C JSON), TURN credentials
+        minted for it when the studio has a TURN secret."""
+        return self.roster.current_config().ice.for_client(guest)
 
     async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
         try:
@@ -71,7 +79,7 @@ class WhipIngest:
         config = self.roster.current_config()
         name = self.roster.reserve_name(guest)
         is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
-        pc = self._make_peer_connection()
+        pc = self._make_peer_connection(config.ice)
         session_id = secrets.token_urlsafe(16)
         entry = self.roster.admit(
             name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
@@ -85,12 +93,16 @@ class WhipIngest:
             except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
                 raise OfferRejected(f"cannot use this offer: {exc}", 400) from None
             answer = sdp.tune_answer(pc.localDescription.sdp, config.plan)
+            entry.ice_offered = {"guest": candidate_types(offer_sdp), "studio": candidate_types(answer)}
         except BaseException:
             await self.roster.finish(entry, "offer not answered")
             raise
         self._sessions[session_id] = entry
         log.info("guest %r joined (%s, %s)", name, entry.client, ", ".join(entry.kinds) or "no media")
-        return SessionAnswer(session_id=session_id, answer_sdp=answer, guest=name)
+        # RFC 9725 4.6: the ICE servers for a WHIP client, in the 201 only (OPTIONS here is
+        # an unauthenticated CORS preflight, which must not hand out TURN credentials).
+        return SessionAnswer(session_id=session_id, answer_sdp=answer, guest=name,
+                             links=config.ice.link_headers(name))
 
     async def close_session(self, session_id: str) -> bool:
         entry = self._sessions.pop(session_id, None)
