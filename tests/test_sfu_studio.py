@@ -236,3 +236,27 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
     for path in files:
         assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
         assert ffprobe_decode_errors(path) == ""
+
+
+def test_obs_controller_shows_a_janus_outage_and_its_end(rig: JanusRig, tmp_path: Path) -> None:
+    """What the OBS script shows (its controller's error line), with the real engine."""
+    from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
+    from obs_harness import wait_until
+
+    logs: list[str] = []
+    options = ScriptOptions(out_dir=str(tmp_path / "rec"), port=free_port(), token="t" * 16,
+                            sfu=rig.sfu, sfu_room=rig.room, sfu_secret=rig.api_secret)
+    controller = GuestRecorderController(options, default_out_dir=lambda: tmp_path,
+                                         log=lambda level, message: logs.append(f"{level}: {message}"))
+    controller.start()
+    try:
+        wait_until(lambda: controller.running or None, 20, what="the guest server")
+        assert controller.last_error == ""
+        rig.stop()
+        wait_until(lambda: controller.last_error.startswith("SFU: Janus went away") or None, 10,
+                   what="the outage to show")
+        rig.start()
+        wait_until(lambda: controller.last_error == "" or None, 10, what="the outage to clear")
+        assert "info: SFU: guests come in again" in logs
+    finally:
+        controller.stop(timeout=10)

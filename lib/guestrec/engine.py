@@ -197,6 +197,11 @@ class Engine:
             return []
         return self._call(self._guest_statuses(), timeout=5)
 
+    def ingest_problem(self) -> str | None:
+        """Why guests cannot come in right now (e.g. the SFU is unreachable), else None."""
+        watcher = getattr(self._whip, "watcher", None)
+        return watcher.problem if watcher is not None and self.running else None
+
     def start_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("start_recording", guest), timeout=15)
 

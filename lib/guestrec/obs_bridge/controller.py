@@ -131,6 +131,7 @@ class GuestRecorderController:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.last_error = ""
+        self._ingest_problem: str | None = None
 
     # ----- lifecycle (called on OBS's UI thread) -------------------------------------
 
@@ -316,6 +317,18 @@ class GuestRecorderController:
             except Exception:
                 continue  # the loop is busy or stopping; try again next second
             self._store(statuses)
+            self._note_ingest_problem(engine.ingest_problem())
+
+    def _note_ingest_problem(self, problem: str | None) -> None:
+        """Show an SFU outage (and its end) where the script shows errors."""
+        if problem == self._ingest_problem:
+            return
+        self._ingest_problem = problem
+        if problem:
+            self.last_error = f"SFU: {problem}"
+        elif self.last_error.startswith("SFU: "):
+            self.last_error = ""
+            self._log("info", "SFU: guests come in again")
 
     def _store(self, statuses: list[dict[str, Any]]) -> None:
         fresh = {str(s.get("name")): dict(s) for s in statuses}
