@@ -21,6 +21,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from ...core import Guest, GuestControl, GuestRoster
 from ...interfaces import OfferRejected
 from .janus_client import JanusError, JanusHandle
+from .receive_buffers import enlarge_receive_buffers
 from .videoroom import Publisher, join_as_subscriber, start_subscriber
 from .watcher import RoomWatcher
 
@@ -115,6 +116,7 @@ class RoomFollower:
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
             await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
+            enlarge_receive_buffers(pc)
             await start_subscriber(handle, pc.localDescription.sdp)
         except Exception as exc:  # noqa: BLE001 - aiortc and Janus raise many kinds
             log.warning("subscribing to %r failed: %s", name, exc)
