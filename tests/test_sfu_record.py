@@ -189,3 +189,29 @@ def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path
     assert meta["status"] == "complete", meta
     assert frame_numbers(before)[-1] >= 2.0 * FPS - FPS
     assert_unbroken(frame_numbers(after), PICKUP_FRAMES, sent - int(FPS), "after the restart")
+
+
+def test_recorder_started_before_janus_waits_for_it(rig: JanusRig, tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    rig.stop()
+    recorder = RecorderProcess(rig, out)
+    try:
+        assert recorder.wait_for("Waiting for Janus", 5), recorder.output
+        rig.start()
+        assert recorder.wait_for("following room", 10), recorder.output
+
+        async def show() -> int:
+            guest = JanusGuest(rig, "Early", fps=FPS)
+            try:
+                await guest.publish()
+                await asyncio.sleep(2.5)
+            finally:
+                sent = await guest.hang_up()
+            return sent
+
+        sent = asyncio.run(show())
+        output = recorder.stop()
+    finally:
+        recorder.kill()
+    (path,) = recordings(out)["Early"]
+    assert_unbroken(frame_numbers(path), PICKUP_FRAMES, sent - int(FPS), output)

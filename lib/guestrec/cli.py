@@ -177,6 +177,8 @@ def sfu_record(args: argparse.Namespace) -> int:
         shard = settings.shard
         print(f"Recording share {shard.index}/{shard.count} of room {settings.room} at {settings.url} "
               f"to {settings.out_dir} ({settings.plan.mode}, {args.codec})", flush=True)
+        if recorder.watcher.problem:
+            print(f"Waiting for Janus: {recorder.watcher.problem}", flush=True)
         print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
         try:
             await stop.wait()

@@ -45,10 +45,19 @@ class RoomWatcher:
         self._lost = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Follow the room. The first connection must work (a wrong URL, secret or room
-        is reported here, as JanusError); later losses are retried for ever."""
-        await self._connect()
+    async def start(self, keep_trying: bool = True) -> None:
+        """Follow the room. A wrong secret or room raises JanusError here; an unreachable
+        Janus is reported and tried again every second (raised when not `keep_trying`).
+        Later losses are always tried again."""
+        try:
+            await self._connect()
+        except JanusGone as exc:
+            if not keep_trying:
+                raise
+            self.problem = str(exc)
+            log.error("room %s: %s; retrying every %.0f s", self.room, exc, RETRY_S)
+            self.listener.connection_changed(self.problem)
+            self._lost.set()
         self._task = asyncio.ensure_future(self._keep_following())
 
     async def stop(self) -> None:
@@ -83,8 +92,8 @@ class RoomWatcher:
     async def _keep_following(self) -> None:
         while True:
             await self._lost.wait()
-            reason = self.session.lost if self.session is not None else "lost"
-            await self._forget_all(f"Janus went away: {reason}")
+            if self.session is not None:
+                await self._forget_all(f"Janus went away: {self.session.lost}")
             while True:
                 await asyncio.sleep(RETRY_S)
                 try:
