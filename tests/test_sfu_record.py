@@ -215,3 +215,45 @@ def test_recorder_started_before_janus_waits_for_it(rig: JanusRig, tmp_path: Pat
         recorder.kill()
     (path,) = recordings(out)["Early"]
     assert_unbroken(frame_numbers(path), PICKUP_FRAMES, sent - int(FPS), output)
+
+
+def test_dropped_subscription_is_made_again_while_the_guest_publishes(rig: JanusRig, tmp_path: Path) -> None:
+    """In-process recorder: its connection to Janus for one guest closes (as when the
+    network between them drops); the guest still publishes, so it is subscribed again."""
+    from guestrec.ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from guestrec.ingest.sfu.shard import Shard
+    from guestrec.plan import make_plan
+
+    out = tmp_path / "rec"
+    settings = RecorderSettings(url=rig.url, room=rig.room, api_secret=rig.api_secret, shard=Shard(1, 1),
+                                plan=make_plan(None, codec="copy"), out_dir=out)
+
+    async def show() -> tuple[int, int]:
+        recorder = ShardRecorder(settings)
+        await recorder.start()
+        guest = JanusGuest(rig, "Flaky", fps=FPS)
+        try:
+            await guest.publish()
+            await asyncio.sleep(2.0)
+            (first,) = recorder.follower.guests.values()
+            dropped_at = guest.video.index
+            await first.pc.close()
+            for _ in range(60):
+                again = list(recorder.follower.guests.values())
+                if again and again[0] is not first and again[0].pc.connectionState == "connected":
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("not subscribed again")
+            await asyncio.sleep(2.0)
+        finally:
+            sent = await guest.hang_up()
+            await asyncio.sleep(0.5)
+            await recorder.stop()
+        return dropped_at, sent
+
+    dropped_at, sent = asyncio.run(show())
+    before, after = sorted(recordings(out)["Flaky"], key=lambda p: p.stat().st_mtime)
+    assert frame_numbers(before)[-1] >= dropped_at - FPS
+    # Back within the retry second plus a keyframe's wait.
+    assert_unbroken(frame_numbers(after), dropped_at + int(2.5 * FPS), sent - int(FPS), "after the drop")

@@ -77,17 +77,26 @@ class RoomFollower:
 
     # -- subscribing --------------------------------------------------------------
 
-    def _schedule(self, publisher: Publisher, delay: float = 0.0) -> None:
+    def _schedule(self, publisher: Publisher) -> None:
         if self._stopping or publisher.feed in self._pending or publisher.feed in self.guests:
             return
-        task = asyncio.ensure_future(self._subscribe(publisher, delay))
+        task = asyncio.ensure_future(self._subscribe(publisher))
         self._pending[publisher.feed] = task
         task.add_done_callback(lambda _: self._pending.pop(publisher.feed, None)
                                if self._pending.get(publisher.feed) is task else None)
 
-    async def _subscribe(self, publisher: Publisher, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
+    def _retry(self, publisher: Publisher) -> None:
+        """Subscribe again in a moment if the guest still publishes then (a busy Janus
+        that timed out, a subscription whose connection dropped)."""
+        def again() -> None:
+            if self.watcher is not None and publisher.feed in self.watcher.publishers:
+                log.info("%r still publishes: subscribing again", publisher.display)
+                self._schedule(publisher)
+
+        if not self._stopping:
+            asyncio.get_running_loop().call_later(RESUBSCRIBE_S, again)
+
+    async def _subscribe(self, publisher: Publisher) -> None:
         session = self.watcher.session if self.watcher is not None else None
         if session is None:
             return  # Janus is away; the watcher reports the feed again when it is back
@@ -101,6 +110,7 @@ class RoomFollower:
             handle, offer = await join_as_subscriber(session, self.watcher.room, publisher.feed)
         except JanusError as exc:
             log.warning("cannot subscribe to %r: %s", publisher.display, exc)
+            self._retry(publisher)
             return
         claim = self.claim(publisher) if self.claim is not None else None
         name = claim.name if claim else self.roster.reserve_name(publisher.display or f"feed {publisher.feed}")
@@ -132,10 +142,7 @@ class RoomFollower:
             del self._handles[publisher.feed]
         if handle.session.lost is None:
             asyncio.ensure_future(handle.detach())
-        still_there = self.watcher is not None and publisher.feed in self.watcher.publishers
-        if still_there and not self._stopping:
-            log.info("%r still publishes: subscribing again", guest.name)
-            self._schedule(publisher, RESUBSCRIBE_S)
+        self._retry(publisher)
 
     async def stop(self) -> None:
         """Finish every subscribed guest (recordings finalized)."""
