@@ -11,12 +11,17 @@ Python dependencies (aiortc, PyAV, aiohttp) are looked up, in order, in:
 from __future__ import annotations
 
 import gc
+import html
 import os
+import threading
+import time
+from collections import deque
 import secrets
 import shutil
 import site
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import obspython as obs
@@ -84,9 +89,11 @@ try:
     import guestrec.media  # noqa: F401  (imports everything recording needs)
     from guestrec.obs_bridge import libobs as L
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
+    from guestrec.obs_bridge import script_settings as S
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
     from guestrec.obs_bridge.sources import GuestSourceManager
-    from guestrec.obs_bridge.status import guest_status_text
+    from guestrec.obs_bridge.status import guest_state, guest_status_text
+    from guestrec.netaddr import is_loopback, link_host
 except ImportError as exc:
     missing = exc.name or str(exc)
     IMPORT_ERROR = (
@@ -99,6 +106,8 @@ RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
                 ("pcm", "Audio only, PCM (lossless)")]
 CODECS = [("vp8", "VP8"), ("vp9", "VP9"), ("av1", "AV1"), ("h264", "H.264"),
           ("copy", "Original, no re-encode")]
+START_CHOICES = [("join", "When a guest joins"), ("obs", "With OBS's recording"),
+                 ("manual", "By hand (buttons, hotkeys, guest sources)")]
 HOTKEYS = [("guestrec_start_all", "Guest Recorder: start all guest recordings", "start"),
            ("guestrec_stop_all", "Guest Recorder: stop all guest recordings", "stop")]
 
@@ -111,20 +120,30 @@ class _State:
     log_handler = None
     default_out_dir = ""
     status_text = "No guests yet."
+    status_time = ""
+    link_name = ""  # the guest name of the link shown, after "Make guest link"
     notice = ""
     shut_down = False
+    script_log: deque = deque(maxlen=500)  # lines for the Script Log, printed by the timer
+    main_thread = threading.main_thread()
 
 
 state = _State()
 
 
 def log(level: str, message: str) -> None:
-    """One line in the OBS log, from any thread."""
-    line = f"[guestrec] {message}"
-    try:
-        L.obs_log(level, line)
-    except Exception:
-        print(line)
+    """One line in OBS's Script Log (and so in the OBS log file), from any thread.
+
+    print() reaches the Script Log only from the script's own callbacks, so lines from
+    other threads wait for the next timer tick (at most a second)."""
+    prefix = "" if level == "info" else f"{level}: "
+    state.script_log.append(f"[guestrec] {prefix}{message}")
+
+
+def flush_script_log() -> None:
+    """Print waiting lines; call only from one of the script's callbacks."""
+    while state.script_log:
+        print(state.script_log.popleft())
 
 
 # ----- settings ------------------------------------------------------------------------
@@ -141,11 +160,11 @@ def read_options(settings) -> "ScriptOptions":
     g = obs.obs_data_get_string
     return ScriptOptions(
         record_mode=g(settings, "record_mode") or "video",
-        bitrate_kbps=int(obs.obs_data_get_int(settings, "bitrate_kbps")),
+        video_kbps=int(obs.obs_data_get_int(settings, "video_kbps")),
+        audio_kbps=int(obs.obs_data_get_int(settings, "audio_kbps")),
         codec=g(settings, "codec") or "vp8",
         out_dir=g(settings, "out_dir") or "",
-        auto_record=obs.obs_data_get_bool(settings, "auto_record"),
-        follow_obs_recording=obs.obs_data_get_bool(settings, "follow_obs_recording"),
+        start_recording=g(settings, "start_recording") or "join",
         host=g(settings, "host") or "127.0.0.1",
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
@@ -160,14 +179,34 @@ def read_options(settings) -> "ScriptOptions":
     )
 
 
+def settle_settings(settings) -> None:
+    """Old settings moved to new ones, out-of-range values corrected in the settings
+    themselves, so the dialog shows what is used."""
+    old = {key: (obs.obs_data_get_bool(settings, key) if key in S.OLD_BOOLS
+                 else obs.obs_data_get_int(settings, key))
+           for key in S.OLD_KEYS if obs.obs_data_has_user_value(settings, key)}
+    has_new = {key: obs.obs_data_has_user_value(settings, key) for key in S.NEW_KEYS}
+    mode = obs.obs_data_get_string(settings, "record_mode") or "video"
+    for key, value in S.migrate(old, has_new, mode).items():
+        (obs.obs_data_set_string if isinstance(value, str) else obs.obs_data_set_int)(settings, key, value)
+    for key in old:
+        obs.obs_data_erase(settings, key)
+    for key, (low, high) in S.LIMITS.items():
+        value = obs.obs_data_get_int(settings, key)
+        fixed = min(high, max(low, value))
+        if fixed != value:
+            obs.obs_data_set_int(settings, key, fixed)
+            log("warning", f"{S.LABELS[key]} {value} kbps is out of range; set to {fixed} kbps")
+
+
 def script_defaults(settings):
     state.default_out_dir = obs_record_folder()
     obs.obs_data_set_default_string(settings, "record_mode", "video")
-    obs.obs_data_set_default_int(settings, "bitrate_kbps", 6000)
+    obs.obs_data_set_default_int(settings, "video_kbps", 6000)
+    obs.obs_data_set_default_int(settings, "audio_kbps", 128)
     obs.obs_data_set_default_string(settings, "codec", "vp8")
     obs.obs_data_set_default_string(settings, "out_dir", state.default_out_dir)
-    obs.obs_data_set_default_bool(settings, "auto_record", True)
-    obs.obs_data_set_default_bool(settings, "follow_obs_recording", False)
+    obs.obs_data_set_default_string(settings, "start_recording", "join")
     obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
     obs.obs_data_set_default_int(settings, "port", 8765)
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
@@ -181,10 +220,18 @@ def script_description():
         return text + f"<br><br><b>Not working:</b> {IMPORT_ERROR}"
     link = state.controller.guest_link if state.controller else ""
     if link:
-        text += f'<br><br>Guest link: <a href="{link}">{link}</a>'
+        text += f'<br><br>Guest link: <a href="{html.escape(link)}">{html.escape(link)}</a>'
     if state.controller and state.controller.last_error:
-        text += f"<br><b>Error:</b> {state.controller.last_error}"
+        text += f"<br><b>Error:</b> {html.escape(state.controller.last_error)}"
     return text
+
+
+def link_for(guest: str = "") -> str:
+    """The guest link, with a guest's name in it when given."""
+    link = state.controller.guest_link if state.controller else ""
+    if link and guest:
+        link += "&name=" + urllib.parse.quote(guest)
+    return link
 
 
 # ----- lifecycle -----------------------------------------------------------------------
@@ -195,12 +242,13 @@ def script_load(settings):
         return
     state.shut_down = False
     state.settings = settings
-    state.log_handler = route_package_logs_to_obs()
+    state.log_handler = route_package_logs_to_obs(user_sink=log)
     if not obs.obs_data_get_string(settings, "token"):
         # Made once and saved with the script's settings, so the guest link stays the same.
         obs.obs_data_set_string(settings, "token", secrets.token_urlsafe(16))
     if not state.default_out_dir:
         state.default_out_dir = obs_record_folder()
+    settle_settings(settings)
     options = read_options(settings)
     controller_box: list = []
     manager = GuestSourceManager(
@@ -208,6 +256,9 @@ def script_load(settings):
         guest_status=lambda guest: controller_box[0].guest_status(guest) if controller_box else None,
         set_recording=lambda guest, on: controller_box[0].set_recording(guest, on),
         log=log,
+        control=lambda guest, action, value: controller_box[0].control(guest, action, value),
+        notice=lambda guest: controller_box[0].notice(guest) if controller_box else "",
+        guest_link=link_for,
     )
     try:
         manager.install()
@@ -228,13 +279,17 @@ def script_load(settings):
     obs.obs_frontend_add_event_callback(on_frontend_event)
     _register_hotkeys(settings)
     obs.timer_add(refresh_status, 1000)
-    log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}; guest link: {controller.guest_link}")
+    log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}")
+    log("info", f"guest recordings go to {options.out_dir or state.default_out_dir} "
+                "(a folder per session)")
+    flush_script_log()
 
 
 def script_update(settings):
     if state.controller is None:
         return
     state.default_out_dir = obs_record_folder()  # follows OBS's own setting
+    settle_settings(settings)
     state.controller.update_options(read_options(settings))
 
 
@@ -246,6 +301,8 @@ def script_save(settings):
 
 
 def script_unload():
+    if IMPORT_ERROR:
+        return  # nothing was started
     shutdown("script unloaded")
 
 
@@ -268,10 +325,12 @@ def shutdown(why: str) -> None:
     state.controller = state.manager = state.settings = None
     stop_routing(state.log_handler)
     state.log_handler = None
+    flush_script_log()
     # Codec contexts caught in reference cycles hold native encoder/decoder threads until
     # the collector runs; free them now rather than piling them up over reloads.
     gc.collect()
     log("info", f"stopped ({why})")
+    flush_script_log()
 
 
 def on_frontend_event(event):
@@ -279,7 +338,7 @@ def on_frontend_event(event):
     if event == obs.OBS_FRONTEND_EVENT_RECORDING_STARTED and controller:
         controller.obs_recording_changed(True)
     elif event == obs.OBS_FRONTEND_EVENT_RECORDING_STOPPED and controller:
-        controller.obs_recording_changed(False)
+        controller.obs_recording_changed(False, obs.obs_frontend_get_last_recording() or None)
     elif event in (getattr(obs, "OBS_FRONTEND_EVENT_SCRIPTING_SHUTDOWN", -1),
                    obs.OBS_FRONTEND_EVENT_EXIT):
         shutdown("OBS is closing")
@@ -307,15 +366,20 @@ def _register_hotkeys(settings) -> None:
 # ----- status (timer: graphics thread, reads the controller's cache only) --------------
 
 def refresh_status():
+    flush_script_log()
     controller = state.controller
     if controller is None:
         return
     statuses = controller.statuses()
+    state.status_time = time.strftime("%H:%M:%S")
     if not statuses:
         state.status_text = "No guests yet." if controller.running else "Guest server not running."
         return
-    lines = [f"{s.get('name')}: {guest_status_text(s)}" for s in sorted(statuses, key=lambda s: str(s.get("name")))]
-    state.status_text = "\n".join(lines)
+    lines = [f"{s.get('name')}: {guest_status_text(s)}"
+             for s in sorted(statuses, key=lambda s: str(s.get("name")))]
+    counts = {word: sum(guest_state(s) == word for s in statuses) for word in ("recording", "live")}
+    state.status_text = (f"{counts['recording']} recording, {counts['live']} live, not recording\n"
+                         + "\n".join(lines))
 
 
 # ----- properties ----------------------------------------------------------------------
@@ -326,41 +390,57 @@ def script_properties():
         obs.obs_properties_add_text(props, "error", IMPORT_ERROR, obs.OBS_TEXT_INFO)
         return props
     controller = state.controller
-    link = controller.guest_link if controller else ""
-    obs.obs_properties_add_text(props, "link_info", f"Guest link: {link or '(server not running)'}",
-                                obs.OBS_TEXT_INFO)
+    settings = state.settings
+    if settings is not None:
+        obs.obs_data_set_string(settings, "guest_link",
+                                link_for(state.link_name) or "(the guest server is not running)")
+    link = obs.obs_properties_add_text(props, "guest_link", "Guest link", obs.OBS_TEXT_DEFAULT)
+    obs.obs_property_set_long_description(link, "Select it and copy it (Ctrl+C) to send to a guest.")
     if controller and controller.last_error:
-        p = obs.obs_properties_add_text(props, "error_info", f"Error: {controller.last_error}",
+        p = obs.obs_properties_add_text(props, "error_info", f"Error: {html.escape(controller.last_error)}",
                                         obs.OBS_TEXT_INFO)
         obs.obs_property_text_set_info_type(p, obs.OBS_TEXT_INFO_ERROR)
     if state.notice:
-        obs.obs_properties_add_text(props, "notice", state.notice, obs.OBS_TEXT_INFO)
+        obs.obs_properties_add_text(props, "notice", html.escape(state.notice), obs.OBS_TEXT_INFO)
     refresh_status()
-    obs.obs_properties_add_text(props, "status_info", f"Guests:\n{state.status_text}", obs.OBS_TEXT_INFO)
-    obs.obs_properties_add_button(props, "copy_link", "Show / copy guest link", on_copy_link)
+    obs.obs_properties_add_text(props, "status_info", html.escape(
+        f"Guests (at {state.status_time}):\n{state.status_text}"), obs.OBS_TEXT_INFO)
+    obs.obs_properties_add_button(props, "refresh", "Refresh status", on_refresh)
     obs.obs_properties_add_button(props, "start_all", "Start all guest recordings", on_start_all)
     obs.obs_properties_add_button(props, "stop_all", "Stop all guest recordings", on_stop_all)
-    obs.obs_properties_add_button(props, "refresh", "Refresh status", lambda *_: True)
+    obs.obs_properties_add_button(props, "open_folder", "Open recordings folder", on_open_folder)
+    obs.obs_properties_add_text(props, "link_name", "Name for a guest's own link", obs.OBS_TEXT_DEFAULT)
+    obs.obs_properties_add_button(props, "make_link", "Make guest link", on_make_link)
 
     mode = obs.obs_properties_add_list(props, "record_mode", "Record", obs.OBS_COMBO_TYPE_LIST,
                                        obs.OBS_COMBO_FORMAT_STRING)
     for value, label in RECORD_MODES:
         obs.obs_property_list_add_string(mode, label, value)
-    bitrate = obs.obs_properties_add_int(props, "bitrate_kbps", "Bitrate (kbps)", 6, 100000, 100)
-    obs.obs_property_set_long_description(
-        bitrate, "Video bitrate for video recordings; the Opus bitrate (6-510) for audio only.")
-    codec = obs.obs_properties_add_list(props, "codec", "Record codec", obs.OBS_COMBO_TYPE_LIST,
+    obs.obs_property_set_modified_callback(mode, on_mode_changed)
+    low, high = S.LIMITS["video_kbps"]
+    video = obs.obs_properties_add_int(props, "video_kbps", "Video bitrate", low, high, 100)
+    obs.obs_property_int_set_suffix(video, " kbps")
+    low, high = S.LIMITS["audio_kbps"]
+    audio = obs.obs_properties_add_int(props, "audio_kbps", "Opus bitrate", low, high, 1)
+    obs.obs_property_int_set_suffix(audio, " kbps")
+    codec = obs.obs_properties_add_list(props, "codec", "Video codec", obs.OBS_COMBO_TYPE_LIST,
                                         obs.OBS_COMBO_FORMAT_STRING)
     for value, label in CODECS:
         obs.obs_property_list_add_string(codec, label, value)
-    obs.obs_properties_add_path(props, "out_dir", "Output folder", obs.OBS_PATH_DIRECTORY, None,
+    if settings is not None:
+        on_mode_changed(props, mode, settings)
+    start = obs.obs_properties_add_list(props, "start_recording", "Start recording",
+                                        obs.OBS_COMBO_TYPE_LIST, obs.OBS_COMBO_FORMAT_STRING)
+    for value, label in START_CHOICES:
+        obs.obs_property_list_add_string(start, label, value)
+    obs.obs_properties_add_path(props, "out_dir", "Recordings folder", obs.OBS_PATH_DIRECTORY, None,
                                 state.default_out_dir)
-    obs.obs_properties_add_bool(props, "auto_record", "Record guests when they join")
-    obs.obs_properties_add_bool(props, "follow_obs_recording", "Record guests while OBS records")
-    obs.obs_properties_add_bool(props, "add_to_scene", "Add guest sources to the current scene")
-    obs.obs_properties_add_text(props, "host", "Server host", obs.OBS_TEXT_DEFAULT)
-    obs.obs_properties_add_int(props, "port", "Server port", 1, 65535, 1)
-    obs.obs_properties_add_text(props, "token", "Guest token", obs.OBS_TEXT_DEFAULT)
+    obs.obs_properties_add_bool(props, "add_to_scene", "Add guests to the current scene")
+    for name, label, kind in (("host", "Server address", "text"), ("port", "Server port", "int"),
+                              ("token", "Guest token", "text")):
+        prop = (obs.obs_properties_add_int(props, name, label, 1, 65535, 1) if kind == "int"
+                else obs.obs_properties_add_text(props, name, label, obs.OBS_TEXT_DEFAULT))
+        obs.obs_property_set_modified_callback(prop, on_server_changed)
     _add_network_properties(props)
     obs.obs_properties_add_text(props, "sfu", "SFU (janus:http://host:8088/janus; empty: none)",
                                 obs.OBS_TEXT_DEFAULT)
@@ -384,45 +464,81 @@ def _add_network_properties(props):
     obs.obs_properties_add_path(props, "key_file", "TLS private key", obs.OBS_PATH_FILE, pem, None)
 
 
-def on_start_all(props, prop):
-    if state.controller:
-        state.controller.start_all()
-    return False
-
-
-def on_stop_all(props, prop):
-    if state.controller:
-        state.controller.stop_all()
-    return False
-
-
-def on_copy_link(props, prop):
-    link = state.controller.guest_link if state.controller else ""
-    if not link:
-        state.notice = "The guest server is not running; see the OBS log."
-        return True
-    log("info", f"guest link: {link}")
-    state.notice = ("Guest link copied to the clipboard." if copy_to_clipboard(link)
-                    else "No clipboard tool found: copy the guest link above by hand.")
+def on_mode_changed(props, prop, settings):
+    mode = obs.obs_data_get_string(settings, "record_mode") or "video"
+    for name, shown in S.shown_settings(mode).items():
+        obs.obs_property_set_visible(obs.obs_properties_get(props, name), shown)
     return True
 
 
-def copy_to_clipboard(text: str) -> bool:
-    if sys.platform == "win32":
-        tools = [["clip"]]
-    elif sys.platform == "darwin":
-        tools = [["pbcopy"]]
-    else:
-        tools = [["wl-copy"], ["xclip", "-selection", "clipboard"], ["xsel", "--clipboard", "--input"]]
-    for tool in tools:
-        if tool[0] == "wl-copy" and not os.environ.get("WAYLAND_DISPLAY"):
-            continue
-        if shutil.which(tool[0]) is None:
-            continue
-        try:
-            subprocess.run(tool, input=text.encode(), timeout=3, check=True,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            return True
-        except (OSError, subprocess.SubprocessError):
-            continue
-    return False
+def on_server_changed(props, prop, settings):
+    """Show the link the new server settings give at once; an old error no longer applies."""
+    if state.controller is None:
+        return False
+    host = obs.obs_data_get_string(settings, "host") or "127.0.0.1"
+    port = obs.obs_data_get_int(settings, "port")
+    scheme = "http" if is_loopback(host) else "https"
+    link = f"{scheme}://{link_host(host)}:{port}/?token={obs.obs_data_get_string(settings, 'token')}"
+    if link == obs.obs_data_get_string(settings, "guest_link"):
+        return False
+    obs.obs_data_set_string(settings, "guest_link", link)
+    error = obs.obs_properties_get(props, "error_info")
+    if error is not None:
+        obs.obs_property_set_visible(error, False)
+    return True
+
+
+def _say(text: str) -> bool:
+    state.notice = text
+    log("info", text)
+    return True  # the dialog is rebuilt and shows the notice and fresh status
+
+
+def on_refresh(props, prop):
+    state.notice = ""
+    return True
+
+
+def on_start_all(props, prop):
+    if not state.controller:
+        return False
+    state.controller.start_all()
+    return _say("Asked every connected guest's recording to start.")
+
+
+def on_stop_all(props, prop):
+    if not state.controller:
+        return False
+    state.controller.stop_all()
+    return _say("Asked every guest recording to stop.")
+
+
+def on_make_link(props, prop):
+    name = obs.obs_data_get_string(state.settings, "link_name").strip() if state.settings else ""
+    link = link_for(name)
+    if not link:
+        return _say("The guest server is not running; see the Script Log.")
+    state.link_name = name
+    obs.obs_data_set_string(state.settings, "guest_link", link)
+    return _say(f"Link for {name}: {link}" if name else f"Guest link: {link}")
+
+
+def on_open_folder(props, prop):
+    controller = state.controller
+    folder = controller.session_folder() if controller else None
+    if folder is None:
+        folder = Path(read_options(state.settings).out_dir or state.default_out_dir)
+    if not Path(folder).is_dir():
+        return _say(f"The recordings folder does not exist yet: {folder}")
+    opener = ({"win32": None, "darwin": ["open"]}.get(sys.platform, ["xdg-open"]))
+    try:
+        if opener is None:
+            os.startfile(str(folder))  # type: ignore[attr-defined]
+        elif shutil.which(opener[0]):
+            subprocess.Popen(opener + [str(folder)], stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True)
+        else:
+            return _say(f"No program to open folders; the recordings are in {folder}")
+    except OSError as exc:
+        return _say(f"Could not open {folder}: {exc}")
+    return _say(f"Opened {folder}")

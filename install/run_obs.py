@@ -64,8 +64,8 @@ def record_overrides(value: str | None) -> dict[str, object]:
     if number == 0:
         return {"record_mode": "pcm"}
     if number < 0:
-        return {"record_mode": "opus", "bitrate_kbps": -number}
-    return {"record_mode": "video", "bitrate_kbps": number}
+        return {"record_mode": "opus", "audio_kbps": -number}
+    return {"record_mode": "video", "video_kbps": number}
 
 
 def check_obs_python(obs_binary: str) -> None:

@@ -89,11 +89,13 @@ class ObsHarness:
         self.obs_record_dir = self.workdir / "obs-recordings"
         settings: dict[str, Any] = {} if not defaults else {
             "host": "127.0.0.1", "port": self.guest_port, "token": self.token,
-            "out_dir": str(self.out_dir), "record_mode": "video", "bitrate_kbps": 1000,
-            "codec": "vp8", "auto_record": True, "follow_obs_recording": False,
-            "add_to_scene": True,
+            "out_dir": str(self.out_dir), "record_mode": "video", "video_kbps": 1000,
+            "codec": "vp8", "start_recording": "join", "add_to_scene": True,
         }
-        settings.update(script_settings or {})
+        given = script_settings or {}
+        if {"auto_record", "follow_obs_recording"} & set(given) and "start_recording" not in given:
+            settings.pop("start_recording", None)  # the script migrates the old switches
+        settings.update(given)
         self.setup = ObsSetup(
             config_home=self.workdir / "config",
             script_path=script,

@@ -21,8 +21,8 @@ from obs_harness import GREEN_YUV, BackgroundGuest, wait_until
 def test_record_modes_map_to_the_record_value() -> None:
     assert record_value("video", 6000) == (6000, None)
     assert record_value("pcm", 6000) == (0, None)
-    assert record_value("opus", 128) == (-128, None)
-    value, warning = record_value("opus", 6000)
+    assert record_value("opus", 6000, 128) == (-128, None)
+    value, warning = record_value("opus", 6000, 6000)
     assert value == -510 and "510" in warning  # clamped to what Opus can do
     with pytest.raises(RecordSettingsError):
         record_value("video", 0)
@@ -31,8 +31,8 @@ def test_record_modes_map_to_the_record_value() -> None:
 
 
 def test_engine_settings_from_options(tmp_path: Path) -> None:
-    opts = ScriptOptions(record_mode="opus", bitrate_kbps=96, codec="VP9", out_dir="",
-                         auto_record=False, follow_obs_recording=True, port=9001, token="t")
+    opts = ScriptOptions(record_mode="opus", audio_kbps=96, codec="VP9", out_dir="",
+                         start_recording="obs", port=9001, token="t")
     settings, warnings = engine_settings(opts, tmp_path)
     assert settings.out_dir == tmp_path and settings.record == -96 and settings.codec == "vp9"
     assert settings.port == 9001 and settings.token == "t" and not settings.auto_record
@@ -41,6 +41,9 @@ def test_engine_settings_from_options(tmp_path: Path) -> None:
     assert engine_settings(opts, tmp_path, obs_recording=True)[0].auto_record
     with pytest.raises(RecordSettingsError):
         engine_settings(ScriptOptions(codec="theora"), tmp_path)
+    with pytest.raises(RecordSettingsError):
+        engine_settings(ScriptOptions(start_recording="sometimes"), tmp_path)
+    assert not engine_settings(ScriptOptions(start_recording="manual"), tmp_path)[0].auto_record
 
 
 def _get(url: str) -> int:
@@ -55,9 +58,8 @@ def _get(url: str) -> int:
 def controller(tmp_path: Path):
     logs: list[tuple[str, str]] = []
     changes: list[list[str]] = []
-    opts = ScriptOptions(out_dir=str(tmp_path / "rec"), auto_record=False,
-                         follow_obs_recording=True, port=free_port(), token="tok123",
-                         bitrate_kbps=800)
+    opts = ScriptOptions(out_dir=str(tmp_path / "rec"), start_recording="obs",
+                         port=free_port(), token="tok123", video_kbps=800)
     ctl = GuestRecorderController(
         opts, default_out_dir=lambda: tmp_path / "default", log=lambda lvl, msg: logs.append((lvl, msg)),
         on_status_change=changes.append)
@@ -65,6 +67,8 @@ def controller(tmp_path: Path):
     before = {t.name for t in threading.enumerate()}
     ctl.start()
     wait_until(lambda: ctl.running or None, 20, 0.1, "the engine")
+    # The engine's thread runs before its server listens: wait for the server itself.
+    wait_until(lambda: _get(f"http://127.0.0.1:{opts.port}/") == 200 or None, 20, 0.1, "the server")
     yield ctl
     started = time.monotonic()
     ctl.stop(timeout=5)
@@ -87,7 +91,7 @@ def test_controller_runs_guests_and_recordings(controller: GuestRecorderControll
         ctl.obs_recording_changed(True)  # OBS started recording; "follow" is on
         wait_until(lambda: ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "recording")
         file = Path(ctl.guest_status("Hana")["file"])
-        assert file.parent == (tmp_path / "rec").resolve()
+        assert file.parent.parent == (tmp_path / "rec").resolve()  # in the session folder
         ctl.obs_recording_changed(False)
         wait_until(lambda: not ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "the stop")
 
@@ -98,6 +102,35 @@ def test_controller_runs_guests_and_recordings(controller: GuestRecorderControll
                    15, 0.2, "a new recording")
         ctl.stop_all()
         wait_until(lambda: not ctl.guest_status("Hana")["recording"] or None, 15, 0.2, "stop all")
+
+        # Live reception figures (no OBS sink here: the size comes from VP8 key frames).
+        live = wait_until(lambda: (lambda s: s if s.get("kbps") and s.get("fps") else None)(
+            ctl.guest_status("Hana")), 10, 0.3, "live figures")
+        assert live["resolution"] == "320x240" and 5 < live["fps"] < 25 and live["kbps"] > 10
+        assert live["loss_percent"] == 0.0 and live["ice_pair"] == "direct"
+
+        def received(kind: str, **fields):
+            return next((m for m in guest.client.messages if m.get("type") == kind
+                         and all(m.get(k) == v for k, v in fields.items())), None)
+
+        # Director requests reach the guest over its control channel; each says how it went.
+        ctl.control("Hana", "message", "  Ready in  ten ")
+        wait_until(lambda: received("message", text="Ready in ten"), 10, 0.2, "the message")
+        wait_until(lambda: ctl.notice("Hana") == "Message sent." or None, 5, 0.1, "the notice")
+        ctl.control("Hana", "mute")
+        wait_until(lambda: received("mute", mute=True), 10, 0.2, "the mute request")
+        ctl.control("Hana", "bitrate", 50)  # below what is sane: clamped
+        wait_until(lambda: received("bitrate", kbps=100), 10, 0.2, "the bitrate request")
+        wait_until(lambda: ctl.guest_status("Hana")["video_kbps"] == 100 or None, 5, 0.2, "new plan")
+        ctl.control("Nobody", "mute")
+        wait_until(lambda: ctl.notice("Nobody").startswith("Not done: no guest named") or None,
+                   5, 0.1, "the refusal")
+        ctl.control("Hana", "hang_up")
+        wait_until(lambda: ctl.guest_status("Hana") is None or None, 15, 0.2, "Hana hung up")
+        assert received("hangup")
+        assert ctl.notice("Hana") == "Hung up."
+        assert any("guest 'Hana' joined" in m for _, m in ctl.logs)
+        assert any("guest 'Hana' left" in m for _, m in ctl.logs)
     finally:
         guest.leave()
 

@@ -72,9 +72,9 @@ def test_status_texts() -> None:
     assert format_bytes(999) == "999 B" and format_bytes(12_400_000) == "12.4 MB"
     status = {"connected": True, "recording": True, "recording_seconds": 83, "file_bytes": 2_500_000,
               "file": "/x/Alice.webm", "error": None}
-    assert guest_status_text(status) == "connected, recording 0:01:23, 2.5 MB"
+    assert guest_status_text(status) == "recording 0:01:23, 2.5 MB"
     assert guest_status_detail(status).endswith("File: /x/Alice.webm")
-    assert guest_status_text(None) == "not connected"
+    assert guest_status_text(None) == "left"
     assert "error: disk full" in guest_status_text({"connected": False, "error": "disk full"})
 
 

@@ -26,7 +26,7 @@ def obs_auto(tmp_path_factory):
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"auto_record": True},
+    harness = ObsHarness(tmp_path_factory.mktemp("obs-guests"), {"start_recording": "join"},
                          extra_collections=["Spare"], extra_scripts=[RELOAD_HELPER])
     with harness:
         harness.wait_for_server()
@@ -34,7 +34,7 @@ def obs_auto(tmp_path_factory):
 
 
 def guest_files(h: ObsHarness, stem: str) -> list[Path]:
-    return sorted(p for p in h.out_dir.glob(f"{stem}_*") if p.suffix in (".webm", ".mkv", ".mka"))
+    return sorted(p for p in h.out_dir.glob(f"Session */{stem}_*") if p.suffix in (".webm", ".mkv", ".mka"))
 
 
 def shows_colour(h: ObsHarness, source: str, rgb) -> tuple[float, float, float] | None:
@@ -66,7 +66,7 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
         assert 0.15 < peak < 0.5, f"Alice's tone peak {peak}"
         status = wait_until(lambda: recording(h, "Alice"), 20, 0.5, "Alice's recording")
         alice_file = Path(status["file"])
-        assert alice_file.parent == h.out_dir.resolve()
+        assert alice_file.parent.parent == h.out_dir.resolve()  # in the session folder
         wait_until(lambda: alice_file.stat().st_size > 20_000 or None, 20, 0.5, "Alice's file to grow")
 
         # A second guest joins and leaves while Alice stays.

@@ -1,69 +1,207 @@
 """What a user sees of the script in a real OBS: its description, its properties, and each
-guest source's own properties (status text and record toggle)."""
+guest source's own properties (live status and the director's controls), the layout of
+guests in the scene, and the session folder on disk."""
 
 from __future__ import annotations
 
 import json
+import re
+import time
 from pathlib import Path
 
 import pytest
 
-from obs_harness import RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
+from obs_harness import GREEN_YUV, RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]
 PROBE = Path(__file__).resolve().parent / "support" / "obs_script_probe.py"
 
 
-def dumps(h: ObsHarness) -> list[dict]:
-    marker = "[probe-dump] "
-    return [json.loads(line.split(marker, 1)[1]) for line in h.log_text().splitlines() if marker in line]
-
-
 def dump(h: ObsHarness) -> dict:
-    count = len(dumps(h))
+    """What the script's and the guest sources' property dialogs show now (see the probe)."""
+    target = h.workdir / "probe-dump.json"
+    target.unlink(missing_ok=True)
     h.ws.trigger_hotkey_by_name("guestrec_probe_dump")
-    return wait_until(lambda: (lambda d: d[-1] if len(d) > count else None)(dumps(h)), 10, 0.2,
-                      "the probe's dump in the log")
+    return wait_until(lambda: target.exists() and json.loads(target.read_text()), 10, 0.2,
+                      "the probe's dump")
 
 
-def test_description_properties_and_guest_status(tmp_path: Path) -> None:
+TIME_SIZE = re.compile(r"(\d+):(\d\d):(\d\d), ([\d.]+) (B|KB|MB|GB)")
+UNITS = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9}
+
+
+def time_and_size(text: str) -> tuple[int, float]:
+    """(seconds, bytes) from the first "0:00:05, 1.2 MB" in a status text."""
+    match = TIME_SIZE.search(text)
+    assert match, text
+    h, m, sec, size, unit = match.groups()
+    return int(h) * 3600 + int(m) * 60 + int(sec), float(size) * UNITS[unit]
+
+
+def apply_and_dump(h: ObsHarness, request: dict) -> dict:
+    (h.workdir / "apply.json").write_text(json.dumps(request))
+    return dump(h)
+
+
+def received(guest: BackgroundGuest, kind: str, **fields):
+    return next((m for m in list(guest.client.messages) if m.get("type") == kind
+                 and all(m.get(k) == v for k, v in fields.items())), None)
+
+
+def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
+    """One OBS run, as a user goes through a show: the panel and the guest sources show
+    live figures, the director's controls reach the guest (also through obs-websocket),
+    guests sit side by side, and the session folder's manifest lists what was recorded."""
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    with ObsHarness(tmp_path, {"auto_record": True}, script=PROBE) as h:
+    # Settings as an older version saved them: moved to the new ones at load.
+    old_style = {"auto_record": True, "follow_obs_recording": False, "bitrate_kbps": 900}
+    h = ObsHarness(tmp_path, old_style, script=PROBE,
+                   extra_env={"GUESTREC_PROBE_APPLY": str(tmp_path / "apply.json"),
+                              "GUESTREC_PROBE_DUMP": str(tmp_path / "probe-dump.json")})
+    h.setup.script_settings.pop("video_kbps")
+    ivy = kay = None
+    with h:
         h.wait_for_server()
         link = f"{h.base_url}/?token={h.token}"
         first = dump(h)
         assert link in first["description"]
-        script = first["script"]
-        assert script["link_info"] == f"Guest link: {link}"
-        assert script["status_info"] == "Guests:\nNo guests yet."
-        for name in ("record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
-                     "follow_obs_recording", "add_to_scene", "host", "port", "token",
-                     "start_all", "stop_all", "copy_link", "ice_servers", "turn_secret", "cert_file",
-                     "key_file", "sfu", "sfu_room", "sfu_secret"):
-            assert name in script, name
-        assert first["copy_refreshes"] is True
-        assert first["after_copy"]["notice"].startswith(("Guest link copied", "No clipboard tool"))
+        script, settings = first["script"], first["settings"]
+        assert settings["start_recording"] == "join" and settings["video_kbps"] == 900
+        assert not {"bitrate_kbps", "auto_record", "follow_obs_recording"} & set(settings)
+        assert settings["guest_link"] == link and script["guest_link"] == "Guest link"
+        assert "No guests yet." in script["status_info"]
+        # Video mode: the video bitrate and codec are shown, the Opus bitrate is not.
+        assert script["video_kbps"] == "Video bitrate" and script["codec"] == "Video codec"
+        assert script["audio_kbps"] is None
+        assert script["start_recording"] == "Start recording"
+        for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
+                     "ice_servers", "turn_secret", "cert_file", "key_file", "sfu", "sfu_room", "sfu_secret"):
+            assert script.get(name), name
 
-        guest = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
-        try:
-            wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.5,
-                       "Ivy's recording")
+        ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
+        wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.5,
+                   "Ivy's recording")
+        h.ws.start_record()  # OBS's own recording joins the session
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
 
-            def ivy_shown():
-                d = dump(h)
-                status = d["sources"].get("Ivy", {}).get("status", "")
-                return d if "recording" in status and "Ivy: connected" in d["script"]["status_info"] else None
+        def ivy_live():
+            d = dump(h)
+            return d if "Receiving 320x240 at" in d["sources"].get("Ivy", {}).get("status", "") else None
 
-            shown = wait_until(ivy_shown, 15, 1.0, "Ivy's status in the dialogs")
-            ivy = shown["sources"]["Ivy"]
-            # The selected candidate pair: on one machine, no NAT between the two.
-            assert ivy["status"].startswith("Guest Ivy: connected (direct), recording ")
-            assert "File: " in ivy["status"] and str(h.out_dir.resolve()) in ivy["status"]
-            assert ivy["record"] == "Record this guest"
-        finally:
-            guest.leave()
+        before = wait_until(ivy_live, 20, 1.0, "Ivy's live figures in her source")
+        time.sleep(3)
+        after = dump(h)
+        # The panel and the guest source both move on while Ivy records.
+        for read in (lambda d: d["script"]["status_info"], lambda d: d["sources"]["Ivy"]["status"]):
+            (t0, b0), (t1, b1) = time_and_size(read(before)), time_and_size(read(after))
+            assert t1 >= t0 + 2 and b1 > b0, (read(before), read(after))
+        panel = after["script"]["status_info"]
+        assert "1 recording, 0 live, not recording" in panel and "Ivy: recording " in panel
+        assert re.search(r"320x240 at \d+\.\d fps, \d+ kbps, loss \d+\.\d%, direct", panel), panel
+        source = after["sources"]["Ivy"]
+        assert source["status"].startswith("Ivy: RECORDING") and "File: " in source["status"]
+        assert source["settings"]["guest_link"] == link + "&name=Ivy"
+        assert source["settings"]["record"] is True
+        for name in ("hang_up", "ask_mute", "ask_unmute", "send_message", "message", "video_kbps"):
+            assert source.get(name), name
+        # What the user needs reaches the Script Log (print() from the script).
+        lines = h.log_text().splitlines()
+        for wanted in ("[guestrec] guest 'Ivy' joined", "[guestrec] session folder: "):
+            assert any(wanted in line for line in lines), (wanted, h.guestrec_log_lines()[-15:])
+
+        # A second guest lands beside the first, not on top of it.
+        kay = BackgroundGuest(h.whip_url("Kay"), h.token, GREEN_YUV).join()
+        wait_until(lambda: (h.guests().get("Kay") or {}).get("recording") or None, 20, 0.5,
+                   "Kay's recording")
+        ids = {name: h.ws.get_scene_item_id("Scene", name).scene_item_id for name in ("Ivy", "Kay")}
+        spots = {name: h.ws.get_scene_item_transform("Scene", i).scene_item_transform
+                 for name, i in ids.items()}
+        assert [spots[n]["positionX"] for n in ("Ivy", "Kay")] == [0.0, 320.0], spots
+        for spot in spots.values():
+            assert spot["positionY"] == 0.0 and spot["boundsWidth"] == 320.0
+            assert spot["boundsHeight"] == 360.0, spot
+
+        # The director's controls, through obs-websocket as a Stream Deck would use them
+        # (enabled once the script's status, refreshed every second, has Kay connected).
+        wait_until(lambda: dump(h)["sources"]["Kay"]["status"].startswith("Kay: RECORDING") or None,
+                   10, 0.5, "Kay's source to show her connected")
+        h.ws.set_input_settings("Kay", {"message": "Hello Kay"}, True)
+        h.ws.press_input_properties_button("Kay", "send_message")
+        wait_until(lambda: received(kay, "message", text="Hello Kay"), 10, 0.2, "Kay's message")
+        h.ws.press_input_properties_button("Kay", "ask_mute")
+        wait_until(lambda: received(kay, "mute", mute=True), 10, 0.2, "the mute request")
+        h.ws.set_input_settings("Kay", {"video_kbps": 700}, True)
+        wait_until(lambda: received(kay, "bitrate", kbps=700), 10, 0.2, "the bitrate request")
+        assert h.guests()["Kay"]["video_kbps"] == 700
+        kay_source = wait_until(lambda: (lambda s: s if s.get("notice") else None)(
+            dump(h)["sources"]["Kay"]), 10, 0.5, "Kay's notice")
+        assert kay_source["notice"] == "Video bitrate set to 700 kbps."
+        # The per-guest record toggle: off, then on again into a new file.
+        first_file = h.guests()["Kay"]["file"]
+        h.ws.set_input_settings("Kay", {"record": False}, True)
+        wait_until(lambda: not h.guests()["Kay"]["recording"] or None, 15, 0.5, "Kay's stop")
+        h.ws.set_input_settings("Kay", {"record": True}, True)
+        wait_until(lambda: (lambda s: s["recording"] and s["file"] != first_file and s)(
+            h.guests()["Kay"]) or None, 15, 0.5, "Kay's second recording")
+        time.sleep(2)
+        h.ws.press_input_properties_button("Kay", "hang_up")
+        wait_until(lambda: "Kay" not in h.guests() or None, 15, 0.5, "Kay hung up")
+        assert received(kay, "hangup")
+        # A departed guest's picture is hidden; the source stays for a return.
+        wait_until(lambda: not h.ws.get_scene_item_enabled("Scene", ids["Kay"]).scene_item_enabled
+                   or None, 10, 0.3, "Kay's item hidden")
+        assert "Kay" in h.inputs_of_our_kind()
+
+        h.ws.stop_record()
+        wait_until(lambda: not h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to stop")
+
+        # Settings: the Opus bitrate is corrected where the user sees it; fields follow the mode.
+        opus = apply_and_dump(h, {"settings": {"record_mode": "opus", "audio_kbps": 6000}})
+        assert opus["settings"]["audio_kbps"] == 510
+        assert opus["script"]["audio_kbps"] == "Opus bitrate"
+        assert opus["script"]["video_kbps"] is None and opus["script"]["codec"] is None
+        named = apply_and_dump(h, {"settings": {"link_name": "Eve Two"}, "press": "make_link"})
+        assert named["settings"]["guest_link"] == link + "&name=Eve%20Two"
+        assert "Link for Eve Two" in named["script"]["notice"]
+
+        ivy.leave()
+        ivy = None
+        sessions = wait_until(lambda: (lambda found: found if len(found) == 1 and json.loads(
+            (found[0] / "session.json").read_text())["ended"] else None)(
+            sorted(h.out_dir.glob("Session *"))), 20, 0.5, "the session to end")
+    for guest in (ivy, kay):
+        if guest is not None:
+            guest.drop()  # OBS is gone: no one to say goodbye to
+    check_session(sessions[0], h)
+
+
+def check_session(folder: Path, h: ObsHarness) -> None:
+    """session.json lists every file of the session with its guest and its start on the
+    session's timeline (checked against the recordings' own sidecars), and OBS's file."""
+    from datetime import datetime
+
+    manifest = json.loads((folder / "session.json").read_text())
+    started = datetime.fromisoformat(manifest["started"])
+    media = sorted(p.name for p in folder.iterdir() if p.suffix in (".webm", ".mkv", ".mka"))
+    assert sorted(f["file"] for f in manifest["files"]) == media
+    guests = [f["guest"] for f in manifest["files"]]
+    assert guests.count("Ivy") == 1 and guests.count("Kay") == 2, manifest
+    for entry in manifest["files"]:
+        assert entry["file"].startswith(entry["guest"] + "_")
+        side = json.loads((folder / entry["sidecar"]).read_text())
+        offset = (datetime.fromisoformat(side["start_utc"]) - started).total_seconds()
+        assert abs(entry["start_seconds"] - offset) < 0.01 and entry["status"] == "complete"
+        assert entry["end_seconds"] > entry["start_seconds"]
+    starts = [f["start_seconds"] for f in manifest["files"]]
+    assert starts == sorted(starts) and 0 <= starts[0] < 5  # Ivy first, then Kay twice
+    assert [f["guest"] for f in manifest["files"]] == ["Ivy", "Kay", "Kay"]
+    (obs_run,) = manifest["obs_recordings"]
+    assert Path(obs_run["file"]).exists() and Path(obs_run["file"]).parent == h.obs_record_dir.resolve()
+    # OBS started recording after Ivy's recording began (her file's first media can come
+    # a moment later: it waits for the guest's first sender reports) and before Kay came.
+    assert 0 <= obs_run["start_seconds"] < starts[1] < obs_run["end_seconds"]
 
 
 def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:

@@ -91,5 +91,5 @@ def test_run_command_maps_record_values() -> None:
         sys.path.remove(str(ROOT / "install"))
     assert run_obs.record_overrides(None) == {}
     assert run_obs.record_overrides("0") == {"record_mode": "pcm"}
-    assert run_obs.record_overrides("-120") == {"record_mode": "opus", "bitrate_kbps": 120}
-    assert run_obs.record_overrides("2500") == {"record_mode": "video", "bitrate_kbps": 2500}
+    assert run_obs.record_overrides("-120") == {"record_mode": "opus", "audio_kbps": 120}
+    assert run_obs.record_overrides("2500") == {"record_mode": "video", "video_kbps": 2500}

@@ -89,6 +89,7 @@ class Engine:
         self._runner: web.AppRunner | None = None
         self._roster: Any = None  # core.GuestRoster, made on the loop
         self._whip: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
+        self._director: Any = None  # core.Director over that roster
         self._scheme = "http"
         self._lock = threading.Lock()
 
@@ -208,6 +209,42 @@ class Engine:
     def stop_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("stop_recording", guest), timeout=30)
 
+    # ----- director controls (DirectorError for a request that cannot be done) -------
+
+    def hang_up(self, guest: str) -> bool:
+        return self._call(self._dir().hang_up(guest), timeout=30)
+
+    def ask_mute(self, guest: str, mute: bool) -> bool:
+        return self._call(self._on_loop(self._dir().ask_mute, guest, mute), timeout=5)
+
+    def message_guest(self, guest: str, text: str) -> bool:
+        return self._call(self._on_loop(self._dir().message, guest, text), timeout=5)
+
+    def set_guest_bitrate(self, guest: str, kbps: int) -> int:
+        return self._call(self._on_loop(self._dir().set_video_bitrate, guest, kbps), timeout=5)
+
+    def obs_recording_changed(self, active: bool, path: str | None = None) -> None:
+        """OBS's own recording started or stopped: it belongs to the session."""
+        def note() -> None:
+            self._roster.sessions.obs_recording(active, Path(self._settings.out_dir), path)
+        self._call(self._on_loop(note), timeout=5)
+
+    def session_folder(self) -> Path | None:
+        """The open session's folder, else the last one (None before any)."""
+        roster = self._roster
+        if roster is None:
+            return None
+        return roster.sessions.current or roster.sessions.last_folder
+
+    def _dir(self) -> Any:
+        if self._director is None or not self.running:
+            raise EngineError("the guest server is not running")
+        return self._director
+
+    @staticmethod
+    async def _on_loop(fn: Callable[..., T], *args: Any) -> T:
+        return fn(*args)
+
     # ----- loop thread ------------------------------------------------------------
 
     def _run_loop(self, loop: asyncio.AbstractEventLoop, ready: Future[None]) -> None:
@@ -234,6 +271,7 @@ class Engine:
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
         from .core import GuestConfig, GuestRoster
+        from .core.director import Director
         from .ingest.whip import WhipIngest
 
         def config() -> GuestConfig:
@@ -248,6 +286,7 @@ class Engine:
             self._whip = await self._start_sfu()
         else:
             self._whip = WhipIngest(self._roster)
+        self._director = Director(self._roster)
         await self._start_server()
 
     async def _start_sfu(self) -> Any:
@@ -330,7 +369,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._roster = self._whip = None
+        self._roster = self._whip = self._director = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

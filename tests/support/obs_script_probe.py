@@ -3,13 +3,17 @@ properties dialogs would show into the OBS log.
 
 It loads obs_record_plugin.py as a module and hands every script_* call on to it, so the
 product runs as in a user's OBS. The hotkey "guestrec_probe_dump" (triggered through
-obs-websocket) logs one JSON line "[probe-dump] {...}" with the script's description, its
+obs-websocket) writes one JSON object to the file named by GUESTREC_PROBE_DUMP with the script's description, its
 properties (name -> description) and, for every WebRTC Guest source, that source's own
 properties as OBS builds them (through the source type's get_properties callback).
+Before dumping, it applies a request the test left in the file named by
+GUESTREC_PROBE_APPLY, if any: {"settings": {...}} set as the Scripts dialog would (then
+script_update), and {"press": "<button>"} pressed as a user would.
 """
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 
 import obspython as obs
@@ -19,34 +23,62 @@ _spec = importlib.util.spec_from_file_location("obs_record_plugin", ROOT / "obs_
 product = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(product)
 
-SCRIPT_PROPS = ["link_info", "status_info", "copy_link", "start_all", "stop_all", "refresh",
-                "record_mode", "bitrate_kbps", "codec", "out_dir", "auto_record",
-                "follow_obs_recording", "add_to_scene", "host", "port", "token", "notice",
-                "ice_servers", "turn_secret", "cert_file", "key_file", "sfu", "sfu_room", "sfu_secret"]
-SOURCE_PROPS = ["status", "record", "refresh"]
+SCRIPT_PROPS = ["guest_link", "error_info", "status_info", "start_all", "stop_all", "refresh",
+                "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
+                "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
+                "notice", "ice_servers", "turn_secret", "cert_file", "key_file", "sfu", "sfu_room", "sfu_secret"]
+SOURCE_PROPS = ["status", "notice", "record", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
+                "message", "send_message", "guest_link", "refresh"]
 _hotkey = {"id": None}
 
 
 def _describe(props, names):
+    """name -> its label, or None when it is hidden."""
     found = {}
     for name in names:
         prop = obs.obs_properties_get(props, name)
         if prop is not None:
-            found[name] = obs.obs_property_description(prop)
+            found[name] = obs.obs_property_description(prop) if obs.obs_property_visible(prop) else None
     return found
+
+
+def _settings(data):
+    return json.loads(obs.obs_data_get_json(data) or "{}")
+
+
+def _apply():
+    request_file = Path(os.environ.get("GUESTREC_PROBE_APPLY", "/nonexistent"))
+    if not request_file.exists():
+        return
+    request = json.loads(request_file.read_text())
+    request_file.unlink()
+    settings = product.state.settings
+    for key, value in (request.get("settings") or {}).items():
+        if isinstance(value, bool):
+            obs.obs_data_set_bool(settings, key, value)
+        elif isinstance(value, int):
+            obs.obs_data_set_int(settings, key, value)
+        else:
+            obs.obs_data_set_string(settings, key, value)
+    if request.get("settings"):
+        props = product.script_properties()
+        mode = obs.obs_properties_get(props, "record_mode")
+        obs.obs_property_modified(mode, settings)  # what the dialog does on a change
+        obs.obs_properties_destroy(props)
+        product.script_update(settings)
+    if request.get("press"):
+        props = product.script_properties()
+        obs.obs_property_button_clicked(obs.obs_properties_get(props, request["press"]), None)
+        obs.obs_properties_destroy(props)
 
 
 def _dump(pressed):
     if not pressed:
         return
+    _apply()
     props = product.script_properties()
-    out = {"description": product.script_description(), "script": _describe(props, SCRIPT_PROPS)}
-    # Press "Show / copy guest link" as a user would, then look again.
-    button = obs.obs_properties_get(props, "copy_link")
-    out["copy_refreshes"] = bool(obs.obs_property_button_clicked(button, None))
-    obs.obs_properties_destroy(props)
-    props = product.script_properties()
-    out["after_copy"] = _describe(props, ["notice"])
+    out = {"description": product.script_description(), "script": _describe(props, SCRIPT_PROPS),
+           "settings": _settings(product.state.settings)}
     obs.obs_properties_destroy(props)
     out["sources"] = {}
     sources = obs.obs_enum_sources()
@@ -54,10 +86,18 @@ def _dump(pressed):
         if obs.obs_source_get_unversioned_id(source) != "guestrec_webrtc_guest":
             continue
         sprops = obs.obs_source_properties(source)
-        out["sources"][obs.obs_source_get_name(source)] = _describe(sprops, SOURCE_PROPS)
+        found = _describe(sprops, SOURCE_PROPS)
+        settings = obs.obs_source_get_settings(source)
+        found["settings"] = _settings(settings)
+        obs.obs_data_release(settings)
+        out["sources"][obs.obs_source_get_name(source)] = found
         obs.obs_properties_destroy(sprops)
     obs.source_list_release(sources)
-    print("[probe-dump] " + json.dumps(out))
+    # A file, not the log: OBS cuts long log lines.
+    target = Path(os.environ["GUESTREC_PROBE_DUMP"])
+    part = target.with_suffix(".part")
+    part.write_text(json.dumps(out))
+    os.replace(part, target)
 
 
 def script_description():

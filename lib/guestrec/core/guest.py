@@ -40,6 +40,12 @@ class GuestControl(Protocol):
 
     def send_error(self, text: str) -> None: ...
 
+    def send_control(self, message: dict[str, Any]) -> bool:
+        """A director's request to the guest: {"type": "mute", "mute": bool},
+        {"type": "message", "text": str}, {"type": "bitrate", "kbps": int},
+        {"type": "hangup"}. False when it could not be sent."""
+        ...
+
     def bind(
         self, on_open: Callable[[], None], on_message: Callable[[dict[str, Any]], None]
     ) -> None:
@@ -68,6 +74,8 @@ class Guest:
     finishing: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is
+    live: Any = None  # live_stats.LiveStats once media arrived
+    page_state: dict[str, bool] = field(default_factory=dict)  # what the guest's page reports
     # Candidate types each side offered, e.g. {"guest": ["host", "srflx"], "studio": ["host"]},
     # set by the ingest from the two descriptions; named when ICE fails.
     ice_offered: dict[str, list[str]] = field(default_factory=dict)

@@ -79,3 +79,6 @@ class PageChannel:
 
     def send_error(self, text: str) -> None:
         self.send({"type": "error", "message": text})
+
+    def send_control(self, message: dict[str, Any]) -> bool:
+        return self.send(message)

@@ -25,6 +25,8 @@ from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
 from .guest import Guest, GuestConfig, GuestControl
+from .live_stats import LiveStats
+from .session_folder import SessionFolders
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class GuestRoster:
         self._guests: dict[str, Guest] = {}  # by guest_id
         self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
+        self.sessions = SessionFolders()
 
     # -- admission ------------------------------------------------------------
 
@@ -218,6 +221,11 @@ class GuestRoster:
             self._send_error(entry, entry.error)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
+        if message.get("type") == "state":
+            # What the guest did on its side (self-mute, camera off), for the studio's view.
+            entry.page_state = {k: bool(v) for k, v in message.items()
+                                if k in ("muted", "camera_off") and isinstance(v, bool)}
+            self._changed()
         # Whatever the guest asked, it gets the current state (e.g. after its UI rebuilt).
         self._send_status(entry, force=True)
 
@@ -225,6 +233,7 @@ class GuestRoster:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
             entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+            entry.live = LiveStats(entry.media.counters)
         return entry.media
 
     def _attach_sink(self, entry: Guest) -> None:
@@ -243,6 +252,8 @@ class GuestRoster:
         status = entry.media.recording_status() if entry.media is not None else None
         if status and status.get("error"):
             entry.error = str(status["error"])
+        if not (status and status.get("recording")) and self.sessions.is_active(entry.guest_id):
+            self.sessions.recording_ended(entry.guest_id)
         self._send_status(entry)
         self._changed()
 
@@ -287,9 +298,8 @@ class GuestRoster:
         current = self._config()
         try:
             # The plan stays the one this guest negotiated; folder and split may have moved.
-            path = entry.media.start_recording(
-                entry.config.plan, Path(current.out_dir), current.split_minutes
-            )
+            folder = self.sessions.folder_for(Path(current.out_dir))
+            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes)
         except OSError as exc:
             self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
             return False
@@ -298,6 +308,7 @@ class GuestRoster:
             self._record_failed(entry, f"recording failed to start: {exc}")
             return False
         entry.error = None
+        self.sessions.recording_started(entry.guest_id)
         log.info("guest %r recording to %s", entry.name, path)
         self._send_status(entry)
         self._changed()
@@ -400,11 +411,24 @@ class GuestRoster:
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,
             "since": entry.created,
+            "session_folder": str(self.sessions.current) if self.sessions.current else None,
+            "page": dict(entry.page_state),
+            **self._live(entry),
             # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
             "ice_pair": pair["kind"] if pair else None,
             "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
             "ice_offered": dict(entry.ice_offered),
             **entry.extra_status,
+        }
+
+    def _live(self, entry: Guest) -> dict[str, Any]:
+        """Reception figures for status displays."""
+        figures: dict[str, Any] = entry.live.figures() if entry.live is not None else {}
+        size = entry.media.video_size if entry.media is not None else None
+        return {
+            "kbps": figures.get("kbps"), "fps": figures.get("fps"),
+            "loss_percent": figures.get("loss_percent"),
+            "resolution": f"{size[0]}x{size[1]}" if size else None,
         }
 
     def _changed(self) -> None:

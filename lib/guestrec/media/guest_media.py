@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..interfaces import GuestSink
 from ..plan import RecordPlan
+from .bitstream import vp8_frame_size
 from .recorder import Recorder
 from .tap import EncodedFrame, ReceiverTap
 from .timeline import Timeline
@@ -55,6 +56,7 @@ class GuestMedia:
         self._closed = False
         self.decoded_frames = {"audio": 0, "video": 0}  # frames aiortc decoded for us
         self.delivery_errors = {"audio": 0, "video": 0}
+        self.video_size: tuple[int, int] | None = None  # as last seen, for status displays
 
     # -- wiring ----------------------------------------------------------------------
 
@@ -101,6 +103,8 @@ class GuestMedia:
             self._connected = True
             for sink in list(self.sinks):
                 self._call_sink(sink.on_connected)
+        if frame.kind == "video" and frame.keyframe and frame.codec == "vp8":
+            self.video_size = vp8_frame_size(frame.data) or self.video_size
         if self.recorder is not None:
             self.recorder.feed_encoded(frame, unwrapped)
 
@@ -136,6 +140,8 @@ class GuestMedia:
         unwrapped = self._unwrapped(kind, frame.pts)
         if unwrapped is None:
             return
+        if kind == "video":
+            self.video_size = (frame.width, frame.height)
         if self.sinks:
             t = self.timeline.seconds(kind, unwrapped)
             if t is not None:
@@ -233,6 +239,17 @@ class GuestMedia:
         tap = self.taps.get("video")
         if tap is not None:
             tap.request_keyframe()
+
+    def counters(self) -> dict[str, int]:
+        """Totals received so far, for live rates (core.live_stats)."""
+        taps = list(self.taps.values())
+        video = self.taps.get("video")
+        return {
+            "bytes": sum(t.bytes for t in taps),
+            "packets": sum(t.packets for t in taps),
+            "packets_lost": sum(t.packets_lost for t in taps),
+            "video_frames": video.frames if video is not None else 0,
+        }
 
     def stats(self) -> dict:
         """Reception statistics (thread-safe enough for a summary: plain reads)."""

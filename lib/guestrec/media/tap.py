@@ -104,6 +104,7 @@ class ReceiverTap:
         self._last_seq_seen: int | None = None
         # statistics
         self.packets = 0
+        self.bytes = 0  # RTP payload bytes, for the live bitrate
         self.packets_lost = 0
         self.frames = 0
         self.broken_frames = 0
@@ -129,6 +130,7 @@ class ReceiverTap:
         now = self.clock()
         self.ssrc = packet.ssrc
         self.packets += 1
+        self.bytes += len(getattr(packet, "payload", b"") or b"")
         seq = packet.sequence_number
         if self._last_seq_seen is not None:
             gap = (seq - self._last_seq_seen) & 0xFFFF
@@ -300,6 +302,7 @@ class ReceiverTap:
     def stats(self) -> dict:
         return {
             "packets": self.packets,
+            "bytes": self.bytes,
             "packets_lost": self.packets_lost,
             "frames": self.frames,
             "broken_frames": self.broken_frames,

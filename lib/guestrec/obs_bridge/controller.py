@@ -20,6 +20,8 @@ from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsEr
 
 LogFn = Callable[[str, str], None]
 RECORD_MODES = ("video", "opus", "pcm")
+START_MODES = ("join", "obs", "manual")  # when guest recordings start
+LIVE_REFRESH_S = 2.0  # open guest property dialogs are rebuilt this often while connected
 APPLY_DELAY_S = 0.6  # typing in a text field must not restart the server per keystroke
 POLL_INTERVAL_S = 1.0
 
@@ -33,11 +35,19 @@ class ScriptOptions:
     """The script's properties, as plain values."""
 
     record_mode: str = "video"  # video | opus | pcm
-    bitrate_kbps: int = 6000
+    video_kbps: int = 6000
+    audio_kbps: int = 128  # Opus, in the audio-only Opus mode
     codec: str = "vp8"
     out_dir: str = ""  # "" = OBS's recording folder
-    auto_record: bool = True
-    follow_obs_recording: bool = False
+    start_recording: str = "join"  # join | obs (with OBS's recording) | manual
+
+    @property
+    def auto_record(self) -> bool:
+        return self.start_recording == "join"
+
+    @property
+    def follow_obs_recording(self) -> bool:
+        return self.start_recording == "obs"
     host: str = "127.0.0.1"
     port: int = 8765
     token: str = ""
@@ -51,11 +61,12 @@ class ScriptOptions:
     key_file: str = ""
 
 
-def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
-    """The &record value for a mode and bitrate, and a warning when the bitrate was clamped."""
+def record_value(mode: str, video_kbps: int, audio_kbps: int = 128) -> tuple[int, str | None]:
+    """The &record value for a mode and its bitrate, and a warning when the bitrate was clamped."""
     if mode == "pcm":
         return 0, None
     if mode == "opus":
+        kbps = audio_kbps
         clamped = min(OPUS_MAX_KBPS, max(OPUS_MIN_KBPS, int(kbps)))
         warning = None
         if clamped != kbps:
@@ -64,6 +75,7 @@ def record_value(mode: str, kbps: int) -> tuple[int, str | None]:
         return -clamped, warning
     if mode != "video":
         raise RecordSettingsError(f"record mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}")
+    kbps = video_kbps
     if kbps <= 0:
         raise RecordSettingsError(f"video bitrate must be above 0 kbps, got {kbps}")
     return int(kbps), None
@@ -73,7 +85,10 @@ def engine_settings(
     opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False
 ) -> tuple[EngineSettings, list[str]]:
     """EngineSettings for the options; raises RecordSettingsError on unusable values."""
-    value, warning = record_value(opts.record_mode, opts.bitrate_kbps)
+    if opts.start_recording not in START_MODES:
+        raise RecordSettingsError(
+            f"start recording must be one of {', '.join(START_MODES)}, got {opts.start_recording!r}")
+    value, warning = record_value(opts.record_mode, opts.video_kbps, opts.audio_kbps)
     codec = (opts.codec or "vp8").lower()
     if codec not in RECORD_CODECS:
         raise RecordSettingsError(f"record codec must be one of {', '.join(RECORD_CODECS)}, got {codec!r}")
@@ -127,6 +142,8 @@ class GuestRecorderController:
         self._apply_at = 0.0
         self._status: dict[str, dict[str, Any]] = {}
         self._wanted: dict[str, tuple[bool, float]] = {}  # guest -> (record?, when asked)
+        self._notices: dict[str, str] = {}  # guest -> what the last request to it did
+        self._last_live_refresh = 0.0
         self._status_lock = threading.Lock()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -206,9 +223,23 @@ class GuestRecorderController:
             self._wanted[guest] = (on, time.monotonic())
         self._commands.put(lambda: self._record(guest, on))
 
-    def obs_recording_changed(self, active: bool) -> None:
-        """OBS's own recording started or stopped."""
+    def control(self, guest: str, action: str, value: Any = None) -> None:
+        """A director's request for one guest: "hang_up", "mute", "unmute", "message"
+        (value: the text), "bitrate" (value: kbps). The outcome shows as the guest's notice."""
+        self._commands.put(lambda: self._control(guest, action, value))
+
+    def notice(self, guest: str) -> str:
+        with self._status_lock:
+            return self._notices.get(guest, "")
+
+    def session_folder(self) -> Path | None:
+        engine = self._engine
+        return engine.session_folder() if engine is not None and engine.running else None
+
+    def obs_recording_changed(self, active: bool, path: str | None = None) -> None:
+        """OBS's own recording started or stopped (path: its file when known)."""
         self._obs_recording = active
+        self._commands.put(lambda: self._note_obs_recording(active, path))
         if not self.options.follow_obs_recording:
             return
         self._commands.put(self._apply_current)
@@ -301,6 +332,37 @@ class GuestRecorderController:
         who = ", ".join(names) if names else "no guest"
         self._log("info", f"recording {what}: {who}")
 
+    def _note_obs_recording(self, active: bool, path: str | None) -> None:
+        engine = self._engine
+        if engine is not None and engine.running:
+            engine.obs_recording_changed(active, path)
+
+    def _control(self, guest: str, action: str, value: Any) -> None:
+        engine = self._engine
+        try:
+            if engine is None or not engine.running:
+                raise EngineError("the guest server is not running")
+            if action == "hang_up":
+                engine.hang_up(guest)
+                text = "Hung up."
+            elif action in ("mute", "unmute"):
+                engine.ask_mute(guest, action == "mute")
+                text = f"Asked to {action}."
+            elif action == "message":
+                engine.message_guest(guest, str(value or ""))
+                text = "Message sent."
+            elif action == "bitrate":
+                text = f"Video bitrate set to {engine.set_guest_bitrate(guest, int(value))} kbps."
+            else:
+                raise ValueError(f"unknown request {action!r}")
+        except Exception as exc:  # noqa: BLE001 - shown to the user on the guest's source
+            text = f"Not done: {exc}"
+            self._log("warning", f"{guest}: {text}")
+        with self._status_lock:
+            self._notices[guest] = text
+        if self._on_status_change is not None:
+            self._on_status_change([guest])
+
     def _error(self, message: str) -> None:
         self.last_error = message
         self._log("error", message)
@@ -341,10 +403,18 @@ class GuestRecorderController:
                 # Forget a wish once the engine shows it, or after a while regardless.
                 if (seen is not None and bool(seen.get("recording")) == on) or now - when > 10:
                     del self._wanted[guest]
-        changed = [
+        for name in sorted(set(fresh) - set(old)):
+            self._log("info", f"guest {name!r} joined")
+        for name in sorted(set(old) - set(fresh)):
+            self._log("info", f"guest {name!r} left")
+        changed = {
             name for name in set(old) | set(fresh)
             if _state(old.get(name)) != _state(fresh.get(name))
-        ]
+        }
+        if now - self._last_live_refresh >= LIVE_REFRESH_S:
+            # Open property dialogs show time, size and bitrate: rebuild them now and then.
+            self._last_live_refresh = now
+            changed |= {name for name, s in fresh.items() if s.get("connected")}
         if changed and self._on_status_change is not None:
             try:
                 self._on_status_change(sorted(changed))

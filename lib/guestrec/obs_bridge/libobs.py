@@ -45,6 +45,9 @@ OBS_TEXT_DEFAULT = 0
 OBS_TEXT_INFO = 3
 OBS_BOUNDS_SCALE_INNER = 2
 OBS_ALIGN_CENTER = 0
+OBS_ALIGN_LEFT = 1 << 0
+OBS_ALIGN_TOP = 1 << 2
+OBS_TEXT_INFO_NORMAL = 0
 
 # Callback signatures used in struct obs_source_info and elsewhere.
 GET_NAME_FN = CFUNCTYPE(c_void_p, c_void_p)  # returns const char*; we hand out our own buffer
@@ -55,6 +58,7 @@ GET_PROPERTIES_FN = CFUNCTYPE(c_void_p, c_void_p)
 UPDATE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
 TASK_FN = CFUNCTYPE(None, c_void_p)
 BUTTON_FN = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
+SCENE_ENUM_FN = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
 
 
 class SourceInfoHead(Structure):
@@ -184,6 +188,20 @@ class LibObs:
         b(obs, "obs_sceneitem_set_bounds_type", None, c_void_p, c_int)
         b(obs, "obs_sceneitem_set_bounds_alignment", None, c_void_p, c_uint32)
         b(obs, "obs_sceneitem_set_bounds", None, c_void_p, POINTER(Vec2))
+        b(obs, "obs_sceneitem_set_pos", None, c_void_p, POINTER(Vec2))
+        b(obs, "obs_sceneitem_set_alignment", None, c_void_p, c_uint32)
+        b(obs, "obs_sceneitem_set_visible", c_bool, c_void_p, c_bool)
+        b(obs, "obs_sceneitem_get_source", c_void_p, c_void_p)
+        b(obs, "obs_sceneitem_get_id", ctypes.c_int64, c_void_p)
+        b(obs, "obs_scene_find_source", c_void_p, c_void_p, c_char_p)
+        b(obs, "obs_scene_enum_items", None, c_void_p, SCENE_ENUM_FN, c_void_p)
+        b(obs, "obs_data_get_int", ctypes.c_longlong, c_void_p, c_char_p)
+        b(obs, "obs_data_set_int", None, c_void_p, c_char_p, ctypes.c_longlong)
+        b(obs, "obs_data_get_string", c_char_p, c_void_p, c_char_p)
+        b(obs, "obs_data_set_string", None, c_void_p, c_char_p, c_char_p)
+        b(obs, "obs_properties_add_int", c_void_p, c_void_p, c_char_p, c_char_p, c_int, c_int, c_int)
+        b(obs, "obs_property_int_set_suffix", None, c_void_p, c_char_p)
+        b(obs, "obs_property_set_visible", None, c_void_p, c_bool)
         b(obs, "obs_data_get_bool", c_bool, c_void_p, c_char_p)
         b(obs, "obs_data_set_bool", None, c_void_p, c_char_p, c_bool)
         b(obs, "obs_data_set_default_bool", None, c_void_p, c_char_p, c_bool)

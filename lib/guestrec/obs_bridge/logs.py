@@ -1,32 +1,48 @@
 """Route the package's Python log records (guest joins, recording errors such as a full
-disk) into the OBS log, so a problem is never silent while OBS runs."""
+disk) into OBS, so a problem is never silent while OBS runs.
+
+What the user needs to see (warnings, errors, and records logged with
+`extra={"user": True}`, such as the session folder) goes to `user_sink`, which in the
+script feeds OBS's Script Log (that also writes the OBS log file); the rest goes to the
+OBS log file only.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Callable
 
 from .libobs import obs_log
 
 PACKAGE_LOGGER = "guestrec"
+UserSink = Callable[[str, str], None]
+
+
+def _level(record: logging.LogRecord) -> str:
+    if record.levelno >= logging.ERROR:
+        return "error"
+    return "warning" if record.levelno >= logging.WARNING else "info"
 
 
 class ObsLogHandler(logging.Handler):
+    def __init__(self, level: int = logging.INFO, user_sink: UserSink | None = None) -> None:
+        super().__init__(level=level)
+        self.user_sink = user_sink
+
     def emit(self, record: logging.LogRecord) -> None:
-        if record.levelno >= logging.ERROR:
-            level = "error"
-        elif record.levelno >= logging.WARNING:
-            level = "warning"
-        else:
-            level = "info"
         try:
-            obs_log(level, f"[guestrec] {self.format(record)}")
+            for_user = record.levelno >= logging.WARNING or getattr(record, "user", False)
+            if for_user and self.user_sink is not None:
+                self.user_sink(_level(record), record.getMessage())
+            else:
+                obs_log(_level(record), f"[guestrec] {self.format(record)}")
         except Exception:
             self.handleError(record)
 
 
-def route_package_logs_to_obs() -> ObsLogHandler:
+def route_package_logs_to_obs(user_sink: UserSink | None = None) -> ObsLogHandler:
     """Attach a handler to the package logger (INFO and up); returns it for removal."""
-    handler = ObsLogHandler(level=logging.INFO)
+    handler = ObsLogHandler(level=logging.INFO, user_sink=user_sink)
     handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
     logger = logging.getLogger(PACKAGE_LOGGER)
     logger.addHandler(handler)

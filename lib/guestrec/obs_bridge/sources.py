@@ -10,7 +10,6 @@ frame is never pushed into a source that is being released.
 from __future__ import annotations
 
 import ctypes
-import html
 import json
 import threading
 import time
@@ -22,7 +21,9 @@ import av
 from . import libobs as L
 from . import registry
 from .frames import AudioConverter, to_i420
-from .status import HandoverStats, guest_status_detail
+from .guest_properties import ControlFn, GuestProperties
+from .layout import SceneLayout
+from .status import HandoverStats
 
 LogFn = Callable[[str, str], None]
 StatusFn = Callable[[str], "Mapping[str, Any] | None"]
@@ -60,9 +61,12 @@ class ObsGuestSink:
         entry = self._entry
         with entry.lock:
             entry.active_sinks = max(0, entry.active_sinks - 1)
-            if entry.active_sinks == 0 and entry.ptr:
+            left = entry.active_sinks == 0
+            if left and entry.ptr:
                 # NULL clears the picture: the source stays and shows nothing.
                 self._lib.obs.obs_source_output_video2(entry.ptr, None)
+        if left:
+            self._manager.guest_left(entry)
         summary = entry.stats.summary()
         if summary["frames"]:
             self._manager.log("info", f"hand-over stats {json.dumps(entry.guest)} {json.dumps(summary)}")
@@ -133,6 +137,9 @@ class GuestSourceManager:
         guest_status: StatusFn,
         set_recording: SetRecordingFn,
         log: LogFn,
+        control: ControlFn = lambda guest, action, value: None,
+        notice: Callable[[str], str] = lambda guest: "",
+        guest_link: Callable[[str], str] = lambda guest: "",
         lib: L.LibObs | None = None,
     ) -> None:
         self.lib = lib or L.api()
@@ -144,13 +151,23 @@ class GuestSourceManager:
         self._lock = threading.Lock()
         self._colours: dict[tuple[int, int], tuple[list[float], list[float], list[float]]] = {}
         self._closed = False
+        self._control, self._notice, self._guest_link = control, notice, guest_link
+        self.panel: GuestProperties | None = None
+        self.layout = SceneLayout(self.lib, self._is_ours)
 
     # ----- set-up -------------------------------------------------------------------
 
     def install(self) -> None:
         """Register the source type (once per process) and take over its callbacks."""
-        registry.ensure_registered()
+        holder = registry.ensure_registered()
+        self.panel = GuestProperties(
+            self.lib, guest_status=self._guest_status, set_recording=self._set_recording,
+            control=self._control, notice=self._notice, guest_link=self._guest_link,
+            button_callback=holder.cb_clicked)
         registry.set_delegate(self)
+
+    def _is_ours(self, source: int) -> bool:
+        return L.cstr(self.lib.obs.obs_source_get_unversioned_id(source)) == registry.SOURCE_ID
 
     def log(self, level: str, message: str) -> None:
         try:
@@ -213,7 +230,19 @@ class GuestSourceManager:
         if old:
             obs.obs_source_release(old)  # we keep exactly one reference: the new one
         if created and self._add_to_scene():
-            self._add_to_current_scene(src)
+            self._in_current_scene(lambda scene: self.layout.add_to_grid(scene, src))
+        elif not created:
+            self._in_current_scene(lambda scene: self.layout.set_shown(scene, name, True))
+
+    def guest_left(self, entry: _Entry) -> None:
+        """Hide a departed guest's picture in the scene; it comes back with the guest."""
+        def hide() -> None:
+            with entry.lock:
+                still_gone = entry.active_sinks == 0
+            if still_gone and not self._closed:
+                self._in_current_scene(lambda scene: self.layout.set_shown(scene, entry.source_name, False))
+
+        registry.queue_ui_task(hide)
 
     def _find_ours(self, guest: str) -> tuple[int, str]:
         """An existing source of our type for the guest, else (0, a free name to use)."""
@@ -228,28 +257,17 @@ class GuestSourceManager:
             obs.obs_source_release(src)  # another kind of source owns this name
         return 0, f"{guest} (WebRTC {time.time_ns() % 100000})"
 
-    def _add_to_current_scene(self, src: int) -> None:
+    def _in_current_scene(self, action: Callable[[int], None]) -> None:
         fe = self.lib.frontend
         if fe is None:
             return
-        obs = self.lib.obs
         scene_source = fe.obs_frontend_get_current_scene()
         if not scene_source:
             return
         try:
-            scene = obs.obs_scene_from_source(scene_source)
-            if not scene:
-                return
-            item = obs.obs_scene_add(scene, src)
-            if item:
-                # Fit the guest into the canvas whatever size its camera sends.
-                bounds = L.Vec2(float(obs.obs_source_get_width(scene_source)),
-                                float(obs.obs_source_get_height(scene_source)))
-                obs.obs_sceneitem_set_bounds_type(item, L.OBS_BOUNDS_SCALE_INNER)
-                obs.obs_sceneitem_set_bounds_alignment(item, L.OBS_ALIGN_CENTER)
-                obs.obs_sceneitem_set_bounds(item, ctypes.byref(bounds))
+            action(scene_source)
         finally:
-            obs.obs_source_release(scene_source)
+            self.lib.obs.obs_source_release(scene_source)
 
     def close(self) -> None:
         """Let go of every source (UI thread, at script unload). Idempotent."""
@@ -279,13 +297,21 @@ class GuestSourceManager:
         return L.cstr(self.lib.obs.obs_source_get_name(source))
 
     def refresh_properties(self, guests: list[str]) -> None:
-        """Ask open property dialogs of these guests' sources to rebuild (any thread)."""
+        """Bring these guests' settings up to their real state and rebuild their open
+        property dialogs (any thread; the work happens on the UI thread)."""
         with self._lock:
             entries = [self._entries[g] for g in guests if g in self._entries]
-        for entry in entries:
-            with entry.lock:
-                if entry.ptr:
-                    self.lib.obs.obs_source_update_properties(entry.ptr)
+
+        def refresh() -> None:
+            for entry in entries:
+                with entry.lock:
+                    ptr = entry.ptr
+                if ptr and self.panel is not None and not self._closed:
+                    self.panel.mirror(ptr, entry.guest)
+                    self.lib.obs.obs_source_update_properties(ptr)
+
+        if entries and not self._closed:
+            registry.queue_ui_task(refresh)
 
     def handover_stats(self) -> dict[str, dict[str, float | int]]:
         with self._lock:
@@ -308,34 +334,14 @@ class GuestSourceManager:
         pass
 
     def get_properties(self, source: int) -> int:
-        obs = self.lib.obs
-        guest = self.guest_for_source(source)
-        status = self._guest_status(guest)
-        recording = bool(status and status.get("recording"))
-        # Show the real state in the toggle, not whatever was saved last time.
-        settings = obs.obs_source_get_settings(source)
-        if settings:
-            obs.obs_data_set_bool(settings, b"record", recording)
-            obs.obs_data_release(settings)
-        props = obs.obs_properties_create()
-        # Qt shows an info label as rich text when it looks like HTML: a guest's own
-        # name (and errors quoting it) must stay plain text.
-        text = html.escape(f"Guest {guest}: {guest_status_detail(status)}", quote=False)
-        obs.obs_properties_add_text(props, b"status", text.encode(), L.OBS_TEXT_INFO)
-        toggle = obs.obs_properties_add_bool(props, b"record", b"Record this guest")
-        connected = bool(status and status.get("connected"))
-        obs.obs_property_set_enabled(toggle, connected)
-        obs.obs_properties_add_button(props, b"refresh", b"Refresh status", registry.holder().cb_clicked)
-        return props
+        assert self.panel is not None
+        return self.panel.build(source, self.guest_for_source(source))
 
     def update(self, source: int, settings: int) -> None:
-        want = bool(self.lib.obs.obs_data_get_bool(settings, b"record"))
-        guest = self.guest_for_source(source)
-        status = self._guest_status(guest)
-        if not status or not status.get("connected"):
-            return
-        if bool(status.get("recording")) != want:
-            self._set_recording(guest, want)
+        if self.panel is not None:
+            self.panel.update(source, settings, self.guest_for_source(source))
 
     def button_clicked(self, source: int, prop_name: str) -> bool:
-        return prop_name == "refresh"  # True: OBS rebuilds the properties with fresh status
+        if self.panel is None:
+            return False
+        return self.panel.clicked(source, prop_name, self.guest_for_source(source))

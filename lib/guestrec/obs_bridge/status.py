@@ -23,29 +23,70 @@ def format_bytes(count: int | None) -> str:
     return f"{value:.1f} GB"
 
 
-def guest_status_text(status: Mapping[str, Any] | None) -> str:
-    """One line for a guest, e.g. "connected, recording 0:01:23, 12.4 MB"."""
-    if not status:
-        return "not connected"
-    parts = ["connected" if status.get("connected") else "not connected"]
-    if status.get("connected") and status.get("ice_pair"):
-        parts[0] += f" ({status['ice_pair']})"  # direct / via STUN / via TURN relay
-    if status.get("recording"):
-        parts.append(f"recording {format_duration(status.get('recording_seconds'))}")
-        parts.append(format_bytes(status.get("file_bytes")))
-    elif status.get("file"):
-        parts.append(f"last file {format_bytes(status.get('file_bytes'))}")
-    if status.get("error"):
-        parts.append(f"error: {status['error']}")
+def guest_state(status: Mapping[str, Any] | None) -> str:
+    """One word for where a guest stands: "recording", "live" or "left"."""
+    if not status or not status.get("connected"):
+        return "left"
+    return "recording" if status.get("recording") else "live"
+
+
+def reception_text(status: Mapping[str, Any]) -> str:
+    """E.g. "1280x720 at 30.0 fps, 2540 kbps, loss 0.1%, direct" (what is known of it)."""
+    parts = []
+    if status.get("resolution"):
+        fps = status.get("fps")
+        parts.append(f"{status['resolution']}" + (f" at {fps:.1f} fps" if fps is not None else ""))
+    if status.get("kbps") is not None:
+        parts.append(f"{status['kbps']:.0f} kbps")
+    if status.get("loss_percent") is not None:
+        parts.append(f"loss {status['loss_percent']:.1f}%")
+    if status.get("ice_pair"):
+        parts.append(str(status["ice_pair"]))  # direct / via STUN / via TURN relay
     return ", ".join(parts)
 
 
-def guest_status_detail(status: Mapping[str, Any] | None) -> str:
-    """The status line plus the file being written, for a guest's own properties."""
-    text = guest_status_text(status)
-    if status and status.get("file"):
-        text += f"\nFile: {status['file']}"
+def guest_status_text(status: Mapping[str, Any] | None) -> str:
+    """One line for a guest, e.g. "recording 0:01:23, 12.4 MB; 1280x720 at 30.0 fps, ..."."""
+    state = guest_state(status)
+    if status is None or state == "left":
+        text = "left"
+        if status and status.get("file"):
+            text += f", last file {format_bytes(status.get('file_bytes'))}"
+    elif state == "recording":
+        text = (f"recording {format_duration(status.get('recording_seconds'))}, "
+                f"{format_bytes(status.get('file_bytes'))}")
+    else:
+        text = "live, not recording"
+    if status and state != "left":
+        reception = reception_text(status)
+        if reception:
+            text += f"; {reception}"
+    if status and status.get("error"):
+        text += f"; error: {status['error']}"
     return text
+
+
+def guest_status_detail(status: Mapping[str, Any] | None) -> str:
+    """Several lines for a guest's own properties."""
+    state = guest_state(status)
+    lines = [{"recording": "RECORDING", "live": "Live, not recording",
+              "left": "Not connected"}[state]]
+    if status and state == "recording":
+        lines.append(f"Time {format_duration(status.get('recording_seconds'))}, "
+                     f"{format_bytes(status.get('file_bytes'))} written")
+    if status and state != "left":
+        reception = reception_text(status)
+        if reception:
+            lines.append(f"Receiving {reception}")
+        page = status.get("page") or {}
+        said = [w for k, w in (("muted", "microphone muted"), ("camera_off", "camera off")) if page.get(k)]
+        if said:
+            lines.append("The guest has their " + " and ".join(said))
+    if status and status.get("file"):
+        lines.append(f"File: {status['file']}")
+    if status and status.get("error"):
+        lines.append(f"Error: {status['error']}")
+    return "\n".join(lines)
 
 
 class HandoverStats:

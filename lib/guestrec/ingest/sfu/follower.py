@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from ...core import Guest, GuestControl, GuestRoster
+from ...core.director import HUNG_UP_BY_STUDIO
 from ...interfaces import OfferRejected
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers
@@ -54,6 +55,9 @@ class RoomFollower:
         self.guests: dict[int, Guest] = {}  # by feed
         self._handles: dict[int, JanusHandle] = {}
         self._pending: dict[int, asyncio.Task[None]] = {}
+        self._hung_up: set[int] = set()  # feeds the studio hung up: not subscribed again
+        # Told when the studio hangs up a guest, so the ingest that published it can end it.
+        self.on_hung_up: Callable[[Publisher], None] | None = None
         self._stopping = False
 
     # -- RoomListener -------------------------------------------------------------
@@ -63,6 +67,7 @@ class RoomFollower:
             self._schedule(publisher)
 
     def publisher_removed(self, feed: int, reason: str) -> None:
+        self._hung_up.discard(feed)
         task = self._pending.pop(feed, None)
         if task is not None:
             task.cancel()
@@ -78,7 +83,8 @@ class RoomFollower:
     # -- subscribing --------------------------------------------------------------
 
     def _schedule(self, publisher: Publisher) -> None:
-        if self._stopping or publisher.feed in self._pending or publisher.feed in self.guests:
+        busy = publisher.feed in self._pending or publisher.feed in self.guests
+        if self._stopping or busy or publisher.feed in self._hung_up:
             return
         task = asyncio.ensure_future(self._subscribe(publisher))
         self._pending[publisher.feed] = task
@@ -118,7 +124,7 @@ class RoomFollower:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=config.ice.for_studio().servers))
         guest = self.roster.admit(
             name, pc, client=CLIENT, config=config, control=claim.control if claim else None,
-            on_finished=lambda g, reason: self._ended(publisher, g, handle),
+            on_finished=lambda g, reason: self._ended(publisher, g, handle, reason),
         )
         guest.extra_status["sfu_feed"] = publisher.feed
         self.guests[publisher.feed] = guest
@@ -135,13 +141,19 @@ class RoomFollower:
             return
         log.info("subscribed to %r (feed %s)", name, publisher.feed)
 
-    def _ended(self, publisher: Publisher, guest: Guest, handle: JanusHandle) -> None:
+    def _ended(self, publisher: Publisher, guest: Guest, handle: JanusHandle, reason: str) -> None:
         if self.guests.get(publisher.feed) is guest:
             del self.guests[publisher.feed]
         if self._handles.get(publisher.feed) is handle:
             del self._handles[publisher.feed]
         if handle.session.lost is None:
             asyncio.ensure_future(handle.detach())
+        if reason == HUNG_UP_BY_STUDIO:
+            # A rejoin comes as a new feed and is taken again; this one stays out.
+            self._hung_up.add(publisher.feed)
+            if self.on_hung_up is not None:
+                self.on_hung_up(publisher)
+            return
         self._retry(publisher)
 
     async def stop(self) -> None:

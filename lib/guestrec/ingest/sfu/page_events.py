@@ -47,6 +47,11 @@ class PageEvents:
         self._last_error = {"type": "error", "message": text}
         self._push(self._last_error)
 
+    def send_control(self, message: dict[str, Any]) -> bool:
+        """A director's request (mute, message, bitrate, hang-up); False with no page listening."""
+        self._push(message)
+        return bool(self._streams)
+
     def close(self) -> None:
         """End every open stream (the guest left)."""
         for queue in self._streams:

@@ -21,6 +21,7 @@ from aiohttp import web
 
 from ... import sdp
 from ...core import GuestRoster
+from ...core.director import HUNG_UP_BY_STUDIO
 from ...interfaces import OfferRejected, SessionAnswer
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower
@@ -49,6 +50,7 @@ class SfuStudio:
         self.roster = roster
         self.room = room
         self.follower = RoomFollower(roster, claim=self._claim)
+        self.follower.on_hung_up = self._hung_up
         self.watcher = RoomWatcher(url, api_secret, room, self)
         self.follower.watcher = self.watcher
         self._sessions: dict[str, StudioSession] = {}
@@ -154,6 +156,12 @@ class SfuStudio:
             return Claim(self.roster.reserve_name(session.name), session.events)
         session.admitted = True
         return Claim(session.name, session.events)
+
+    def _hung_up(self, publisher: Publisher) -> None:
+        # Our own guest leaves the room too (its page was told and closes on its own).
+        sid = self._by_feed.get(publisher.feed)
+        if sid is not None:
+            asyncio.ensure_future(self._end(sid, HUNG_UP_BY_STUDIO))
 
     def _relay_event(self, sid: str, message: dict[str, Any]) -> None:
         if message.get("janus") in ("hangup", "detached"):

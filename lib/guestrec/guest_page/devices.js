@@ -1,0 +1,87 @@
+// Camera and microphone for the guest page: the pickers, the level meter, self-mute and
+// camera-off. Plain script; guest.js uses window.GuestDevices.
+"use strict";
+
+window.GuestDevices = (function () {
+  const AUDIO = {
+    // Raw sound for recording: the browser's voice processing would colour it.
+    echoCancellation: false, noiseSuppression: false, autoGainControl: false,
+    channelCount: { ideal: 2 }, sampleRate: { ideal: 48000 },
+  };
+  const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
+
+  function friendly(err) {
+    const name = err && err.name;
+    if (name === "NotAllowedError" || name === "SecurityError") {
+      return "Camera and microphone were refused. Allow them for this page (the icon in the address bar) and reload.";
+    }
+    if (name === "NotFoundError" || name === "OverconstrainedError") return "No camera or microphone was found.";
+    if (name === "NotReadableError") return "The camera or microphone is busy in another program. Close it and try again.";
+    return "Could not start camera and microphone: " + ((err && err.message) || err);
+  }
+
+  // Opens the chosen (or default) devices; throws an Error with a text for the guest.
+  async function open(cameraId, micId) {
+    if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      throw new Error("This browser cannot use a camera here. Open the link over https:// (or ask the studio for a working link).");
+    }
+    const audio = Object.assign({}, AUDIO, micId ? { deviceId: { exact: micId } } : {});
+    const video = Object.assign({}, VIDEO, cameraId ? { deviceId: { exact: cameraId } } : {});
+    try {
+      return await navigator.mediaDevices.getUserMedia({ audio: audio, video: video });
+    } catch (err) {
+      throw new Error(friendly(err));
+    }
+  }
+
+  // Fills a <select> with the devices of one kind; keeps the current choice.
+  function fill(select, devices, kind, currentId) {
+    const list = devices.filter((d) => d.kind === kind);
+    select.textContent = "";
+    list.forEach((d, i) => {
+      const option = document.createElement("option");
+      option.value = d.deviceId;
+      option.textContent = d.label || (kind === "videoinput" ? "Camera " : "Microphone ") + (i + 1);
+      select.appendChild(option);
+    });
+    if (currentId) select.value = currentId;
+    select.disabled = list.length < 2;
+    return list.length;
+  }
+
+  async function listInto(cameraSelect, micSelect, stream) {
+    const devices = await navigator.mediaDevices.enumerateDevices();
+    const cam = stream && stream.getVideoTracks()[0];
+    const mic = stream && stream.getAudioTracks()[0];
+    return {
+      cameras: fill(cameraSelect, devices, "videoinput", cam && cam.getSettings().deviceId),
+      microphones: fill(micSelect, devices, "audioinput", mic && mic.getSettings().deviceId),
+    };
+  }
+
+  // A level meter on the microphone: calls onLevel(0..1) about 20 times a second.
+  function meter(stream, onLevel) {
+    const Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context || !stream.getAudioTracks().length) return () => {};
+    const context = new Context();
+    const source = context.createMediaStreamSource(stream);
+    const analyser = context.createAnalyser();
+    analyser.fftSize = 1024;
+    source.connect(analyser);
+    const samples = new Float32Array(analyser.fftSize);
+    const timer = setInterval(() => {
+      if (context.state === "suspended") context.resume();
+      analyser.getFloatTimeDomainData(samples);
+      let peak = 0;
+      for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
+      onLevel(Math.min(1, peak));
+    }, 50);
+    return () => { clearInterval(timer); source.disconnect(); context.close(); };
+  }
+
+  function stop(stream) {
+    if (stream) stream.getTracks().forEach((t) => t.stop());
+  }
+
+  return { open: open, listInto: listInto, meter: meter, stop: stop };
+})();
