@@ -45,11 +45,13 @@ def names_per_shard(count: int, per_shard: int) -> list[list[str]]:
 
 
 def recordings(folder: Path) -> dict[str, list[Path]]:
-    """Media files by guest, from their sidecars."""
+    """Media files by guest, from their sidecars (in the run's session folder)."""
     found: dict[str, list[Path]] = {}
-    for side in sorted(folder.glob("*.json")):
+    for side in sorted(folder.rglob("*.json")):
         meta = json.loads(side.read_text())
-        media = [p for p in folder.glob(side.stem + ".*") if p.suffix != ".json"]
+        if "guest" not in meta:
+            continue  # the session's own manifest
+        media = [p for p in side.parent.glob(side.stem + ".*") if p.suffix != ".json"]
         assert len(media) == 1, (side, media)
         found.setdefault(meta["guest"], []).append(media[0])
     return found

@@ -18,6 +18,7 @@ from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.obs_setup import free_port
 from guestrec.ingest.sfu.videoroom import list_publishers
 from support.cdp import CHROMIUM, Chromium
+from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
 from support.media_probe import decoded_video, ffprobe_decode_errors, probe, read_counter
 from support.serve_process import ROOT, ServeProcess
@@ -101,7 +102,7 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
         output = server.stop()
     recording = [m for m in events if m.get("type") == "recording" and m.get("recording")]
     assert recording and recording[0]["guest"] == "Alice" and recording[0]["file"], (events, output)
-    (path,) = [p for p in out.glob("Alice_*") if p.suffix != ".json"]
+    (path,) = [p for p in out.rglob("Alice_*") if p.suffix != ".json"]
     assert path.name == recording[0]["file"]
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["status"] == "complete", meta
@@ -157,7 +158,7 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
         output = server.stop()
     assert state["banner"] == "You are being recorded" and state["error"] is None, (state, output)
     assert state["file"] and state["file"].startswith("Zoe_")
-    path = out / state["file"]
+    (path,) = out.rglob(state["file"])
     assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
     assert ffprobe_decode_errors(path) == ""
     assert {s["codec_type"] for s in probe(path)["streams"]} == {"audio", "video"}
@@ -231,7 +232,7 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
     assert {"type": "error", "message": "The studio's media server restarted; join again."} in events, events
     assert "Janus went away" in output
     assert statuses and statuses[0]["name"] == "Dora" and statuses[0]["recording"], (statuses, output)
-    files = sorted(p for p in out.glob("Dora_*") if p.suffix != ".json")
+    files = sorted(p for p in out.rglob("Dora_*") if p.suffix != ".json")
     assert len(files) == 2, files  # before and after the restart, each finalized
     for path in files:
         assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
@@ -260,3 +261,61 @@ def test_obs_controller_shows_a_janus_outage_and_its_end(rig: JanusRig, tmp_path
         assert "info: SFU: guests come in again" in logs
     finally:
         controller.stop(timeout=10)
+
+
+def test_director_reaches_an_sfu_guest_and_its_hang_up_sticks(rig: JanusRig, tmp_path: Path) -> None:
+    """Requests travel over the page's event stream; a hung-up guest leaves the room and
+    is not subscribed again (its page closes its connection, as the guest page does)."""
+    from guestrec.engine import Engine, EngineSettings
+
+    engine = Engine(EngineSettings(out_dir=tmp_path / "rec", port=free_port(), token="t" * 16, codec="copy",
+                                   sfu=rig.sfu, sfu_room=rig.room, sfu_secret=rig.api_secret))
+    engine.start()
+
+    async def show() -> tuple[list[dict], list[str], list[dict]]:
+        events: list[dict] = []
+        arrived = asyncio.Event()
+        guest = WhipClient(f"{engine.base_url}/whip/Mia", token=engine.token,
+                           tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240, fps=FPS)])
+        await guest.publish()
+        await guest.wait_connected()
+        (link,) = [v for v in guest.headers.getall("Link", []) if "urn:guestrec:events" in v]
+        url = engine.base_url + link[link.index("<") + 1:link.index(">")] + "?token=" + engine.token
+        reader = asyncio.ensure_future(read_events(url, events, arrived))
+        for _ in range(100):
+            if any(m.get("recording") for m in events):
+                break
+            await asyncio.sleep(0.05)
+        await asyncio.to_thread(engine.message_guest, "Mia", "Stand by")
+        await asyncio.to_thread(engine.hang_up, "Mia")
+        for _ in range(50):
+            if any(m.get("type") == "hangup" for m in events):
+                break
+            await asyncio.sleep(0.05)
+        await guest.pc.close()  # what the page does when told to hang up (no DELETE)
+        await asyncio.wait_for(reader, 10)
+        await asyncio.sleep(2.5)  # longer than a resubscription would take
+        mia_after = (await room_publishers(rig), await asyncio.to_thread(engine.guests))
+        # A guest of another studio in the room: hung up here, it stays out of this studio.
+        ned = JanusGuest(rig, "Ned", fps=FPS)
+        try:
+            await ned.publish()
+            for _ in range(100):
+                if any(g["name"] == "Ned" and g["connected"] for g in await asyncio.to_thread(engine.guests)):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.to_thread(engine.hang_up, "Ned")
+            await asyncio.sleep(2.5)
+            ned_after = (await room_publishers(rig), await asyncio.to_thread(engine.guests))
+        finally:
+            await ned.hang_up()
+        return events, mia_after, ned_after
+
+    try:
+        events, mia_after, ned_after = asyncio.run(show())
+    finally:
+        engine.stop(timeout=10)
+    kinds = [m.get("type") for m in events]
+    assert {"type": "message", "text": "Stand by"} in events and "hangup" in kinds, events
+    assert mia_after == ([], []), mia_after  # left the room, not taken again
+    assert ned_after == (["Ned"], []), ned_after  # still publishing elsewhere, not taken again
