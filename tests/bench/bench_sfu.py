@@ -122,6 +122,11 @@ def run_one(guests: int, recorders: int, kbps: int, seconds: float) -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def media_files(out: Path) -> list[Path]:
+    """The recordings under a recorder's folder (each run writes into a session folder)."""
+    return [p for p in out.rglob("*") if p.suffix in (".webm", ".mkv")]
+
+
 def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: int,
            elapsed: float, outs: list[Path], load: float) -> None:
     def core_percent(seconds: float) -> float:
@@ -136,21 +141,20 @@ def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: 
           f"{core_percent(cpu['janus']) / (guests + streams_out):.2f}% per stream)")
     print(f"  senders (this process, not the product): {core_percent(cpu['senders']):.1f}% of a core")
     for index, out in enumerate(outs):
-        files = [p for p in out.iterdir() if p.suffix in (".webm", ".mkv")]
+        files = media_files(out)
         written = sum(count_video_frames(p) for p in files)
         name = f"recorder {index + 1}"
         share = len(files)
         per_guest = core_percent(cpu[name]) / share if share else float("nan")
         lost = packets = 0
-        for side in out.glob("*.json"):
+        for side in out.rglob("*.json"):
             video = json.loads(side.read_text()).get("network", {}).get("video", {})
             lost += int(video.get("packets_lost") or 0)
             packets += int(video.get("packets") or 0)
         print(f"  {name}: {share} guests, {core_percent(cpu[name]):.1f}% of a core = "
               f"{per_guest:.2f}% per guest; {written} frames written; "
               f"video packets lost before retransmission {lost} of {packets}")
-    total_written = sum(count_video_frames(p) for out in outs for p in out.iterdir()
-                        if p.suffix in (".webm", ".mkv"))
+    total_written = sum(count_video_frames(p) for out in outs for p in media_files(out))
     # A guest is picked up within a second of publishing: that much is allowed to be missing.
     kept = total_written >= REAL_TIME_SHARE * sent - 30 * guests
     print(f"  frames sent: {sent}; written: {total_written}; "

@@ -47,7 +47,7 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
                     rig, guests, kbps, seconds, {"janus": rig.pid(), "senders": os.getpid(), "obs": pid}))
                 shown = len(obs.inputs_of_our_kind())
             busy = 100 * cpu["obs"] / elapsed
-            files = [p for p in (work / "obs" / "guests").glob("*") if p.suffix in (".webm", ".mkv")]
+            files = [p for p in (work / "obs" / "guests").rglob("*") if p.suffix in (".webm", ".mkv")]
             print(f"\n{guests} guests at 720p30 VP8 ~{kbps} kbps through Janus into OBS ({codec} recording), "
                   f"{elapsed:.0f} s")
             print(f"  OBS: idle {idle:.1f}% of a core, with guests {busy:.1f}% = "
