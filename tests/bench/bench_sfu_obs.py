@@ -35,7 +35,7 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
     try:
         with JanusRig(work / "janus") as rig:
             settings = {"sfu": rig.sfu, "sfu_room": rig.room, "sfu_secret": rig.api_secret,
-                        "codec": codec, "bitrate_kbps": 6000}
+                        "codec": codec, "video_kbps": 6000}
             with ObsHarness(work / "obs", settings, canvas=(1280, 720), fps=30) as obs:
                 obs.wait_for_server()
                 pid = obs.proc.pid
