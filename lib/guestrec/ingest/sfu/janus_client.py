@@ -30,6 +30,8 @@ Json = dict[str, Any]
 REQUEST_TIMEOUT_S = 10.0
 KEEPALIVE_S = 20.0  # Janus drops a session after 60 s without a request
 POLL_EVENTS = 10
+POLL_ATTEMPTS = 3  # failed long polls in a row before the session counts as lost
+POLL_RETRY_S = 1.0
 SESSION_UNKNOWN = 458  # JANUS_ERROR_SESSION_NOT_FOUND
 HANDLE_UNKNOWN = 459
 
@@ -191,11 +193,13 @@ class JanusSession:
         params = {"maxev": str(POLL_EVENTS)}
         if self.api_secret:
             params["apisecret"] = self.api_secret
+        failures = 0
         while True:
             try:
                 async with self._http.get(f"{self.url}/{self.id}", params=params,
                                           timeout=aiohttp.ClientTimeout(total=45)) as resp:
                     reply = await resp.json(content_type=None)
+                failures = 0
                 messages = reply if isinstance(reply, list) else [reply]
                 for message in messages:
                     self._check(message)
@@ -206,10 +210,25 @@ class JanusSession:
                 self.lose(str(exc))
                 return
             except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-                self.lose(f"Janus at {self.url} cannot be reached: {exc or type(exc).__name__}")
-                return
+                # A blip on the way is survived (Janus keeps a session 60 s); a Janus that
+                # stays unreachable, or comes back without our session (458), is not.
+                failures += 1
+                if failures >= POLL_ATTEMPTS:
+                    self.lose(f"Janus at {self.url} cannot be reached: {exc or type(exc).__name__}")
+                    return
+                await asyncio.sleep(POLL_RETRY_S)
             except JanusError as exc:
+                # A restarted Janus answers a poll for a session it never had with nothing
+                # at all; a keepalive tells (458 when the session is unknown).
                 log.warning("Janus event poll: %s", exc)
+                try:
+                    await self._post(f"{self.url}/{self.id}", {"janus": "keepalive"}, 5)
+                except JanusGone as gone:
+                    self.lose(str(gone))
+                    return
+                except JanusError:
+                    pass
+                await asyncio.sleep(POLL_RETRY_S)  # never a busy loop on a repeated error
 
     def _route(self, message: Json) -> None:
         kind = message.get("janus")

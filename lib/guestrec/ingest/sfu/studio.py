@@ -25,7 +25,7 @@ from ...core.director import HUNG_UP_BY_STUDIO
 from ...interfaces import OfferRejected, SessionAnswer
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower
-from .janus_client import JanusError
+from .janus_client import JanusError, JanusGone
 from .page_events import LINK_REL, PageEvents
 from .videoroom import Publisher, PublisherRelay
 from .watcher import RoomWatcher
@@ -110,6 +110,9 @@ class SfuStudio:
 
         try:
             relay = await PublisherRelay.publish(janus, self.room, session.name, offer_sdp, on_joined=joined)
+        except JanusGone as exc:
+            await self._end(sid, "offer not answered")
+            raise OfferRejected(f"the studio's media server cannot be reached: {exc}", 503) from None
         except JanusError as exc:
             await self._end(sid, "offer not answered")
             status = 400 if exc.code and exc.code < 450 else 503
