@@ -61,6 +61,16 @@ def _add_sfu_record(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-guests", type=int, default=64, help="most guests this recorder takes (default 64)")
 
 
+def _add_sfu_link(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sfu-link", help="make the guests of a room on one Janus appear on another")
+    for side, what in (("from", "the Janus the guests publish to"), ("to", "the Janus that gets them too")):
+        p.add_argument(f"--{side}", required=True, metavar="janus:URL", help=what)
+        p.add_argument(f"--{side}-room", required=True, metavar="ROOM")
+        p.add_argument(f"--{side}-secret", default="", metavar="S", help="API secret")
+        p.add_argument(f"--{side}-room-secret", required=True, metavar="RS",
+                       help="room secret (and admin key), as install/janus.sh printed it")
+
+
 def _add_convert(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("convert", help="convert a recording without re-encoding")
     p.add_argument("file", type=Path)
@@ -78,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
     _add_sfu_record(sub)
+    _add_sfu_link(sub)
     _add_convert(sub)
     _add_repair(sub)
     return parser
@@ -202,6 +213,44 @@ def _read_secret(value: str) -> str:
         raise OSError(f"--turn-secret: cannot read {path}: {exc.strerror or exc}") from None
 
 
+def sfu_link(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from .ingest.sfu.janus_client import JanusError
+    from .ingest.sfu.link import RoomAccess, RoomLink
+
+    try:
+        source, target = (
+            RoomAccess(parse_sfu(getattr(args, side)), parse_room(getattr(args, f"{side}_room")),
+                       getattr(args, f"{side}_secret") or None, getattr(args, f"{side}_room_secret"))
+            for side in ("from", "to"))
+    except SfuSettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        link = RoomLink(source, target)
+        try:
+            await link.start()
+        except JanusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Linking room {source.room} at {source.url} to room {target.room} at {target.url}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await link.stop()
+            print("Stopped; links removed.", flush=True)
+        return 0
+
+    return asyncio.run(run())
+
+
 def convert(args: argparse.Namespace) -> int:
     from .convert import convert_file
 
@@ -231,5 +280,5 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("aioice", "aiortc", "aiohttp.access", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    handler = {"serve": serve, "sfu-record": sfu_record, "convert": convert, "repair": repair}[args.command]
+    handler = {"serve": serve, "sfu-record": sfu_record, "sfu-link": sfu_link, "convert": convert, "repair": repair}[args.command]
     return handler(args)

@@ -58,14 +58,24 @@ def _free_subnet() -> str:
 
 
 class JanusRig:
-    def __init__(self, work: Path, room: int = 4321, publishers: int = 64) -> None:
-        tag = secrets.token_hex(3)
-        self.netns = f"sfu-janus-{tag}"
-        self.veth_host, self.veth_janus = f"sfuh{tag}", f"sfuj{tag}"
-        base = _free_subnet()
-        prefix, last = base.rsplit(".", 1)
-        self.host_ip = f"{prefix}.{int(last) + 1}"
-        self.janus_ip = f"{prefix}.{int(last) + 2}"
+    def __init__(self, work: Path, room: int = 4321, publishers: int = 64,
+                 beside: "JanusRig | None" = None) -> None:
+        """`beside`: a second Janus in that rig's namespace (other ports), e.g. to link two."""
+        self.beside = beside
+        if beside is None:
+            tag = secrets.token_hex(3)
+            self.netns = f"sfu-janus-{tag}"
+            self.veth_host, self.veth_janus = f"sfuh{tag}", f"sfuj{tag}"
+            base = _free_subnet()
+            prefix, last = base.rsplit(".", 1)
+            self.host_ip = f"{prefix}.{int(last) + 1}"
+            self.janus_ip = f"{prefix}.{int(last) + 2}"
+        else:
+            self.netns, self.veth_host, self.veth_janus = beside.netns, beside.veth_host, beside.veth_janus
+            self.host_ip, self.janus_ip = beside.host_ip, beside.janus_ip
+        self.http_port = HTTP_PORT + (1 if beside else 0)
+        self.ws_port = 8188 + (1 if beside else 0)
+        self.rtp_ports = "30000-39999" if beside else "20000-29999"
         self.room = room
         self.api_secret = "api-" + secrets.token_hex(6)
         self.room_secret = "room-" + secrets.token_hex(6)
@@ -77,7 +87,7 @@ class JanusRig:
 
     @property
     def url(self) -> str:
-        return f"http://{self.janus_ip}:{HTTP_PORT}/janus"
+        return f"http://{self.janus_ip}:{self.http_port}/janus"
 
     @property
     def sfu(self) -> str:
@@ -86,7 +96,8 @@ class JanusRig:
 
     def __enter__(self) -> "JanusRig":
         try:
-            self._make_network()
+            if self.beside is None:
+                self._make_network()
             self._configure()
             self.start()
         except BaseException:
@@ -114,8 +125,9 @@ class JanusRig:
             ["bash", str(ROOT / "install" / "janus.sh"), "--no-install", "--no-start",
              "--dir", str(self.config_dir), "--room", str(self.room),
              "--publishers", str(self._publishers), "--api-secret", self.api_secret,
-             "--room-secret", self.room_secret, "--rtp-ports", "20000-29999",
-             "--interface", self.veth_janus, "--http-port", str(HTTP_PORT)],
+             "--room-secret", self.room_secret, "--rtp-ports", self.rtp_ports,
+             "--interface", self.veth_janus, "--http-port", str(self.http_port),
+             "--ws-port", str(self.ws_port)],
             check=True, capture_output=True,
         )
 

@@ -1,4 +1,4 @@
-"""`python -m guestrec sfu-record` as a recorder machine runs it, in its own process."""
+"""`python -m guestrec sfu-record` (and sfu-link) as a machine runs it, in its own process."""
 
 from __future__ import annotations
 
@@ -14,22 +14,21 @@ ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 READY = "Recording share"
 
 
-class RecorderProcess:
-    def __init__(self, rig, out: Path, shard: str = "1/1", *args: str) -> None:
-        self.out = out
+class GuestrecProcess:
+    """`python -m guestrec ARGS...`, its output collected; ready once `ready` is printed."""
+
+    def __init__(self, args: list[str], ready: str) -> None:
         self.lines: list[str] = []
         env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "guestrec", "sfu-record", "--sfu", rig.sfu,
-             "--sfu-room", str(rig.room), "--sfu-secret", rig.api_secret,
-             "--shard", shard, "--out", str(out), *args],
+            [sys.executable, "-m", "guestrec", *args],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
-        if not self.wait_for(READY, 30):
+        if not self.wait_for(ready, 30):
             self.kill()
-            raise RuntimeError("sfu-record did not start:\n" + self.output)
+            raise RuntimeError(f"guestrec {args[0]} did not start:\n" + self.output)
 
     def _read(self) -> None:
         assert self.proc.stdout is not None
@@ -69,3 +68,11 @@ class RecorderProcess:
             self.proc.kill()
             self.proc.wait()
         self._reader.join(5)
+
+
+class RecorderProcess(GuestrecProcess):
+    def __init__(self, rig, out: Path, shard: str = "1/1", *args: str) -> None:
+        self.out = out
+        super().__init__(["sfu-record", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                          "--sfu-secret", rig.api_secret, "--shard", shard, "--out", str(out), *args],
+                         READY)

@@ -8,6 +8,8 @@
     page_events   the guest page's recording state as server-sent events
     shard         which recorder records which guest
     recorder      `guestrec sfu-record`
+    link          `guestrec sfu-link`: one Janus's guests published on another
+    receive_buffers  larger UDP buffers for subscriber sockets
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .janus_client import JanusError, JanusHandle, JanusSession
@@ -29,6 +29,8 @@ class Publisher:
 
     feed: int
     display: str
+    # Janus's description of each published stream (type, mid, codec...), when it sent one.
+    streams: tuple[dict[str, Any], ...] = field(default=(), compare=False, hash=False)
 
 
 def publishers_in(items: Any) -> list[Publisher]:
@@ -39,7 +41,8 @@ def publishers_in(items: Any) -> list[Publisher]:
             continue
         if item.get("publisher") is False or item.get("dummy"):
             continue
-        found.append(Publisher(int(item["id"]), str(item.get("display") or "")))
+        streams = tuple(s for s in item.get("streams") or [] if isinstance(s, dict))
+        found.append(Publisher(int(item["id"]), str(item.get("display") or ""), streams))
     return found
 
 
