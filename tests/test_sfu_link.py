@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import pytest
 
 from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.ingest.sfu.videoroom import list_publishers
