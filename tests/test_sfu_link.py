@@ -12,7 +12,10 @@ from guestrec.ingest.sfu.videoroom import list_publishers
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
 from support.sfu_recorder_process import GuestrecProcess, RecorderProcess
-from test_sfu_record import FPS, PICKUP_FRAMES, assert_unbroken, frame_numbers, recordings
+from support.sfu_files import assert_unbroken, frame_numbers, recordings
+
+FPS = 15.0
+PICKUP_FRAMES = int(FPS)
 
 
 async def publishers(rig: JanusRig) -> list[str]:

@@ -17,7 +17,7 @@ from guestrec.ingest.sfu.shard import shard_of
 from guestrec.ingest.sfu.videoroom import Publisher
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
-from support.media_probe import decoded_video, ffprobe_decode_errors, read_counter
+from support.sfu_files import assert_unbroken, frame_numbers, recordings
 from support.sfu_recorder_process import RecorderProcess
 
 FPS = 15.0
@@ -42,31 +42,6 @@ def names_per_shard(count: int, per_shard: int) -> list[list[str]]:
         if all(len(b) == per_shard for b in shards):
             return shards
     raise AssertionError("hash never filled the shards")
-
-
-def recordings(folder: Path) -> dict[str, list[Path]]:
-    """Media files by guest, from their sidecars (in the run's session folder)."""
-    found: dict[str, list[Path]] = {}
-    for side in sorted(folder.rglob("*.json")):
-        meta = json.loads(side.read_text())
-        if "guest" not in meta:
-            continue  # the session's own manifest
-        media = [p for p in side.parent.glob(side.stem + ".*") if p.suffix != ".json"]
-        assert len(media) == 1, (side, media)
-        found.setdefault(meta["guest"], []).append(media[0])
-    return found
-
-
-def frame_numbers(path: Path) -> list[int]:
-    assert ffprobe_decode_errors(path) == "", path
-    return [n for _, n in decoded_video(path, read_counter)]
-
-
-def assert_unbroken(numbers: list[int], first_at_most: int, last_at_least: int, label: str) -> None:
-    assert numbers, f"{label}: no video"
-    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), f"{label}: frames missing or repeated"
-    assert numbers[0] <= first_at_most, f"{label}: first frame {numbers[0]} (> {first_at_most})"
-    assert numbers[-1] >= last_at_least, f"{label}: last frame {numbers[-1]} (< {last_at_least})"
 
 
 async def _show(rig: JanusRig, early: list[str], late: str, leaver: str) -> dict[str, tuple[int, int]]:
