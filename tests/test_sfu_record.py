@@ -234,3 +234,46 @@ def test_dropped_subscription_is_made_again_while_the_guest_publishes(rig: Janus
     assert frame_numbers(before)[-1] >= dropped_at - FPS
     # Back within the retry second plus a keyframe's wait.
     assert_unbroken(frame_numbers(after), dropped_at + int(2.5 * FPS), sent - int(FPS), "after the drop")
+
+
+def test_loss_through_janus_costs_about_a_second(rig: JanusRig, tmp_path: Path) -> None:
+    """Packets lost for good between Janus and a copy recorder: the broken frames are left
+    out and the keyframe asked for reaches the guest through Janus, so about a second is
+    missing, not everything until the guest's next keyframe of its own."""
+    from guestrec.ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from guestrec.ingest.sfu.shard import Shard
+    from guestrec.plan import make_plan
+    from test_media_loss import lose_for_good
+
+    out = tmp_path / "rec"
+    settings = RecorderSettings(url=rig.url, room=rig.room, api_secret=rig.api_secret, shard=Shard(1, 1),
+                                plan=make_plan(None, codec="copy"), out_dir=out)
+
+    async def show() -> tuple[list[int], int]:
+        recorder = ShardRecorder(settings)
+        await recorder.start()
+        guest = JanusGuest(rig, "Lossy", fps=FPS)
+        try:
+            await guest.publish()
+            for _ in range(50):
+                if recorder.follower.guests:
+                    break
+                await asyncio.sleep(0.1)
+            (entry,) = recorder.follower.guests.values()
+            receiver = next(t.receiver for t in entry.pc.getTransceivers() if t.kind == "video")
+            lost = lose_for_good(receiver, count=3, after_packets=60)
+            await asyncio.sleep(6.0)
+        finally:
+            sent = await guest.hang_up()
+            await asyncio.sleep(0.5)
+            await recorder.stop()
+        return lost, sent
+
+    lost, sent = asyncio.run(show())
+    assert len(lost) == 3
+    (path,) = recordings(out)["Lossy"]
+    numbers = frame_numbers(path)
+    gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+    assert len(gaps) == 1, gaps
+    assert gaps[0][1] - gaps[0][0] <= FPS * 2, gaps  # about a second, not until a natural keyframe
+    assert numbers[-1] >= sent - FPS and numbers[-1] >= gaps[0][1] + FPS * 2  # and went on
