@@ -119,8 +119,8 @@ def run_one(guests: int, recorders: int, kbps: int, seconds: float, keep: bool =
                 pids.update({f"recorder {i + 1}": p.proc.pid for i, p in enumerate(procs)})
                 cpu, sent, elapsed = asyncio.run(run_guests(rig, guests, kbps, seconds, pids))
             finally:
-                for proc in procs:
-                    proc.stop()
+                for index, proc in enumerate(procs):
+                    (work / f"recorder{index + 1}.log").write_text(proc.stop())
             report(guests, recorders, kbps, cpu, sent, elapsed, outs, load)
     finally:
         if keep:
