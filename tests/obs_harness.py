@@ -372,11 +372,12 @@ class BackgroundGuest:
 
     def __init__(self, url: str, token: str, color: tuple[int, int, int] = (16, 128, 128),
                  tone_hz: float = 440.0, size: tuple[int, int] = (320, 240), fps: int = 15,
-                 tracks: Callable[[], list] | None = None) -> None:
+                 tracks: Callable[[], list] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
         import asyncio
         import threading
 
-        self.url, self.token, self.make_tracks = url, token, tracks
+        self.url, self.token, self.make_tracks, self.headers = url, token, tracks, headers
         self.color, self.tone_hz, self.size, self.fps = color, tone_hz, size, fps
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="test-guest", daemon=True)
@@ -398,7 +399,7 @@ class BackgroundGuest:
             else:
                 tracks = [ToneAudioTrack(frequency=self.tone_hz),
                           SolidVideoTrack(self.size[0], self.size[1], self.fps, color=self.color)]
-            self.client = WhipClient(self.url, token=self.token, tracks=tracks)
+            self.client = WhipClient(self.url, token=self.token, tracks=tracks, headers=self.headers)
             await self.client.publish()
             await self.client.wait_connected(timeout)
 

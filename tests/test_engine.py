@@ -83,7 +83,7 @@ def test_start_record_stop_from_a_plain_thread(tmp_path: Path) -> None:
     assert not engine.running
     leftover = [t for t in engine_threads() if t not in before and t.is_alive()]
     assert leftover == [], leftover
-    files = list(tmp_path.glob("Session */Alice_*.webm"))
+    files = list(tmp_path.glob("Session */Alice *.webm"))
     assert len(files) == 1 and files[0].stat().st_size > 10_000
     sidecar = json.loads(files[0].with_suffix(".json").read_text())
     assert sidecar["guest"] == "Alice"

@@ -54,7 +54,7 @@ def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
     assert seen[-1]["client"] == "ffmpeg" and seen[-1]["name"] == "FFmpeg Guest"
     assert sorted(seen[-1]["media"]) == ["audio", "video"]
     assert any(s["recording"] for s in seen), seen[-1]
-    files = sorted((tmp_path / "rec").glob("Session */FFmpeg_Guest_*.*"))
+    files = sorted((tmp_path / "rec").glob("Session */FFmpeg_Guest *.*"))
     media = [f for f in files if f.suffix in (".webm", ".mkv", ".mka")]
     assert len(media) == 1, files
     info = probe(media[0])

@@ -49,7 +49,7 @@ def test_vp8_at_bitrate(tmp_path: Path, kbps: int, opus_kbps: int) -> None:
     (result,) = asyncio.run(record_guests([spec], seconds=16))
     path = result.path
     assert path is not None and path.suffix == ".webm" and doc_type(path) == "webm"
-    assert path.name.startswith("Guest_One_")
+    assert path.name.startswith("Guest_One ")
     info = probe(path)
     (video,) = streams_of(info, "video")
     (audio,) = streams_of(info, "audio")

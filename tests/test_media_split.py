@@ -48,6 +48,11 @@ def test_split_files_join_without_gap_or_overlap(tmp_path: Path) -> None:
             assert start <= 0.03
             assert abs(len(samples) / 48_000 + start - video_span - frames[0][0]) <= 0.06, path
             assert read_sidecar(path)["status"] == "complete"
+        # The files of one recording are one take, each sidecar naming its neighbours.
+        takes = [read_sidecar(path)["take"] for path in files]
+        assert len({t["id"] for t in takes}) == 1 and {t["part"] for t in takes} == {1}
+        assert [t["previous_file"] for t in takes] == [None] + names[:-1]
+        assert [t["next_file"] for t in takes] == names[1:] + [None]
         for before, after in zip(numbers_per_file, numbers_per_file[1:]):
             seam = after[0] - before[-1]
             assert seam == 1, f"{result.spec.name}: frames {before[-1]} -> {after[0]}"

@@ -64,7 +64,7 @@ class Studio:
         return self.log
 
     def files(self, guest: str) -> list[Path]:
-        return sorted(p for p in self.out.glob(f"{guest}_*") if p.suffix in (".webm", ".mkv", ".mka"))
+        return sorted(p for p in self.out.glob(f"Session */{guest} *") if p.suffix in (".webm", ".mkv", ".mka"))
 
 
 async def _get_json(studio: Studio, path: str) -> Any:

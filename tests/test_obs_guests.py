@@ -19,6 +19,7 @@ from obs_harness import (
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
 RELOAD_HELPER = Path(__file__).resolve().parent / "support" / "obs_reload_helper.py"
+GUEST_HOTKEYS = ("guestrec_guest_record_start", "guestrec_guest_record_stop", "guestrec_guest_hang_up")
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,7 @@ def obs_auto(tmp_path_factory):
 
 
 def guest_files(h: ObsHarness, stem: str) -> list[Path]:
-    return sorted(p for p in h.out_dir.glob(f"Session */{stem}_*") if p.suffix in (".webm", ".mkv", ".mka"))
+    return sorted(p for p in h.out_dir.glob(f"Session */{stem} *") if p.suffix in (".webm", ".mkv", ".mka"))
 
 
 def shows_colour(h: ObsHarness, source: str, rgb) -> tuple[float, float, float] | None:
@@ -123,6 +124,40 @@ def test_returning_guest_reuses_their_source(obs_auto: ObsHarness) -> None:
         carol.leave()
 
 
+def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHarness) -> None:
+    """A guest whose connection drops (no hang-up) and who comes back with its resume
+    secret shows in the same OBS source, under the same name, recorded as part 2."""
+    h = obs_auto
+    before = h.inputs_of_our_kind()
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, BLUE_YUV).join()
+    secret = rex.client.resume_secret
+    wait_until(lambda: shows_colour(h, "Rex", BLUE_RGB), 20, 0.5, "Rex's picture")
+    first = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording")
+    time.sleep(1.5)
+    rex.drop()
+    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    rex = BackgroundGuest(h.whip_url("Rex"), h.token, RED_YUV,
+                          headers={"Guestrec-Resume": secret}).join()
+    try:
+        assert rex.client.given_name == "Rex"
+        wait_until(lambda: shows_colour(h, "Rex", RED_RGB), 20, 0.5, "Rex's picture after the drop")
+        second = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording after the drop")
+        assert second["file"] != first["file"] and second["take"]["part"] == 2
+        assert second["take"]["id"] == first["take"]["id"]
+        names = h.inputs_of_our_kind()
+        assert names.count("Rex") == 1 and len(names) == len(before) + 1
+        time.sleep(1.5)
+        # The operator hangs Rex up from his source's properties: his page is told.
+        h.ws.press_input_properties_button("Rex", "hang_up")
+        wait_until(lambda: any(m.get("type") == "ended" for m in rex.client.messages) or None,
+                   10, 0.2, "Rex to be told the studio ended the session")
+        wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
+    finally:
+        rex.leave()
+    assert_plays(Path(first["file"]), 1.0)
+    assert_plays(Path(second["file"]), 1.0)
+
+
 def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
     h = obs_auto
     dave = BackgroundGuest(h.whip_url("Dave"), h.token, GREEN_YUV).join()
@@ -138,6 +173,44 @@ def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
         assert second["file"] != first["file"]
     finally:
         dave.leave()
+
+
+def assert_each_source_has_its_hotkeys(h: ObsHarness) -> None:
+    """Every guest source has each guest hotkey exactly once (none doubled by reloads)."""
+    names = h.ws.get_hotkey_list().hotkeys
+    sources = len(h.inputs_of_our_kind())
+    assert sources and all(names.count(name) == sources for name in GUEST_HOTKEYS), \
+        ({name: names.count(name) for name in GUEST_HOTKEYS}, sources)
+
+
+def test_guest_hotkeys_record_and_hang_up(obs_auto: ObsHarness) -> None:
+    """Each guest source has its own hotkeys (Settings > Hotkeys, under the source's name):
+    start and stop that guest's recording, and hang up. obs-websocket's TriggerHotkeyByName
+    presses the first registered source's, Alice's (her source was made first in this OBS);
+    Bob, recording beside her, is not touched."""
+    h = obs_auto
+    alice = BackgroundGuest(h.whip_url("Alice"), h.token, RED_YUV).join()
+    bob = BackgroundGuest(h.whip_url("Bob"), h.token, GREEN_YUV).join()
+    try:
+        first = wait_until(lambda: recording(h, "Alice"), 20, 0.5, "Alice's recording")
+        bob_status = wait_until(lambda: recording(h, "Bob"), 20, 0.5, "Bob's recording")
+        assert_each_source_has_its_hotkeys(h)
+        time.sleep(2)
+        h.ws.trigger_hotkey_by_name("guestrec_guest_record_stop")
+        wait_until(lambda: not h.guests()["Alice"]["recording"] or None, 15, 0.5, "Alice's stop")
+        assert_plays(Path(first["file"]), 1.0)
+        h.ws.trigger_hotkey_by_name("guestrec_guest_record_start")
+        wait_until(lambda: (lambda s: s if s and s["file"] != first["file"] else None)(
+            recording(h, "Alice")), 15, 0.5, "Alice's second recording")
+        h.ws.trigger_hotkey_by_name("guestrec_guest_hang_up")
+        wait_until(lambda: "Alice" not in h.guests() or None, 15, 0.5, "Alice hung up")
+        assert any(m.get("type") == "hangup" for m in list(alice.client.messages))
+        # Bob went on recording into his one file all along.
+        assert recording(h, "Bob")["file"] == bob_status["file"]
+        assert guest_files(h, "Bob").count(Path(bob_status["file"])) == 1
+    finally:
+        alice.drop()
+        bob.leave()
 
 
 def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
@@ -167,6 +240,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
         time.sleep(2)  # let threads that are on their way out finish
         threads_after.append(h.thread_snapshot())
         assert h.inputs_of_our_kind().count("Eve") == 1
+        assert_each_source_has_its_hotkeys(h)  # the sources loaded with the collection have them too
     lines = h.guestrec_log_lines()
     assert sum("stopped (script unloaded)" in line for line in lines) >= 3
     # No more threads after the last round than after the first: nothing piles up.
@@ -202,6 +276,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
         time.sleep(2)
         threads_after.append(h.thread_snapshot())
         assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
+        assert_each_source_has_its_hotkeys(h)
     h.assert_no_thread_pileup(threads_after)
     guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
     try:
@@ -223,6 +298,8 @@ def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
         print(f"OBS quit in {took:.2f} s with a guest connected and recording")
         assert took <= 10.0, f"OBS took {took:.1f} s to quit"
         assert h.proc.returncode == 0
+        # Zoe's page was told before her connection closed: no waiting on a dead studio.
+        assert any(m.get("type") == "ended" for m in guest.client.messages), guest.client.messages
     finally:
         guest.drop()
     assert_plays(path, 2.0)

@@ -75,7 +75,7 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         # Video mode: the video bitrate and codec are shown, the Opus bitrate is not.
         assert script["video_kbps"] == "Video bitrate" and script["codec"] == "Video codec"
         assert script["audio_kbps"] is None
-        assert script["start_recording"] == "Start recording"
+        assert script["start_recording"] == "Start"
         for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
                      "ice_servers", "turn_secret", "cert_file", "key_file", "sfu", "sfu_room", "sfu_secret"):
             assert script.get(name), name
@@ -189,7 +189,7 @@ def check_session(folder: Path, h: ObsHarness) -> None:
     guests = [f["guest"] for f in manifest["files"]]
     assert guests.count("Ivy") == 1 and guests.count("Kay") == 2, manifest
     for entry in manifest["files"]:
-        assert entry["file"].startswith(entry["guest"] + "_")
+        assert entry["file"].startswith(entry["guest"] + " ")
         side = json.loads((folder / entry["sidecar"]).read_text())
         offset = (datetime.fromisoformat(side["start_utc"]) - started).total_seconds()
         assert abs(entry["start_seconds"] - offset) < 0.01 and entry["status"] == "complete"

@@ -75,7 +75,7 @@ def test_three_guests_and_ctrl_c_finalize_every_file(tmp_path: Path) -> None:
     assert server.proc.returncode == 0, output
     assert "Stopped." in output
     for name, (hz, yuv) in GUESTS.items():
-        files = list(tmp_path.glob(f"Session */{name}_*.webm"))
+        files = list(tmp_path.glob(f"Session */{name} *.webm"))
         assert len(files) == 1, (name, sorted(p.name for p in tmp_path.iterdir()))
         duration = float(probe(files[0])["format"]["duration"])  # set only once finalized
         assert 3.5 < duration < 8, duration

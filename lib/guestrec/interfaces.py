@@ -28,13 +28,19 @@ class SessionAnswer:
     guest: str  # the display name actually used (after sanitizing)
     extra_headers: dict[str, str] = field(default_factory=dict)
     links: list[str] = field(default_factory=list)  # `Link` header values, one header each
+    # Handed to the guest; an offer for the same name carrying it resumes the guest.
+    resume_secret: str | None = None
 
 
 class SessionHost(Protocol):
     """What the WHIP endpoint needs from the session layer. All methods run on the loop."""
 
-    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
-        """Answer an offer. Raises OfferRejected for offers we cannot or will not take."""
+    async def open_session(
+        self, guest: str, offer_sdp: str, resume_secret: str | None = None
+    ) -> SessionAnswer:
+        """Answer an offer. Raises OfferRejected for offers we cannot or will not take.
+        With the resume secret of a guest whose connection dropped, that guest comes
+        back under its name; any other secret is ignored."""
         ...
 
     async def close_session(self, session_id: str) -> bool:

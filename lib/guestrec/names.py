@@ -41,29 +41,33 @@ def safe_file_stem(raw: str) -> str:
     return text
 
 
-def utc_stamp(moment: datetime | None = None) -> str:
-    """UTC time as used in file names: 20261124-101500."""
+STAMP_FORMAT = "%Y-%m-%d %H-%M-%S"  # OBS's own file names use local time in this form
+
+
+def local_stamp(moment: datetime | None = None) -> str:
+    """Local time as OBS writes it in file names: 2026-11-24 11-15-00."""
     moment = moment or datetime.now(timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return moment.astimezone().strftime(STAMP_FORMAT)
 
 
 def reserve_recording_path(
     out_dir: Path, guest: str, extension: str, moment: datetime | None = None
 ) -> Path:
-    """Create and return a new, empty file `<guest>_<UTC>.<ext>` inside out_dir.
+    """Create and return a new, empty file `<guest> <local time>.<ext>` inside out_dir,
+    e.g. `Ann 2026-11-29 17-05-03.webm`, named like OBS's own recordings.
 
     The file is created with O_EXCL so two recordings never share a path, even when two
-    guests pick one name in the same second; a counter is added until a name is free.
+    guests pick one name in the same second; " (2)", " (3)"... is added until a name is free.
     A stem already used by any file counts as taken: the sidecar (`<stem>.json`) and
     converted copies are named from the stem, so a recording restarted within the same
     second in another container must not share it.
     """
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    stem = f"{safe_file_stem(guest)}_{utc_stamp(moment)}"
+    stem = f"{safe_file_stem(guest)} {local_stamp(moment)}"
     ext = extension.lstrip(".")
     for attempt in range(1000):
-        candidate = stem if attempt == 0 else f"{stem}-{attempt + 1}"
+        candidate = stem if attempt == 0 else f"{stem} ({attempt + 1})"
         if next(out_dir.glob(glob.escape(candidate) + ".*"), None) is not None:
             continue
         path = out_dir / f"{candidate}.{ext}"

@@ -1,4 +1,5 @@
-"""Run the real guest server (GuestRoster + WhipIngest + build_app) on 127.0.0.1 for a test.
+"""Run the real guest server (GuestRoster + WhipIngest + build_app) on 127.0.0.1 (or `host`)
+for a test.
 
     async with running_server(tmp_path, record="2000") as server:
         server.base      # "http://127.0.0.1:PORT"
@@ -47,6 +48,7 @@ async def running_server(
     codec: str = "vp8",
     auto_record: bool = True,
     sink_factory=None,
+    host: str = "127.0.0.1",
 ) -> AsyncIterator[RunningServer]:
     config = GuestConfig(
         plan=make_plan(record, pcm=pcm, codec=codec), out_dir=Path(out_dir), auto_record=auto_record
@@ -55,11 +57,11 @@ async def running_server(
     token = secrets.token_urlsafe(16)
     runner = web.AppRunner(build_app(WhipIngest(sessions), token), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
+    site = web.TCPSite(runner, host, 0)
     await site.start()
     port = runner.addresses[0][1]
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", token, sessions, config)
+        yield RunningServer(f"http://{host}:{port}", token, sessions, config)
     finally:
         await sessions.close_all()
         await runner.cleanup()

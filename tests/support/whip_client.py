@@ -16,6 +16,8 @@ Typical use::
 - No STUN servers are used unless `ice_servers` (aiortc RTCIceServers) are given, and aiortc gathers ICE before the offer is
   sent, as WHIP needs when no trickle is used.
 - `post_raw()` sends any body with any headers, for tests of bad requests.
+- `headers` adds request headers to the offer, e.g. `{"Guestrec-Resume": secret}` to come
+  back after a dropped connection (`resume_secret` / `given_name` read the 201's).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import math
 import struct
 from collections.abc import Callable, Iterable
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin
 
 import aiohttp
 import av
@@ -143,8 +145,10 @@ class WhipClient:
         token_in_query: bool = False,
         ice_servers: list[Any] | None = None,
         ssl: Any = True,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.url = url
+        self.extra_headers = dict(headers or {})
         self.token = token
         self.token_in_query = token_in_query
         if tracks is None:
@@ -174,7 +178,7 @@ class WhipClient:
         self._message_event.set()
 
     def _auth(self) -> tuple[str, dict[str, str]]:
-        headers = {"Content-Type": "application/sdp"}
+        headers = {"Content-Type": "application/sdp", **self.extra_headers}
         url = self.url
         if self.token is not None:
             if self.token_in_query:
@@ -199,6 +203,15 @@ class WhipClient:
         self.answer_sdp = body
         await self.pc.setRemoteDescription(RTCSessionDescription(body, "answer"))
         return body
+
+    @property
+    def resume_secret(self) -> str | None:
+        return self.headers.get("Guestrec-Resume")
+
+    @property
+    def given_name(self) -> str | None:
+        name = self.headers.get("Guestrec-Name")
+        return unquote(name) if name is not None else None
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         async def poll() -> None:

@@ -16,7 +16,6 @@ from .roster import GuestRoster
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 500
-HUNG_UP_BY_STUDIO = "hung up by the studio"  # the finish reason ingests can tell apart
 MIN_VIDEO_KBPS = 100
 
 
@@ -44,11 +43,14 @@ class Director:
         return sent
 
     async def hang_up(self, name: str) -> bool:
-        guest = self._guest(name)
-        if guest.control is not None:
+        """Ends the guest; also a dropped guest's wait for its return (its source blanks,
+        its take ends). Its page is told and does not come back on its own."""
+        guest = self._roster.get(name)
+        if guest is not None and not guest.ended and guest.control is not None:
             guest.control.send_control({"type": "hangup"})  # the page says why it ended
+        if not await self._roster.hang_up(name):
+            raise DirectorError(f"no guest named {name!r} is connected")
         log.info("guest %r hung up by the studio", name, extra={"user": True})
-        await self._roster.finish(guest, HUNG_UP_BY_STUDIO)
         return True
 
     def ask_mute(self, name: str, mute: bool) -> bool:

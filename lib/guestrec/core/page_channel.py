@@ -1,13 +1,17 @@
 """Our guest page's control channel: a data channel labelled "guestrec" that the page opens.
 
-The studio tells the page whether it is being recorded (`{"type": "recording", ...}`) and
-about failures (`{"type": "error", ...}`). Any message from the page is handed to
-`on_message`; by default the core answers with the current status (the page may ask
-again, e.g. after it rebuilt its UI). Guests without the channel (FFmpeg) work as well.
+The studio tells the page whether it is being recorded (`{"type": "recording", ...}`),
+about failures (`{"type": "error", ...}`), and that the studio ended the session
+(`{"type": "ended", "message": ...}`, answered by the page with `{"type": "ended-ack"}`
+so the studio knows it arrived before it closes the connection). Any other message from
+the page is handed to `on_message`; by default the core answers with the current status
+(the page may ask again, e.g. after it rebuilt its UI). Guests without the channel
+(FFmpeg) work as well.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from collections.abc import Callable
@@ -18,6 +22,8 @@ from aiortc import RTCPeerConnection
 log = logging.getLogger(__name__)
 
 CHANNEL_LABEL = "guestrec"
+# How long the studio waits for the page to confirm "ended" before closing anyway.
+ENDED_ACK_TIMEOUT_S = 0.5
 
 
 class PageChannel:
@@ -28,6 +34,7 @@ class PageChannel:
         self.on_open: Callable[[], None] | None = None
         self.on_message: Callable[[dict[str, Any]], None] | None = None
         self._last_status: str | None = None
+        self._ended_ack = asyncio.Event()
         pc.on("datachannel", self._on_datachannel)
 
     def bind(
@@ -51,6 +58,9 @@ class PageChannel:
             parsed = None
         if not isinstance(parsed, dict):
             parsed = {}
+        if parsed.get("type") == "ended-ack":
+            self._ended_ack.set()
+            return
         self._last_status = None  # whatever was asked, the next status goes out again
         if self.on_message is not None:
             self.on_message(parsed)
@@ -82,3 +92,13 @@ class PageChannel:
 
     def send_control(self, message: dict[str, Any]) -> bool:
         return self.send(message)
+
+    async def end(self, text: str) -> None:
+        """Tell the page the studio ended the session, and wait (briefly) until it says it
+        got the message: closing the connection at once could lose it on the way."""
+        if not self.send({"type": "ended", "message": text}):
+            return
+        try:
+            await asyncio.wait_for(self._ended_ack.wait(), ENDED_ACK_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.debug("the page did not confirm the end of its session")

@@ -5,7 +5,13 @@ the remote description (so no track event is missed). The roster then wires the
 connection: tracks go to a `media.GuestMedia`, which records them and feeds the sink; the
 sink (in OBS: the guest's source) is made when the connection comes up; a guest whose
 connection fails or closes, or that never connects, is finished: recording finalized,
-sink told, guest removed, and the ingest's `on_finished` called.
+guest removed, and the ingest's `on_finished` called.
+
+A guest whose connection was lost keeps its name, sink and take for a while (see
+continuity.py and returns.py): `claim_name` with its resume secret brings it back into
+them, its recording continuing as the next part of the take. A guest that hangs up, or
+that the studio ends (`hang_up`, `close_all`), is gone at once: its sink is told, and the
+studio's end is announced to the guest first.
 """
 
 from __future__ import annotations
@@ -24,9 +30,15 @@ from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
+from .continuity import Continuity, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
+from .guest_names import GuestNames
 from .live_stats import LiveStats
+from .liveness import quicken_consent_checks
+from .recording import RosterRecording
+from .returns import RECONNECTED, SERVER_STOPPED, STUDIO_ENDS, RosterReturns
 from .session_folder import SessionFolders
+from .status import RosterStatus
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +57,10 @@ def _call_quietly(what: str, fn: Callable[[], Any]) -> None:
         log.exception("%s failed", what)
 
 
-class GuestRoster:
-    """The guest core's entry point for ingests and the engine. Runs on the loop."""
+class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
+    """The guest core's entry point for ingests and the engine. Runs on the loop.
+    Recording start/stop, status building and dropped guests' returns are inherited
+    (core/recording.py, core/status.py, core/returns.py)."""
 
     def __init__(
         self,
@@ -60,9 +74,11 @@ class GuestRoster:
         self._sink_factory = sink_factory
         self._on_change = on_change
         self._guests: dict[str, Guest] = {}  # by guest_id
-        self._reserved: set[str] = set()  # names of guests still being set up
         self._finished_listeners: dict[str, FinishedFn] = {}
         self.sessions = SessionFolders()
+        self._names = GuestNames(on_return_ended=self._return_ended)
+        self._closing = False
+        quicken_consent_checks()
 
     # -- admission ------------------------------------------------------------
 
@@ -76,29 +92,33 @@ class GuestRoster:
             raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
 
     def check_capacity(self) -> None:
-        if len(self._guests) + len(self._reserved) >= self.max_guests:
+        # A dropped guest waiting for its return takes no slot, only its name.
+        if len(self._guests) + self._names.pending_count >= self.max_guests:
             raise OfferRejected(f"too many guests (at most {self.max_guests})", 503)
 
-    def _taken(self) -> set[str]:
-        return {g.name.casefold() for g in self._guests.values()} | {
-            n.casefold() for n in self._reserved
-        }
-
     def reserve_name(self, requested: str) -> str:
-        """The guest's display name, with " 2", " 3"... when another guest has it; held
-        until `admit` or `release_name`."""
-        base = display_name(requested)
-        taken = self._taken()
-        name = base
-        number = 2
-        while name.casefold() in taken:
-            name = f"{base} {number}"
-            number += 1
-        self._reserved.add(name)
-        return name
+        """The guest's display name, with " 2", " 3"... when another guest (or a dropped
+        one waiting for its return) has it; held until `admit` or `release_name`."""
+        return self._names.reserve(requested, (g.name for g in self._guests.values()))
+
+    async def claim_name(self, requested: str, resume_secret: str | None) -> str:
+        """Like `reserve_name`, but a guest coming back with its resume secret gets its
+        own name (and with `admit`, its sink and take) back. A live guest of that name with
+        that secret is the same guest, back before its dead connection was noticed: it is
+        ended first. Any other secret, or none, gets a fresh name."""
+        if resume_secret:
+            wanted = display_name(requested).casefold()
+            live = next((g for g in self._guests.values() if g.name.casefold() == wanted), None)
+            if live is not None and live.continuity is not None and secret_matches(
+                    resume_secret, live.continuity.secret):
+                await self.finish(live, RECONNECTED)
+            name = self._names.claim(requested, resume_secret)
+            if name is not None:
+                return name
+        return self.reserve_name(requested)
 
     def release_name(self, name: str) -> None:
-        self._reserved.discard(name)
+        self._names.release(name)
 
     def admit(
         self,
@@ -112,9 +132,14 @@ class GuestRoster:
         on_finished: FinishedFn | None = None,
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog."""
-        self._reserved.discard(name)
+        continuity = self._names.admitted(name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
-                      dtls_failure_hint=dtls_failure_hint)
+                      dtls_failure_hint=dtls_failure_hint,
+                      continuity=continuity or Continuity(name=name), resumed=continuity is not None)
+        if continuity is not None:
+            continuity.parts += 1
+            guest.sink = continuity.sink
+            log.info("guest %r is back (connection %d)", name, continuity.parts)
         self._guests[guest.guest_id] = guest
         if on_finished is not None:
             self._finished_listeners[guest.guest_id] = on_finished
@@ -131,31 +156,6 @@ class GuestRoster:
 
     # -- the engine's API -----------------------------------------------------
 
-    def guest_statuses(self) -> list[dict[str, Any]]:
-        return [self._status(g) for g in sorted(self._guests.values(), key=lambda g: g.created)]
-
-    async def start_recording(self, guest: str | None = None) -> list[str]:
-        started = []
-        for entry in self._select(guest):
-            if entry.pc.connectionState == "connected" and self._start(entry):
-                started.append(entry.name)
-        return started
-
-    async def stop_recording(self, guest: str | None = None) -> list[str]:
-        stopped = []
-        for entry in self._select(guest):
-            if entry.media is not None and self._recording(entry):
-                try:
-                    await entry.media.stop_recording()
-                except Exception as exc:  # noqa: BLE001 - report, keep the guest
-                    log.exception("stopping %r's recording failed", entry.name)
-                    entry.error = f"stopping the recording failed: {exc}"
-                stopped.append(entry.name)
-                self._send_status(entry)
-        if stopped:
-            self._changed()
-        return stopped
-
     async def finish(self, guest: Guest, reason: str) -> None:
         """Finalize the recording, tell the sink, close the connection; once per guest."""
         if guest.finishing is None:
@@ -163,10 +163,14 @@ class GuestRoster:
         await asyncio.shield(guest.finishing)
 
     async def close_all(self) -> None:
-        await asyncio.gather(
-            *(self.finish(g, "server stopped") for g in list(self._guests.values())),
-            return_exceptions=True,
-        )
+        self._closing = True
+        try:
+            await asyncio.gather(
+                *(self.finish(g, SERVER_STOPPED) for g in list(self._guests.values())),
+                return_exceptions=True,
+            )
+        finally:
+            self._names.returning.drop_all()
 
     # -- peer connection events ----------------------------------------------
 
@@ -205,7 +209,9 @@ class GuestRoster:
                 self._attach_sink(entry)
                 if entry.blackhole is not None:
                     await entry.blackhole.start()
-                if entry.config.auto_record:
+                # A returning guest goes on as it was: recorded again only if it was.
+                take_goes_on = entry.continuity is not None and entry.continuity.take is not None
+                if take_goes_on if entry.resumed else entry.config.auto_record:
                     self._start(entry)
                 self._send_status(entry)
             elif state == "failed":
@@ -239,12 +245,9 @@ class GuestRoster:
     def _attach_sink(self, entry: Guest) -> None:
         """Give a connected guest its sink (in OBS: its source). Not at offer time: a guest
         whose connection never comes up must not leave an empty source behind."""
-        if self._sink_factory is None or entry.media is None or entry.sink is not None:
+        if entry.media is None or entry.continuity is None:
             return
-        try:
-            entry.sink = self._sink_factory(entry.name)
-        except Exception:  # noqa: BLE001
-            log.exception("making the sink for %r failed", entry.name)
+        entry.sink = entry.continuity.ensure_sink(self._sink_factory)  # once per guest
         if entry.sink is not None:
             entry.media.add_sink(entry.sink)
 
@@ -252,8 +255,11 @@ class GuestRoster:
         status = entry.media.recording_status() if entry.media is not None else None
         if status and status.get("error"):
             entry.error = str(status["error"])
-        if not (status and status.get("recording")) and self.sessions.is_active(entry.guest_id):
-            self.sessions.recording_ended(entry.guest_id)
+        # A guest on its way out: how it ends decides whether its take (and with it the
+        # session folder) goes on, see _keep_or_end.
+        if not entry.ended and not (status and status.get("recording")):
+            self.sessions.recording_ended(self._session_key(entry))
+        self._link_parts(entry, status)
         self._send_status(entry)
         self._changed()
 
@@ -285,41 +291,6 @@ class GuestRoster:
                 entry, f"did not connect within {CONNECT_TIMEOUT_S:.0f} s")
             await self.finish(entry, "never connected")
 
-    # -- recording ------------------------------------------------------------
-
-    def _recording(self, entry: Guest) -> bool:
-        status = entry.media.recording_status() if entry.media is not None else None
-        return bool(status and status.get("recording"))
-
-    def _start(self, entry: Guest) -> bool:
-        """Start the guest's recording; False when it cannot or already records."""
-        if entry.media is None or self._recording(entry):
-            return False
-        current = self._config()
-        try:
-            # The plan stays the one this guest negotiated; folder and split may have moved.
-            folder = self.sessions.folder_for(Path(current.out_dir))
-            path = entry.media.start_recording(entry.config.plan, folder, current.split_minutes)
-        except OSError as exc:
-            self._record_failed(entry, f"cannot write the recording: {exc.strerror or exc}")
-            return False
-        except Exception as exc:  # noqa: BLE001 - one guest's trouble stays its own
-            log.exception("guest %r: recording failed to start", entry.name)
-            self._record_failed(entry, f"recording failed to start: {exc}")
-            return False
-        entry.error = None
-        self.sessions.recording_started(entry.guest_id)
-        log.info("guest %r recording to %s", entry.name, path)
-        self._send_status(entry)
-        self._changed()
-        return True
-
-    def _record_failed(self, entry: Guest, error: str) -> None:
-        entry.error = error
-        log.error("guest %r: %s", entry.name, error)
-        self._send_error(entry, error)
-        self._changed()
-
     # -- telling the guest ----------------------------------------------------
 
     def _send_status(self, entry: Guest, force: bool = False) -> None:
@@ -349,8 +320,10 @@ class GuestRoster:
             asyncio.ensure_future(self.finish(entry, reason))
 
     async def _do_finish(self, entry: Guest, reason: str) -> None:
-        if not entry.connected_once and not entry.error and entry.ice_offered:
-            # e.g. the guest's page gave up waiting for media and hung up
+        if (not entry.connected_once and not entry.error and entry.ice_offered
+                and reason != RECONNECTED):
+            # e.g. the guest's page gave up waiting for media and hung up (a try to come
+            # back that the next try replaced is no such failure)
             entry.error = self._ice_failure(entry, "the media connection never came up")
         if entry.error:
             log.warning("guest %r leaves: %s: %s", entry.name, reason, entry.error)
@@ -359,7 +332,11 @@ class GuestRoster:
         if entry.watchdog is not None:
             entry.watchdog.cancel()
         try:
+            if reason in STUDIO_ENDS:
+                await self._tell_ended(entry, STUDIO_ENDS[reason])
+            was_recording = self._recording(entry)
             await self._release(entry)
+            self._keep_or_end(entry, reason, was_recording)
         finally:
             self._guests.pop(entry.guest_id, None)
             listener = self._finished_listeners.pop(entry.guest_id, None)
@@ -368,8 +345,8 @@ class GuestRoster:
             self._changed()
 
     async def _release(self, entry: Guest) -> None:
-        # Stop receiving first, then finalize what arrived. GuestMedia.close() also tells
-        # the sink (on_disconnected), as it told it on_connected at the first frame.
+        # Stop receiving first, then finalize what arrived. GuestMedia.close() tells the
+        # guest's LastingSink, which passes it on only when the guest is gone for good.
         try:
             await entry.pc.close()
         except Exception:  # noqa: BLE001
@@ -384,52 +361,6 @@ class GuestRoster:
                     log.exception("finalizing %r's recording failed", entry.name)
             if entry.blackhole is not None:
                 await entry.blackhole.stop()
-
-    # -- status ---------------------------------------------------------------
-
-    def _select(self, guest: str | None) -> list[Guest]:
-        guests = list(self._guests.values())
-        return guests if guest is None else [g for g in guests if g.name == guest]
-
-    def _status(self, entry: Guest) -> dict[str, Any]:
-        rec = (entry.media.recording_status() if entry.media is not None else None) or {}
-        path = rec.get("path")
-        plan = entry.config.plan
-        pair = selected_pair(entry.pc) if entry.pc.connectionState == "connected" else None
-        return {
-            "name": entry.name,
-            "client": entry.client,
-            "connected": entry.pc.connectionState == "connected",
-            "connection_state": entry.pc.connectionState,
-            "media": list(entry.kinds),
-            "recording": bool(rec.get("recording")),
-            "recording_seconds": float(rec.get("seconds") or 0.0),
-            "file": str(path) if path else None,
-            "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
-            "mode": plan.mode,
-            "video_kbps": plan.video_kbps,
-            "inbound_audio_kbps": plan.inbound_audio_kbps,
-            "since": entry.created,
-            "session_folder": str(self.sessions.current) if self.sessions.current else None,
-            "page": dict(entry.page_state),
-            **self._live(entry),
-            # direct / via STUN / via TURN relay, and the two ends, once ICE picked a pair
-            "ice_pair": pair["kind"] if pair else None,
-            "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
-            "ice_offered": dict(entry.ice_offered),
-            **entry.extra_status,
-        }
-
-    def _live(self, entry: Guest) -> dict[str, Any]:
-        """Reception figures for status displays."""
-        figures: dict[str, Any] = entry.live.figures() if entry.live is not None else {}
-        size = entry.media.video_size if entry.media is not None else None
-        return {
-            "kbps": figures.get("kbps"), "fps": figures.get("fps"),
-            "loss_percent": figures.get("loss_percent"),
-            "resolution": f"{size[0]}x{size[1]}" if size else None,
-        }
 
     def _changed(self) -> None:
         if self._on_change is not None:

@@ -1,6 +1,7 @@
 // Guest page: camera + microphone to the studio over WHIP, with the studio's
 // recording state and requests (mute, messages, hang-up) from its data-channel messages.
-// Devices live in devices.js, connection quality in quality.js. Plain script, no build step.
+// Devices live in devices.js, connection quality in quality.js, coming back after a
+// dropped connection in reconnect.js. Plain script, no build step.
 "use strict";
 
 (function () {
@@ -15,6 +16,7 @@
     cameraOff: $("camera-off"), quality: $("quality"), message: $("studio-message"),
   };
   const devices = window.GuestDevices;
+  const reconnect = window.GuestReconnect;
 
   // Read by tests and handy when debugging in the console.
   const state = window.guestState = {
@@ -23,6 +25,9 @@
     guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
     studioMessage: null,
     iceServers: null, mediaUnreachable: false,
+    reconnecting: false, reconnects: 0, reconnectAttempts: 0, ended: false,
+    connectMs: null, reconnectMs: null, // Join -> connected; drop noticed -> connected again
+    dropNoticedAt: null, // performance.now() of the last drop noticed
   };
 
   let stream = null;
@@ -31,6 +36,9 @@
   let channel = null;
   let stopMeter = () => {};
   let stopQuality = () => {};
+  let stopDropWatch = () => {};
+  let session = 0; // bumped by every join and leave: a stale rejoin loop stops itself
+  let everConnected = false; // the current join had a working connection (a drop is then rejoined)
 
   ui.name.value = (params.get("name") || "").slice(0, 64);
 
@@ -178,7 +186,7 @@
     });
   }
 
-  function onMessage(event) {
+  function onMessage(event, from) {
     let msg;
     try { msg = JSON.parse(event.data); } catch (e) { return; }
     state.messages.push(msg);
@@ -198,10 +206,20 @@
       showStudioMessage("Message from the studio: " + msg.text);
     } else if (msg.type === "bitrate" && pc) {
       setVideoBitrate(msg.kbps);
-    } else if (msg.type === "hangup") {
-      showStudioMessage("The studio ended your call. Thank you!");
-      leave(false, "The studio ended the call.");
+    } else if (msg.type === "hangup" || msg.type === "ended") {
+      // Confirm first: the studio closes the connection once it knows we heard it.
+      try { from.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
+      studioEnded(msg.type === "hangup");
     }
+  }
+
+  // The studio ended the session (the operator hung up, OBS or the server stopped):
+  // nothing to come back to.
+  function studioEnded(hungUp) {
+    state.ended = true;
+    reconnect.resume.drop(ui.name.value.trim());
+    if (hungUp) showStudioMessage("The studio ended your call. Thank you!");
+    leave(false, hungUp ? "The studio ended the call." : "The studio ended the session.");
   }
 
   async function setVideoBitrate(kbps) {
@@ -213,6 +231,93 @@
       try { await sender.setParameters(params); } catch (e) { /* keep the current rate */ }
     }
   }
+
+  // One connection to the studio: ICE servers, peer, data channel, offer, the studio's
+  // answer. Resolves with the peer (not yet connected) and makes it the page's current
+  // one; rejects with an Error (err.final when trying again cannot help).
+  async function connect(typed) {
+    let iceServers;
+    try {
+      iceServers = await fetchIceServers(typed);
+    } catch (err) {
+      err.final = state.httpStatus >= 400 && state.httpStatus < 500;
+      throw err;
+    }
+    const peer = new RTCPeerConnection({ iceServers: iceServers });
+    try {
+      const ch = peer.createDataChannel("guestrec");
+      ch.onmessage = (event) => { if (pc === peer) onMessage(event, ch); };
+      ch.onopen = () => { if (pc === peer) tellStudio(); };
+      for (const track of stream.getTracks()) {
+        peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      }
+      peer.onconnectionstatechange = () => { if (pc === peer) onConnectionState(peer, typed); };
+      await peer.setLocalDescription(await peer.createOffer());
+      await waitForIceGathering(peer, 3000); // WHIP without trickle: all candidates in the offer
+
+      // Back after a drop: the studio's secret gets this guest its name, source and take.
+      const saved = reconnect.resume.get(typed);
+      const headers = { "Content-Type": "application/sdp" };
+      if (saved) headers["Guestrec-Resume"] = saved.secret;
+      const whipUrl = new URL("whip/" + encodeURIComponent(saved ? saved.name : typed), location.href);
+      let response;
+      try {
+        response = await fetch(whipUrl, { method: "POST", headers: authHeaders(headers), body: peer.localDescription.sdp });
+      } catch (err) {
+        throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
+      }
+      state.httpStatus = response.status;
+      const text = await response.text();
+      if (response.status !== 201) {
+        const err = new Error(friendlyRefusal(response.status, text.trim()));
+        err.final = response.status >= 400 && response.status < 500;
+        throw err;
+      }
+      const given = response.headers.get("Guestrec-Name");
+      const secret = response.headers.get("Guestrec-Resume");
+      if (given) state.guest = decodeURIComponent(given);
+      if (secret) reconnect.resume.put(typed, state.guest || typed, secret);
+      resource = new URL(response.headers.get("Location"), whipUrl).toString();
+      watchStudioEvents(response.headers.get("Link"), whipUrl);
+      state.answerSdp = text;
+      await peer.setRemoteDescription({ type: "answer", sdp: text });
+      pc = peer;
+      channel = ch;
+      return peer;
+    } catch (err) {
+      peer.onconnectionstatechange = null;
+      peer.close();
+      throw err;
+    }
+  }
+
+  function onConnectionState(peer, typed) {
+    const s = peer.connectionState;
+    state.connected = s === "connected";
+    if (s === "connected") {
+      if (!everConnected) state.connectMs = Math.round(performance.now() - joinStarted);
+      everConnected = true;
+      stopDropWatch();
+      stopDropWatch = reconnect.watchDrop(peer, () => startReconnect(typed));
+      if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
+    } else if (s === "failed" && !everConnected) {
+      mediaUnreachable(peer);
+    } else if (s === "disconnected" && !state.reconnecting) {
+      setStatus("Connection interrupted…");
+    }
+  }
+
+  function watchQuality(peer) {
+    stopQuality();
+    stopQuality = window.GuestQuality.watch(peer, (q) => {
+      state.quality = q;
+      ui.quality.hidden = false;
+      ui.quality.className = "quality " + q.level;
+      ui.quality.textContent = q.text;
+    });
+  }
+
+  let joinStarted = 0;
 
   async function join(event) {
     event.preventDefault();
@@ -226,67 +331,81 @@
     }
     ui.join.disabled = true;
     ui.name.disabled = true;
+    state.ended = false;
+    everConnected = false;
+    joinStarted = performance.now();
+    const generation = ++session;
     setStatus("Connecting…");
     try {
-      const iceServers = await fetchIceServers(name);
-      pc = new RTCPeerConnection({ iceServers: iceServers });
-      const peer = pc;
-      channel = pc.createDataChannel("guestrec");
-      channel.onmessage = (event) => { if (pc === peer) onMessage(event); };
-      channel.onopen = tellStudio;
-      for (const track of stream.getTracks()) {
-        pc.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      }
-      pc.onconnectionstatechange = () => {
-        const s = pc ? pc.connectionState : "closed";
-        state.connected = s === "connected";
-        if (s === "connected") setStatus("Connected to the studio as " + (state.guest || name) + ".");
-        else if (s === "failed") mediaUnreachable(peer);
-        else if (s === "disconnected") setStatus("Connection interrupted…");
-      };
-      await pc.setLocalDescription(await pc.createOffer());
-      await waitForIceGathering(pc, 3000); // WHIP without trickle: all candidates in the offer
-
-      const whipUrl = new URL("whip/" + encodeURIComponent(name), location.href);
-      let response;
-      try {
-        response = await fetch(whipUrl, {
-          method: "POST",
-          headers: authHeaders({ "Content-Type": "application/sdp" }),
-          body: pc.localDescription.sdp,
-        });
-      } catch (err) {
-        throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
-      }
-      state.httpStatus = response.status;
-      const text = await response.text();
-      if (response.status !== 201) {
-        throw new Error(friendlyRefusal(response.status, text.trim()));
-      }
-      resource = new URL(response.headers.get("Location"), whipUrl).toString();
-      watchStudioEvents(response.headers.get("Link"), whipUrl);
-      state.answerSdp = text;
-      await pc.setRemoteDescription({ type: "answer", sdp: text });
+      const peer = await connect(name);
+      if (generation !== session) { peer.close(); return; }
       watchMedia(peer);
       state.joined = true;
       ui.hangup.disabled = false;
-      stopQuality = window.GuestQuality.watch(pc, (q) => {
-        state.quality = q;
-        ui.quality.hidden = false;
-        ui.quality.className = "quality " + q.level;
-        ui.quality.textContent = q.text;
-      });
-      setStatus("Joined. Waiting for the connection…");
+      watchQuality(peer);
+      if (peer.connectionState !== "connected") setStatus("Joined. Waiting for the connection…");
     } catch (err) {
+      if (generation !== session) return;
       showError(err.message || String(err));
       await leave(false);
     }
+  }
+
+  // A connection that worked and then dropped is replaced by a new one under the same
+  // name. The old one is closed without a DELETE: a DELETE tells the studio the guest
+  // left, which would end the recording instead of continuing it.
+  async function startReconnect(typed) {
+    if (state.reconnecting || state.ended || !state.joined) return;
+    const generation = session;
+    const noticed = performance.now();
+    state.reconnecting = true;
+    state.connected = false;
+    state.dropNoticedAt = Math.round(noticed);
+    setStatus("Reconnecting…");
+    stopDropWatch();
+    stopQuality();
+    const old = pc;
+    pc = null;
+    channel = null;
+    if (old) { old.onconnectionstatechange = null; old.close(); }
+    const discard = (peer) => {
+      if (pc === peer) { pc = null; channel = null; }
+      peer.onconnectionstatechange = null;
+      peer.close();
+    };
+    let peer = null;
+    try {
+      peer = await reconnect.rejoin({
+        attempt: () => { state.reconnectAttempts += 1; return connect(typed); },
+        wanted: () => generation === session && !state.ended,
+        discard: discard,
+      });
+    } catch (err) {
+      if (generation !== session) return;
+      state.reconnecting = false;
+      showError(err.message || String(err));
+      await leave(false);
+      return;
+    }
+    if (generation !== session) return;
+    state.reconnecting = false;
+    if (!peer) {
+      showError("The connection to the studio was lost and could not be restored. Press Join to try again.");
+      await leave(false);
+      return;
+    }
+    state.reconnects += 1;
+    state.reconnectMs = Math.round(performance.now() - noticed);
+    state.connected = peer.connectionState === "connected";
+    watchQuality(peer);
+    setStatus("Connected to the studio as " + (state.guest || typed) + " (reconnected).");
   }
 
   // Through an SFU the data channel ends at the media server: the studio then names an
   // event stream for the recording state (Link header, rel="urn:guestrec:events").
   let events = null;
   function watchStudioEvents(link, base) {
+    if (events) { events.close(); events = null; }
     const match = /<([^>]+)>\s*;\s*rel="?urn:guestrec:events"?/.exec(link || "");
     if (!match || !window.EventSource) return;
     const url = new URL(match[1], base);
@@ -297,6 +416,12 @@
 
   async function leave(sendDelete, why) {
     if (events) { events.close(); events = null; }
+    session += 1;
+    stopDropWatch();
+    stopDropWatch = () => {};
+    state.reconnecting = false;
+    everConnected = false;
+    if (sendDelete) reconnect.resume.drop(ui.name.value.trim()); // left on purpose
     const url = resource;
     resource = null;
     const closing = pc;
@@ -309,12 +434,13 @@
       // From here on this connection's events are not the page's business.
       closing.onconnectionstatechange = null;
     }
+    const wasIn = state.joined || !!closing; // also between two tries of a rejoin
     state.joined = false;
     state.connected = false;
     setRecording(false);
     ui.hangup.disabled = true;
     ui.name.disabled = false;
-    if (closing) releaseMedia(); // the camera light goes off when the call ends
+    if (wasIn) releaseMedia(); // the camera light goes off when the call ends
     ui.join.disabled = false;
     if (sendDelete && url) {
       // DELETE before closing: a closed connection can reach the studio first, which
@@ -341,7 +467,9 @@
   ui.hangup.addEventListener("click", () => leave(true));
   // Closing the tab hangs up too; keepalive lets the request outlive the page.
   window.addEventListener("pagehide", () => {
-    if (resource) fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
+    if (!resource) return;
+    reconnect.resume.drop(ui.name.value.trim()); // the guest left: nothing to resume
+    fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
   });
 
   if (!token) showError("This link has no token: ask the studio for the full guest link.");

@@ -180,9 +180,13 @@ class GuestMedia:
         return None  # unknown: Matroska holds any
 
     def start_recording(
-        self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None
+        self, plan: RecordPlan, out_dir: Path, split_minutes: float | None = None,
+        take: dict | None = None,
     ) -> Path:
         """Start a recording; returns its (first) file. OSError if out_dir is unwritable.
+
+        take: {"id", "part", "previous_file"} when this recording continues a take (the
+        guest reconnected); it goes into every sidecar of the recording.
 
         A recording already running is left alone and its file returned.
         """
@@ -197,7 +201,7 @@ class GuestMedia:
             has_audio=nothing_yet or "audio" in self.taps,
             copy_video_codec=self._copy_video_codec(),
             request_keyframe=self.request_keyframe, on_event=self._on_recorder_event,
-            guest_stats=self.stats,
+            guest_stats=self.stats, take=take,
         )
         self.recorder = recorder
         self._last_recorder = recorder

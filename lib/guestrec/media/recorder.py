@@ -45,6 +45,7 @@ class Recorder:
         request_keyframe: Callable[[], None],
         on_event: Callable[[str], None],
         guest_stats: Callable[[], dict],
+        take: dict | None = None,
     ) -> None:
         self.plan = plan
         self.timeline = timeline
@@ -70,6 +71,7 @@ class Recorder:
             notify=self._notify_threadsafe,
             request_keyframe=self._keyframe_threadsafe,
             guest_stats=guest_stats,
+            take=take,
         )
         self._held: deque[tuple[str, int, object]] = deque()
         self._video_broken = False

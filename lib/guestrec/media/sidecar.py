@@ -45,3 +45,17 @@ def bitrate_kbps(byte_count: int, seconds: float) -> float | None:
     if seconds <= 0:
         return None
     return round(byte_count * 8 / seconds / 1000, 1)
+
+
+def link_next_file(media: Path, next_file: str) -> bool:
+    """Name the file that continues a finished recording's take in its sidecar (the guest
+    reconnected and its recording went on in `next_file`); False if it could not."""
+    try:
+        summary = read_sidecar(media)
+    except (OSError, ValueError):
+        return False
+    take = summary.setdefault("take", {})
+    if not isinstance(take, dict):
+        return False
+    take["next_file"] = next_file
+    return write_sidecar(media, summary, final=True)

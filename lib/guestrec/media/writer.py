@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -68,6 +69,8 @@ class Segment:
     started_utc: datetime
     video_codec: str | None
     ended_utc: datetime | None = None
+    previous_file: str | None = None  # the file before this one in the take
+    next_file: str | None = None
     video_frames: int = 0
     video_gaps: int = 0
     last_video_t: float | None = None
@@ -103,8 +106,11 @@ class RecordingWriter:
         notify: Callable[[str], None],
         request_keyframe: Callable[[], None],
         guest_stats: Callable[[], dict] | None = None,
+        take: dict | None = None,
     ) -> None:
         self.guest = guest
+        # The take this recording is a part of: {"id", "part", "previous_file"}.
+        self.take = dict(take or {"id": secrets.token_hex(8), "part": 1, "previous_file": None})
         self.plan = plan
         self.out_dir = first_path.parent
         self._next_path: Path | None = first_path
@@ -326,7 +332,11 @@ class RecordingWriter:
             audio_start=audio_start,
             started_utc=datetime.now(timezone.utc),
             video_codec=video_codec,
+            previous_file=(self.current.file.path.name if self.current is not None
+                           else self.take.get("previous_file")),
         )
+        if self.current is not None:
+            self.current.next_file = path.name
         self.current = seg
         self.current_path = path
         if self.started_utc is None:
@@ -614,6 +624,8 @@ class RecordingWriter:
                 "timeline": timeline,
                 "audio_start_minus_video_start_ms": offset_ms,
             },
+            "take": {"id": self.take.get("id"), "part": self.take.get("part"),
+                     "previous_file": seg.previous_file, "next_file": seg.next_file},
             "dropped_on_overflow": dict(self.dropped),
             "network": guest_stats,
             "errors": list(seg.errors),

@@ -59,6 +59,9 @@ UPDATE_FN = CFUNCTYPE(None, c_void_p, c_void_p)
 TASK_FN = CFUNCTYPE(None, c_void_p)
 BUTTON_FN = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
 SCENE_ENUM_FN = CFUNCTYPE(c_bool, c_void_p, c_void_p, c_void_p)
+# obs_hotkey_func(void *data, obs_hotkey_id id, obs_hotkey_t *hotkey, bool pressed)
+HOTKEY_FN = CFUNCTYPE(None, c_void_p, c_size_t, c_void_p, c_bool)
+OBS_INVALID_HOTKEY_ID = ctypes.c_size_t(-1).value
 
 
 class SourceInfoHead(Structure):
@@ -213,6 +216,7 @@ class LibObs:
         b(obs, "obs_property_set_long_description", None, c_void_p, c_char_p)
         b(obs, "obs_property_set_enabled", None, c_void_p, c_bool)
         b(obs, "obs_property_name", c_char_p, c_void_p)
+        b(obs, "obs_hotkey_register_source", c_size_t, c_void_p, c_char_p, c_char_p, HOTKEY_FN, c_void_p)
         b(obs, "blog", None, c_int, c_char_p, c_char_p)
         self.has_params_for_format = hasattr(obs, "video_format_get_parameters_for_format")
         if self.has_params_for_format:

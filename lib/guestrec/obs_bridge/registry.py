@@ -42,6 +42,8 @@ class SourceDelegate(Protocol):
 
     def button_clicked(self, source: int, prop_name: str) -> bool: ...
 
+    def hotkey_pressed(self, source: int, action: str, pressed: bool) -> None: ...
+
 
 def _report(where: str) -> None:
     # A Python exception must never cross into libobs; print so it lands in the OBS log.
@@ -151,7 +153,30 @@ def _build_holder(lib: L.LibObs) -> types.ModuleType:
     holder.cb_clicked = L.BUTTON_FN(clicked)
     holder.cb_task = L.TASK_FN(run_task)
     holder.source_of = source_of
+    _add_hotkey_support(holder)
     return holder
+
+
+def _add_hotkey_support(holder: types.ModuleType) -> None:
+    """The per-source hotkeys' state and trampoline (also added to a holder an older
+    version of this package made earlier in the process)."""
+    if hasattr(holder, "cb_hotkey"):
+        return
+    holder.hotkeys = {}  # data id -> the source's hotkey ids (registered once per source)
+    holder.hotkey_actions = {}  # hotkey id -> action
+
+    def hotkey(data, hotkey_id, _hotkey, pressed):
+        delegate = holder.delegate
+        source = holder.source_of(data)
+        action = holder.hotkey_actions.get(hotkey_id)
+        if delegate is None or not source or action is None:
+            return
+        try:
+            delegate.hotkey_pressed(source, action, bool(pressed))
+        except Exception:
+            _report("hotkey")
+
+    holder.cb_hotkey = L.HOTKEY_FN(hotkey)
 
 
 def holder() -> types.ModuleType:
@@ -188,6 +213,37 @@ def ensure_registered() -> types.ModuleType:
             raise RuntimeError("libobs refused the source type (see the lines above in the log)")
         h.registered = True
         return h
+
+
+def register_hotkeys(specs: tuple[tuple[str, str, str], ...]) -> int:
+    """Give every source of our type that has none yet its hotkeys, (name, description,
+    action) each; returns how many sources got them.
+
+    Registered once per source for the life of the source, never on script unload: libobs
+    saves a source's key bindings from its registered hotkeys, so unregistering them
+    would drop the user's bindings at the next save. Presses between unload and load go
+    to no delegate and do nothing; libobs frees the hotkeys with the source."""
+    h = holder()
+    _add_hotkey_support(h)
+    obs = L.api().obs
+    made = 0
+    with h.lock:
+        for gone in set(h.hotkeys) - set(h.instances):
+            for hotkey_id in h.hotkeys.pop(gone):
+                h.hotkey_actions.pop(hotkey_id, None)
+        for data, source in list(h.instances.items()):
+            if data in h.hotkeys:
+                continue
+            ids = []
+            for name, description, action in specs:
+                hotkey_id = obs.obs_hotkey_register_source(
+                    source, name.encode(), description.encode(), h.cb_hotkey, data)
+                if hotkey_id != L.OBS_INVALID_HOTKEY_ID:  # e.g. a private source
+                    h.hotkey_actions[hotkey_id] = action
+                    ids.append(hotkey_id)
+            h.hotkeys[data] = ids
+            made += 1
+    return made
 
 
 def set_delegate(delegate: SourceDelegate | None) -> None:

@@ -21,6 +21,7 @@ import av
 from . import libobs as L
 from . import registry
 from .frames import AudioConverter, to_i420
+from .guest_hotkeys import GUEST_HOTKEYS, run_guest_hotkey
 from .guest_properties import ControlFn, GuestProperties
 from .layout import SceneLayout
 from .status import HandoverStats
@@ -165,6 +166,7 @@ class GuestSourceManager:
             control=self._control, notice=self._notice, guest_link=self._guest_link,
             button_callback=holder.cb_clicked)
         registry.set_delegate(self)
+        registry.register_hotkeys(GUEST_HOTKEYS)  # sources that exist already (e.g. a reload)
 
     def _is_ours(self, source: int) -> bool:
         return L.cstr(self.lib.obs.obs_source_get_unversioned_id(source)) == registry.SOURCE_ID
@@ -320,7 +322,7 @@ class GuestSourceManager:
     # ----- SourceDelegate (OBS's threads) ---------------------------------------------
 
     def source_created(self, source: int, settings: int) -> None:
-        pass
+        registry.register_hotkeys(GUEST_HOTKEYS)
 
     def source_destroyed(self, source: int) -> None:
         with self._lock:
@@ -345,3 +347,11 @@ class GuestSourceManager:
         if self.panel is None:
             return False
         return self.panel.clicked(source, prop_name, self.guest_for_source(source))
+
+    def hotkey_pressed(self, source: int, action: str, pressed: bool) -> None:
+        if not pressed or self._closed:
+            return
+        guest = self.guest_for_source(source)
+        run_guest_hotkey(action, guest, guest_status=self._guest_status,
+                         set_recording=self._set_recording, control=self._control, log=self.log)
+        self.refresh_properties([guest])

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from ...core import Guest, GuestControl, GuestRoster
-from ...core.director import HUNG_UP_BY_STUDIO
+from ...core.returns import LOST, STUDIO_HUNG_UP
 from ...interfaces import OfferRejected
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers
@@ -36,7 +36,7 @@ CLIENT = "janus"
 class Claim:
     """What the ingest that published a feed knows about its guest."""
 
-    name: str  # already reserved in the roster
+    name: str | None  # already reserved in the roster; None: the follower names the guest
     control: GuestControl | None
 
 
@@ -56,6 +56,9 @@ class RoomFollower:
         self._handles: dict[int, JanusHandle] = {}
         self._pending: dict[int, asyncio.Task[None]] = {}
         self._hung_up: set[int] = set()  # feeds the studio hung up: not subscribed again
+        # A subscription that dropped: its guest's name and resume secret, so the next one
+        # continues it (same name, source and take) instead of starting "Name 2".
+        self._resume: dict[int, tuple[str, str | None]] = {}
         # Told when the studio hangs up a guest, so the ingest that published it can end it.
         self.on_hung_up: Callable[[Publisher], None] | None = None
         self._stopping = False
@@ -68,6 +71,7 @@ class RoomFollower:
 
     def publisher_removed(self, feed: int, reason: str) -> None:
         self._hung_up.discard(feed)
+        self._resume.pop(feed, None)
         task = self._pending.pop(feed, None)
         if task is not None:
             task.cancel()
@@ -119,7 +123,13 @@ class RoomFollower:
             self._retry(publisher)
             return
         claim = self.claim(publisher) if self.claim is not None else None
-        name = claim.name if claim else self.roster.reserve_name(publisher.display or f"feed {publisher.feed}")
+        resume = self._resume.pop(publisher.feed, None)
+        if claim is not None and claim.name is not None:
+            name = claim.name
+        elif resume is not None:
+            name = await self.roster.claim_name(*resume)
+        else:
+            name = self.roster.reserve_name(publisher.display or f"feed {publisher.feed}")
         # The studio's ICE servers setting (none for a recorder): always an explicit list.
         pc = RTCPeerConnection(RTCConfiguration(iceServers=config.ice.for_studio().servers))
         guest = self.roster.admit(
@@ -148,7 +158,9 @@ class RoomFollower:
             del self._handles[publisher.feed]
         if handle.session.lost is None:
             asyncio.ensure_future(handle.detach())
-        if reason == HUNG_UP_BY_STUDIO:
+        if reason in LOST and guest.continuity is not None:
+            self._resume[publisher.feed] = (guest.name, guest.continuity.secret)
+        if reason == STUDIO_HUNG_UP:
             # A rejoin comes as a new feed and is taken again; this one stays out.
             self._hung_up.add(publisher.feed)
             if self.on_hung_up is not None:

@@ -52,6 +52,11 @@ class PageEvents:
         self._push(message)
         return bool(self._streams)
 
+    async def end(self, text: str) -> None:
+        """The studio ended the session; the page closes on its own (no answer comes back
+        on this channel, so none is waited for)."""
+        self._push({"type": "ended", "message": text})
+
     def close(self) -> None:
         """End every open stream (the guest left)."""
         for queue in self._streams:

@@ -21,7 +21,7 @@ from aiohttp import web
 
 from ... import sdp
 from ...core import GuestRoster
-from ...core.director import HUNG_UP_BY_STUDIO
+from ...core.returns import STUDIO_HUNG_UP
 from ...interfaces import OfferRejected, SessionAnswer
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower
@@ -87,7 +87,10 @@ class SfuStudio:
 
     # -- SessionHost --------------------------------------------------------------
 
-    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+    async def open_session(self, guest: str, offer_sdp: str,
+                           resume_secret: str | None = None) -> SessionAnswer:
+        """A guest's offer, relayed into the room. A dropped guest that comes back joins
+        the room afresh (its resume secret is not used: the take ends with the drop)."""
         try:
             sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
@@ -155,8 +158,8 @@ class SfuStudio:
         session = self._sessions.get(sid) if sid else None
         if session is None:
             return None
-        if session.admitted:  # subscribed again: the first subscription's name is free now
-            return Claim(self.roster.reserve_name(session.name), session.events)
+        if session.admitted:  # subscribed again: the follower continues the first one
+            return Claim(None, session.events)
         session.admitted = True
         return Claim(session.name, session.events)
 
@@ -164,7 +167,7 @@ class SfuStudio:
         # Our own guest leaves the room too (its page was told and closes on its own).
         sid = self._by_feed.get(publisher.feed)
         if sid is not None:
-            asyncio.ensure_future(self._end(sid, HUNG_UP_BY_STUDIO))
+            asyncio.ensure_future(self._end(sid, STUDIO_HUNG_UP))
 
     def _relay_event(self, sid: str, message: dict[str, Any]) -> None:
         if message.get("janus") in ("hangup", "detached"):

@@ -5,6 +5,10 @@
     PATCH   /whip/session/<id>     405: no trickle ICE and no ICE restart (see below)
     OPTIONS both                   CORS preflight
 
+Reconnecting: the 201 carries `Guestrec-Resume: <secret>` and `Guestrec-Name: <name used,
+percent-encoded>`. A guest whose connection dropped POSTs a new offer to the name it was
+given with that header; within the grace period it gets its name, OBS source and take back.
+
 Every request but OPTIONS needs the token, as `Authorization: Bearer <token>` or, for
 the guest page's convenience, `?token=`. Every reply carries CORS headers so the guest
 page may be served from elsewhere. Bad input gets a 4xx with a plain-text reason and
@@ -15,6 +19,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict
@@ -29,10 +34,13 @@ HOST_KEY: web.AppKey[SessionHost] = web.AppKey("guestrec_host", SessionHost)
 TOKEN_KEY: web.AppKey[str] = web.AppKey("guestrec_token", str)
 ENDPOINT_METHODS = "POST, OPTIONS"
 RESOURCE_METHODS = "DELETE, OPTIONS"
+RESUME_HEADER = "Guestrec-Resume"
+NAME_HEADER = "Guestrec-Name"
+MAX_RESUME_CHARS = 200
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": "Authorization, Content-Type, If-Match",
-    "Access-Control-Expose-Headers": "Location, ETag, Link",
+    "Access-Control-Allow-Headers": f"Authorization, Content-Type, If-Match, {RESUME_HEADER}",
+    "Access-Control-Expose-Headers": f"Location, ETag, Link, {RESUME_HEADER}, {NAME_HEADER}",
 }
 
 
@@ -98,8 +106,9 @@ async def post_offer(request: web.Request) -> web.Response:
     except UnicodeDecodeError:
         return plain(400, "the offer is not UTF-8 text")
     guest = request.match_info["guest"]
+    resume = request.headers.get(RESUME_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
     try:
-        answer = await host.open_session(guest, offer)
+        answer = await host.open_session(guest, offer, resume)
     except OfferRejected as exc:
         log.info("offer from %r rejected (%d): %s", guest[:80], exc.status, exc.reason)
         return plain(exc.status, exc.reason)
@@ -109,10 +118,13 @@ async def post_offer(request: web.Request) -> web.Response:
     headers = CIMultiDict({
         "Location": f"/whip/session/{answer.session_id}",
         "ETag": f'"{answer.session_id}"',
+        NAME_HEADER: quote(answer.guest, safe=""),
         **answer.extra_headers,
     })
     for link in answer.links:
         headers.add("Link", link)
+    if answer.resume_secret:
+        headers[RESUME_HEADER] = answer.resume_secret
     return web.Response(status=201, text=answer.answer_sdp, content_type=SDP_TYPE, headers=headers)
 
 

@@ -18,6 +18,7 @@ from ... import sdp
 from ...ice import IceSettings
 from ...ice_status import candidate_types
 from ...core import Guest, GuestRoster, PageChannel
+from ...core.continuity import Continuity
 from ...interfaces import OfferRejected, SessionAnswer
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,9 @@ class WhipIngest:
         self._sessions: dict[str, Guest] = {}
         # Sessions that ended on their own (connection closed or failed): a client's DELETE
         # that comes just after still finds them, instead of a puzzling 404.
-        self._ended: OrderedDict[str, None] = OrderedDict()
+        # The guest's continuity is kept so that such a DELETE also frees a dropped
+        # guest's name at once: the guest has said it is not coming back.
+        self._ended: OrderedDict[str, Continuity | None] = OrderedDict()
 
     def _make_peer_connection(self, ice: IceSettings) -> RTCPeerConnection:
         # Always an explicit list: aiortc given none would use a public STUN server.
@@ -67,7 +70,9 @@ class WhipIngest:
         minted for it when the studio has a TURN secret."""
         return self.roster.current_config().ice.for_client(guest)
 
-    async def open_session(self, guest: str, offer_sdp: str) -> SessionAnswer:
+    async def open_session(
+        self, guest: str, offer_sdp: str, resume_secret: str | None = None
+    ) -> SessionAnswer:
         try:
             sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
@@ -77,14 +82,18 @@ class WhipIngest:
             raise OfferRejected(problem, 422)
         self.roster.check_capacity()
         config = self.roster.current_config()
-        name = self.roster.reserve_name(guest)
+        name = await self.roster.claim_name(guest, resume_secret)
         is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
-        pc = self._make_peer_connection(config.ice)
+        try:
+            pc = self._make_peer_connection(config.ice)
+        except BaseException:
+            self.roster.release_name(name)
+            raise
         session_id = secrets.token_urlsafe(16)
         entry = self.roster.admit(
             name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
             control=PageChannel(pc), dtls_failure_hint=FFMPEG_DTLS_HINT if is_ffmpeg else None,
-            on_finished=lambda g, reason: self._ended_on_its_own(session_id),
+            on_finished=lambda g, reason: self._ended_on_its_own(session_id, g),
         )
         try:
             try:
@@ -98,27 +107,32 @@ class WhipIngest:
             await self.roster.finish(entry, "offer not answered")
             raise
         self._sessions[session_id] = entry
-        log.info("guest %r joined (%s, %s)", name, entry.client, ", ".join(entry.kinds) or "no media")
+        log.info("guest %r %s (%s, %s)", name, "is back" if entry.resumed else "joined",
+                 entry.client, ", ".join(entry.kinds) or "no media")
         # RFC 9725 4.6: the ICE servers for a WHIP client, in the 201 only (OPTIONS here is
         # an unauthenticated CORS preflight, which must not hand out TURN credentials).
         return SessionAnswer(session_id=session_id, answer_sdp=answer, guest=name,
-                             links=config.ice.link_headers(name))
+                             links=config.ice.link_headers(name),
+                             resume_secret=entry.continuity.secret if entry.continuity else None)
 
     async def close_session(self, session_id: str) -> bool:
         entry = self._sessions.pop(session_id, None)
         if entry is None:
             if session_id in self._ended:
-                del self._ended[session_id]  # one DELETE ends a session, as for a live one
+                # One DELETE ends a session, as for a live one.
+                continuity = self._ended.pop(session_id)
+                if continuity is not None:
+                    self.roster.forget_return(continuity)
                 return True
             return False
         await self.roster.finish(entry, "hung up")
         return True
 
-    def _ended_on_its_own(self, session_id: str) -> None:
+    def _ended_on_its_own(self, session_id: str, guest: Guest) -> None:
         # Called for every finished guest; only one still in _sessions ended on its own.
         if self._sessions.pop(session_id, None) is None:
             return
-        self._ended[session_id] = None
+        self._ended[session_id] = guest.continuity
         while len(self._ended) > ENDED_SESSIONS_KEPT:
             self._ended.popitem(last=False)
 

@@ -1,0 +1,99 @@
+"""The script's options as plain values, and the engine settings they make (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..engine import EngineSettings
+from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
+
+RECORD_MODES = ("video", "opus", "pcm")
+START_MODES = ("join", "obs", "manual")  # when guest recordings start
+
+
+@dataclass(frozen=True)
+class ScriptOptions:
+    """The script's properties, as plain values."""
+
+    record_mode: str = "video"  # video | opus | pcm
+    video_kbps: int = 6000
+    audio_kbps: int = 128  # Opus, in the audio-only Opus mode
+    codec: str = "vp8"
+    out_dir: str = ""  # "" = OBS's recording folder
+    start_recording: str = "join"  # join | obs (with OBS's recording) | manual
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""
+    add_to_scene: bool = True
+    sfu: str = ""  # "janus:http://host:8088/janus"; empty: guests connect to this machine
+    sfu_room: int = 1234
+    sfu_secret: str = ""
+    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default public STUN, "[]" = none
+    turn_secret: str = ""  # coturn shared secret (install/turn.sh prints it)
+    cert_file: str = ""  # own TLS certificate and key (PEM) for remote guests; "" = self-signed
+    key_file: str = ""
+
+    @property
+    def auto_record(self) -> bool:
+        return self.start_recording == "join"
+
+    @property
+    def follow_obs_recording(self) -> bool:
+        return self.start_recording == "obs"
+
+
+def record_value(mode: str, video_kbps: int, audio_kbps: int = 128) -> tuple[int, str | None]:
+    """The &record value for a mode and its bitrate, and a warning when the bitrate was clamped."""
+    if mode == "pcm":
+        return 0, None
+    if mode == "opus":
+        kbps = audio_kbps
+        clamped = min(OPUS_MAX_KBPS, max(OPUS_MIN_KBPS, int(kbps)))
+        warning = None
+        if clamped != kbps:
+            warning = (f"Opus takes {OPUS_MIN_KBPS}..{OPUS_MAX_KBPS} kbps; "
+                       f"recording audio at {clamped} kbps instead of {kbps}")
+        return -clamped, warning
+    if mode != "video":
+        raise RecordSettingsError(f"record mode must be one of {', '.join(RECORD_MODES)}, got {mode!r}")
+    kbps = video_kbps
+    if kbps <= 0:
+        raise RecordSettingsError(f"video bitrate must be above 0 kbps, got {kbps}")
+    return int(kbps), None
+
+
+def engine_settings(
+    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False
+) -> tuple[EngineSettings, list[str]]:
+    """EngineSettings for the options; raises RecordSettingsError on unusable values."""
+    if opts.start_recording not in START_MODES:
+        raise RecordSettingsError(
+            f"start recording must be one of {', '.join(START_MODES)}, got {opts.start_recording!r}")
+    value, warning = record_value(opts.record_mode, opts.video_kbps, opts.audio_kbps)
+    codec = (opts.codec or "vp8").lower()
+    if codec not in RECORD_CODECS:
+        raise RecordSettingsError(f"record codec must be one of {', '.join(RECORD_CODECS)}, got {codec!r}")
+    out_dir = Path(opts.out_dir).expanduser() if opts.out_dir.strip() else default_out_dir
+    cert, key = opts.cert_file.strip(), opts.key_file.strip()
+    if bool(cert) != bool(key):
+        raise ValueError("the certificate file and the key file go together: set both or neither")
+    settings = EngineSettings(
+        out_dir=out_dir,
+        host=opts.host.strip() or "127.0.0.1",
+        port=int(opts.port),
+        token=opts.token,
+        record=value,
+        codec=codec,
+        auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
+        sfu=opts.sfu.strip(),
+        sfu_room=opts.sfu_room,
+        sfu_secret=opts.sfu_secret.strip(),
+        cert=Path(cert).expanduser() if cert else None,
+        key=Path(key).expanduser() if key else None,
+        ice_servers=opts.ice_servers,
+        turn_secret=opts.turn_secret.strip(),
+    )
+    settings.plan()  # the plan's own checks, with its own clear messages
+    settings.ice()  # IceConfigError says which server and what is wrong
+    return settings, [warning] if warning else []
