@@ -22,6 +22,7 @@ from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
 from support.media_probe import decoded_video, ffprobe_decode_errors, probe, read_counter
 from support.serve_process import ROOT, ServeProcess
+from support.sfu_files import recordings
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient, post_raw
 
@@ -102,7 +103,7 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
         output = server.stop()
     recording = [m for m in events if m.get("type") == "recording" and m.get("recording")]
     assert recording and recording[0]["guest"] == "Alice" and recording[0]["file"], (events, output)
-    (path,) = [p for p in out.rglob("Alice_*") if p.suffix != ".json"]
+    (path,) = recordings(out)["Alice"]
     assert path.name == recording[0]["file"]
     meta = json.loads(path.with_suffix(".json").read_text())
     assert meta["status"] == "complete", meta
@@ -157,8 +158,8 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
     finally:
         output = server.stop()
     assert state["banner"] == "You are being recorded" and state["error"] is None, (state, output)
-    assert state["file"] and state["file"].startswith("Zoe_")
-    (path,) = out.rglob(state["file"])
+    (path,) = recordings(out)["Zoe"]
+    assert state["file"] == path.name
     assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
     assert ffprobe_decode_errors(path) == ""
     assert {s["codec_type"] for s in probe(path)["streams"]} == {"audio", "video"}
@@ -232,7 +233,7 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
     assert {"type": "error", "message": "The studio's media server restarted; join again."} in events, events
     assert "Janus went away" in output
     assert statuses and statuses[0]["name"] == "Dora" and statuses[0]["recording"], (statuses, output)
-    files = sorted(p for p in out.rglob("Dora_*") if p.suffix != ".json")
+    files = recordings(out)["Dora"]
     assert len(files) == 2, files  # before and after the restart, each finalized
     for path in files:
         assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
