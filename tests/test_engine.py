@@ -114,24 +114,24 @@ def test_bad_record_settings_fail_before_anything_starts(tmp_path: Path) -> None
 
 
 def test_apply_settings_restarts_the_server_on_a_new_port(tmp_path: Path) -> None:
-    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), token="first"))
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), token="first-token-0123456"))
     engine.start()
     try:
         assert get_guests(engine) == []
         new_port = free_port()
-        engine.apply_settings(EngineSettings(out_dir=tmp_path, port=new_port, token="second"))
-        assert engine.base_url.endswith(f":{new_port}") and engine.token == "second"
+        engine.apply_settings(EngineSettings(out_dir=tmp_path, port=new_port, token="second-token-012345"))
+        assert engine.base_url.endswith(f":{new_port}") and engine.token == "second-token-012345"
         assert get_guests(engine) == []
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(
-                f"{engine.base_url}/api/guests", headers={"Authorization": "Bearer first"}), timeout=5)
+                f"{engine.base_url}/api/guests", headers={"Authorization": "Bearer first-token-0123456"}), timeout=5)
         assert refused.value.code == 401
     finally:
         engine.stop()
 
 
 def test_a_new_port_in_use_keeps_the_old_server(tmp_path: Path) -> None:
-    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), token="tok"))
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), token="token-of-the-studio"))
     engine.start()
     try:
         old_url = engine.base_url
@@ -140,7 +140,7 @@ def test_a_new_port_in_use_keeps_the_old_server(tmp_path: Path) -> None:
             busy.listen()
             taken = busy.getsockname()[1]
             with pytest.raises(EngineError, match=f"cannot listen on 127.0.0.1:{taken}"):
-                engine.apply_settings(EngineSettings(out_dir=tmp_path, port=taken, token="tok"))
+                engine.apply_settings(EngineSettings(out_dir=tmp_path, port=taken, token="token-of-the-studio"))
         assert engine.running and engine.base_url == old_url
         assert get_guests(engine) == []  # still answering on the old port
     finally:

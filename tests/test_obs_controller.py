@@ -32,10 +32,10 @@ def test_record_modes_map_to_the_record_value() -> None:
 
 def test_engine_settings_from_options(tmp_path: Path) -> None:
     opts = ScriptOptions(record_mode="opus", audio_kbps=96, codec="VP9", out_dir="",
-                         start_recording="obs", port=9001, token="t")
+                         start_recording="obs", port=9001, token="token-of-the-studio")
     settings, warnings = engine_settings(opts, tmp_path)
     assert settings.out_dir == tmp_path and settings.record == -96 and settings.codec == "vp9"
-    assert settings.port == 9001 and settings.token == "t" and not settings.auto_record
+    assert settings.port == 9001 and settings.token == "token-of-the-studio" and not settings.auto_record
     assert warnings == []
     # While OBS records, "follow" means guests who join are recorded at once.
     assert engine_settings(opts, tmp_path, obs_recording=True)[0].auto_record
@@ -59,7 +59,7 @@ def controller(tmp_path: Path):
     logs: list[tuple[str, str]] = []
     changes: list[list[str]] = []
     opts = ScriptOptions(out_dir=str(tmp_path / "rec"), start_recording="obs",
-                         port=free_port(), token="tok123", video_kbps=800)
+                         port=free_port(), token="token-of-the-studio", video_kbps=800)
     ctl = GuestRecorderController(
         opts, default_out_dir=lambda: tmp_path / "default", log=lambda lvl, msg: logs.append((lvl, msg)),
         on_status_change=changes.append)
@@ -80,8 +80,8 @@ def controller(tmp_path: Path):
 def test_controller_runs_guests_and_recordings(controller: GuestRecorderController, tmp_path: Path) -> None:
     ctl = controller
     port = ctl.options.port
-    assert ctl.guest_link == f"http://127.0.0.1:{port}/?token=tok123"
-    guest = BackgroundGuest(f"http://127.0.0.1:{port}/whip/Hana", "tok123", GREEN_YUV).join()
+    assert ctl.guest_link == f"http://127.0.0.1:{port}/?token=token-of-the-studio"
+    guest = BackgroundGuest(f"http://127.0.0.1:{port}/whip/Hana", "token-of-the-studio", GREEN_YUV).join()
     try:
         wait_until(lambda: (ctl.guest_status("Hana") or {}).get("connected") or None, 15, 0.2,
                    "Hana in the status cache")
@@ -140,12 +140,12 @@ def test_server_settings_restart_the_server_after_typing_stops(controller: Guest
     old_port = ctl.options.port
     new_port = free_port()
     # Keystrokes in the token field: only the last value is applied, once.
-    for token in ("n", "ne", "new", "newtoken"):
+    for token in ("n", "ne", "new", "newtoken-newtoken"):
         ctl.update_options(ScriptOptions(**{**ctl.options.__dict__, "token": token, "port": new_port}))
         time.sleep(0.1)
-    wait_until(lambda: _get(f"http://127.0.0.1:{new_port}/api/guests?token=newtoken") == 200 or None,
+    wait_until(lambda: _get(f"http://127.0.0.1:{new_port}/api/guests?token=newtoken-newtoken") == 200 or None,
                15, 0.2, "the server on the new port")
-    assert ctl.guest_link == f"http://127.0.0.1:{new_port}/?token=newtoken"
+    assert ctl.guest_link == f"http://127.0.0.1:{new_port}/?token=newtoken-newtoken"
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{old_port}/", timeout=2)
     restarts = [m for _, m in ctl.logs if "server restarted" in m]
@@ -160,7 +160,7 @@ def test_port_in_use_is_reported_and_a_new_port_recovers(tmp_path: Path) -> None
     blocker.listen()
     busy = blocker.getsockname()[1]
     logs: list[tuple[str, str]] = []
-    opts = ScriptOptions(out_dir=str(tmp_path), port=busy, token="x")
+    opts = ScriptOptions(out_dir=str(tmp_path), port=busy, token="token-of-the-studio")
     ctl = GuestRecorderController(opts, default_out_dir=lambda: tmp_path,
                                   log=lambda lvl, msg: logs.append((lvl, msg)))
     try:
@@ -168,7 +168,7 @@ def test_port_in_use_is_reported_and_a_new_port_recovers(tmp_path: Path) -> None
         wait_until(lambda: ctl.last_error or None, 15, 0.1, "the error")
         assert str(busy) in ctl.last_error and not ctl.running
         assert any(level == "error" and str(busy) in msg for level, msg in logs)
-        ctl.update_options(ScriptOptions(out_dir=str(tmp_path), port=free_port(), token="x"))
+        ctl.update_options(ScriptOptions(out_dir=str(tmp_path), port=free_port(), token="token-of-the-studio"))
         wait_until(lambda: (ctl.running and ctl.last_error == "") or None, 15, 0.1,
                    "a start on the free port")
     finally:

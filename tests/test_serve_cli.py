@@ -65,9 +65,9 @@ async def three_guests(server: ServeProcess) -> str:
 
 
 def test_three_guests_and_ctrl_c_finalize_every_file(tmp_path: Path) -> None:
-    server = ServeProcess(tmp_path, "--record", "2000", "--token", "s3cret")
+    server = ServeProcess(tmp_path, "--record", "2000", "--token", "s3cret-s3cret-s3cret")
     try:
-        assert server.token == "s3cret"
+        assert server.token == "s3cret-s3cret-s3cret"
         output = asyncio.run(three_guests(server))
     finally:
         if server.proc.poll() is None:

@@ -12,6 +12,13 @@ from pathlib import Path
 from .plan import RECORD_CODECS, RecordSettingsError
 
 
+def _video_size(text: str) -> tuple[int, int]:
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit() or int(width) < 16 or int(height) < 16:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT such as 1920x1080, not {text!r}")
+    return int(width), int(height)
+
+
 def _add_serve(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve guests over WHIP and record each one")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -27,6 +34,10 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cert", type=Path, help="TLS certificate (PEM); default: self-signed off loopback")
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
+    p.add_argument(
+        "--max-video-size", type=_video_size, default=(3840, 2160), metavar="WxH",
+        help="refuse guest video larger than this, either orientation (default 3840x2160)",
+    )
     p.add_argument("--no-auto-record", action="store_true", help="do not record guests when they join")
     p.add_argument(
         "--ice-servers", metavar="JSON|@FILE", default="",
@@ -96,6 +107,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     from .engine import Engine, EngineError, EngineSettings
+    from .secrecy import TokenMask
 
     from .ice import IceConfigError, read_ice_servers_arg
 
@@ -113,11 +125,14 @@ def serve(args: argparse.Namespace) -> int:
         record=args.record, pcm=args.pcm, codec=args.codec,
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
         cert=args.cert, key=args.key, ice_servers=ice_servers, turn_secret=turn_secret,
+        max_video_size=args.max_video_size,
         sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
             logging.getLevelName(level.upper()), msg))
+        for handler in logging.getLogger().handlers:  # whatever logs a request, never the token
+            handler.addFilter(TokenMask(engine.token))
         engine.start()
     except (RecordSettingsError, EngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -127,16 +142,18 @@ def serve(args: argparse.Namespace) -> int:
     if settings.sfu:
         print(f"Guests go through {settings.sfu}, room {settings.sfu_room}", flush=True)
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
+    # The one place the full token is shown: this is the operator's screen, not a log.
     print(f"Guest link: {engine.guest_link}", flush=True)
     ice = settings.ice()
     print(ice.describe(), flush=True)
     for note in ice.for_studio().notes:
         print(f"  {note} (guests' browsers use it)", flush=True)
-    print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  (Authorization: Bearer {engine.token})", flush=True)
+    print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  "
+          "(Authorization: Bearer TOKEN, the token of the guest link)", flush=True)
     cert, key = engine.publisher_dtls_identity()
     print(
         "FFmpeg 8 publishers (its GnuTLS DTLS key is refused without these):\n"
-        f"  ffmpeg -re -i INPUT -c:v libx264 -bf 0 -c:a libopus -f whip -authorization {engine.token} "
+        f"  ffmpeg -re -i INPUT -c:v libx264 -bf 0 -c:a libopus -f whip -authorization TOKEN "
         f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
         flush=True,
     )

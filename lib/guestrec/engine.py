@@ -22,6 +22,7 @@ from .ice import IceConfigError, IceSettings
 from .interfaces import GuestSink
 from .netaddr import is_loopback, link_host
 from .plan import RecordPlan, make_plan
+from .secrecy import mask_in, private_dir, token_problem
 
 T = TypeVar("T")
 LogFn = Callable[[str, str], None]
@@ -32,6 +33,12 @@ logger = logging.getLogger(__name__)
 
 class EngineError(RuntimeError):
     """The engine could not do what was asked; the message is meant for the user."""
+
+
+def _check_token(token: str) -> None:
+    problem = token_problem(token)
+    if problem:
+        raise EngineError(problem)
 
 
 @dataclass
@@ -47,10 +54,11 @@ class EngineSettings:
     split_minutes: float | None = None
     cert: Path | None = None
     key: Path | None = None
-    tls_dir: Path | None = None  # where a self-signed certificate is kept; default out_dir/.tls
+    tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
     sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
     sfu_room: int | str | None = None
     sfu_secret: str = ""  # Janus's API secret
+    max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
     ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
     turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
 
@@ -78,6 +86,7 @@ class Engine:
         log: LogFn | None = None,
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
+        _check_token(settings.token)
         self._check_ice(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
@@ -115,8 +124,16 @@ class Engine:
     def guest_link(self) -> str:
         return f"{self.base_url}/?token={self.token}"
 
+    @property
+    def masked_guest_link(self) -> str:
+        """The guest link as logs show it: the token masked."""
+        return mask_in(self.guest_link, self.token)
+
     def tls_dir(self) -> Path:
-        return self._settings.tls_dir or Path(self._settings.out_dir) / ".tls"
+        """Private keys live in the user's config folder (0700), never among recordings."""
+        if self._settings.tls_dir is not None:
+            return self._settings.tls_dir
+        return private_dir("tls")
 
     def publisher_dtls_identity(self) -> tuple[Path, Path]:
         """(cert, key) of a P-256 DTLS identity to hand to FFmpeg WHIP publishers."""
@@ -143,7 +160,7 @@ class Engine:
             except Exception as exc:
                 self._shutdown_loop(timeout=5)
                 raise EngineError(str(exc)) from exc
-            self._log("info", f"guest link: {self.guest_link}")
+            self._log("info", f"guest link: {self.masked_guest_link}")
             self._log_ice(self._settings)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -155,6 +172,7 @@ class Engine:
         """Take new settings; the record plan applies to the next recording, server
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
+        _check_token(settings.token)
         ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
@@ -271,6 +289,7 @@ class Engine:
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
         from .core import GuestConfig, GuestRoster
+        from .media.limits import MediaLimits
         from .core.director import Director
         from .ingest.whip import WhipIngest
 
@@ -279,6 +298,7 @@ class Engine:
             return GuestConfig(
                 plan=s.plan(), out_dir=Path(s.out_dir), auto_record=s.auto_record,
                 split_minutes=s.split_minutes, ice=s.ice(),
+                media_limits=MediaLimits(max_width=s.max_video_size[0], max_height=s.max_video_size[1]),
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
@@ -317,10 +337,14 @@ class Engine:
                     self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
             ssl_context = make_ssl_context(cert, key)
             self._scheme = "https"
-        runner = web.AppRunner(
-            build_app(self._whip, s.token, getattr(self._whip, "add_routes", None)), access_log=None)
+        from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
+
+        guard = ConnectionGuard()
+        app = build_app(self._whip, s.token, guard, getattr(self._whip, "add_routes", None))
+        runner = web.AppRunner(app, access_log=None,
+                               keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
-        site = web.TCPSite(runner, s.host or None, s.port, ssl_context=ssl_context)
+        site = GuardedSite(runner, s.host or None, s.port, ssl_context=ssl_context, guard=guard)
         try:
             await site.start()
         except OSError as exc:
@@ -333,7 +357,7 @@ class Engine:
             await self._runner.cleanup()
             self._runner = None
         await self._start_server()
-        self._log("info", f"server restarted; guest link: {self.guest_link}")
+        self._log("info", f"server restarted; guest link: {self.masked_guest_link}")
 
     async def _stop_async(self) -> None:
         try:

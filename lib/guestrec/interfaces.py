@@ -36,11 +36,12 @@ class SessionHost(Protocol):
     """What the WHIP endpoint needs from the session layer. All methods run on the loop."""
 
     async def open_session(
-        self, guest: str, offer_sdp: str, resume_secret: str | None = None
+        self, guest: str, offer_sdp: str, resume_secret: str | None = None,
+        peer: str | None = None,
     ) -> SessionAnswer:
         """Answer an offer. Raises OfferRejected for offers we cannot or will not take.
         With the resume secret of a guest whose connection dropped, that guest comes
-        back under its name; any other secret is ignored."""
+        back under its name; any other secret is ignored. `peer`: the address the offer came from."""
         ...
 
     async def close_session(self, session_id: str) -> bool:

@@ -14,11 +14,32 @@ from pathlib import Path
 
 from aiohttp import web
 
+from .http_guard import ConnectionGuard
 from .interfaces import SessionHost
+from .media.log_bound import bound_noisy_loggers
 from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
 
 PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
 _NO_CACHE = {"Cache-Control": "no-store"}
+# The page's address carries the token: no Referer may take it elsewhere, and nothing but
+# this server's own script, style and connections may run on the page.
+PAGE_SECURITY = {
+    "Referrer-Policy": "no-referrer",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "
+        "img-src 'self' data:; media-src 'self' blob: mediastream:; object-src 'none'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+@web.middleware
+async def page_security(request: web.Request, handler):
+    response = await handler(request)
+    for key, value in PAGE_SECURITY.items():
+        response.headers.setdefault(key, value)
+    return response
 
 
 async def guest_page(request: web.Request) -> web.FileResponse:
@@ -30,10 +51,12 @@ async def guests_api(request: web.Request) -> web.Response:
     if not token_ok(request, request.app[TOKEN_KEY]):
         return unauthorized()
     # Guests share this token, and a session id is what DELETE needs: never hand one
-    # guest the means to hang up another; nor another guest's network addresses.
+    # guest the means to hang up another; nor another guest's network addresses, nor the
+    # server's folders (only file names).
     private = {"session_id", "ice_pair_detail"}
     statuses = [
-        {key: value for key, value in status.items() if key not in private}
+        {key: (Path(value).name if key == "file" and value else value)
+         for key, value in status.items() if key not in private}
         for status in request.app[HOST_KEY].guest_statuses()
     ]
     return web.json_response(statuses, headers=_NO_CACHE)
@@ -50,12 +73,15 @@ async def ice_servers_api(request: web.Request) -> web.Response:
     return web.json_response({"iceServers": servers}, headers=_NO_CACHE)
 
 
-def build_app(host: SessionHost, token: str,
+def build_app(host: SessionHost, token: str, guard: ConnectionGuard | None = None,
               add_routes: Callable[[web.Application], None] | None = None) -> web.Application:
-    """The application serving guests for one SessionHost, guarded by one token; an
-    ingest may add routes of its own (e.g. the SFU's page events)."""
+    """The application serving guests for one SessionHost, guarded by one token (and, for
+    the engine's server, by a ConnectionGuard that needs to see each request); an ingest
+    may add routes of its own (e.g. the SFU's page events)."""
+    bound_noisy_loggers()
+    middlewares = ([guard.middleware] if guard is not None else []) + [page_security]
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
-    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024)
+    app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=middlewares)
     add_whip_routes(app, host, token)
     if add_routes is not None:
         add_routes(app)

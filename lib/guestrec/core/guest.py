@@ -15,6 +15,7 @@ from aiortc.contrib.media import MediaBlackhole
 
 from ..ice import IceSettings
 from ..interfaces import GuestSink
+from ..media.limits import DEFAULT_LIMITS, MediaLimits
 from ..plan import RecordPlan
 from .continuity import Continuity
 
@@ -27,6 +28,7 @@ class GuestConfig:
     out_dir: Path
     auto_record: bool = True  # start recording as soon as the guest's media flows
     split_minutes: float | None = None
+    media_limits: MediaLimits = DEFAULT_LIMITS  # picture sizes and rates a guest may send
     # STUN/TURN for the guest's peer connection; none unless the studio sets them.
     ice: IceSettings = field(default_factory=lambda: IceSettings(()))
 
@@ -68,6 +70,7 @@ class Guest:
     client: str  # who is sending: "webrtc", "ffmpeg", "vdoninja"...
     control: GuestControl | None = None
     dtls_failure_hint: str | None = None  # what to tell when DTLS fails after ICE worked
+    peer: str | None = None  # the address its offer came from (admission budgets)
     guest_id: str = field(default_factory=lambda: secrets.token_urlsafe(12))
     created: float = field(default_factory=time.time)
     media: Any = None  # media.GuestMedia once a track arrived
@@ -79,6 +82,7 @@ class Guest:
     connected_once: bool = False
     error: str | None = None
     last_error_sent: str | None = None
+    refusal_sent: str | None = None  # the media refusal the guest was last told about
     finishing: asyncio.Task | None = None
     watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is

@@ -30,6 +30,7 @@ from ..ice_status import ICE_HINT, describe_types, selected_pair
 from ..interfaces import GuestSink, OfferRejected
 from ..media import GuestMedia
 from ..names import display_name
+from .admission import decide
 from .continuity import Continuity, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
 from .guest_names import GuestNames
@@ -91,10 +92,19 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
             log.error("cannot take guests with the current settings: %s", exc)
             raise OfferRejected(f"the studio's record settings are invalid: {exc}", 503) from None
 
-    def check_capacity(self) -> None:
+    def check_capacity(self, peer: str | None = None) -> None:
+        """Raises OfferRejected (503) when an offer from `peer` cannot be taken now: too
+        many guests, or too many still connecting (see admission.py)."""
         # A dropped guest waiting for its return takes no slot, only its name.
-        if len(self._guests) + self._names.pending_count >= self.max_guests:
-            raise OfferRejected(f"too many guests (at most {self.max_guests})", 503)
+        decide(self._guests.values(), self._names.pending_count, peer, max_guests=self.max_guests)
+
+    async def make_room(self, peer: str | None = None) -> None:
+        """As check_capacity, but a pending guest that had its time gives way."""
+        decision = decide(self._guests.values(), self._names.pending_count, peer, max_guests=self.max_guests)
+        if decision.evict is not None:
+            stale = decision.evict
+            stale.error = stale.error or "did not connect in time; its place went to a new guest"
+            await self.finish(stale, "never connected")
 
     def reserve_name(self, requested: str) -> str:
         """The guest's display name, with " 2", " 3"... when another guest (or a dropped
@@ -130,11 +140,12 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         control: GuestControl | None = None,
         dtls_failure_hint: str | None = None,
         on_finished: FinishedFn | None = None,
+        peer: str | None = None,
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog."""
         continuity = self._names.admitted(name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
-                      dtls_failure_hint=dtls_failure_hint,
+                      dtls_failure_hint=dtls_failure_hint, peer=peer,
                       continuity=continuity or Continuity(name=name), resumed=continuity is not None)
         if continuity is not None:
             continuity.parts += 1
@@ -222,9 +233,12 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
             self._changed()
 
     def _control_opened(self, entry: Guest) -> None:
-        self._send_status(entry, force=True)
+        # What happened before the channel was open is told now.
+        entry.last_error_sent = entry.refusal_sent = None
         if entry.error:  # e.g. the recording failed before the channel was open
             self._send_error(entry, entry.error)
+            entry.last_error_sent = entry.error
+        self._send_status(entry, force=True)
 
     def _control_message(self, entry: Guest, message: dict[str, Any]) -> None:
         if message.get("type") == "state":
@@ -238,7 +252,10 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
     def _media(self, entry: Guest) -> GuestMedia:
         """The guest's GuestMedia, made on first use (it needs the loop)."""
         if entry.media is None:
-            entry.media = GuestMedia(entry.name, on_recording_change=lambda: self._media_changed(entry))
+            entry.media = GuestMedia(
+                entry.name, on_recording_change=lambda: self._media_changed(entry),
+                limits=entry.config.media_limits,
+            )
             entry.live = LiveStats(entry.media.counters)
         return entry.media
 
@@ -308,6 +325,10 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         if error and error != entry.last_error_sent:
             entry.last_error_sent = error
             self._send_error(entry, f"recording failed: {error}")
+        refused = (status or {}).get("refused")
+        if refused and refused != entry.refusal_sent:
+            entry.refusal_sent = refused
+            self._send_error(entry, f"the studio refused your media: {refused}")
 
     def _send_error(self, entry: Guest, text: str) -> None:
         if entry.control is not None:

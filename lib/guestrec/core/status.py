@@ -41,7 +41,10 @@ class RosterStatus:
             "recording_seconds": float(rec.get("seconds") or 0.0),
             "file": str(path) if path else None,
             "file_bytes": int(rec.get("bytes") or 0),
-            "error": entry.error or rec.get("error"),
+            "recording_lag_seconds": float(rec.get("lag_seconds") or 0.0),
+            "warning": rec.get("warning"),
+            "error": entry.error or rec.get("error") or (
+                f"guest media refused: {rec['refused']}" if rec.get("refused") else None),
             "mode": plan.mode,
             "video_kbps": plan.video_kbps,
             "inbound_audio_kbps": plan.inbound_audio_kbps,

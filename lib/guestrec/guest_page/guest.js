@@ -6,7 +6,15 @@
 
 (function () {
   const params = new URLSearchParams(location.search);
-  const token = params.get("token") || "";
+  // The token leaves the address bar (history, screen shares) once read; the tab keeps
+  // it in sessionStorage so a reload still works.
+  const token = params.get("token") || sessionStorage.getItem("guestrec-token") || "";
+  if (params.has("token")) {
+    sessionStorage.setItem("guestrec-token", token);
+    params.delete("token");
+    const rest = params.toString();
+    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
+  }
   const $ = (id) => document.getElementById(id);
   const ui = {
     name: $("name"), join: $("join"), hangup: $("hangup"), form: $("join-form"),

@@ -29,6 +29,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from ..interfaces import GuestSink
 from ..plan import RecordPlan
+from .limits import DEFAULT_LIMITS, MediaLimits
 from .bitstream import vp8_frame_size
 from .recorder import Recorder
 from .tap import EncodedFrame, ReceiverTap
@@ -40,8 +41,15 @@ TIMESTAMP_MAP_SIZE = 512  # decoded frames come out soon after their encoded fra
 
 
 class GuestMedia:
-    def __init__(self, guest: str, on_recording_change: Callable[[], None] | None = None) -> None:
+    def __init__(
+        self,
+        guest: str,
+        on_recording_change: Callable[[], None] | None = None,
+        limits: MediaLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.guest = guest
+        self.limits = limits
+        self.refusal: str | None = None  # why the guest's media was last refused
         self.on_recording_change = on_recording_change
         self.timeline = Timeline()
         self.taps: dict[str, ReceiverTap] = {}
@@ -71,6 +79,7 @@ class GuestMedia:
             receiver, kind,
             on_frame=self._on_encoded,
             on_report=lambda ntp, rtp, kind=kind: self.timeline.on_report(kind, ntp, rtp),
+            limits=self.limits, on_refused=self._on_refused,
         )
         self.tracks[kind] = track
         self._timestamps[kind] = OrderedDict()
@@ -128,6 +137,9 @@ class GuestMedia:
                     self.recorder.stream_ended(kind)
                 return
             self.decoded_frames[kind] += 1
+            recorder = self.recorder
+            if recorder is not None and recorder.catching_up and kind in recorder.decoded_kinds:
+                await recorder.wait_for_room(kind)  # the backlog is written, not dropped
             try:
                 self._deliver(kind, frame)
             except Exception:  # keep draining the track: aiortc's queue has no bound
@@ -224,8 +236,17 @@ class GuestMedia:
             self._update_decoding()
 
     def recording_status(self) -> dict | None:
+        """The recording's status; "refused" says why guest media was last refused."""
         recorder = self.recorder or self._last_recorder
-        return None if recorder is None else recorder.status()
+        status = None if recorder is None else recorder.status()
+        if self.refusal is not None:
+            status = status or {"recording": False, "error": None}
+            status["refused"] = self.refusal
+        return status
+
+    def _on_refused(self, reason: str) -> None:
+        self.refusal = reason
+        self._changed()
 
     def _on_recorder_event(self, event: str) -> None:
         if event in ("failed", "stopped"):

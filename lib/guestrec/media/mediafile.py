@@ -83,7 +83,7 @@ class MediaFile:
         self.video_spec = video
         self.audio_spec = audio
         self.stats = FileStats()
-        self._last_video_pts = -1
+        self._last_video_pts = -90  # so the first frame may sit at 0
         self._closed = False
         fmt = container_format(self.path.suffix.lstrip("."))
         self.container = av.open(str(self.path), "w", format=fmt, options=dict(MUXER_OPTIONS))
@@ -127,9 +127,10 @@ class MediaFile:
     # -- video -----------------------------------------------------------------------
 
     def _video_pts(self, pts: int) -> int:
-        # Strictly increasing, whatever jitter the source has.
-        if pts <= self._last_video_pts:
-            pts = self._last_video_pts + 1
+        # Strictly increasing, whatever jitter the source has; by at least 1 ms, the
+        # clock of WebM/Matroska, or two frames share a timestamp in the file.
+        if pts < self._last_video_pts + 90:
+            pts = self._last_video_pts + 90
         self._last_video_pts = pts
         return pts
 

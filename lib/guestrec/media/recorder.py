@@ -7,6 +7,15 @@ stream then waits for the next keyframe, asked for at once, so the file stays de
 Until the guest timeline knows how audio and video relate (first RTCP sender reports, at
 most a second or two after the guest starts sending), items are held here, so the start
 of a file is already in sync.
+
+Every frame is accounted for (ledger.py): the sidecar says how many arrived, how many are
+in the file and how many were dropped, and why.
+
+Stopping (hang-up or stop): the frames that had arrived are still written, however far
+behind the recording is. While it catches up the decoded frames wait for room in the
+writer's queue instead of being dropped. The bound: the stop gives up once no frame has
+come out of the decoders for STOP_IDLE_SECONDS, or after STOP_BACKLOG_SECONDS in all;
+what is left then is dropped and counted as "stop_backlog".
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import av
 
 from ..names import reserve_recording_path
 from ..plan import RecordPlan
+from .ledger import StreamLedger
+from .storage import check_free_space
 from .tap import EncodedFrame
 from .timeline import Timeline
 from .writer import Item, RecordingWriter, plan_ext
@@ -28,7 +39,9 @@ from .writer import Item, RecordingWriter, plan_ext
 log = logging.getLogger(__name__)
 
 MAX_HELD = 300  # items held while the timeline is not ready (a few seconds)
-STOP_GRACE_SECONDS = 1.0  # at stop, how long to wait for media already on its way
+STOP_IDLE_SECONDS = 1.0  # at stop, give up when the decoders delivered nothing for this long
+STOP_BACKLOG_SECONDS = 30.0  # at stop, the longest wait for a backlog to be written
+ROOM_POLL_SECONDS = 0.01
 
 
 class Recorder:
@@ -53,6 +66,7 @@ class Recorder:
         self.on_event = on_event
         self.loop = asyncio.get_running_loop()
         ext = plan_ext(plan, copy_video_codec)
+        check_free_space(out_dir)  # OSError: a full disk is refused before any file is made
         self.path = reserve_recording_path(out_dir, guest, ext)  # OSError if unwritable
         # What this recording takes, and in which form.
         self.video = plan.video and has_video
@@ -63,6 +77,8 @@ class Recorder:
         if has_audio:
             copy_audio = plan.copy and plan.audio_codec == "opus"
             (self.encoded_kinds if copy_audio else self.decoded_kinds).add("audio")
+        self.ledgers = {"video": StreamLedger(), "audio": StreamLedger()}
+        self._first_arrival: dict[str, int] = {}
         self.writer = RecordingWriter(
             guest=guest, plan=plan, first_path=self.path,
             split_seconds=split_minutes * 60 if split_minutes else None,
@@ -71,10 +87,12 @@ class Recorder:
             notify=self._notify_threadsafe,
             request_keyframe=self._keyframe_threadsafe,
             guest_stats=guest_stats,
+            ledgers=self.ledgers,
             take=take,
         )
         self._held: deque[tuple[str, int, object]] = deque()
         self._video_broken = False
+        self._broken_reason = "damaged"  # why copied video waits for a key frame
         self.active = True
         self.stopped = asyncio.Event()
         # Stopping: frames that had arrived before the stop may still be in aiortc's
@@ -83,6 +101,7 @@ class Recorder:
         self._stop_at: dict[str, int] | None = None
         self._tail_done = asyncio.Event()
         self._stopping: asyncio.Future | None = None
+        self._delivered_at_stop = 0.0  # loop time of the last frame taken while stopping
 
     def start(self) -> None:
         self.writer.start()
@@ -115,32 +134,43 @@ class Recorder:
     # -- feeding ---------------------------------------------------------------------
 
     def feed_encoded(self, frame: EncodedFrame, unwrapped: int) -> None:
+        kind = frame.kind
         if self._stop_at is None:
-            self._seen[frame.kind] = max(unwrapped, self._seen.get(frame.kind, unwrapped))
-        if not self.active or frame.kind not in self.encoded_kinds:
+            self._seen[kind] = max(unwrapped, self._seen.get(kind, unwrapped))
+            if self.active and (kind in self.encoded_kinds or kind in self.decoded_kinds):
+                self.ledgers[kind].arrived(unwrapped)
+                self._first_arrival.setdefault(kind, unwrapped)
+        if not self.active or kind not in self.encoded_kinds:
             return
         if frame.kind == "video":
             # A frame with a hole, or one after a dropped frame, would not decode: skip
             # until the next keyframe.
             if not frame.intact:
-                self._video_broken = True
+                self._video_broken, self._broken_reason = True, "damaged"
             elif self._video_broken and frame.keyframe:
                 self._video_broken = False
             if self._video_broken:
                 self.request_keyframe()
+                self.ledgers["video"].dropped(unwrapped, self._broken_reason)
                 return
         self._offer(frame.kind, unwrapped, frame)
 
     def feed_decoded(self, kind: str, frame: av.VideoFrame | av.AudioFrame, unwrapped: int) -> None:
         if not self.active or kind not in self.decoded_kinds:
             return
+        first = self._first_arrival.get(kind)
+        if first is None or unwrapped < first:
+            return  # was in the decoder before the recording started: not part of it
+        if self._stop_at is not None:
+            self._delivered_at_stop = self.loop.time()
         self._offer(kind, unwrapped, frame)
 
     def _offer(self, kind: str, unwrapped: int, payload: object) -> None:
         if not self.timeline.ready():
             self._held.append((kind, unwrapped, payload))
             while len(self._held) > MAX_HELD:
-                self._held.popleft()
+                dropped_kind, dropped_rtp, _ = self._held.popleft()
+                self.ledgers[dropped_kind].dropped(dropped_rtp, "held_overflow")
             return
         while self._held:
             self._submit(*self._held.popleft())
@@ -166,8 +196,18 @@ class Recorder:
         else:
             item = Item(kind, t, frame=payload, rtp=unwrapped)  # type: ignore[arg-type]
         if not self.writer.submit(item) and kind == "video" and self.plan.copy:
-            self._video_broken = True
+            self._video_broken, self._broken_reason = True, "after_drop"
             self.request_keyframe()
+
+    @property
+    def catching_up(self) -> bool:
+        """Stopping with frames still to take: they wait for room rather than be dropped."""
+        return self._stop_at is not None and self.active
+
+    async def wait_for_room(self, kind: str) -> None:
+        """Wait (while stopping, within its bound) until the writer takes a decoded frame."""
+        while self.catching_up and not self.writer.has_room(kind, decoded=True):
+            await asyncio.sleep(ROOM_POLL_SECONDS)
 
     def stream_ended(self, kind: str) -> None:
         """No more decoded frames of this kind will come (the guest's track ended)."""
@@ -195,12 +235,13 @@ class Recorder:
             while self._held:
                 self._submit(*self._held.popleft())
         self._stop_at = {k: v for k, v in self._seen.items() if k in self.decoded_kinds}
+        for ledger in self.ledgers.values():
+            ledger.stop()
         try:
             if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():
-                try:
-                    await asyncio.wait_for(self._tail_done.wait(), STOP_GRACE_SECONDS)
-                except asyncio.TimeoutError:
-                    pass
+                if not await self._wait_for_backlog():
+                    for ledger in self.ledgers.values():
+                        ledger.residual_reason = "stop_backlog"
         finally:
             # Even when cancelled (a shutdown out of time), the writer thread is told to
             # finalize: otherwise it would wait on its queue forever.
@@ -210,6 +251,22 @@ class Recorder:
                 self.writer.stop()
         await self.stopped.wait()
         return self.summary()
+
+    async def _wait_for_backlog(self) -> bool:
+        """Until every decoded stream reached the stop; False when the bound ran out."""
+        loop = self.loop
+        started = self._delivered_at_stop = loop.time()
+        while not self._tail_done.is_set():
+            now = loop.time()
+            if now - self._delivered_at_stop >= STOP_IDLE_SECONDS or now - started >= STOP_BACKLOG_SECONDS:
+                log.warning("recording of %s ended with frames still unwritten (%.1f s after the stop)",
+                            self.writer.guest, now - started)
+                return False
+            try:
+                await asyncio.wait_for(self._tail_done.wait(), 0.25)
+            except asyncio.TimeoutError:
+                pass
+        return True
 
     def summary(self) -> dict | None:
         finished = self.writer.finished
@@ -234,4 +291,6 @@ class Recorder:
             "error": writer.error,
             "files": [s["file"] for s in writer.finished],
             "dropped": dict(writer.dropped),
+            "lag_seconds": round(writer.lag, 2) if self.active else 0.0,
+            "warning": writer.warning,
         }

@@ -4,6 +4,10 @@ The file is created when the recording starts, padded with spaces to a fixed siz
 later rewritten in place. A disk that fills up during the recording therefore still takes
 the final summary with its error: no new blocks are needed for it. The final write drops
 the padding (truncating frees blocks, it needs none).
+
+A recording keeps its sidecar open (`SidecarFile`), so the final summary also lands when
+the folder became read-only meanwhile (a read-only mount over it): the open file is still
+the one beside the media.
 """
 
 from __future__ import annotations
@@ -22,9 +26,7 @@ def sidecar_path(media: Path) -> Path:
 def write_sidecar(media: Path, summary: dict, final: bool = False) -> bool:
     """Write or rewrite the sidecar; False if it could not be written (disk full...)."""
     path = sidecar_path(media)
-    text = json.dumps(summary, indent=2, sort_keys=False, default=str).encode("utf-8") + b"\n"
-    if not final and len(text) < RESERVED_BYTES:
-        text = text + b" " * (RESERVED_BYTES - len(text) - 1) + b"\n"
+    text = _encoded(summary, final)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
         try:
@@ -45,6 +47,56 @@ def bitrate_kbps(byte_count: int, seconds: float) -> float | None:
     if seconds <= 0:
         return None
     return round(byte_count * 8 / seconds / 1000, 1)
+
+
+def _encoded(summary: dict, final: bool) -> bytes:
+    text = json.dumps(summary, indent=2, sort_keys=False, default=str).encode("utf-8") + b"\n"
+    if not final and len(text) < RESERVED_BYTES:
+        text = text + b" " * (RESERVED_BYTES - len(text) - 1) + b"\n"
+    return text
+
+
+class SidecarFile:
+    """A recording's sidecar, open for the recording's life. OSError if it cannot be made
+    (a full disk: its reserved size does not fit)."""
+
+    def __init__(self, media: Path, summary: dict) -> None:
+        self.path = sidecar_path(media)
+        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            self._write_fd(_encoded(summary, final=False))
+        except OSError:
+            self.close()
+            self.path.unlink(missing_ok=True)
+            raise
+
+    def _write_fd(self, text: bytes) -> None:
+        assert self._fd is not None
+        written = os.pwrite(self._fd, text, 0)
+        if written != len(text):
+            raise OSError(28, "No space left on device")
+        os.ftruncate(self._fd, len(text))
+
+    def write(self, summary: dict, final: bool = False) -> bool:
+        """Rewrite in place; False if it could not be written."""
+        if self._fd is None:
+            return write_sidecar(self.path.with_suffix(".media"), summary, final)
+        try:
+            self._write_fd(_encoded(summary, final))
+            return True
+        except OSError:
+            return False
+        finally:
+            if final:
+                self.close()
+
+    def close(self) -> None:
+        if self._fd is not None:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = None
 
 
 def link_next_file(media: Path, next_file: str) -> bool:

@@ -17,6 +17,11 @@ One repair to aiortc's behaviour: its video jitter buffer waits for a missing pa
 If a hole at the head of the buffer outlives HOLE_SECONDS, the broken frame is skipped and a
 keyframe asked for; frames after a hole are marked broken, so neither the decoder nor a copy
 recording gets them.
+
+Guests are not trusted: a frame that declares a picture size beyond `MediaLimits`, or that
+comes faster than its rate limit, is refused here, before aiortc's decoder or a recording
+sees it; video then waits for an acceptable key frame. Each refusal reason is logged once
+per receiver and counted, so a hostile stream costs a bounded amount of log.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from aiortc import RTCRtpReceiver
 from aiortc.rtp import RtcpSrPacket
 
 from .bitstream import h264_is_keyframe, vp8_is_keyframe
+from .limits import DEFAULT_LIMITS, MediaLimits, declared_size
+from .log_bound import bound_noisy_loggers
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +94,18 @@ class ReceiverTap:
         on_frame: Callable[[EncodedFrame], None],
         on_report: Callable[[int, int], None],
         clock: Callable[[], float] = time.monotonic,
+        limits: MediaLimits = DEFAULT_LIMITS,
+        on_refused: Callable[[str], None] | None = None,
     ) -> None:
+        bound_noisy_loggers()
         self.receiver = receiver
+        self.limits = limits
+        self.on_refused = on_refused
+        self.refused_frames = 0
+        self.refusal: str | None = None  # the latest reason a frame was refused
+        self._refusals_logged: set[str] = set()
+        self._refusing_video = False  # until an acceptable key frame
+        self._rate_window = (0, 0)  # (whole second, frames in it)
         self.kind = kind
         self.on_frame = on_frame
         self.on_report = on_report
@@ -236,6 +253,10 @@ class ReceiverTap:
             )
         else:
             keyframe = True
+        if self._refuse(name, data, keyframe):
+            if self.kind == "video":
+                self._decode_waits_for_key = True
+            return
         intact = getattr(frame, "gr_intact", True)
         self.frames += 1
         if not intact:
@@ -262,6 +283,45 @@ class ReceiverTap:
             self._queue_put(item, *args, **kwargs)
         elif self.kind == "video":
             self._decode_waits_for_key = True
+
+    def _refuse(self, codec: str, data: bytes, keyframe: bool) -> bool:
+        """True when this frame must go nowhere: beyond the limits, or until video
+        starts again at an acceptable key frame."""
+        second = int(self.clock())
+        start, count = self._rate_window
+        count = count + 1 if start == second else 1
+        self._rate_window = (second, count)
+        limit = self.limits.rate_limit(self.kind)
+        problem = None
+        if count > limit:
+            problem = f"more than {limit:.0f} {self.kind} frames per second"
+        elif self.kind == "video":
+            size = declared_size(codec, data)
+            if size is not None:
+                problem = self.limits.size_problem(*size)
+        if problem is None and self._refusing_video:
+            if not keyframe:
+                self.refused_frames += 1
+                self.request_keyframe()
+                return True
+            self._refusing_video = False
+            log.debug("%s frames accepted again (key frame within the limits)", self.kind)
+        if problem is None:
+            return False
+        self.refused_frames += 1
+        self.refusal = problem
+        if self.kind == "video":
+            self._refusing_video = True
+            self.request_keyframe()
+        if problem not in self._refusals_logged and len(self._refusals_logged) < 8:
+            self._refusals_logged.add(problem)
+            log.warning("refused a guest's %s frame: %s", self.kind, problem)
+            if self.on_refused is not None:
+                try:
+                    self.on_refused(problem)
+                except Exception:
+                    log.exception("refusal callback failed")
+        return True
 
     def set_decode(self, on: bool) -> None:
         """Feed aiortc's decoder or not; when turned on, video starts at a keyframe."""
@@ -310,4 +370,6 @@ class ReceiverTap:
             "keyframe_requests": self.keyframe_requests,
             "sender_reports": self.reports,
             "codec": self.codec,
+            "refused_frames": self.refused_frames,
+            "refusal": self.refusal,
         }

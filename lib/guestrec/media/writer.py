@@ -33,8 +33,11 @@ from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from . import audioline
 from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
+from .ledger import StreamLedger
 from .mediafile import AudioSpec, MediaFile, VideoSpec
-from .sidecar import bitrate_kbps, write_sidecar
+from .sidecar import SidecarFile, write_sidecar
+from .summary import segment_summary
+from .storage import FolderDeleted, StorageWatch
 from .videofit import fit_frame
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,7 @@ DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
 # Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
 # reports) only moves them when the two disagree by more than this (90 kHz ticks).
 VIDEO_RESYNC_TICKS = 1350  # 15 ms
+LAG_WARN_SECONDS = 2.0  # a recording this far behind live is logged (and again every 10 s)
 
 
 @dataclass
@@ -75,6 +79,7 @@ class Segment:
     video_gaps: int = 0
     last_video_t: float | None = None
     errors: list[str] = field(default_factory=list)
+    sidecar: SidecarFile | None = None
 
 
 def copy_container_ext(plan: RecordPlan, video_codec: str | None) -> str:
@@ -106,8 +111,17 @@ class RecordingWriter:
         notify: Callable[[str], None],
         request_keyframe: Callable[[], None],
         guest_stats: Callable[[], dict] | None = None,
+        ledgers: dict[str, StreamLedger] | None = None,
         take: dict | None = None,
     ) -> None:
+        self.ledgers = ledgers or {"video": StreamLedger(), "audio": StreamLedger()}
+        self.lag = 0.0  # seconds between a frame's arrival and its writing, latest
+        self.max_lag = 0.0
+        self._lag_logged_at = 0.0
+        self.ending = False  # the recording's last files are being closed
+        self.storage = StorageWatch()
+        self.warning: str | None = None  # a storage problem that has not stopped the recording
+        self._folder_deleted = False
         self.guest = guest
         # The take this recording is a part of: {"id", "part", "previous_file"}.
         self.take = dict(take or {"id": secrets.token_hex(8), "part": 1, "previous_file": None})
@@ -171,15 +185,26 @@ class RecordingWriter:
         heavy = item.kind == "video" and item.frame is not None
         with self._lock:
             if self._stopping.is_set() or self.failed:
+                if item.rtp is not None:
+                    reason = "write_failed" if self.failed else "stop_backlog"
+                    self.ledgers[item.kind].dropped(item.rtp, reason)
                 return False
             if self._queued >= MAX_ITEMS or (heavy and self._queued_video >= MAX_DECODED_VIDEO):
                 self.dropped[item.kind] += 1
+                if item.rtp is not None:
+                    self.ledgers[item.kind].dropped(item.rtp, "queue_full")
                 return False
             self._queued += 1
             if heavy:
                 self._queued_video += 1
         self.queue.put_nowait(item)
         return True
+
+    def has_room(self, kind: str, decoded: bool) -> bool:
+        """Whether an item of this kind would be taken now (not dropped for a full queue)."""
+        with self._lock:
+            heavy = kind == "video" and decoded
+            return self._queued < MAX_ITEMS and not (heavy and self._queued_video >= MAX_DECODED_VIDEO)
 
     def stop(self) -> None:
         """Finish what is queued, then finalize; returns at once (wait on `done`)."""
@@ -199,7 +224,10 @@ class RecordingWriter:
                     if item.kind == "video" and item.frame is not None:
                         self._queued_video -= 1
                 if self.failed:
+                    if item.rtp is not None:
+                        self.ledgers[item.kind].dropped(item.rtp, "write_failed")
                     continue
+                self._note_lag(item)
                 try:
                     self._handle(item)
                 except Exception as exc:  # disk full, encoder failure...
@@ -213,10 +241,27 @@ class RecordingWriter:
             self.done.set()
             self.notify("stopped")
 
+    def _note_lag(self, item: Item) -> None:
+        """How far behind live the recording is (timeline times are on the monotonic scale)."""
+        now = time.monotonic()
+        self.lag = max(0.0, now - item.t)
+        self.max_lag = max(self.max_lag, self.lag)
+        if self.lag >= LAG_WARN_SECONDS and now - self._lag_logged_at >= 10.0:
+            self._lag_logged_at = now
+            log.warning("recording of %s is %.1f s behind live (the machine is not keeping up)",
+                        self.guest, self.lag)
+
     def _fail(self, exc: BaseException) -> None:
         log.warning("recording of %s failed: %s", self.guest, exc)
         self.error = f"{type(exc).__name__}: {exc}"
         self.failed = True
+        self.ending = True
+        if isinstance(exc, FolderDeleted):
+            self._folder_deleted = True
+            try:  # new recordings need it anyway; the sidecar says what was lost
+                self.out_dir.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass
         for seg in (self.draining, self.current):
             if seg is not None:
                 seg.errors.append(self.error)
@@ -228,6 +273,11 @@ class RecordingWriter:
     # -- starting --------------------------------------------------------------------
 
     def _handle(self, item: Item) -> None:
+        warning = self.storage.check()  # raises FolderDeleted
+        if warning:
+            self.warning = warning
+            log.warning("recording of %s: %s", self.guest, warning)
+            self.notify("warning")
         if self.t0 is None:
             if not self._try_start(item):
                 return
@@ -240,30 +290,42 @@ class RecordingWriter:
     def _try_start(self, item: Item) -> bool:
         if self.video_on and not self._video_gave_up:
             if item.kind == "audio":
-                # Kept while waiting for the first video frame: if none comes in time,
-                # the file starts with this audio instead of losing it.
+                # Kept while waiting for the first video frame (the camera may start late):
+                # the file starts with the first audio either way, nothing of it is lost.
                 self._early_audio.append(item)
                 if item.t - self._early_audio[0].t < VIDEO_WAIT_SECONDS:
                     return False
-                self._video_gave_up = True  # video, if it comes later, gets a new file
-                early, self._early_audio = self._early_audio, []
-                self._begin(early[0])
-                for waiting in early:
-                    self._audio(waiting)
-                return False  # this item was among them
+                self._start_audio_only()
+                return False  # this item was among the early ones
             if not self._video_startable(item):
                 return False
-            self._early_audio = []  # the file starts at the video; earlier audio is not wanted
+            if self._early_audio:
+                # Audio came first: the file starts at it and the video joins later in it.
+                early, self._early_audio = self._early_audio, []
+                # (Audio decoded sooner can still lie after the video on the timeline.)
+                self._begin(item, origin=early[0].t if early[0].t < item.t else None)
+                for waiting in early:
+                    self._audio(waiting)
+                return True
         elif item.kind == "video" and not self.video_on:
             return False
         self._begin(item)
         return True
 
-    def _begin(self, item: Item) -> None:
-        self.t0 = item.t
+    def _start_audio_only(self) -> None:
+        """No video in time (or none at all before the end): the file is the audio so far."""
+        self._video_gave_up = True  # video, if it comes later, gets a new file
+        early, self._early_audio = self._early_audio, []
+        self._begin(early[0])
+        for waiting in early:
+            self._audio(waiting)
+
+    def _begin(self, item: Item, origin: float | None = None) -> None:
+        """Open the first file at `item`; with `origin` (earlier audio) the file's 0 is there."""
+        self.t0 = item.t if origin is None else origin
         if self.split_seconds:
-            self._next_split_t = item.t + self.split_seconds
-        self._open_segment(item)
+            self._next_split_t = self.t0 + self.split_seconds
+        self._open_segment(item, at_origin=origin is not None)
         self.notify("started")
 
     def _video_startable(self, item: Item) -> bool:
@@ -302,7 +364,7 @@ class RecordingWriter:
             return AudioSpec("pcm_f32le", copy=False)
         return AudioSpec("opus", copy=self.plan.copy, kbps=self.plan.audio_kbps)
 
-    def _open_segment(self, item: Item) -> None:
+    def _open_segment(self, item: Item, at_origin: bool = False) -> None:
         video_spec = None
         video_codec = None
         if self.video_on and item.kind == "video":
@@ -316,7 +378,9 @@ class RecordingWriter:
                 _remove_empty(path)
             path = reserve_recording_path(self.out_dir, self.guest, ext)
         assert self.t0 is not None
-        if item.kind == "video":
+        if at_origin:
+            video_start = audio_start = 0  # the recording's first instant (t0) is 0
+        elif item.kind == "video":
             # The same position the frame itself gets, so it lands exactly on 0.
             video_start = self._video_position(item)
             audio_start = round(video_start * 48_000 / 90_000)
@@ -325,13 +389,28 @@ class RecordingWriter:
             line = self._audio_line.emitted_until if self._audio_line else self._copy_audio_next
             audio_start = line if line is not None else round((item.t - self.t0) * 48_000)
             video_start = round(audio_start * 90_000 / 48_000)
+        try:
+            # Made first: a disk too full for it gets no media file either.
+            sidecar = SidecarFile(path, {"guest": self.guest, "file": path.name, "status": "recording"})
+        except OSError:
+            _remove_empty(path)
+            raise
+        try:
+            media = MediaFile(path, video_spec, self._audio_spec())
+        except Exception:
+            sidecar.close()
+            sidecar.path.unlink(missing_ok=True)
+            _remove_empty(path)
+            raise
+        self.storage.watch(path)
         seg = Segment(
-            file=MediaFile(path, video_spec, self._audio_spec()),
-            start_t=item.t,
+            file=media,
+            start_t=self.t0 if at_origin else item.t,
             video_start=video_start,
             audio_start=audio_start,
             started_utc=datetime.now(timezone.utc),
             video_codec=video_codec,
+            sidecar=sidecar,
             previous_file=(self.current.file.path.name if self.current is not None
                            else self.take.get("previous_file")),
         )
@@ -341,7 +420,7 @@ class RecordingWriter:
         self.current_path = path
         if self.started_utc is None:
             self.started_utc = seg.started_utc
-        write_sidecar(path, self._summary(seg, final=False))
+        sidecar.write(self._summary(seg, final=False))
 
     def _rotate(self, item: Item, reason: str) -> None:
         """Start the next file at this item (a video keyframe / frame)."""
@@ -376,10 +455,17 @@ class RecordingWriter:
         seg.ended_utc = datetime.now(timezone.utc)
         if self.t0 is not None:
             self._final_seconds = max(self._final_seconds, self._segment_end_seconds(seg))
+        if not clean and seg.file.bytes_written == 0:
+            _remove_empty(seg.file.path)  # nothing of it reached the disk: no empty file left
         summary = self._summary(seg, final=True)
         self._bytes_done += seg.file.bytes_written
         self.finished.append(summary)
-        write_sidecar(seg.file.path, summary, final=True)
+        if self._folder_deleted or seg.sidecar is None:
+            if seg.sidecar is not None:
+                seg.sidecar.close()
+            write_sidecar(seg.file.path, summary, final=True)  # beside where the file was
+        elif not seg.sidecar.write(summary, final=True) and not seg.file.path.exists():
+            seg.sidecar.path.unlink(missing_ok=True)
 
     # -- video -----------------------------------------------------------------------
 
@@ -433,6 +519,7 @@ class RecordingWriter:
             frame = fit_frame(frame, *self._target_size)
             seg.file.encode_video(frame, pts)
         seg.video_frames += 1
+        self.ledgers["video"].wrote(item.rtp)
 
     def _video_position(self, item: Item) -> int:
         """Recording position (90 kHz) of a video frame: RTP-continuous, timeline-anchored."""
@@ -467,8 +554,12 @@ class RecordingWriter:
             self._rotate(item, "split")  # no video in this file: split on the audio
         position = round((item.t - self.t0) * 48_000)
         if self._audio_copy:
-            self._audio_copy_packet(item, position)
+            if self._audio_copy_packet(item, position):
+                self.ledgers["audio"].wrote(item.rtp)
+            elif item.rtp is not None:
+                self.ledgers["audio"].dropped(item.rtp, "overlap")
             return
+        self.ledgers["audio"].wrote(item.rtp)
         assert self._audio_line is not None and isinstance(item.frame, av.AudioFrame)
         for pos, samples in self._audio_line.push(item.frame, position):
             self._route_audio_chunk(pos, samples)
@@ -505,18 +596,19 @@ class RecordingWriter:
             self._silence = packets[-1]
         return self._silence
 
-    def _audio_copy_packet(self, item: Item, position: int) -> None:
+    def _audio_copy_packet(self, item: Item, position: int) -> bool:
+        """Write one copied Opus packet; False when it is not written (overlap)."""
         data = item.data or b""
         samples = opus_packet_samples(data) or 960
         expected = self._copy_audio_next
         if expected is None:
             if position + samples <= 0:
-                return
+                return False
             expected = max(0, position)
             self._copy_audio_origin = (time.monotonic(), expected)
         drift = position - expected
         if drift < -audioline.TOLERANCE:
-            return  # overlaps what was written
+            return False  # overlaps what was written
         if drift > audioline.TOLERANCE:
             silence = self._silence_packet()
             # As for decoded audio: never run ahead of the wall clock (see audioline).
@@ -531,6 +623,7 @@ class RecordingWriter:
                 fill -= 960
         self._route_audio_packet(data, expected, samples)
         self._copy_audio_next = expected + samples
+        return True
 
     def _route_audio_packet(self, data: bytes, pos: int, samples: int) -> None:
         cur = self.current
@@ -550,6 +643,9 @@ class RecordingWriter:
     # -- finishing -------------------------------------------------------------------
 
     def _finish(self) -> None:
+        self.ending = True
+        if self.t0 is None and self._early_audio and not self.failed:
+            self._start_audio_only()  # the camera never sent: the audio is still a recording
         if self._audio_line is not None and self.current is not None:
             for pos, samples in self._audio_line.flush():
                 self._route_audio_chunk(pos, samples)
@@ -567,69 +663,7 @@ class RecordingWriter:
     # -- reporting -------------------------------------------------------------------
 
     def _summary(self, seg: Segment, final: bool) -> dict:
-        stats = seg.file.stats
-        v, a = stats.video, stats.audio
-        video_seconds = None
-        if v.first_pts is not None and v.end_pts is not None:
-            # the last frame lasts as long as the average frame before it
-            span = v.end_pts - v.first_pts
-            frames = max(1, v.packets - 1)
-            video_seconds = (span + span / frames) / 90_000 if v.packets > 1 else None
-        audio_seconds = None
-        if a.first_pts is not None and a.end_pts is not None:
-            audio_seconds = (a.end_pts - a.first_pts) / 48_000
-        duration = max(video_seconds or 0.0, audio_seconds or 0.0)
-        plan = self.plan
-        offset_ms = None
-        if v.first_pts is not None and a.first_pts is not None:
-            offset_ms = round((a.first_pts / 48_000 - v.first_pts / 90_000) * 1000, 1)
-        guest_stats = {}
-        try:
-            guest_stats = self.guest_stats()
-        except Exception:
-            pass
-        timeline = guest_stats.pop("timeline", None)
-        return {
-            "guest": self.guest,
-            "file": seg.file.path.name,
-            "status": ("failed" if seg.errors and self.failed else "complete") if final else "recording",
-            "start_utc": seg.started_utc.isoformat(),
-            "end_utc": seg.ended_utc.isoformat() if seg.ended_utc else None,
-            "mode": plan.mode,
-            "copy": plan.copy,
-            "container": seg.file.path.suffix.lstrip("."),
-            "video": None if seg.file.video_stream is None else {
-                "codec": seg.file.video_spec.codec if seg.file.video_spec else None,
-                "width": seg.file.video_spec.width if seg.file.video_spec else None,
-                "height": seg.file.video_spec.height if seg.file.video_spec else None,
-                "requested_kbps": None if plan.copy else plan.video_kbps,
-                "measured_kbps": bitrate_kbps(v.bytes, video_seconds or 0.0),
-                "frames": v.packets,
-                "seconds": round(video_seconds, 3) if video_seconds else None,
-                "gaps_over_500ms": seg.video_gaps,
-                "timeline_resyncs": self.video_resyncs,
-            },
-            "audio": None if seg.file.audio_stream is None else {
-                "codec": plan.audio_codec,
-                "requested_kbps": plan.audio_kbps,
-                "measured_kbps": bitrate_kbps(a.bytes, audio_seconds or 0.0),
-                "samples": a.frames_in,
-                "sample_rate": 48_000,
-                "seconds": round(audio_seconds, 3) if audio_seconds else None,
-                "gaps_filled": self.audio_gaps,
-                "gap_seconds_filled": round(self.audio_gap_samples / 48_000, 3),
-            },
-            "duration_seconds": round(duration, 3),
-            "av_sync": {
-                "timeline": timeline,
-                "audio_start_minus_video_start_ms": offset_ms,
-            },
-            "take": {"id": self.take.get("id"), "part": self.take.get("part"),
-                     "previous_file": seg.previous_file, "next_file": seg.next_file},
-            "dropped_on_overflow": dict(self.dropped),
-            "network": guest_stats,
-            "errors": list(seg.errors),
-        }
+        return segment_summary(self, seg, final)
 
     def seconds_written(self) -> float:
         seg = self.current

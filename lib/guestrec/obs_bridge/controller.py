@@ -77,6 +77,11 @@ class GuestRecorderController:
         return self._engine.guest_link if self._engine else ""
 
     @property
+    def masked_guest_link(self) -> str:
+        """For the OBS log: the token masked (the properties show the full link)."""
+        return self._engine.masked_guest_link if self._engine else ""
+
+    @property
     def running(self) -> bool:
         return bool(self._engine and self._engine.running)
 
@@ -208,7 +213,7 @@ class GuestRecorderController:
             return
         engine.start()
         self.last_error = ""
-        self._log("info", f"guest server running; guest link: {engine.guest_link}")
+        self._log("info", f"guest server running; guest link: {engine.masked_guest_link}")
 
     def _apply_current(self) -> None:
         if self._pending_options is not None:

@@ -17,6 +17,7 @@ never touches other guests' sessions.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from urllib.parse import quote
@@ -42,6 +43,7 @@ CORS_HEADERS = {
     "Access-Control-Allow-Headers": f"Authorization, Content-Type, If-Match, {RESUME_HEADER}",
     "Access-Control-Expose-Headers": f"Location, ETag, Link, {RESUME_HEADER}, {NAME_HEADER}",
 }
+BODY_TIMEOUT_S = 10.0  # an offer's body must arrive within this (slow senders hold a socket)
 
 
 def token_ok(request: web.Request, token: str) -> bool:
@@ -64,10 +66,12 @@ def plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.
 
 
 def unauthorized() -> web.Response:
-    return plain(
+    response = plain(
         401, "missing or wrong token",
         {"WWW-Authenticate": 'Bearer realm="guestrec", error="invalid_token"'},
     )
+    response.force_close()  # a client without the token gets no connection to keep
+    return response
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes | None:
@@ -83,11 +87,25 @@ async def read_limited(request: web.Request, limit: int) -> bytes | None:
     return None
 
 
+def same_origin(request: web.Request) -> str | None:
+    """The request's Origin when it is this server's own (scheme, host and port)."""
+    origin = request.headers.get("Origin")
+    if origin and origin == f"{request.scheme}://{request.host}":
+        return origin
+    return None
+
+
 async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare hook: CORS headers on every WHIP and API reply, errors too."""
-    if request.path.startswith(("/whip", "/api")):
+    """on_response_prepare hook: CORS headers on every WHIP reply, errors too (WHIP
+    clients may be web pages anywhere); the status API answers its own origin only."""
+    if request.path.startswith("/whip"):
         for key, value in CORS_HEADERS.items():
             response.headers.setdefault(key, value)
+    elif request.path.startswith("/api"):
+        origin = same_origin(request)
+        response.headers.setdefault("Vary", "Origin")
+        if origin:
+            response.headers.setdefault("Access-Control-Allow-Origin", origin)
 
 
 async def post_offer(request: web.Request) -> web.Response:
@@ -96,7 +114,12 @@ async def post_offer(request: web.Request) -> web.Response:
         return unauthorized()
     if request.content_type != SDP_TYPE:
         return plain(415, f"Content-Type must be {SDP_TYPE}", {"Accept-Post": SDP_TYPE})
-    body = await read_limited(request, MAX_OFFER_BYTES)
+    try:
+        body = await asyncio.wait_for(read_limited(request, MAX_OFFER_BYTES), BODY_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        response = plain(408, f"the offer did not arrive within {BODY_TIMEOUT_S:.0f} s")
+        response.force_close()
+        return response
     if body is None:
         response = plain(413, f"the offer is larger than {MAX_OFFER_BYTES} bytes")
         response.force_close()  # the rest of the body is not wanted on this connection
@@ -108,7 +131,7 @@ async def post_offer(request: web.Request) -> web.Response:
     guest = request.match_info["guest"]
     resume = request.headers.get(RESUME_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
     try:
-        answer = await host.open_session(guest, offer, resume)
+        answer = await host.open_session(guest, offer, resume, peer=request.remote)
     except OfferRejected as exc:
         log.info("offer from %r rejected (%d): %s", guest[:80], exc.status, exc.reason)
         return plain(exc.status, exc.reason)

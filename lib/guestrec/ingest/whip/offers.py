@@ -20,6 +20,7 @@ from ...ice_status import candidate_types
 from ...core import Guest, GuestRoster, PageChannel
 from ...core.continuity import Continuity
 from ...interfaces import OfferRejected, SessionAnswer
+from .offer_checks import cap_candidates, require_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,19 @@ class WhipIngest:
         return self.roster.current_config().ice.for_client(guest)
 
     async def open_session(
-        self, guest: str, offer_sdp: str, resume_secret: str | None = None
+        self, guest: str, offer_sdp: str, resume_secret: str | None = None,
+        peer: str | None = None,
     ) -> SessionAnswer:
         try:
             sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
             raise OfferRejected(str(exc), 400) from None
+        require_fingerprint(offer_sdp)
+        offer_sdp = cap_candidates(offer_sdp)
         problem = sdp.offer_problem(offer_sdp)
         if problem:
             raise OfferRejected(problem, 422)
-        self.roster.check_capacity()
+        await self.roster.make_room(peer)
         config = self.roster.current_config()
         name = await self.roster.claim_name(guest, resume_secret)
         is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
@@ -93,7 +97,7 @@ class WhipIngest:
         entry = self.roster.admit(
             name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
             control=PageChannel(pc), dtls_failure_hint=FFMPEG_DTLS_HINT if is_ffmpeg else None,
-            on_finished=lambda g, reason: self._ended_on_its_own(session_id, g),
+            on_finished=lambda g, reason: self._ended_on_its_own(session_id, g), peer=peer,
         )
         try:
             try:

@@ -1,0 +1,75 @@
+"""How far behind live each record mode can fall before a frame is dropped.
+
+One real aiortc guest (640x360 at 30 fps + tone) is recorded while the writer thread is
+slowed down on purpose (a sleep per item: the disk or the encoder not keeping up). The
+benchmark prints, per mode, the recording's lag (status `lag_seconds`) when the first
+frame was dropped, and the sidecar's frame counts at the end.
+
+    .venv/bin/python tests/bench/bench_lag.py --modes vp8,copy,pcm --seconds 12 --slow 0.03
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "lib"))
+
+from guestrec.media import writer as writer_module  # noqa: E402
+from guestrec.media.sidecar import read_sidecar  # noqa: E402
+from guestrec.plan import make_plan  # noqa: E402
+from support.guest_run import GuestSpec, record_guests  # noqa: E402
+from support.synthetic import MovingVideoTrack, ToneAudioTrack  # noqa: E402
+
+PLANS = {"vp8": lambda: make_plan(2000), "copy": lambda: make_plan(2000, codec="copy"),
+         "pcm": lambda: make_plan(0)}
+
+
+def slow_writer(seconds_per_item: float) -> None:
+    original = writer_module.RecordingWriter._handle
+
+    def handle(self, item):
+        time.sleep(seconds_per_item)
+        return original(self, item)
+
+    writer_module.RecordingWriter._handle = handle
+
+
+def run(mode: str, seconds: float, out: Path) -> str:
+    spec = GuestSpec(mode, [MovingVideoTrack(640, 360, fps=30), ToneAudioTrack()], PLANS[mode](), out)
+    first_drop: dict[str, float] = {}
+
+    def during(results, t: float) -> None:
+        status = results[0].media.recording_status() or {}
+        if sum((status.get("dropped") or {}).values()) and "lag" not in first_drop:
+            first_drop.update(lag=status.get("lag_seconds") or 0.0, at=t)
+        first_drop["max_lag"] = max(first_drop.get("max_lag", 0.0), status.get("lag_seconds") or 0.0)
+
+    (result,) = asyncio.run(record_guests([spec], seconds=seconds, warmup=0.5, during=during))
+    side = read_sidecar(result.path)
+    lag = f"{first_drop['lag']:.1f} s (after {first_drop['at']:.1f} s)" if "lag" in first_drop else "none"
+    return (f"{mode:5} lag at first drop: {lag:24} max lag seen {first_drop.get('max_lag', 0):.1f} s; "
+            f"sidecar {side['status']}: {side['frames']}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--modes", default="vp8,copy,pcm")
+    parser.add_argument("--seconds", type=float, default=12.0)
+    parser.add_argument("--slow", type=float, default=0.03, help="seconds the writer sleeps per item")
+    args = parser.parse_args()
+    slow_writer(args.slow)
+    print(f"writer slowed by {args.slow * 1000:.0f} ms per item; queue bounds: "
+          f"{writer_module.MAX_ITEMS} items, {writer_module.MAX_DECODED_VIDEO} decoded pictures")
+    for mode in args.modes.split(","):
+        with tempfile.TemporaryDirectory() as tmp:
+            print(run(mode, args.seconds, Path(tmp)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
