@@ -11,6 +11,7 @@ import pytest
 
 from obs_harness import RED_RGB, RED_YUV, BackgroundGuest, ObsHarness, close_to, decode_all, ffprobe, mean_rgb, obs_available, wait_until
 from support.janus_rig import JanusRig, skip_without_janus
+from support.sfu_files import recordings
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
 
@@ -23,6 +24,7 @@ def test_guest_through_janus_is_shown_in_obs_and_recorded(tmp_path: Path) -> Non
     with JanusRig(tmp_path / "janus") as rig:
         settings = {"sfu": rig.sfu, "sfu_room": rig.room, "sfu_secret": rig.api_secret}
         with ObsHarness(tmp_path / "obs", settings) as h:
+            out_dir = h.out_dir
             h.wait_for_server()
             guest = BackgroundGuest(h.whip_url("Rosa"), h.token, RED_YUV).join()
             try:
@@ -40,7 +42,8 @@ def test_guest_through_janus_is_shown_in_obs_and_recorded(tmp_path: Path) -> Non
             wait_until(lambda: "Rosa" not in h.guests() or None, 15, 0.5, "Rosa to be gone")
             lines = h.guestrec_log_lines()
             assert any("publishes into room" in line for line in lines), lines[-20:]
-    path = Path(status["file"])
+    (path,) = recordings(out_dir)["Rosa"]
+    assert path.name == Path(status["file"]).name
     info = ffprobe(path)
     assert sorted(s["codec_type"] for s in info["streams"]) == ["audio", "video"]
     assert float(info["format"]["duration"]) >= 2.0

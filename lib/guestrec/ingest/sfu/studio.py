@@ -87,8 +87,8 @@ class SfuStudio:
 
     # -- SessionHost --------------------------------------------------------------
 
-    async def open_session(self, guest: str, offer_sdp: str,
-                           resume_secret: str | None = None) -> SessionAnswer:
+    async def open_session(self, guest: str, offer_sdp: str, resume_secret: str | None = None,
+                           peer: str | None = None) -> SessionAnswer:
         """A guest's offer, relayed into the room. A dropped guest that comes back joins
         the room afresh (its resume secret is not used: the take ends with the drop)."""
         try:
@@ -101,7 +101,7 @@ class SfuStudio:
         janus = self.watcher.session
         if janus is None:
             raise OfferRejected(f"the studio's media server cannot be reached: {self.watcher.problem}", 503)
-        self.roster.check_capacity()
+        await self.roster.make_room(peer)
         config = self.roster.current_config()
         sid = secrets.token_urlsafe(16)
         session = StudioSession(self.roster.reserve_name(guest))
