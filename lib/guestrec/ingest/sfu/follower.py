@@ -21,6 +21,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from ...core import Guest, GuestControl, GuestRoster
 from ...core.returns import LOST, STUDIO_HUNG_UP
 from ...interfaces import OfferRejected
+from .consent import pace_consent_checks_for_sfu
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers
 from .videoroom import Publisher, join_as_subscriber, start_subscriber
@@ -49,6 +50,7 @@ class RoomFollower:
     def __init__(self, roster: GuestRoster, select: Callable[[Publisher], bool] = lambda p: True,
                  claim: ClaimFn | None = None) -> None:
         self.roster = roster
+        pace_consent_checks_for_sfu()  # after the roster, which sets the quick pace
         self.select = select
         self.claim = claim
         self.watcher: RoomWatcher | None = None
