@@ -57,3 +57,27 @@ def test_subscriber_sockets_get_large_receive_buffers() -> None:
 
     granted = asyncio.run(run())
     assert granted == min(2 * 1024 * 1024, cap), (granted, cap)  # the kernel's cap is the limit
+
+
+def test_sfu_follower_keeps_aioices_consent_pace() -> None:
+    """The studio's quick consent check (1 s, 4 misses) is for WHIP guests; a process that
+    follows a Janus room goes back to aioice's pace (Janus reports who leaves)."""
+    from aioice import ice
+
+    from guestrec.core import GuestConfig, GuestRoster
+    from guestrec.ingest.sfu.follower import RoomFollower
+    from guestrec.plan import make_plan
+
+    async def run() -> tuple[float, int, float, int]:
+        roster = GuestRoster(lambda: GuestConfig(plan=make_plan(None), out_dir=Path("/nonexistent")))
+        quick = (ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES)
+        RoomFollower(roster)
+        return (*quick, ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES)
+
+    before = (ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES)
+    try:
+        quick_interval, quick_misses, interval, misses = asyncio.run(run())
+    finally:  # the process's other tests keep the pace they had
+        ice.CONSENT_INTERVAL, ice.CONSENT_FAILURES = before
+    assert (quick_interval, quick_misses) == (1.0, 4)
+    assert (interval, misses) == (5.0, 6)
