@@ -78,7 +78,7 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert script["start_recording"] == "Start"
         for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
                      "ice_servers", "turn_secret", "cert_file", "key_file", "vdo_link", "vdo_room",
-                     "vdo_password", "vdo_server", "vdo_streams", "vdo_director"):
+                     "vdo_password", "vdo_server", "vdo_streams", "vdo_director", "sfu", "sfu_room", "sfu_secret"):
             assert script.get(name), name
 
         ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()

@@ -66,6 +66,38 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "--turn-secret", metavar="SECRET|@FILE", default="",
         help="coturn's static-auth-secret: guests get TURN credentials minted from it (or @file holding it)",
     )
+    _add_sfu_options(p, required=False)
+
+
+def _add_sfu_options(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--sfu", required=required, metavar="janus:URL",
+                   help="guests through a Janus VideoRoom, e.g. janus:http://host:8088/janus")
+    p.add_argument("--sfu-room", metavar="ROOM", help="the VideoRoom room number")
+    p.add_argument("--sfu-secret", default="", metavar="S", help="Janus's API secret")
+
+
+def _add_sfu_record(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sfu-record", help="record a share of the guests of a Janus VideoRoom room")
+    _add_sfu_options(p, required=True)
+    p.add_argument("--shard", default="1/1", metavar="I/N",
+                   help="record only guest share I of N (a stable hash of the guest's name)")
+    p.add_argument("--out", type=Path, default=Path("recordings"), help="output folder")
+    p.add_argument("--record", default=None, help="the &record value (as for serve)")
+    p.add_argument("--pcm", action="store_true", help="record audio as 32-bit float PCM")
+    p.add_argument("--codec", default="copy", choices=RECORD_CODECS,
+                   help="record codec (default copy: no re-encode)")
+    p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
+    p.add_argument("--max-guests", type=int, default=64, help="most guests this recorder takes (default 64)")
+
+
+def _add_sfu_link(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sfu-link", help="make the guests of a room on one Janus appear on another")
+    for side, what in (("from", "the Janus the guests publish to"), ("to", "the Janus that gets them too")):
+        p.add_argument(f"--{side}", required=True, metavar="janus:URL", help=what)
+        p.add_argument(f"--{side}-room", required=True, metavar="ROOM")
+        p.add_argument(f"--{side}-secret", default="", metavar="S", help="API secret")
+        p.add_argument(f"--{side}-room-secret", required=True, metavar="RS",
+                       help="room secret (and admin key), as install/janus.sh printed it")
 
 
 def _add_convert(sub: argparse._SubParsersAction) -> None:
@@ -84,6 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="guestrec", description="Guest Recorder for OBS")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_serve(sub)
+    _add_sfu_record(sub)
+    _add_sfu_link(sub)
     _add_convert(sub)
     _add_repair(sub)
     return parser
@@ -131,6 +165,7 @@ def serve(args: argparse.Namespace) -> int:
         auto_record=not args.no_auto_record, split_minutes=args.split_minutes,
         record_at=args.record_at, cert=args.cert, key=args.key, ice_servers=ice_servers,
         turn_secret=turn_secret, max_video_size=args.max_video_size, vdo=vdo,
+        sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -143,6 +178,8 @@ def serve(args: argparse.Namespace) -> int:
         return 2
 
     plan = settings.plan()
+    if settings.sfu:
+        print(f"Guests go through {settings.sfu}, room {settings.sfu_room}", flush=True)
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
     # The one place the full token is shown: this is the operator's screen, not a log.
     print(f"Guest link: {engine.guest_link}", flush=True)
@@ -177,6 +214,53 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def sfu_record(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from .ingest.sfu.janus_client import JanusError
+    from .ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from .ingest.sfu.shard import Shard
+    from .plan import make_plan
+
+    try:
+        settings = RecorderSettings(
+            url=parse_sfu(args.sfu), room=parse_room(args.sfu_room), api_secret=args.sfu_secret or None,
+            shard=Shard.parse(args.shard), plan=make_plan(args.record, pcm=args.pcm, codec=args.codec),
+            out_dir=args.out.resolve(), split_minutes=args.split_minutes, max_guests=args.max_guests,
+        )
+    except (SfuSettingError, ValueError, RecordSettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        recorder = ShardRecorder(settings)
+        try:
+            await recorder.start()
+        except JanusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        shard = settings.shard
+        print(f"Recording share {shard.index}/{shard.count} of room {settings.room} at {settings.url} "
+              f"to {settings.out_dir} ({settings.plan.mode}, {args.codec})", flush=True)
+        if recorder.watcher.problem:
+            print(f"Waiting for Janus: {recorder.watcher.problem}", flush=True)
+        print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            print("Stopping: finalizing recordings...", flush=True)
+            await recorder.stop()
+            print("Stopped.", flush=True)
+        return 0
+
+    return asyncio.run(run())
+
+
 def _read_secret(value: str) -> str:
     """A secret given as is or as @FILE (keeps it out of the process list)."""
     if not value.startswith("@"):
@@ -186,6 +270,44 @@ def _read_secret(value: str) -> str:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
         raise OSError(f"--turn-secret: cannot read {path}: {exc.strerror or exc}") from None
+
+
+def sfu_link(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from .ingest.sfu.janus_client import JanusError
+    from .ingest.sfu.link import RoomAccess, RoomLink
+
+    try:
+        source, target = (
+            RoomAccess(parse_sfu(getattr(args, side)), parse_room(getattr(args, f"{side}_room")),
+                       getattr(args, f"{side}_secret") or None, getattr(args, f"{side}_room_secret"))
+            for side in ("from", "to"))
+    except SfuSettingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        link = RoomLink(source, target)
+        try:
+            await link.start()
+        except JanusError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(f"Linking room {source.room} at {source.url} to room {target.room} at {target.url}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await link.stop()
+            print("Stopped; links removed.", flush=True)
+        return 0
+
+    return asyncio.run(run())
 
 
 def convert(args: argparse.Namespace) -> int:
@@ -217,5 +339,5 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("aioice", "aiortc", "aiohttp.access", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    handler = {"serve": serve, "convert": convert, "repair": repair}[args.command]
+    handler = {"serve": serve, "sfu-record": sfu_record, "sfu-link": sfu_link, "convert": convert, "repair": repair}[args.command]
     return handler(args)

@@ -56,6 +56,9 @@ class EngineSettings:
     cert: Path | None = None
     key: Path | None = None
     tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
+    sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
+    sfu_room: int | str | None = None
+    sfu_secret: str = ""  # Janus's API secret
     max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
     vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
     ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
@@ -71,6 +74,10 @@ class EngineSettings:
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
         return (self.host, self.port, self.token, self.cert, self.key)
+
+    def sfu_key(self) -> tuple[Any, ...]:
+        """The settings whose change needs the guest server started again."""
+        return (self.sfu, self.sfu_room, self.sfu_secret)
 
 
 class Engine:
@@ -92,7 +99,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._roster: Any = None  # core.GuestRoster, made on the loop
-        self._whip: Any = None  # ingest.whip.WhipIngest over that roster
+        self._whip: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
         self._vdo: Any = None  # ingest.vdoninja.VdoRoom while a room is set
         self._director: Any = None  # core.Director over that roster
         self._scheme = "http"
@@ -173,6 +180,8 @@ class Engine:
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
+        if settings.sfu_key() != old.sfu_key() and self.running:
+            raise EngineError("SFU settings apply when the guest server is started again")
         self._settings = settings
         if settings.vdo != old.vdo and self.running:
             self._call(self._restart_vdo(), timeout=15)
@@ -217,6 +226,11 @@ class Engine:
         if not self.running or self._vdo is None:
             return None
         return self._call(self._vdo_status(), timeout=5)
+
+    def ingest_problem(self) -> str | None:
+        """Why guests cannot come in right now (e.g. the SFU is unreachable), else None."""
+        watcher = getattr(self._whip, "watcher", None)
+        return watcher.problem if watcher is not None and self.running else None
 
     def start_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._roster_call("start_recording", guest), timeout=15)
@@ -299,7 +313,10 @@ class Engine:
             )
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
-        self._whip = WhipIngest(self._roster)
+        if self._settings.sfu:
+            self._whip = await self._start_sfu()
+        else:
+            self._whip = WhipIngest(self._roster)
         self._director = Director(self._roster)
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self._roster.guest_side.uploads.recover(Path(self._settings.out_dir))
@@ -322,6 +339,19 @@ class Engine:
     async def _vdo_status(self) -> dict[str, Any] | None:
         return self._vdo.status() if self._vdo is not None else None
 
+    async def _start_sfu(self) -> Any:
+        from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
+        from .ingest.sfu.janus_client import JanusError
+        from .ingest.sfu.studio import SfuStudio
+
+        s = self._settings
+        try:
+            studio = SfuStudio(self._roster, parse_sfu(s.sfu), s.sfu_secret or None, parse_room(s.sfu_room))
+            await studio.start()
+        except (SfuSettingError, JanusError) as exc:
+            raise EngineError(f"SFU: {exc}") from None
+        return studio
+
     async def _start_server(self) -> None:
         from .webapp import build_app
 
@@ -340,7 +370,9 @@ class Engine:
         from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
 
         guard = ConnectionGuard()
-        runner = web.AppRunner(build_app(self._whip, s.token, guard, uploads=self._roster.guest_side.uploads), access_log=None,
+        app = build_app(self._whip, s.token, guard, getattr(self._whip, "add_routes", None),
+                        uploads=self._roster.guest_side.uploads)
+        runner = web.AppRunner(app, access_log=None,
                                keepalive_timeout=KEEPALIVE_SECONDS)
         await runner.setup()
         site = GuardedSite(runner, s.host or None, s.port, ssl_context=ssl_context, guard=guard)
@@ -365,6 +397,8 @@ class Engine:
                     await self._vdo.close()
                 except Exception as exc:  # noqa: BLE001 - the guests must still be finished
                     self._log("error", f"leaving the VDO.Ninja room failed: {exc!r}")
+            if self._whip is not None and hasattr(self._whip, "stop"):
+                await self._whip.stop()  # the SFU's subscriptions and relays
             if self._roster is not None:
                 await self._roster.close_all()
         finally:

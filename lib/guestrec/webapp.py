@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -77,16 +78,20 @@ async def ice_servers_api(request: web.Request) -> web.Response:
 
 def build_app(
     host: SessionHost, token: str, guard: ConnectionGuard | None = None,
+    add_routes: Callable[[web.Application], None] | None = None,
     uploads: GuestUploads | None = None,
 ) -> web.Application:
     """The application serving guests for one SessionHost, guarded by one token (and, for
-    the engine's server, by a ConnectionGuard that needs to see each request), and (with
-    `uploads`) receiving the recordings made in the guests' browsers."""
+    the engine's server, by a ConnectionGuard that needs to see each request); an ingest
+    may add routes of its own (e.g. the SFU's page events); with `uploads` it receives the
+    recordings made in the guests' browsers."""
     bound_noisy_loggers()
     middlewares = ([guard.middleware] if guard is not None else []) + [page_security]
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
     app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=middlewares)
     add_whip_routes(app, host, token)
+    if add_routes is not None:
+        add_routes(app)
     app.router.add_get("/", guest_page)
     app.router.add_get("/api/guests", guests_api)
     if uploads is not None:

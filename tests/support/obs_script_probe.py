@@ -27,7 +27,7 @@ SCRIPT_PROPS = ["guest_link", "error_info", "status_info", "start_all", "stop_al
                 "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
                 "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
                 "notice", "ice_servers", "turn_secret", "cert_file", "key_file",
-                "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director"]
+                "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director", "sfu", "sfu_room", "sfu_secret"]
 SOURCE_PROPS = ["status", "notice", "record", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
                 "message", "send_message", "guest_link", "refresh"]
 _hotkey = {"id": None}

@@ -69,8 +69,10 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         config: Callable[[], GuestConfig],
         sink_factory: Callable[[str], GuestSink | None] | None = None,
         on_change: Callable[[], None] | None = None,
+        max_guests: int = MAX_GUESTS,
     ) -> None:
         self._config = config
+        self.max_guests = max_guests
         self._sink_factory = sink_factory
         self._on_change = on_change
         self._guests: dict[str, Guest] = {}  # by guest_id
@@ -96,11 +98,11 @@ class GuestRoster(RosterRecording, RosterStatus, RosterReturns):
         """Raises OfferRejected (503) when an offer from `peer` cannot be taken now: too
         many guests, or too many still connecting (see admission.py)."""
         # A dropped guest waiting for its return takes no slot, only its name.
-        decide(self._guests.values(), self._names.pending_count, peer, max_guests=MAX_GUESTS)
+        decide(self._guests.values(), self._names.pending_count, peer, max_guests=self.max_guests)
 
     async def make_room(self, peer: str | None = None) -> None:
         """As check_capacity, but a pending guest that had its time gives way."""
-        decision = decide(self._guests.values(), self._names.pending_count, peer, max_guests=MAX_GUESTS)
+        decision = decide(self._guests.values(), self._names.pending_count, peer, max_guests=self.max_guests)
         if decision.evict is not None:
             stale = decision.evict
             stale.error = stale.error or "did not connect in time; its place went to a new guest"

@@ -291,6 +291,7 @@
       if (given) state.guest = decodeURIComponent(given);
       if (secret) reconnect.resume.put(typed, state.guest || typed, secret);
       resource = new URL(response.headers.get("Location"), whipUrl).toString();
+      watchStudioEvents(response.headers.get("Link"), whipUrl);
       state.answerSdp = text;
       await peer.setRemoteDescription({ type: "answer", sdp: text });
       pc = peer;
@@ -413,7 +414,21 @@
     setStatus("Connected to the studio as " + (state.guest || typed) + " (reconnected).");
   }
 
+  // Through an SFU the data channel ends at the media server: the studio then names an
+  // event stream for the recording state (Link header, rel="urn:guestrec:events").
+  let events = null;
+  function watchStudioEvents(link, base) {
+    if (events) { events.close(); events = null; }
+    const match = /<([^>]+)>\s*;\s*rel="?urn:guestrec:events"?/.exec(link || "");
+    if (!match || !window.EventSource) return;
+    const url = new URL(match[1], base);
+    if (token) url.searchParams.set("token", token);
+    events = new EventSource(url.toString());
+    events.onmessage = onMessage;
+  }
+
   async function leave(sendDelete, why) {
+    if (events) { events.close(); events = null; }
     session += 1;
     stopDropWatch();
     stopDropWatch = () => {};

@@ -61,6 +61,7 @@ class GuestRecorderController:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.last_error = ""
+        self._ingest_problem: str | None = None
 
     # ----- lifecycle (called on OBS's UI thread) -------------------------------------
 
@@ -228,8 +229,11 @@ class GuestRecorderController:
                 settings, sink_factory=self._sink_factory, log=self._log)
             self._start_engine()
             return
-        if not engine.running:
-            # Not running (e.g. the port was taken): a fresh start with the new settings.
+        if not engine.running or settings.sfu_key() != engine.settings.sfu_key():
+            # Not running (e.g. the port was taken), or guests come another way now: every
+            # guest leaves (recordings finalized) and the server starts afresh.
+            if engine.running:
+                engine.stop(timeout=10)
             self._engine = self._engine_factory(
                 settings, sink_factory=self._sink_factory, log=self._log)
             self._start_engine()
@@ -294,6 +298,18 @@ class GuestRecorderController:
             except Exception:
                 continue  # the loop is busy or stopping; try again next second
             self._store(statuses)
+            self._note_ingest_problem(engine.ingest_problem())
+
+    def _note_ingest_problem(self, problem: str | None) -> None:
+        """Show an SFU outage (and its end) where the script shows errors."""
+        if problem == self._ingest_problem:
+            return
+        self._ingest_problem = problem
+        if problem:
+            self.last_error = f"SFU: {problem}"
+        elif self.last_error.startswith("SFU: "):
+            self.last_error = ""
+            self._log("info", "SFU: guests come in again")
 
     def _store(self, statuses: list[dict[str, Any]]) -> None:
         fresh = {str(s.get("name")): dict(s) for s in statuses}

@@ -31,6 +31,9 @@ class ScriptOptions:
     token: str = ""
     add_to_scene: bool = True
     record_at: str = ""  # studio | guest | both; "" = both in video modes, studio otherwise
+    sfu: str = ""  # "janus:http://host:8088/janus"; empty: guests connect to this machine
+    sfu_room: int = 1234
+    sfu_secret: str = ""
     ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default public STUN, "[]" = none
     turn_secret: str = ""  # coturn shared secret (install/turn.sh prints it)
     cert_file: str = ""  # own TLS certificate and key (PEM) for remote guests; "" = self-signed
@@ -115,6 +118,9 @@ def engine_settings(
         codec=codec,
         auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),
         record_at=opts.record_at or None,
+        sfu=opts.sfu.strip(),
+        sfu_room=opts.sfu_room,
+        sfu_secret=opts.sfu_secret.strip(),
         cert=Path(cert).expanduser() if cert else None,
         key=Path(key).expanduser() if key else None,
         ice_servers=opts.ice_servers,

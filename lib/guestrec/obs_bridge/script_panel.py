@@ -139,6 +139,13 @@ def _server(props) -> None:
     obs.obs_property_set_long_description(
         cert, "Your own TLS certificate for your domain (PEM); empty: a self-signed one.")
     obs.obs_properties_add_path(props, "key_file", "Private key", obs.OBS_PATH_FILE, pem, None)
+    # More guests than one machine: guests through a Janus SFU (see the README).
+    sfu = obs.obs_properties_add_text(props, "sfu", "SFU", obs.OBS_TEXT_DEFAULT)
+    obs.obs_property_set_long_description(
+        sfu, "janus:http://HOST:8088/janus to take guests through a Janus VideoRoom "
+             "(install/janus.sh prints it); empty: guests connect here.")
+    obs.obs_properties_add_int(props, "sfu_room", "SFU room", 1, 2**31 - 1, 1)
+    obs.obs_properties_add_text(props, "sfu_secret", "SFU secret", obs.OBS_TEXT_PASSWORD)
 
 
 # ----- callbacks (OBS's UI thread) ------------------------------------------------------

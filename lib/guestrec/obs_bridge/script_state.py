@@ -86,6 +86,9 @@ def read_options(settings) -> ScriptOptions:
         token=g(settings, "token"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
         record_at=g(settings, "record_at") or "",
+        sfu=g(settings, "sfu") or "",
+        sfu_room=int(obs.obs_data_get_int(settings, "sfu_room")),
+        sfu_secret=g(settings, "sfu_secret") or "",
         ice_servers=g(settings, "ice_servers") or "",
         turn_secret=g(settings, "turn_secret") or "",
         cert_file=g(settings, "cert_file") or "",
@@ -126,6 +129,7 @@ def set_defaults(settings) -> None:
     obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
     obs.obs_data_set_default_int(settings, "port", 8765)
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
+    obs.obs_data_set_default_int(settings, "sfu_room", 1234)
 
 
 # ----- status (timer: graphics thread, reads the controller's cache only) --------------

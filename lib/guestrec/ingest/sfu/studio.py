@@ -1,0 +1,206 @@
+"""`serve --sfu`: the studio's WHIP guests go through a Janus VideoRoom room.
+
+Guests keep our guest page, WHIP URL and token. Each WHIP offer is relayed into the room
+as a publisher named after the guest; Janus's answer goes back tuned to the record plan;
+DELETE makes the publisher leave. The studio subscribes to every guest in the room (its
+own and those of other studios) and records and shows each through the guest core. A
+guest page learns its recording state over server-sent events (see page_events), since
+its data channel ends at Janus. Implements `interfaces.SessionHost`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from ... import sdp
+from ...core import GuestRoster
+from ...core.returns import STUDIO_HUNG_UP
+from ...interfaces import OfferRejected, SessionAnswer
+from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
+from .follower import Claim, RoomFollower
+from .janus_client import JanusError, JanusGone
+from .page_events import LINK_REL, PageEvents
+from .videoroom import Publisher, PublisherRelay
+from .watcher import RoomWatcher
+
+log = logging.getLogger(__name__)
+
+ENDED_SESSIONS_KEPT = 256
+JANUS_LOST_TEXT = "The studio's media server restarted; join again."
+
+
+@dataclass
+class StudioSession:
+    name: str  # reserved in the roster until its subscription takes it
+    events: PageEvents = field(default_factory=PageEvents)
+    relay: PublisherRelay | None = None
+    feed: int | None = None
+    admitted: bool = False
+
+
+class SfuStudio:
+    def __init__(self, roster: GuestRoster, url: str, api_secret: str | None, room: int) -> None:
+        self.roster = roster
+        self.room = room
+        self.follower = RoomFollower(roster, claim=self._claim)
+        self.follower.on_hung_up = self._hung_up
+        self.watcher = RoomWatcher(url, api_secret, room, self)
+        self.follower.watcher = self.watcher
+        self._sessions: dict[str, StudioSession] = {}
+        self._by_feed: dict[int, str] = {}
+        self._ended: OrderedDict[str, None] = OrderedDict()
+
+    async def start(self) -> None:
+        """Raises JanusError when Janus, the secret or the room is wrong."""
+        await self.watcher.start()
+
+    async def stop(self) -> None:
+        try:
+            await self.follower.stop()
+            await asyncio.gather(*(self._end(sid, "server stopped") for sid in list(self._sessions)),
+                                 return_exceptions=True)
+        finally:
+            await self.watcher.stop()
+
+    # -- RoomListener (the follower does the subscribing) -------------------------
+
+    def publisher_added(self, publisher: Publisher) -> None:
+        self.follower.publisher_added(publisher)
+
+    def publisher_removed(self, feed: int, reason: str) -> None:
+        self.follower.publisher_removed(feed, reason)
+
+    def connection_changed(self, problem: str | None) -> None:
+        if problem is None:
+            return
+        for sid, session in list(self._sessions.items()):
+            session.events.send_error(JANUS_LOST_TEXT)
+            session.relay = None  # its handle died with the Janus session
+            asyncio.ensure_future(self._end(sid, problem))
+
+    # -- SessionHost --------------------------------------------------------------
+
+    async def open_session(self, guest: str, offer_sdp: str, resume_secret: str | None = None,
+                           peer: str | None = None) -> SessionAnswer:
+        """A guest's offer, relayed into the room. A dropped guest that comes back joins
+        the room afresh (its resume secret is not used: the take ends with the drop)."""
+        try:
+            sdp.parse_media(offer_sdp)
+        except sdp.SdpError as exc:
+            raise OfferRejected(str(exc), 400) from None
+        problem = sdp.offer_problem(offer_sdp)
+        if problem:
+            raise OfferRejected(problem, 422)
+        janus = self.watcher.session
+        if janus is None:
+            raise OfferRejected(f"the studio's media server cannot be reached: {self.watcher.problem}", 503)
+        await self.roster.make_room(peer)
+        config = self.roster.current_config()
+        sid = secrets.token_urlsafe(16)
+        session = StudioSession(self.roster.reserve_name(guest))
+        self._sessions[sid] = session
+
+        def joined(feed: int) -> None:
+            session.feed = feed
+            self._by_feed[feed] = sid
+
+        try:
+            relay = await PublisherRelay.publish(janus, self.room, session.name, offer_sdp, on_joined=joined)
+        except JanusGone as exc:
+            await self._end(sid, "offer not answered")
+            raise OfferRejected(f"the studio's media server cannot be reached: {exc}", 503) from None
+        except JanusError as exc:
+            await self._end(sid, "offer not answered")
+            status = 400 if exc.code and exc.code < 450 else 503
+            raise OfferRejected(f"the studio's media server refused the offer: {exc}", status) from None
+        except BaseException:
+            await self._end(sid, "offer not answered")
+            raise
+        session.relay = relay
+        relay.handle.on_core_event = lambda message: self._relay_event(sid, message)
+        log.info("guest %r publishes into room %s (feed %s)", session.name, self.room, relay.feed)
+        # RFC 9725 Link headers: the ICE servers (a guest reaches Janus through them as it
+        # would reach us), and the page's event stream.
+        return SessionAnswer(
+            session_id=sid, answer_sdp=sdp.tune_answer(relay.answer_sdp, config.plan), guest=session.name,
+            links=[*config.ice.link_headers(session.name), f'</whip/session/{sid}/events>; rel="{LINK_REL}"'],
+        )
+
+    async def close_session(self, session_id: str) -> bool:
+        if session_id in self._sessions:
+            await self._end(session_id, "hung up")
+            return True
+        if session_id in self._ended:
+            del self._ended[session_id]
+            return True
+        return False
+
+    def guest_statuses(self) -> list[dict[str, Any]]:
+        return self.roster.guest_statuses()
+
+    def client_ice_servers(self, guest: str) -> list[dict[str, Any]]:
+        return self.roster.current_config().ice.for_client(guest)
+
+    def add_routes(self, app: web.Application) -> None:
+        app.router.add_get("/whip/session/{session_id}/events", self._events)
+
+    # -- inside -------------------------------------------------------------------
+
+    def _claim(self, publisher: Publisher) -> Claim | None:
+        sid = self._by_feed.get(publisher.feed)
+        session = self._sessions.get(sid) if sid else None
+        if session is None:
+            return None
+        if session.admitted:  # subscribed again: the follower continues the first one
+            return Claim(None, session.events)
+        session.admitted = True
+        return Claim(session.name, session.events)
+
+    def _hung_up(self, publisher: Publisher) -> None:
+        # Our own guest leaves the room too (its page was told and closes on its own).
+        sid = self._by_feed.get(publisher.feed)
+        if sid is not None:
+            asyncio.ensure_future(self._end(sid, STUDIO_HUNG_UP))
+
+    def _relay_event(self, sid: str, message: dict[str, Any]) -> None:
+        if message.get("janus") in ("hangup", "detached"):
+            # The guest's connection to Janus ended without a DELETE.
+            asyncio.ensure_future(self._end(sid, f"connection to the media server ended ({message.get('reason', message.get('janus'))})"))
+
+    async def _end(self, sid: str, reason: str) -> None:
+        session = self._sessions.pop(sid, None)
+        if session is None:
+            return
+        if reason != "hung up":
+            self._ended[sid] = None
+            while len(self._ended) > ENDED_SESSIONS_KEPT:
+                self._ended.popitem(last=False)
+        if session.feed is not None:
+            self._by_feed.pop(session.feed, None)
+        if not session.admitted:
+            self.roster.release_name(session.name)
+        relay, session.relay = session.relay, None
+        try:
+            if relay is not None:
+                await relay.leave()
+            guest = self.follower.guests.get(session.feed) if session.feed is not None else None
+            if guest is not None:
+                await self.roster.finish(guest, reason)
+        finally:
+            session.events.close()
+        log.info("guest %r left the room: %s", session.name, reason)
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        if not token_ok(request, request.app[TOKEN_KEY]):
+            return unauthorized()
+        session = self._sessions.get(request.match_info["session_id"])
+        if session is None:
+            return plain(404, "no such session")
+        return await session.events.stream(request)
