@@ -12,72 +12,24 @@ import logging
 import secrets
 import threading
 from concurrent.futures import Future
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
+from .engine_server import serve_app, server_tls
+from .engine_settings import EngineError, EngineSettings, check_token
 from .ice import IceConfigError, IceSettings
 from .interfaces import GuestSink
-from .netaddr import is_loopback, link_host
-from .plan import RecordPlan, make_plan
-from .secrecy import mask_in, private_dir, token_problem
+from .netaddr import link_host
+from .secrecy import mask_in, private_dir
 
 T = TypeVar("T")
 LogFn = Callable[[str, str], None]
 SinkFactory = Callable[[str], "GuestSink | None"]
 
 logger = logging.getLogger(__name__)
-
-
-class EngineError(RuntimeError):
-    """The engine could not do what was asked; the message is meant for the user."""
-
-
-def _check_token(token: str) -> None:
-    problem = token_problem(token)
-    if problem:
-        raise EngineError(problem)
-
-
-@dataclass
-class EngineSettings:
-    out_dir: Path
-    host: str = "127.0.0.1"
-    port: int = 8765
-    token: str = ""  # empty: a random token is made; read it back from Engine.token
-    record: str | int | None = None  # the &record value
-    pcm: bool = False
-    codec: str = "vp8"
-    auto_record: bool = True
-    record_at: str | None = None  # "studio" | "guest" | "both"; None: both in video modes
-    split_minutes: float | None = None
-    cert: Path | None = None
-    key: Path | None = None
-    tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
-    sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
-    sfu_room: int | str | None = None
-    sfu_secret: str = ""  # Janus's API secret
-    max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
-    vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
-    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
-    turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
-
-    def plan(self) -> RecordPlan:
-        return make_plan(self.record, pcm=self.pcm, codec=self.codec)
-
-    def ice(self) -> IceSettings:
-        """The ICE servers setting; raises IceConfigError with a clear message."""
-        return IceSettings.from_text(self.ice_servers, self.turn_secret)
-
-    def server_key(self) -> tuple[Any, ...]:
-        """The settings whose change needs the HTTP server restarted."""
-        return (self.host, self.port, self.token, self.cert, self.key)
-
-    def sfu_key(self) -> tuple[Any, ...]:
-        """The settings whose change needs the guest server started again."""
-        return (self.sfu, self.sfu_room, self.sfu_secret)
 
 
 class Engine:
@@ -88,7 +40,7 @@ class Engine:
         log: LogFn | None = None,
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
-        _check_token(settings.token)
+        check_token(settings.token)
         self._check_ice(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
@@ -175,7 +127,7 @@ class Engine:
         """Take new settings; the record plan applies to the next recording, server
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
-        _check_token(settings.token)
+        check_token(settings.token)
         ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
@@ -353,35 +305,12 @@ class Engine:
         return studio
 
     async def _start_server(self) -> None:
-        from .webapp import build_app
-
-        s = self._settings
-        ssl_context = None
         self._scheme = "http"
-        if s.cert or not is_loopback(s.host):
-            from .certs import ensure_self_signed, ssl_context as make_ssl_context
-
-            cert, key = s.cert, s.key
-            if cert is None or key is None:
-                cert, key = ensure_self_signed(
-                    self.tls_dir(), [s.host, link_host(s.host), "localhost", "127.0.0.1"])
-            ssl_context = make_ssl_context(cert, key)
+        ssl_context = server_tls(self._settings, self.tls_dir())
+        if ssl_context is not None:
             self._scheme = "https"
-        from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
-
-        guard = ConnectionGuard()
-        app = build_app(self._whip, s.token, guard, getattr(self._whip, "add_routes", None),
-                        uploads=self._roster.guest_side.uploads)
-        runner = web.AppRunner(app, access_log=None,
-                               keepalive_timeout=KEEPALIVE_SECONDS)
-        await runner.setup()
-        site = GuardedSite(runner, s.host or None, s.port, ssl_context=ssl_context, guard=guard)
-        try:
-            await site.start()
-        except OSError as exc:
-            await runner.cleanup()
-            raise EngineError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}") from exc
-        self._runner = runner
+        self._runner = await serve_app(
+            self._settings, self._whip, self._roster.guest_side.uploads, ssl_context)
 
     async def _restart_server(self) -> None:
         if self._runner is not None:

@@ -1,0 +1,50 @@
+"""The engine's HTTP server: TLS when guests reach it from off this machine, the
+connection guard, and the guest app over the running ingest."""
+
+from __future__ import annotations
+
+import ssl
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .engine_settings import EngineError, EngineSettings
+from .netaddr import is_loopback, link_host
+
+
+def server_tls(settings: EngineSettings, tls_dir: Path) -> ssl.SSLContext | None:
+    """The TLS context to serve with, None for plain HTTP (loopback without a cert)."""
+    s = settings
+    if not (s.cert or not is_loopback(s.host)):
+        return None
+    from .certs import ensure_self_signed, ssl_context as make_ssl_context
+
+    cert, key = s.cert, s.key
+    if cert is None or key is None:
+        cert, key = ensure_self_signed(
+            tls_dir, [s.host, link_host(s.host), "localhost", "127.0.0.1"])
+    return make_ssl_context(cert, key)
+
+
+async def serve_app(
+    settings: EngineSettings, ingest: Any, uploads: Any, ssl_context: ssl.SSLContext | None,
+) -> web.AppRunner:
+    """Listen on the settings' host and port; EngineError when the port cannot be had."""
+    from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
+    from .webapp import build_app
+
+    s = settings
+    guard = ConnectionGuard()
+    app = build_app(ingest, s.token, guard, getattr(ingest, "add_routes", None),
+                    uploads=uploads)
+    runner = web.AppRunner(app, access_log=None,
+                           keepalive_timeout=KEEPALIVE_SECONDS)
+    await runner.setup()
+    site = GuardedSite(runner, s.host or None, s.port, ssl_context=ssl_context, guard=guard)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        raise EngineError(f"cannot listen on {s.host}:{s.port}: {exc.strerror or exc}") from exc
+    return runner

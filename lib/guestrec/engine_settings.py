@@ -1,0 +1,61 @@
+"""The engine's settings and the error it raises for the user, shared by the engine and
+the modules it starts (the HTTP server, the ingests)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .ice import IceSettings
+from .plan import RecordPlan, make_plan
+from .secrecy import token_problem
+
+
+class EngineError(RuntimeError):
+    """The engine could not do what was asked; the message is meant for the user."""
+
+
+def check_token(token: str) -> None:
+    problem = token_problem(token)
+    if problem:
+        raise EngineError(problem)
+
+
+@dataclass
+class EngineSettings:
+    out_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    token: str = ""  # empty: a random token is made; read it back from Engine.token
+    record: str | int | None = None  # the &record value
+    pcm: bool = False
+    codec: str = "vp8"
+    auto_record: bool = True
+    record_at: str | None = None  # "studio" | "guest" | "both"; None: both in video modes
+    split_minutes: float | None = None
+    cert: Path | None = None
+    key: Path | None = None
+    tls_dir: Path | None = None  # where TLS and DTLS keys are kept; default: the config folder
+    sfu: str = ""  # "janus:http://host:8088/janus": guests go through that VideoRoom room
+    sfu_room: int | str | None = None
+    sfu_secret: str = ""  # Janus's API secret
+    max_video_size: tuple[int, int] = (3840, 2160)  # larger guest pictures are refused
+    vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
+    ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
+    turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
+
+    def plan(self) -> RecordPlan:
+        return make_plan(self.record, pcm=self.pcm, codec=self.codec)
+
+    def ice(self) -> IceSettings:
+        """The ICE servers setting; raises IceConfigError with a clear message."""
+        return IceSettings.from_text(self.ice_servers, self.turn_secret)
+
+    def server_key(self) -> tuple[Any, ...]:
+        """The settings whose change needs the HTTP server restarted."""
+        return (self.host, self.port, self.token, self.cert, self.key)
+
+    def sfu_key(self) -> tuple[Any, ...]:
+        """The settings whose change needs the guest server started again."""
+        return (self.sfu, self.sfu_room, self.sfu_secret)
