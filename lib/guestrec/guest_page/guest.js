@@ -1,28 +1,13 @@
 // Guest page: camera + microphone to the studio over WHIP, with the studio's
 // recording state and requests (mute, messages, hang-up) from its data-channel messages.
-// Devices live in devices.js, connection quality in quality.js, coming back after a
-// dropped connection in reconnect.js. Plain script, no build step.
+// The link and the studio's HTTP side live in guest_link.js, what the page shows in
+// guest_view.js, devices in devices.js, connection quality in quality.js, coming back
+// after a dropped connection in reconnect.js. Plain script, no build step.
 "use strict";
 
 (function () {
-  const params = new URLSearchParams(location.search);
-  // The token leaves the address bar (history, screen shares) once read; the tab keeps
-  // it in sessionStorage so a reload still works.
-  const token = params.get("token") || sessionStorage.getItem("guestrec-token") || "";
-  if (params.has("token")) {
-    sessionStorage.setItem("guestrec-token", token);
-    params.delete("token");
-    const rest = params.toString();
-    history.replaceState(null, "", location.pathname + (rest ? "?" + rest : "") + location.hash);
-  }
-  const $ = (id) => document.getElementById(id);
-  const ui = {
-    name: $("name"), join: $("join"), hangup: $("hangup"), form: $("join-form"),
-    preview: $("preview"), note: $("preview-note"), status: $("status"),
-    error: $("error"), rec: $("rec-state"), recText: $("rec-text"),
-    camera: $("camera"), microphone: $("microphone"), level: $("level"), mute: $("mute"),
-    cameraOff: $("camera-off"), quality: $("quality"), message: $("studio-message"),
-  };
+  const { params, token, authHeaders, fetchIceServers, waitForIceGathering, postOffer, eventsUrl,
+    MEDIA_WAIT_MS, MEDIA_UNREACHABLE } = window.GuestLink; // see guest_link.js
   const devices = window.GuestDevices;
   const reconnect = window.GuestReconnect;
 
@@ -38,6 +23,8 @@
     dropNoticedAt: null, // performance.now() of the last drop noticed
   };
 
+  const { ui, showError, setStatus, setRecording, showStudioMessage } = window.GuestView(state);
+
   let stream = null;
   let pc = null;
   let resource = null; // the WHIP session URL from the Location header
@@ -49,29 +36,6 @@
   let everConnected = false; // the current join had a working connection (a drop is then rejoined)
 
   ui.name.value = (params.get("name") || "").slice(0, 64);
-
-  function showError(text) {
-    state.error = text || null;
-    ui.error.textContent = text;
-    ui.error.hidden = !text;
-  }
-
-  function setStatus(text) { ui.status.textContent = text; }
-
-  // The studio's file name stays out of sight: it says nothing to a guest.
-  function setRecording(on, file) {
-    state.recording = !!on;
-    state.file = on ? (file || null) : null;
-    ui.rec.classList.toggle("on", !!on);
-    ui.rec.classList.toggle("off", !on);
-    ui.recText.textContent = on ? "You are being recorded" : "Not recorded";
-  }
-
-  function showStudioMessage(text) {
-    state.studioMessage = text || null;
-    ui.message.textContent = text || "";
-    ui.message.hidden = !text;
-  }
 
   function tellStudio() {
     if (channel && channel.readyState === "open") {
@@ -93,23 +57,6 @@
     ui.cameraOff.setAttribute("aria-pressed", String(!!on));
     ui.cameraOff.textContent = on ? "Turn camera on" : "Turn camera off";
     tellStudio();
-  }
-
-  function friendlyRefusal(status, reason) {
-    if (status === 401 || status === 403) {
-      return "This link does not let you in (its token is wrong or old). Ask the studio for a new link.";
-    }
-    if (status === 503) return "The studio cannot take you right now (it is full or not ready). Try again in a moment.";
-    if (status === 413 || status === 415 || status === 422 || status === 400) {
-      return "The studio could not use what this browser sent. Try another browser (Chrome, Edge, Firefox or Safari).";
-    }
-    return "The studio could not let you in" + (reason ? " (" + reason + ")" : "") + ". Try again in a moment.";
-  }
-
-  function authHeaders(extra) {
-    const headers = Object.assign({}, extra || {});
-    if (token) headers["Authorization"] = "Bearer " + token;
-    return headers;
   }
 
   async function startMedia(cameraId, micId) {
@@ -151,27 +98,6 @@
     ui.note.textContent = "Camera off";
   }
 
-  // -- Reaching the studio's media (ICE) -------------------------------------------
-  // The studio's STUN/TURN servers, fetched per join: TURN credentials in it are minted
-  // for this guest and expire, so they are never part of the page itself.
-  const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
-  const MEDIA_UNREACHABLE = "Your camera and microphone could not reach the studio: a network " +
-    "between you and the studio blocks the connection. Please tell the studio (it may need a " +
-    "TURN server in its settings). Another network, such as a phone's hotspot, may work.";
-
-  async function fetchIceServers(name) {
-    const url = new URL("api/ice-servers?name=" + encodeURIComponent(name), location.href);
-    const response = await fetch(url, { headers: authHeaders(), cache: "no-store" });
-    if (!response.ok) {
-      state.httpStatus = response.status;
-      const reason = (await response.text()).trim() || response.statusText;
-      throw new Error(friendlyRefusal(response.status, reason));
-    }
-    const body = await response.json();
-    state.iceServers = body.iceServers || [];
-    return state.iceServers;
-  }
-
   function mediaUnreachable(peer) {
     if (pc !== peer) return;
     state.mediaUnreachable = true;
@@ -183,16 +109,6 @@
     setTimeout(() => {
       if (pc === peer && peer.connectionState !== "connected") mediaUnreachable(peer);
     }, MEDIA_WAIT_MS);
-  }
-
-  function waitForIceGathering(peer, timeoutMs) {
-    if (peer.iceGatheringState === "complete") return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = () => { peer.removeEventListener("icegatheringstatechange", check); resolve(); };
-      const check = () => { if (peer.iceGatheringState === "complete") done(); };
-      peer.addEventListener("icegatheringstatechange", check);
-      setTimeout(done, timeoutMs); // send what we have rather than hang
-    });
   }
 
   function onMessage(event, from) {
@@ -250,7 +166,7 @@
   async function connect(typed) {
     let iceServers;
     try {
-      iceServers = await fetchIceServers(typed);
+      iceServers = await fetchIceServers(typed, state);
     } catch (err) {
       err.final = state.httpStatus >= 400 && state.httpStatus < 500;
       throw err;
@@ -270,22 +186,8 @@
 
       // Back after a drop: the studio's secret gets this guest its name, source and take.
       const saved = reconnect.resume.get(typed);
-      const headers = { "Content-Type": "application/sdp" };
-      if (saved) headers["Guestrec-Resume"] = saved.secret;
-      const whipUrl = new URL("whip/" + encodeURIComponent(saved ? saved.name : typed), location.href);
-      let response;
-      try {
-        response = await fetch(whipUrl, { method: "POST", headers: authHeaders(headers), body: peer.localDescription.sdp });
-      } catch (err) {
-        throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
-      }
-      state.httpStatus = response.status;
-      const text = await response.text();
-      if (response.status !== 201) {
-        const err = new Error(friendlyRefusal(response.status, text.trim()));
-        err.final = response.status >= 400 && response.status < 500;
-        throw err;
-      }
+      const { response, text, whipUrl } = await postOffer(
+        saved ? saved.name : typed, saved && saved.secret, peer.localDescription.sdp, state);
       const given = response.headers.get("Guestrec-Name");
       const secret = response.headers.get("Guestrec-Resume");
       if (given) state.guest = decodeURIComponent(given);
@@ -419,11 +321,9 @@
   let events = null;
   function watchStudioEvents(link, base) {
     if (events) { events.close(); events = null; }
-    const match = /<([^>]+)>\s*;\s*rel="?urn:guestrec:events"?/.exec(link || "");
-    if (!match || !window.EventSource) return;
-    const url = new URL(match[1], base);
-    if (token) url.searchParams.set("token", token);
-    events = new EventSource(url.toString());
+    const url = eventsUrl(link, base);
+    if (!url) return;
+    events = new EventSource(url);
     events.onmessage = onMessage;
   }
 

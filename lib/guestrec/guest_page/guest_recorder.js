@@ -4,10 +4,10 @@
 // only once the studio has acknowledged it, so a studio that is away, a lost network or a
 // reloaded page loses nothing that was recorded. Slices go up in order over HTTP PUT with
 // their byte offset. guest.js calls window.guestRecorder.{apply, attach, stopAll}.
+// Storage lives in recording_store.js, the live stream's side in recording_media.js.
 "use strict";
 
 (function () {
-  const DB_NAME = "guestrec-recordings";
   const SLICE_MS = 500; // what a crash or reload can lose at most, give or take a frame
   const REPORT_MS = 2000;
   const MAX_BACKOFF_MS = 15000;
@@ -19,7 +19,6 @@
   };
   const ui = () => document.getElementById("guest-rec");
 
-  let db = null;
   let recorder = null; // { id, rec, upload, chain, keep }
   let stream = null;
   let pc = null;
@@ -31,81 +30,9 @@
   const known = {}; // id -> upload: the page's own view, which storage follows
   const kept = {}; // id -> [Blob] while window.guestRecorderKeepBytes (tests read the hash)
 
-  // -- IndexedDB: uploads {id, url, key, mimeType, recorded, acked, stopped, ...}
-  //    and chunks {id, offset, size, data: Blob} keyed [id, offset].
-  function request(req) {
-    return new Promise((resolve, reject) => {
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-    });
-  }
-  function done(tx) {
-    return new Promise((resolve, reject) => {
-      tx.oncomplete = () => resolve();
-      tx.onerror = tx.onabort = () => reject(tx.error || new Error("storage transaction failed"));
-    });
-  }
-  async function openDb() {
-    if (db) return db;
-    const req = indexedDB.open(DB_NAME, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore("uploads", { keyPath: "id" });
-      req.result.createObjectStore("chunks", { keyPath: ["id", "offset"] });
-    };
-    db = await request(req);
-    return db;
-  }
-  function durable(upload) {
-    // What storage holds: a recording counts only the bytes whose slices are stored.
-    return Object.assign({}, upload, { recorded: upload.stored });
-  }
-  async function saveUpload(upload) {
-    const tx = (await openDb()).transaction("uploads", "readwrite");
-    tx.objectStore("uploads").put(durable(upload));
-    await done(tx);
-  }
-  async function allUploads() {
-    const tx = (await openDb()).transaction("uploads", "readonly");
-    return request(tx.objectStore("uploads").getAll());
-  }
-  async function storeChunk(upload, offset, blob) {
-    // The slice and the new recorded size in one transaction: after a crash they agree.
-    const tx = (await openDb()).transaction(["chunks", "uploads"], "readwrite");
-    tx.objectStore("chunks").put({ id: upload.id, offset: offset, size: blob.size, data: blob });
-    tx.objectStore("uploads").put(Object.assign(durable(upload), { recorded: offset + blob.size }));
-    await done(tx);
-    upload.stored = offset + blob.size;
-  }
-  async function chunkAt(id, offset) {
-    // The stored slice that holds byte `offset` (the last one starting at or before it).
-    const tx = (await openDb()).transaction("chunks", "readonly");
-    const range = IDBKeyRange.bound([id, 0], [id, offset]);
-    const cursor = await request(tx.objectStore("chunks").openCursor(range, "prev"));
-    return cursor ? cursor.value : null;
-  }
-  async function dropChunks(id, below) {
-    // Every slice that ends at or before `below` bytes: the studio holds them now.
-    const tx = (await openDb()).transaction("chunks", "readwrite");
-    const store = tx.objectStore("chunks");
-    const range = IDBKeyRange.bound([id, 0], [id, below]);
-    await new Promise((resolve, reject) => {
-      const req = store.openCursor(range);
-      req.onerror = () => reject(req.error);
-      req.onsuccess = () => {
-        const cursor = req.result;
-        if (!cursor) return resolve();
-        if (cursor.value.offset + cursor.value.size <= below) cursor.delete();
-        cursor.continue();
-      };
-    });
-    await done(tx);
-  }
-  async function forget(upload) {
-    await dropChunks(upload.id, Number.MAX_SAFE_INTEGER);
-    const tx = (await openDb()).transaction("uploads", "readwrite");
-    tx.objectStore("uploads").delete(upload.id);
-    await done(tx);
-  }
+  const { openDb, saveUpload, allUploads, storeChunk, chunkAt, dropChunks, forget } =
+    window.GuestRecordingStore; // see recording_store.js
+  const recMedia = window.GuestRecordingMedia; // see recording_media.js
 
   // -- recording ------------------------------------------------------------
 
@@ -148,7 +75,7 @@
     rec.onstop = () => {
       // Stamped when stop() was called: this event can come late on a busy page.
       upload.stoppedMs = upload.stoppedMs || performance.timeOrigin + performance.now();
-      const frames = upload.framesAtStop !== undefined ? upload.framesAtStop : cameraFrames(videoTrack);
+      const frames = upload.framesAtStop !== undefined ? upload.framesAtStop : recMedia.cameraFrames(videoTrack);
       if (frames !== null && upload.framesAtStart !== null) upload.cameraFrames = frames - upload.framesAtStart;
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
       if (recorder === entry) {  // not when a newer recording already took over
@@ -162,7 +89,7 @@
     rec.start(SLICE_MS);
     // When recording began, on the page's clock (the start event can come late on a busy page).
     upload.startedMs = performance.timeOrigin + performance.now();
-    upload.framesAtStart = cameraFrames(videoTrack);
+    upload.framesAtStart = recMedia.cameraFrames(videoTrack);
     state.recording = true; state.id = msg.id; state.mimeType = mimeType; state.error = null;
     show();
     report("recording");
@@ -181,7 +108,7 @@
     if (entry.rec.state !== "inactive") {
       entry.rec.stop();
       entry.upload.stoppedMs = performance.timeOrigin + performance.now();
-      entry.upload.framesAtStop = cameraFrames(entry.videoTrack);
+      entry.upload.framesAtStop = recMedia.cameraFrames(entry.videoTrack);
     }
   }
 
@@ -332,45 +259,6 @@
     el.hidden = !el.textContent;
   }
 
-  async function liveShortOfBandwidth() {
-    if (!pc) return false;
-    try {
-      const stats = await pc.getStats();
-      let limited = false;
-      stats.forEach((s) => {
-        if (s.type !== "outbound-rtp") return;
-        if (s.qualityLimitationReason === "bandwidth") limited = true;
-        if (s.kind === "video") {
-          // What the live stream sends now, for the status and for tests.
-          state.live = { width: s.frameWidth || null, height: s.frameHeight || null,
-            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0,
-            fps: s.framesPerSecond || null };
-        }
-      });
-      return limited;
-    } catch (e) { return false; }
-  }
-
-  function keepResolution(peer) {
-    // The studio records what it receives: under pressure, drop frames rather than pixels.
-    for (const sender of peer.getSenders()) {
-      if (!sender.track || sender.track.kind !== "video") continue;
-      try {
-        sender.track.contentHint = "detail";
-        const params = sender.getParameters();
-        params.degradationPreference = "maintain-resolution";
-        sender.setParameters(params).catch(() => {});
-      } catch (e) { /* an older browser: its own default */ }
-    }
-  }
-
-  function cameraFrames(track) {
-    // Frames the camera delivered so far, so the studio can tell a complete file from one
-    // the guest's own computer could not keep up with.
-    const stats = track && track.stats;
-    return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
-  }
-
   function captureSize() {
     const track = stream && stream.getVideoTracks()[0];
     const s = track ? track.getSettings() : {};
@@ -392,7 +280,7 @@
   }
 
   setInterval(async () => {
-    state.liveLimited = await liveShortOfBandwidth();
+    state.liveLimited = await recMedia.liveShortOfBandwidth(pc, state);
     if (!retryTimer) pump();
     report();
     show();
@@ -413,7 +301,7 @@
     // The media, the peer connection and the data channel of the current join.
     attach(mediaStream, peer, dataChannel) {
       stream = mediaStream; pc = peer; channel = dataChannel;
-      keepResolution(peer);
+      recMedia.keepResolution(peer);
       dataChannel.addEventListener("open", () => report());
     },
     // The studio's wanted state: reapplied as it comes, every time the channel opens.

@@ -1,0 +1,48 @@
+// The live stream as the guest's own recording sees it: whether it is short of bandwidth
+// (uploads then give way), keeping its resolution, and the camera's delivered frames.
+// Used by guest_recorder.js through window.GuestRecordingMedia.
+"use strict";
+
+(function () {
+  // Whether the live stream is short of bandwidth now; what it sends goes to state.live.
+  async function liveShortOfBandwidth(pc, state) {
+    if (!pc) return false;
+    try {
+      const stats = await pc.getStats();
+      let limited = false;
+      stats.forEach((s) => {
+        if (s.type !== "outbound-rtp") return;
+        if (s.qualityLimitationReason === "bandwidth") limited = true;
+        if (s.kind === "video") {
+          // What the live stream sends now, for the status and for tests.
+          state.live = { width: s.frameWidth || null, height: s.frameHeight || null,
+            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0,
+            fps: s.framesPerSecond || null };
+        }
+      });
+      return limited;
+    } catch (e) { return false; }
+  }
+
+  function keepResolution(peer) {
+    // The studio records what it receives: under pressure, drop frames rather than pixels.
+    for (const sender of peer.getSenders()) {
+      if (!sender.track || sender.track.kind !== "video") continue;
+      try {
+        sender.track.contentHint = "detail";
+        const params = sender.getParameters();
+        params.degradationPreference = "maintain-resolution";
+        sender.setParameters(params).catch(() => {});
+      } catch (e) { /* an older browser: its own default */ }
+    }
+  }
+
+  function cameraFrames(track) {
+    // Frames the camera delivered so far, so the studio can tell a complete file from one
+    // the guest's own computer could not keep up with.
+    const stats = track && track.stats;
+    return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
+  }
+
+  window.GuestRecordingMedia = { liveShortOfBandwidth, keepResolution, cameraFrames };
+})();
