@@ -8,12 +8,16 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from .ingest.vdoninja.settings import (
     DIALECT_CHOICES, VdoSettings, VdoSettingsError, parse_password, parse_streams, server_url,
     settings_from_link,
 )
 from .plan import RECORD_CODECS, RecordSettingsError
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 def _video_size(text: str) -> tuple[int, int]:
@@ -234,15 +238,9 @@ def sfu_record(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals()
         recorder = ShardRecorder(settings)
-        try:
-            await recorder.start()
-        except JanusError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        if not await _started(recorder, JanusError):
             return 2
         shard = settings.shard
         print(f"Recording share {shard.index}/{shard.count} of room {settings.room} at {settings.url} "
@@ -259,6 +257,27 @@ def sfu_record(args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(run())
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event that Ctrl-C or SIGTERM sets, on the running loop."""
+    import asyncio
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    return stop
+
+
+async def _started(service: Any, errors: type[Exception] | tuple[type[Exception], ...]) -> bool:
+    """Start `service`; False, after saying why on stderr, when it raises one of `errors`."""
+    try:
+        await service.start()
+    except errors as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+    return True
 
 
 def _read_secret(value: str) -> str:
@@ -289,15 +308,9 @@ def sfu_link(args: argparse.Namespace) -> int:
         return 2
 
     async def run() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = _stop_on_signals()
         link = RoomLink(source, target)
-        try:
-            await link.start()
-        except JanusError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+        if not await _started(link, JanusError):
             return 2
         print(f"Linking room {source.room} at {source.url} to room {target.room} at {target.url}", flush=True)
         try:

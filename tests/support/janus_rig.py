@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from .rig import Rig
+
 ROOT = Path(__file__).resolve().parent.parent.parent
 HTTP_PORT = 8088  # inside the namespace, so never shared with another rig
 
@@ -57,7 +59,7 @@ def _free_subnet() -> str:
     raise RuntimeError("no free 10.x subnet for the Janus rig")
 
 
-class JanusRig:
+class JanusRig(Rig):
     def __init__(self, work: Path, room: int = 4321, publishers: int = 64,
                  beside: "JanusRig | None" = None) -> None:
         """`beside`: a second Janus in that rig's namespace (other ports), e.g. to link two."""
@@ -94,19 +96,11 @@ class JanusRig:
         """The value of the product's --sfu option."""
         return f"janus:{self.url}"
 
-    def __enter__(self) -> "JanusRig":
-        try:
-            if self.beside is None:
-                self._make_network()
-            self._configure()
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def _build(self) -> None:
+        if self.beside is None:
+            self._make_network()
+        self._configure()
+        self.start()
 
     def _make_network(self) -> None:
         _run("ip", "netns", "add", self.netns)

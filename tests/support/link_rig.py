@@ -31,6 +31,8 @@ from collections.abc import Coroutine
 from concurrent.futures import Future
 from typing import Any, TypeVar
 
+from .rig import Rig
+
 T = TypeVar("T")
 CLONE_NEWNET = 0x40000000
 STUDIO_ADDR, STUDIO_GW = "10.71.1.2", "10.71.1.1"
@@ -44,7 +46,7 @@ def _run(*args: str) -> None:
         raise RuntimeError(f"{' '.join(args)}: {result.stderr.strip()}")
 
 
-class LinkRig:
+class LinkRig(Rig):
     def __init__(self, prefix: str) -> None:
         suffix = secrets.token_hex(3)
         self.studio, self.router, self.guest = (f"{prefix}-{suffix}-{x}" for x in "srg")
@@ -58,17 +60,6 @@ class LinkRig:
             return "needs root (network namespaces, nftables)"
         missing = [tool for tool in ("ip", "nft") if shutil.which(tool) is None]
         return f"needs {', '.join(missing)}" if missing else None
-
-    def __enter__(self) -> "LinkRig":
-        try:
-            self._build()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _build(self) -> None:
         for ns in (self.studio, self.router, self.guest):
