@@ -168,6 +168,11 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, request_stop)
 
     link = wait_for_link(setup, proc, old_logs, args.timeout)
+    if link:
+        # The OBS log shows the token masked; this terminal is the user's own, so it gets
+        # the full link, with the token this command gave the script.
+        token = setup.script_overrides.get("token") or setup.script_settings.get("token")
+        link = re.sub(r"([?&]token=)[^&\s]*", lambda m: m.group(1) + str(token), link)
     print()
     print(f"OBS Studio is running (pid {proc.pid}); scene collection and profile: {args.collection}")
     if link:

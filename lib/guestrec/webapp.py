@@ -56,13 +56,27 @@ async def guests_api(request: web.Request) -> web.Response:
     # Guests share this token, and a session id is what DELETE needs: never hand one
     # guest the means to hang up another; nor another guest's network addresses, nor the
     # server's folders (only file names).
-    private = {"session_id", "ice_pair_detail"}
-    statuses = [
-        {key: (Path(value).name if key == "file" and value else value)
-         for key, value in status.items() if key not in private}
-        for status in request.app[HOST_KEY].guest_statuses()
-    ]
+    statuses = [_public(status) for status in request.app[HOST_KEY].guest_statuses()]
     return web.json_response(statuses, headers=_NO_CACHE)
+
+
+_PRIVATE_KEYS = {"session_id", "ice_pair_detail"}
+_PATH_KEYS = {"file", "session_folder"}  # shown by name only
+
+
+def _public(status: dict) -> dict:
+    """A guest's status as the API shows it: no private keys, paths cut to their names,
+    also inside nested parts (e.g. the guest-side recording's file)."""
+    public = {}
+    for key, value in status.items():
+        if key in _PRIVATE_KEYS:
+            continue
+        if key in _PATH_KEYS and isinstance(value, str) and value:
+            value = Path(value).name
+        elif isinstance(value, dict):
+            value = _public(value)
+        public[key] = value
+    return public
 
 
 async def ice_servers_api(request: web.Request) -> web.Response:
