@@ -7,7 +7,11 @@
     mediafile.py    one Matroska/WebM file, encoded or copied streams
     audioline.py    decoded audio onto a gapless sample line
     videofit.py     keeps one picture size per file
-    writer.py       the worker thread of a recording: files, splits, errors
+    item.py         one frame or audio of a guest, on its way to the writer
+    writer.py       the worker thread of a recording: queue, start, end, errors
+    segments.py     its files: opening, splitting, draining, closing with sidecars
+    video_path.py   its video: start frames, file video settings, positions, writing
+    audio_path.py   its audio: decoded or copied, routed across a split's seam
     sidecar.py      the JSON summary beside each file
     recorder.py     the loop side of a recording
     guest_media.py  GuestMedia: what the session layer uses

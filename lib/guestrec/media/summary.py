@@ -8,7 +8,8 @@ from .ledger import explain
 from .sidecar import bitrate_kbps
 
 if TYPE_CHECKING:
-    from .writer import RecordingWriter, Segment
+    from .segments import Segment
+    from .writer import RecordingWriter
 
 
 def segment_summary(writer: "RecordingWriter", seg: "Segment", final: bool) -> dict:

@@ -12,6 +12,9 @@ so the seam has neither gap nor overlap beyond one audio frame.
 
 A write error (disk full...) ends the recording: the files are closed as far as they got,
 the error goes into the status and the sidecar, and the owner is told.
+
+This module is the thread, its queue and the start/end of a recording; the files and
+splits are in segments.py, the video path in video_path.py, the audio path in audio_path.py.
 """
 
 from __future__ import annotations
@@ -22,92 +25,33 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-import av
-import numpy as np
-
-from ..names import reserve_recording_path
 from ..plan import RecordPlan
 from . import audioline
-from .bitstream import H264ParameterSets, opus_packet_samples, vp8_frame_size
+from .audio_path import AudioPath
+from .bitstream import H264ParameterSets
+from .item import Item
 from .ledger import StreamLedger
-from .mediafile import AudioSpec, MediaFile, VideoSpec
-from .sidecar import SidecarFile, write_sidecar
-from .summary import segment_summary
+from .segments import Segment, SegmentFiles, copy_container_ext, plan_ext, remove_empty
 from .storage import FolderDeleted, StorageWatch
-from .videofit import fit_frame
+from .summary import segment_summary
+from .video_path import VideoPath, encode_size
+
+__all__ = [  # imported from here by recorder.py and the tests
+    "Item", "RecordingWriter", "Segment", "copy_container_ext", "encode_size", "plan_ext",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_ITEMS = 400  # about 5 s of audio + video
 MAX_DECODED_VIDEO = 75  # decoded frames are big (1.4 MB at 720p): about 2.5 s
 VIDEO_WAIT_SECONDS = 5.0  # how long a video recording waits for video before going audio-only
-SPLIT_LEAD_SECONDS = 0.2  # copy: ask for a keyframe this long before a split is due (~ its round trip)
-DRAIN_SECONDS = 2.0  # how long an old file waits for late audio after a split
-# Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
-# reports) only moves them when the two disagree by more than this (90 kHz ticks).
-VIDEO_RESYNC_TICKS = 1350  # 15 ms
 LAG_WARN_SECONDS = 2.0  # a recording this far behind live is logged (and again every 10 s)
 
 
-@dataclass
-class Item:
-    kind: str  # "video" | "audio"
-    t: float  # seconds on the guest timeline
-    frame: av.VideoFrame | av.AudioFrame | None = None  # decoded (transcode / PCM)
-    data: bytes | None = None  # encoded (copy)
-    keyframe: bool = False
-    codec: str | None = None
-    rtp: int | None = None  # unwrapped RTP timestamp (video: 90 kHz)
-
-
-@dataclass
-class Segment:
-    file: MediaFile
-    start_t: float
-    video_start: int  # recording 90 kHz position of the file's 0
-    audio_start: int  # recording sample position of the file's 0
-    started_utc: datetime
-    video_codec: str | None
-    ended_utc: datetime | None = None
-    previous_file: str | None = None  # the file before this one in the take
-    next_file: str | None = None
-    video_frames: int = 0
-    video_gaps: int = 0
-    last_video_t: float | None = None
-    errors: list[str] = field(default_factory=list)
-    sidecar: SidecarFile | None = None
-
-
-def copy_container_ext(plan: RecordPlan, video_codec: str | None) -> str:
-    """File extension for a copy recording: WebM holds VP8/VP9/AV1 + Opus only."""
-    pcm = plan.audio_codec == "pcm_f32le"
-    if not plan.video:
-        return "mka" if pcm else "webm"
-    if video_codec in ("vp8", "vp9", "av1") and not pcm:
-        return "webm"
-    return "mkv"
-
-
-def plan_ext(plan: RecordPlan, copy_video_codec: str | None) -> str:
-    if plan.copy:
-        return copy_container_ext(plan, copy_video_codec)
-    return plan.container
-
-
-def encode_size(first_frame: tuple[int, int], capture: tuple[int, int] | None) -> tuple[int, int]:
-    """The transcoded file's picture size: the camera's when it is known and larger than
-    the first frame (smaller frames are scaled up into it), else the first frame's."""
-    width, height = first_frame
-    if capture is not None and capture[0] * capture[1] > width * height:
-        width, height = capture
-    return width & ~1, height & ~1
-
-
-class RecordingWriter:
+class RecordingWriter(SegmentFiles, VideoPath, AudioPath):
     def __init__(
         self,
         guest: str,
@@ -185,10 +129,6 @@ class RecordingWriter:
         self.video_resyncs = 0
 
     # -- feeding (any thread) --------------------------------------------------------
-
-    @property
-    def _audio_copy(self) -> bool:
-        return self.plan.copy and self.plan.audio_codec == "opus"
 
     def start(self) -> None:
         self.thread.start()
@@ -341,318 +281,6 @@ class RecordingWriter:
         self._open_segment(item, at_origin=origin is not None)
         self.notify("started")
 
-    def _video_startable(self, item: Item) -> bool:
-        if not self.plan.copy:
-            return item.frame is not None
-        if item.codec == "h264" and item.data:
-            self._h264.update(item.data)
-        if item.keyframe and self._video_spec_for(item) is not None:
-            return True
-        self.request_keyframe()
-        return False
-
-    def _video_spec_for(self, item: Item) -> VideoSpec | None:
-        if not self.plan.copy:
-            frame = item.frame
-            assert isinstance(frame, av.VideoFrame)
-            if self._target_size is None:
-                self._target_size = encode_size((frame.width, frame.height), self.capture_size)
-            w, h = self._target_size
-            return VideoSpec(self.plan.video_codec or "vp8", w, h, copy=False, kbps=self.plan.video_kbps)
-        size = None
-        if item.codec == "vp8" and item.data:
-            size = vp8_frame_size(item.data)
-        elif item.codec == "h264":
-            size = self._h264.size()
-            if size is None:
-                return None
-        if size is None:
-            return None
-        return VideoSpec(item.codec or "vp8", size[0], size[1], copy=True)
-
-    def _audio_spec(self) -> AudioSpec | None:
-        if not self.audio_on:
-            return None
-        if self.plan.audio_codec == "pcm_f32le":
-            return AudioSpec("pcm_f32le", copy=False)
-        return AudioSpec("opus", copy=self.plan.copy, kbps=self.plan.audio_kbps)
-
-    def _open_segment(self, item: Item, at_origin: bool = False) -> None:
-        video_spec = None
-        video_codec = None
-        if self.video_on and item.kind == "video":
-            video_spec = self._video_spec_for(item)
-            video_codec = video_spec.codec if video_spec else None
-        ext = plan_ext(self.plan, video_codec if self.plan.copy else None)
-        path = self._next_path
-        self._next_path = None
-        if path is None or path.suffix.lstrip(".") != ext:
-            if path is not None:
-                _remove_empty(path)
-            path = reserve_recording_path(self.out_dir, self.guest, ext)
-        assert self.t0 is not None
-        if at_origin:
-            video_start = audio_start = 0  # the recording's first instant (t0) is 0
-        elif item.kind == "video":
-            # The same position the frame itself gets, so it lands exactly on 0.
-            video_start = self._video_position(item)
-            audio_start = round(video_start * 48_000 / 90_000)
-        else:
-            # Split on audio: the new file starts right after the last sample the old got.
-            line = self._audio_line.emitted_until if self._audio_line else self._copy_audio_next
-            audio_start = line if line is not None else round((item.t - self.t0) * 48_000)
-            video_start = round(audio_start * 90_000 / 48_000)
-        try:
-            # Made first: a disk too full for it gets no media file either.
-            sidecar = SidecarFile(path, {"guest": self.guest, "file": path.name, "status": "recording"})
-        except OSError:
-            _remove_empty(path)
-            raise
-        try:
-            media = MediaFile(path, video_spec, self._audio_spec())
-        except Exception:
-            sidecar.close()
-            sidecar.path.unlink(missing_ok=True)
-            _remove_empty(path)
-            raise
-        self.storage.watch(path)
-        seg = Segment(
-            file=media,
-            start_t=self.t0 if at_origin else item.t,
-            video_start=video_start,
-            audio_start=audio_start,
-            started_utc=datetime.now(timezone.utc),
-            video_codec=video_codec,
-            sidecar=sidecar,
-            previous_file=(self.current.file.path.name if self.current is not None
-                           else self.take.get("previous_file")),
-        )
-        if self.current is not None:
-            self.current.next_file = path.name
-        self.current = seg
-        self.current_path = path
-        if self.started_utc is None:
-            self.started_utc = seg.started_utc
-        sidecar.write(self._summary(seg, final=False))
-
-    def _rotate(self, item: Item, reason: str) -> None:
-        """Start the next file at this item (a video keyframe / frame)."""
-        old = self.current
-        assert old is not None
-        if self.draining is not None:
-            self._close_segment(self.draining, final=True)
-        if reason != "split":
-            old.errors.append(f"file ended: {reason}")
-        self._open_segment(item)
-        if old.file.audio_stream is not None and self.audio_on:
-            self.draining = old  # late audio before the seam still goes there
-        else:
-            self._close_segment(old, final=True)
-        if self.split_seconds:
-            # A copy split may come a little early (SPLIT_LEAD_SECONDS): that split counts.
-            while self._next_split_t is not None and self._next_split_t <= item.t + SPLIT_LEAD_SECONDS:
-                self._next_split_t += self.split_seconds
-        self.notify("split")
-
-    def _maybe_end_drain(self, item: Item) -> None:
-        seg = self.draining
-        if seg is None or self.current is None:
-            return
-        if item.t - self.current.start_t >= DRAIN_SECONDS:
-            self._close_segment(seg, final=True)
-            self.draining = None
-
-    def _close_segment(self, seg: Segment, final: bool, clean: bool = True) -> None:
-        if clean:
-            seg.file.close()
-        seg.ended_utc = datetime.now(timezone.utc)
-        if self.t0 is not None:
-            self._final_seconds = max(self._final_seconds, self._segment_end_seconds(seg))
-        if not clean and seg.file.bytes_written == 0:
-            _remove_empty(seg.file.path)  # nothing of it reached the disk: no empty file left
-        summary = self._summary(seg, final=True)
-        self._bytes_done += seg.file.bytes_written
-        self.finished.append(summary)
-        if self._folder_deleted or seg.sidecar is None:
-            if seg.sidecar is not None:
-                seg.sidecar.close()
-            write_sidecar(seg.file.path, summary, final=True)  # beside where the file was
-        elif not seg.sidecar.write(summary, final=True) and not seg.file.path.exists():
-            seg.sidecar.path.unlink(missing_ok=True)
-
-    # -- video -----------------------------------------------------------------------
-
-    def _video(self, item: Item) -> None:
-        seg = self.current
-        assert seg is not None and self.t0 is not None
-        if not self.video_on:
-            return
-        if self.plan.copy and item.codec == "h264" and item.data:
-            self._h264.update(item.data)
-        if seg.file.video_stream is None:
-            # The file started without video (none came in time): video gets a new file.
-            if self._video_startable(item):
-                self._rotate(item, "video arrived after the recording started")
-                seg = self.current
-            else:
-                return
-        elif self.plan.copy and item.codec != seg.video_codec:
-            if self._video_startable(item):
-                self._rotate(item, f"video codec changed to {item.codec}")
-                seg = self.current
-            else:
-                return
-        elif self._next_split_t is not None:
-            if self.plan.copy:
-                if item.t >= self._next_split_t - SPLIT_LEAD_SECONDS:
-                    if item.keyframe and self._video_spec_for(item) is not None:
-                        self._rotate(item, "split")
-                        seg = self.current
-                    elif time.monotonic() - self._last_split_pli > 1.0:
-                        self._last_split_pli = time.monotonic()
-                        self.request_keyframe()
-            elif item.t >= self._next_split_t:
-                self._rotate(item, "split")
-                seg = self.current
-        assert seg is not None
-        pts = self._video_position(item) - seg.video_start
-        if pts < 0:
-            return
-        if seg.last_video_t is not None and item.t - seg.last_video_t > 0.5:
-            seg.video_gaps += 1
-        seg.last_video_t = item.t
-        if self.plan.copy:
-            data = item.data or b""
-            if item.codec == "h264" and item.keyframe and seg.video_frames == 0:
-                data = self._h264.complete_keyframe(data) or data
-            seg.file.write_video_packet(data, pts, item.keyframe)
-        else:
-            frame = item.frame
-            assert isinstance(frame, av.VideoFrame) and self._target_size is not None
-            frame = fit_frame(frame, *self._target_size)
-            seg.file.encode_video(frame, pts)
-        seg.video_frames += 1
-        self.ledgers["video"].wrote(item.rtp)
-
-    def _video_position(self, item: Item) -> int:
-        """Recording position (90 kHz) of a video frame: RTP-continuous, timeline-anchored."""
-        assert self.t0 is not None
-        anchored = round((item.t - self.t0) * 90_000)
-        position = anchored
-        if self._video_last is not None and item.rtp is not None:
-            last_rtp, last_position = self._video_last
-            step = item.rtp - last_rtp
-            following = last_position + step
-            if abs(following - anchored) <= VIDEO_RESYNC_TICKS:
-                position = following
-            else:
-                self.video_resyncs += 1
-                if anchored < following:
-                    # Going back: catch up at no more than half speed, never a jump back.
-                    position = max(anchored, last_position + max(1, step // 2))
-        if item.rtp is not None:
-            self._video_last = (item.rtp, position)
-        return position
-
-    # -- audio -----------------------------------------------------------------------
-
-    def _audio(self, item: Item) -> None:
-        if not self.audio_on or self.t0 is None:
-            return
-        cur = self.current
-        if (
-            self._next_split_t is not None and cur is not None
-            and cur.file.video_stream is None and item.t >= self._next_split_t
-        ):
-            self._rotate(item, "split")  # no video in this file: split on the audio
-        position = round((item.t - self.t0) * 48_000)
-        if self._audio_copy:
-            if self._audio_copy_packet(item, position):
-                self.ledgers["audio"].wrote(item.rtp)
-            elif item.rtp is not None:
-                self.ledgers["audio"].dropped(item.rtp, "overlap")
-            return
-        self.ledgers["audio"].wrote(item.rtp)
-        assert self._audio_line is not None and isinstance(item.frame, av.AudioFrame)
-        for pos, samples in self._audio_line.push(item.frame, position):
-            self._route_audio_chunk(pos, samples)
-        self.audio_gaps = self._audio_line.gaps
-        self.audio_gap_samples = self._audio_line.gap_samples
-
-    def _route_audio_chunk(self, pos: int, samples: np.ndarray) -> None:
-        """Send line samples [pos, pos+n) to the file(s) that cover them."""
-        cur = self.current
-        if cur is None:
-            return
-        end = pos + len(samples)
-        if pos < cur.audio_start:
-            old = self.draining
-            cut = min(len(samples), cur.audio_start - pos)
-            if old is not None and old.file.audio_stream is not None:
-                old.file.encode_audio(audioline.make_frame(samples[:cut], pos - old.audio_start))
-            samples, pos = samples[cut:], pos + cut
-            if end >= cur.audio_start and self.draining is not None:
-                self._close_segment(self.draining, final=True)
-                self.draining = None
-        if len(samples) and cur.file.audio_stream is not None:
-            cur.file.encode_audio(audioline.make_frame(samples, pos - cur.audio_start))
-
-    def _silence_packet(self) -> bytes:
-        """One 20 ms stereo Opus packet of silence, to fill gaps in copied audio."""
-        if self._silence is None:
-            enc = av.CodecContext.create("libopus", "w")
-            enc.sample_rate, enc.layout, enc.format, enc.bit_rate = 48_000, "stereo", "flt", 32_000
-            packets = []
-            for i in range(4):
-                frame = audioline.make_frame(np.zeros((960, 2), dtype=np.float32), i * 960)
-                packets += [bytes(p) for p in enc.encode(frame)]
-            self._silence = packets[-1]
-        return self._silence
-
-    def _audio_copy_packet(self, item: Item, position: int) -> bool:
-        """Write one copied Opus packet; False when it is not written (overlap)."""
-        data = item.data or b""
-        samples = opus_packet_samples(data) or 960
-        expected = self._copy_audio_next
-        if expected is None:
-            if position + samples <= 0:
-                return False
-            expected = max(0, position)
-            self._copy_audio_origin = (time.monotonic(), expected)
-        drift = position - expected
-        if drift < -audioline.TOLERANCE:
-            return False  # overlaps what was written
-        if drift > audioline.TOLERANCE:
-            silence = self._silence_packet()
-            # As for decoded audio: never run ahead of the wall clock (see audioline).
-            wall_start, line_start = self._copy_audio_origin
-            wall = (time.monotonic() - wall_start + audioline.WALL_CLOCK_SLACK) * audioline.RATE
-            fill = max(0, min(drift, audioline.MAX_FILL, int(wall) - (expected - line_start)))
-            self.audio_gaps += 1
-            self.audio_gap_samples += fill
-            while fill >= 960:
-                self._route_audio_packet(silence, expected, 960)
-                expected += 960
-                fill -= 960
-        self._route_audio_packet(data, expected, samples)
-        self._copy_audio_next = expected + samples
-        return True
-
-    def _route_audio_packet(self, data: bytes, pos: int, samples: int) -> None:
-        cur = self.current
-        if cur is None:
-            return
-        if pos < cur.audio_start:
-            old = self.draining
-            if old is not None and old.file.audio_stream is not None:
-                old.file.write_audio_packet(data, pos - old.audio_start, samples)
-            if pos + samples >= cur.audio_start and self.draining is not None:
-                self._close_segment(self.draining, final=True)
-                self.draining = None
-            return
-        if cur.file.audio_stream is not None:
-            cur.file.write_audio_packet(data, pos - cur.audio_start, samples)
-
     # -- finishing -------------------------------------------------------------------
 
     def _finish(self) -> None:
@@ -662,15 +290,13 @@ class RecordingWriter:
         if self._audio_line is not None and self.current is not None:
             for pos, samples in self._audio_line.flush():
                 self._route_audio_chunk(pos, samples)
-        if self.draining is not None:
-            self._close_segment(self.draining, final=True)
-            self.draining = None
+        self._end_drain()
         if self.current is not None:
             self._close_segment(self.current, final=True)
             self.current = None
         elif self.t0 is None and self._next_path is not None:
             # Nothing ever came: leave no empty media file behind, but say why.
-            _remove_empty(self._next_path)
+            remove_empty(self._next_path)
             self.error = self.error or "no media arrived"
 
     # -- reporting -------------------------------------------------------------------
@@ -684,23 +310,6 @@ class RecordingWriter:
             return self._final_seconds
         return self._segment_end_seconds(seg)
 
-    def _segment_end_seconds(self, seg: Segment) -> float:
-        assert self.t0 is not None
-        st = seg.file.stats
-        ends = [x for x in (
-            st.video.end_pts / 90_000 if st.video.end_pts is not None else None,
-            st.audio.end_pts / 48_000 if st.audio.end_pts is not None else None,
-        ) if x is not None]
-        return (seg.start_t - self.t0) + (max(ends) if ends else 0.0)
-
     def bytes_written(self) -> int:
         seg = self.current
         return self._bytes_done + (seg.file.bytes_written if seg is not None else 0)
-
-
-def _remove_empty(path: Path) -> None:
-    try:
-        if path.exists() and path.stat().st_size == 0:
-            path.unlink()
-    except OSError:
-        pass
