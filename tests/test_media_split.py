@@ -46,7 +46,8 @@ def test_split_files_join_without_gap_or_overlap(tmp_path: Path) -> None:
             start, samples = audio_samples(path)
             video_span = frames[-1][0] - frames[0][0] + 1 / 30
             assert start <= 0.03
-            assert abs(len(samples) / 48_000 + start - video_span - frames[0][0]) <= 0.06, path
+            # Both ends are quantized: 20 ms Opus packets against 33 ms frames, on either side.
+            assert abs(len(samples) / 48_000 + start - video_span - frames[0][0]) <= 0.08, path
             assert read_sidecar(path)["status"] == "complete"
         # The files of one recording are one take, each sidecar naming its neighbours.
         takes = [read_sidecar(path)["take"] for path in files]

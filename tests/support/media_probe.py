@@ -34,10 +34,13 @@ def streams_of(info: dict, kind: str) -> list[dict]:
 
 
 def ffprobe_decode_errors(path: Path) -> str:
-    """stderr of a full ffmpeg decode of the file (empty when every packet decodes)."""
+    """stderr of a full ffmpeg decode of the file (empty when every packet decodes).
+    The null output keeps the file's own time base (-enc_time_base -1): with its default
+    of 1/frame-rate, two frames closer than a frame interval (a burst after a stall) would
+    share a tick and be reported as a dts error that the file does not have."""
     out = subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-map", "0",
-         "-fps_mode", "passthrough", "-f", "null", "-"],
+         "-fps_mode", "passthrough", "-enc_time_base", "-1", "-f", "null", "-"],
         capture_output=True, text=True,
     )
     return out.stderr.strip()

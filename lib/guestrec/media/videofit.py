@@ -16,11 +16,11 @@ _BLACK_YUV = (16, 128, 128)
 def fit_frame(frame: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
     """`frame` as yuv420p of exactly width x height (letterboxed if the aspect differs)."""
     if frame.width == width and frame.height == height:
-        return frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p")
+        return frame if frame.format.name == "yuv420p" else frame.reformat(format="yuv420p", threads=1)
     scale = min(width / frame.width, height / frame.height)
     inner_w = max(2, int(frame.width * scale) & ~1)
     inner_h = max(2, int(frame.height * scale) & ~1)
-    inner = frame.reformat(width=inner_w, height=inner_h, format="yuv420p")
+    inner = frame.reformat(width=inner_w, height=inner_h, format="yuv420p", threads=1)
     if inner_w == width and inner_h == height:
         inner.pts, inner.time_base = frame.pts, frame.time_base
         return inner

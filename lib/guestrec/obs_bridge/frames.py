@@ -38,7 +38,7 @@ def to_i420(frame: av.VideoFrame) -> I420Frame:
     colorspace = L.VIDEO_CS_709 if frame.colorspace == _AVCOL_SPC_BT709 else L.VIDEO_CS_601
     if frame.format.name not in I420_NAMES:
         # swscale writes limited-range BT.601 unless told otherwise.
-        frame = frame.reformat(format="yuv420p")
+        frame = frame.reformat(format="yuv420p", threads=1)
         full, colorspace = False, L.VIDEO_CS_601
     planes = frame.planes
     return I420Frame(

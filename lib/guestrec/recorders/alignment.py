@@ -116,7 +116,7 @@ def _luma_steps(path: Path, seconds: float) -> list[tuple[float, float]]:
                     continue
                 if frame.time > seconds:
                     break
-                small = frame.reformat(width=64, height=36, format="gray").to_ndarray()
+                small = frame.reformat(width=64, height=36, format="gray", threads=1).to_ndarray()
                 level = float(small.mean())
                 if previous is not None:
                     steps.append((float(frame.time), level - previous))
