@@ -126,7 +126,7 @@ def test_studio_killed_loses_nothing_of_the_vp8_guest_file(tmp_path: Path, away:
             killed_at = time.monotonic()
             await asyncio.sleep(away)
             during = json.loads(await page.evaluate(f"JSON.stringify({REC})"))
-            server = ServeProcess(out, *args, "--port", port, "--token", server.token)
+            server = ServeProcess(out, *args, "--port", port, f"--token={server.token}")
             print(f"studio away {time.monotonic() - killed_at:.1f} s")
             await asyncio.sleep(3)
             await page.evaluate("window.guestRecorder.stopAll(null)")  # what Hang up does

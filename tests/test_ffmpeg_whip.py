@@ -22,7 +22,7 @@ TESTS = Path(__file__).resolve().parent
 
 
 async def publish(url: str, token: str, seconds: float, cert: Path | None, key: Path | None):
-    args = [sys.executable, "-m", "support.ffmpeg_whip", url, "--token", token, "--seconds", str(seconds)]
+    args = [sys.executable, "-m", "support.ffmpeg_whip", url, f"--token={token}", "--seconds", str(seconds)]
     if cert and key:
         args += ["--cert", str(cert), "--key", str(key)]
     process = await asyncio.create_subprocess_exec(

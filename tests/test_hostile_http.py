@@ -165,7 +165,7 @@ async def send_garbage(base: str) -> None:
 
 def test_token_never_reaches_a_log_line(tmp_path: Path) -> None:
     token = "tok-" + os.urandom(12).hex()
-    server = ServeProcess(tmp_path, "--record", "1000", "--token", token)
+    server = ServeProcess(tmp_path, "--record", "1000", f"--token={token}")
 
     async def scenario() -> None:
         # The page's way: the token in the query string, on every request.
