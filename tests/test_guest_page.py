@@ -67,8 +67,11 @@ def test_devices_meter_self_mute_name_and_studio_requests(tmp_path: Path) -> Non
                         "[...document.getElementById('camera').options].map(o => o.textContent)")
                     out["mics"] = await page.evaluate(
                         "[...document.getElementById('microphone').options].map(o => o.textContent)")
+                    # The audio graph may start late on a busy machine; from then on the
+                    # fake microphone beeps twice a second and the meter must follow it.
+                    await page.wait_for("window.guestState.level > 0", 15)
                     levels = []
-                    for _ in range(30):  # the fake microphone beeps once a second
+                    for _ in range(30):
                         levels.append(await page.evaluate("window.guestState.level"))
                         await asyncio.sleep(0.1)
                     out["levels"] = levels

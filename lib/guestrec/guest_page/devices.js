@@ -59,22 +59,27 @@ window.GuestDevices = (function () {
     };
   }
 
-  // A level meter on the microphone: calls onLevel(0..1) about 20 times a second.
+  // A level meter on the microphone: calls onLevel(0..1) about 20 times a second. The
+  // analyser's window (8192 samples, about 170 ms) is longer than the timer's period even
+  // when a busy machine delays the timer, so a short sound is never missed between two
+  // reads; the shown level falls back slowly (peak hold) so the eye can catch it.
   function meter(stream, onLevel) {
     const Context = window.AudioContext || window.webkitAudioContext;
     if (!Context || !stream.getAudioTracks().length) return () => {};
     const context = new Context();
     const source = context.createMediaStreamSource(stream);
     const analyser = context.createAnalyser();
-    analyser.fftSize = 1024;
+    analyser.fftSize = 8192;
     source.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
+    let shown = 0;
     const timer = setInterval(() => {
       if (context.state === "suspended") context.resume();
       analyser.getFloatTimeDomainData(samples);
       let peak = 0;
       for (let i = 0; i < samples.length; i++) peak = Math.max(peak, Math.abs(samples[i]));
-      onLevel(Math.min(1, peak));
+      shown = Math.max(Math.min(1, peak), shown * 0.8);
+      onLevel(shown < 0.001 ? 0 : shown);
     }, 50);
     return () => { clearInterval(timer); source.disconnect(); context.close(); };
   }
