@@ -43,10 +43,15 @@ def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> No
     ours = [i for i in inputs if i["inputName"] == "Probe Guest"]
     assert ours and ours[0]["unversionedInputKind"] == "guestrec_webrtc_guest"
 
-    # It was added to the current scene, fitted to the canvas.
-    items = h.ws.get_scene_item_list("Scene").scene_items
-    item = next(i for i in items if i["sourceName"] == "Probe Guest")
-    assert item["sceneItemTransform"]["boundsType"] == "OBS_BOUNDS_SCALE_INNER"
+    # It was added to the current scene, then fitted to the canvas by the layout (which runs
+    # on OBS's next tick, so it may show the default bounds for a moment).
+    def fitted_item():
+        items = h.ws.get_scene_item_list("Scene").scene_items
+        item = next((i for i in items if i["sourceName"] == "Probe Guest"), None)
+        fitted = item and item["sceneItemTransform"]["boundsType"] == "OBS_BOUNDS_SCALE_INNER"
+        return item if fitted else None
+
+    wait_until(fitted_item, 10, what="the guest's scene item fitted to the canvas")
 
     def picture():
         pixels = h.screenshot_rgb("Probe Guest")

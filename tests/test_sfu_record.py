@@ -22,6 +22,9 @@ from support.sfu_recorder_process import RecorderProcess
 
 FPS = 15.0
 PICKUP_FRAMES = int(FPS * 1.0)  # a new guest is recorded within a second of publishing
+# A restarted recorder first finds the room's publishers, then subscribes to each and waits
+# for a keyframe: on a loaded machine that has taken up to two seconds.
+RESTART_PICKUP_FRAMES = int(FPS * 3.0)
 
 
 @pytest.fixture
@@ -105,7 +108,7 @@ def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: P
             first.kill()  # a crash mid-show
             second = await asyncio.to_thread(RecorderProcess, rig, out)
             at_restart = {g.name: g.video.index for g in guests}
-            await asyncio.sleep(2.5)
+            await asyncio.sleep(4.0)
             sent = {g.name: await g.hang_up() for g in guests}
             await asyncio.sleep(0.5)
             await asyncio.to_thread(second.stop)
@@ -127,7 +130,7 @@ def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: P
         meta = json.loads(resumed.with_suffix(".json").read_text())
         assert meta["status"] == "complete"
         numbers = frame_numbers(resumed)
-        assert_unbroken(numbers, at_restart[name] + PICKUP_FRAMES, sent[name] - int(FPS), name)
+        assert_unbroken(numbers, at_restart[name] + RESTART_PICKUP_FRAMES, sent[name] - int(FPS), name)
 
 
 def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path: Path) -> None:
