@@ -292,11 +292,6 @@ class ObsHarness:
         python = self.python_threads()
         return self.thread_count() - len(python), python
 
-    # A known defect, not yet found: each script reload with a recorded guest leaves two
-    # (seen once: four) idle FFmpeg (libavutil) worker threads behind, with no Python object
-    # left holding a codec. Tolerated here so that a larger pile-up still fails.
-    KNOWN_NATIVE_LEAK_PER_ROUND = 4
-
     def assert_no_thread_pileup(self, snapshots: list[tuple[int, list[str]]],
                                 settle: float = 20.0) -> None:
         """After rounds that each ended with a thread snapshot: the named Python threads are
@@ -315,7 +310,7 @@ class ObsHarness:
                 problems.append(f"Python threads beyond the first round's: {dict(named - first_named)}")
             if workers > EXECUTOR_MAX_WORKERS:
                 problems.append(f"{workers} executor workers, more than one loop's executor holds")
-            if native > first_native + 1 + self.KNOWN_NATIVE_LEAK_PER_ROUND * (len(snapshots) - 1):
+            if native > first_native + 1:
                 problems.append(f"{native} other native threads, first round {first_native}")
             if not problems or time.monotonic() > deadline:
                 break

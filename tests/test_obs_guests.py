@@ -244,6 +244,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     lines = h.guestrec_log_lines()
     assert sum("stopped (script unloaded)" in line for line in lines) >= 3
     # No more threads after the last round than after the first: nothing piles up.
+    print(f"native threads and Python threads after each reload: {[(n, len(p)) for n, p in threads_after]}")
     h.assert_no_thread_pileup(threads_after)
     # And it still works after the rounds.
     guest = BackgroundGuest(h.whip_url("Eve"), h.token, GREEN_YUV).join()
@@ -277,6 +278,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
         threads_after.append(h.thread_snapshot())
         assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
         assert_each_source_has_its_hotkeys(h)
+    print(f"native threads and Python threads after each reload: {[(n, len(p)) for n, p in threads_after]}")
     h.assert_no_thread_pileup(threads_after)
     guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
     try:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import web, web_app
 
 from .http_guard import ConnectionGuard
 from .interfaces import SessionHost
@@ -35,6 +35,16 @@ PAGE_SECURITY = {
     ),
     "X-Content-Type-Options": "nosniff",
 }
+
+
+async def _forget_middleware_chains(app: web.Application) -> None:
+    """aiohttp caches each handler's middleware chain in a module-level LRU cache keyed on
+    the application (up to 1024 entries). aiohttp stays imported across OBS script
+    reloads, so without this a stopped server's application, and through it the roster,
+    its guests' sinks and their FFmpeg filter threads, would live on in that cache."""
+    cache = getattr(web_app, "_cached_build_middleware", None)
+    if callable(getattr(cache, "cache_clear", None)):
+        cache.cache_clear()
 
 
 @web.middleware
@@ -112,4 +122,5 @@ def build_app(
         add_upload_routes(app, uploads)
     app.router.add_get("/api/ice-servers", ice_servers_api)
     app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)
+    app.on_cleanup.append(_forget_middleware_chains)
     return app
