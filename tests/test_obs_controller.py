@@ -189,3 +189,25 @@ def test_port_in_use_is_reported_and_a_new_port_recovers(tmp_path: Path) -> None
     finally:
         ctl.stop()
         blocker.close()
+
+
+def test_a_dropped_guest_shows_as_reconnecting_until_it_is_ended(
+        controller: GuestRecorderController) -> None:
+    """A guest whose connection drops is not "left": its source and take wait for it, and the
+    script and its source say so, until the studio ends the wait."""
+    from guestrec.obs_bridge.status import guest_status_detail, guest_status_text
+
+    ctl = controller
+    port = ctl.options.port
+    guest = BackgroundGuest(f"http://127.0.0.1:{port}/whip/Ida", "token-of-the-studio", GREEN_YUV).join()
+    wait_until(lambda: (ctl.guest_status("Ida") or {}).get("connected") or None, 15, 0.2, "Ida")
+    guest.drop()  # no DELETE: the studio notices the lost connection itself
+    status = wait_until(lambda: (lambda s: s if s and s.get("returning") else None)(
+        ctl.guest_status("Ida")), 30, 0.2, "Ida awaited")
+    assert guest_status_text(status).startswith("reconnecting (up to 60 s")
+    assert guest_status_detail(status).startswith("Reconnecting: the connection dropped")
+    assert any(m == "guest 'Ida' dropped; waiting for it to reconnect" for _, m in ctl.logs), ctl.logs
+    assert "Ida" in {s["name"] for s in ctl.statuses()}
+    ctl.control("Ida", "hang_up")  # the studio stops waiting
+    wait_until(lambda: ctl.guest_status("Ida") is None or None, 15, 0.2, "the wait ended")
+    assert any(m == "guest 'Ida' left" for _, m in ctl.logs), ctl.logs

@@ -69,6 +69,10 @@ def test_status_texts_tell_recording_live_and_left_apart() -> None:
     assert guest_status_text({**status, "recording": False}).startswith("live, not recording; ")
     assert guest_status_text({**status, "connected": False}) == "left, last file 12.4 MB"
     assert guest_status_text(None) == "left"
+    # Dropped and awaited: neither live figures nor "left".
+    returning = {"name": "Ann", "connected": False, "returning": True}
+    assert guest_status_text(returning).startswith("reconnecting (up to 60 s")
+    assert guest_status_detail(returning).splitlines()[0].startswith("Reconnecting")
 
 
 def test_session_folder_and_manifest(tmp_path: Path) -> None:

@@ -173,6 +173,12 @@ class Engine:
             return []
         return self._call(self._guest_statuses(), timeout=5)
 
+    def returning_guests(self) -> list[str]:
+        """Guests whose connection dropped: their names, sources and takes wait for them."""
+        if not self.running or self._roster is None:
+            return []
+        return self._call(self._returning_guests(), timeout=5)
+
     def vdo_status(self) -> dict[str, Any] | None:
         """The VDO.Ninja room's handshake state, None when no room is set."""
         if not self.running or self._vdo is None:
@@ -337,6 +343,9 @@ class Engine:
 
     async def _guest_statuses(self) -> list[dict[str, Any]]:
         return self._roster.guest_statuses()
+
+    async def _returning_guests(self) -> list[str]:
+        return self._roster.awaiting_return()
 
     async def _roster_call(self, method: str, guest: str | None) -> list[str]:
         if self._roster is None:

@@ -294,10 +294,11 @@ class GuestRecorderController:
                 continue
             try:
                 statuses = engine.guests()
+                returning = engine.returning_guests()
                 self.room_status = engine.vdo_status()
             except Exception:
                 continue  # the loop is busy or stopping; try again next second
-            self._store(statuses)
+            self._store(statuses, returning)
             self._note_ingest_problem(engine.ingest_problem())
 
     def _note_ingest_problem(self, problem: str | None) -> None:
@@ -311,8 +312,10 @@ class GuestRecorderController:
             self.last_error = ""
             self._log("info", "SFU: guests come in again")
 
-    def _store(self, statuses: list[dict[str, Any]]) -> None:
+    def _store(self, statuses: list[dict[str, Any]], returning: list[str] = ()) -> None:
         fresh = {str(s.get("name")): dict(s) for s in statuses}
+        for name in returning:  # dropped, and awaited: not "left" yet
+            fresh.setdefault(name, {"name": name, "connected": False, "returning": True})
         now = time.monotonic()
         with self._status_lock:
             old = self._status
@@ -322,10 +325,14 @@ class GuestRecorderController:
                 # Forget a wish once the engine shows it, or after a while regardless.
                 if (seen is not None and bool(seen.get("recording")) == on) or now - when > 10:
                     del self._wanted[guest]
-        for name in sorted(set(fresh) - set(old)):
-            self._log("info", f"guest {name!r} joined")
-        for name in sorted(set(old) - set(fresh)):
-            self._log("info", f"guest {name!r} left")
+        for name in sorted(set(fresh) | set(old)):
+            if name not in fresh:
+                self._log("info", f"guest {name!r} left")
+            elif name not in old:
+                self._log("info", f"guest {name!r} joined")
+            elif _state(old[name])[4] != _state(fresh[name])[4]:
+                self._log("info", f"guest {name!r} " + ("dropped; waiting for it to reconnect"
+                                                        if fresh[name].get("returning") else "reconnected"))
         changed = {
             name for name in set(old) | set(fresh)
             if _state(old.get(name)) != _state(fresh.get(name))
@@ -341,10 +348,10 @@ class GuestRecorderController:
                 pass
 
 
-def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str, str]:
+def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str, str, bool]:
     if status is None:
-        return (False, False, "", "")
+        return (False, False, "", "", False)
     return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""),
-            str(status.get("guest_recorder") or ""))
+            str(status.get("guest_recorder") or ""), bool(status.get("returning")))
 
 

@@ -24,6 +24,9 @@ def run_guest_hotkey(action: str, guest: str, *, guest_status: StatusFn,
                      log: Callable[[str, str], None]) -> None:
     """Do what a guest's hotkey asks; a guest who is not connected is only logged."""
     status = guest_status(guest)
+    if action == "hang_up" and status and status.get("returning"):
+        control(guest, "hang_up", None)  # ends the wait for a dropped guest
+        return
     if not (status and status.get("connected")):
         log("info", f"hotkey {action!r} for {guest!r}: the guest is not connected")
         return

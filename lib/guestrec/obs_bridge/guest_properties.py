@@ -88,10 +88,12 @@ class GuestProperties:
         obs.obs_property_int_set_suffix(kbps, b" kbps")
         obs.obs_property_set_visible(kbps, video)
         obs.obs_property_set_enabled(kbps, connected)
+        # A dropped guest's wait can be ended too: Hang up stops holding its name and take.
+        returning = bool(status and status.get("returning"))
         for name, label in ((b"hang_up", b"Hang up"), (b"ask_mute", b"Ask guest to mute"),
                             (b"ask_unmute", b"Ask guest to unmute")):
             button = obs.obs_properties_add_button(props, name, label, self._button)
-            obs.obs_property_set_enabled(button, connected)
+            obs.obs_property_set_enabled(button, connected or (returning and name == b"hang_up"))
         obs.obs_properties_add_text(props, b"message", b"Message to the guest", L.OBS_TEXT_DEFAULT)
         send = obs.obs_properties_add_button(props, b"send_message", b"Send message", self._button)
         obs.obs_property_set_enabled(send, connected)

@@ -149,6 +149,9 @@ def refresh_status() -> None:
         return
     lines = [f"{s.get('name')}: {guest_status_text(s)}"
              for s in sorted(statuses, key=lambda s: str(s.get("name")))]
-    counts = {word: sum(guest_state(s) == word for s in statuses) for word in ("recording", "live")}
-    state.status_text = "\n".join(
-        head + [f"{counts['recording']} recording, {counts['live']} live, not recording"] + lines)
+    counts = {word: sum(guest_state(s) == word for s in statuses)
+              for word in ("recording", "live", "reconnecting")}
+    summary = f"{counts['recording']} recording, {counts['live']} live, not recording"
+    if counts["reconnecting"]:
+        summary += f", {counts['reconnecting']} reconnecting"
+    state.status_text = "\n".join(head + [summary] + lines)

@@ -6,6 +6,10 @@ import threading
 from collections import deque
 from typing import Any, Mapping
 
+from ..core.continuity import RESUME_GRACE_S
+
+RESUME_WAIT_TEXT = f"{RESUME_GRACE_S:.0f} s"
+
 
 def format_duration(seconds: float | None) -> str:
     total = int(max(0.0, seconds or 0.0))
@@ -24,7 +28,9 @@ def format_bytes(count: int | None) -> str:
 
 
 def guest_state(status: Mapping[str, Any] | None) -> str:
-    """One word for where a guest stands: "recording", "live" or "left"."""
+    """One word for where a guest stands: "recording", "live", "reconnecting" or "left"."""
+    if status and status.get("returning"):
+        return "reconnecting"
     if not status or not status.get("connected"):
         return "left"
     return "recording" if status.get("recording") else "live"
@@ -52,12 +58,14 @@ def guest_status_text(status: Mapping[str, Any] | None) -> str:
         text = "left"
         if status and status.get("file"):
             text += f", last file {format_bytes(status.get('file_bytes'))}"
+    elif state == "reconnecting":
+        text = f"reconnecting (up to {RESUME_WAIT_TEXT}; its source and take wait for it)"
     elif state == "recording":
         text = (f"recording {format_duration(status.get('recording_seconds'))}, "
                 f"{format_bytes(status.get('file_bytes'))}")
     else:
         text = "live, not recording"
-    if status and state != "left":
+    if status and state in ("recording", "live"):
         reception = reception_text(status)
         if reception:
             text += f"; {reception}"
@@ -109,11 +117,13 @@ def guest_status_detail(status: Mapping[str, Any] | None) -> str:
     """Several lines for a guest's own properties."""
     state = guest_state(status)
     lines = [{"recording": "RECORDING", "live": "Live, not recording",
+              "reconnecting": f"Reconnecting: the connection dropped; the guest's source and "
+                              f"recording wait up to {RESUME_WAIT_TEXT} for its return",
               "left": "Not connected"}[state]]
     if status and state == "recording":
         lines.append(f"Time {format_duration(status.get('recording_seconds'))}, "
                      f"{format_bytes(status.get('file_bytes'))} written")
-    if status and state != "left":
+    if status and state in ("recording", "live"):
         reception = reception_text(status)
         if reception:
             lines.append(f"Receiving {reception}")
