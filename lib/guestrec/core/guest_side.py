@@ -43,6 +43,11 @@ def record_at(config: GuestConfig) -> str:
     return "both" if config.plan.video else "studio"
 
 
+def browser_key(upload: GuestUpload) -> str:
+    """A browser recording's key among its session's running recordings."""
+    return f"browser {upload.upload_id}"
+
+
 class GuestSideRecordings:
     """Each guest's current browser-side recording and what its page last reported."""
 

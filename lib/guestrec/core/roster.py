@@ -30,7 +30,7 @@ from ..names import display_name
 from .admission import decide
 from .continuity import Continuity, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
-from .guest_side import GuestSideRecordings
+from .guest_side import GuestSideRecordings, browser_key
 from .guest_names import GuestNames
 from .liveness import quicken_consent_checks
 from .recording import RosterRecording
@@ -77,6 +77,11 @@ class GuestRoster(RosterWiring, RosterRecording, RosterStatus, RosterReturns):
         self._finished_listeners: dict[str, FinishedFn] = {}
         self.guest_side = GuestSideRecordings()  # recordings made in guests' browsers
         self.sessions = SessionFolders()
+        # A guest's browser recording keeps its session open until its file is closed,
+        # which can be well after the studio's own recording of that guest stopped.
+        uploads = self.guest_side.uploads
+        uploads.on_created = lambda upload: self.sessions.recording_started(browser_key(upload))
+        uploads.on_closed = lambda upload: self.sessions.recording_ended(browser_key(upload))
         self._names = GuestNames(on_return_ended=self._return_ended)
         self._closing = False
         quicken_consent_checks()

@@ -21,6 +21,7 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
@@ -76,6 +77,9 @@ class GuestUpload:
     times: UploadTimes = field(default_factory=UploadTimes)
     extra: dict = field(default_factory=dict)  # e.g. alignment, written into the sidecar
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    # Told once the recording is closed (finalized, failed or empty), e.g. so that its
+    # session folder stays open until then.
+    on_closed: Callable[["GuestUpload"], None] | None = field(default=None, repr=False)
     fresh: InitVar[bool] = True
 
     def __post_init__(self, fresh: bool) -> None:
@@ -202,6 +206,16 @@ class GuestUpload:
             return await self._finalize("incomplete", reason)
 
     async def _finalize(self, outcome: str, reason: str | None) -> Path | None:
+        try:
+            return await self._close(outcome, reason)
+        finally:
+            if self.on_closed is not None:
+                try:
+                    self.on_closed(self)
+                except Exception:  # noqa: BLE001 - the file is closed all the same
+                    log.exception("after closing %s", self.part.name)
+
+    async def _close(self, outcome: str, reason: str | None) -> Path | None:
         if self.size == 0:
             # Nothing arrived: no file to keep and no media lost, so no sidecar either.
             self.state, self.reason = "empty", reason

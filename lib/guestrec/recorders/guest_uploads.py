@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from .guest_plan import GuestRecording
@@ -33,6 +34,9 @@ class GuestUploads:
         self._uploads: dict[str, GuestUpload] = {}
         self._away: dict[str, float] = {}  # upload id -> monotonic time its guest left
         self._reaper: asyncio.Task | None = None
+        # Told when a recording is created here and when it is closed (session folders).
+        self.on_created: Callable[[GuestUpload], None] | None = None
+        self.on_closed: Callable[[GuestUpload], None] | None = None
 
     def create(self, guest: str, recording: GuestRecording, studio_stem: Path) -> GuestUpload:
         # A second guest recording beside one studio file (the guest changed devices) gets
@@ -44,9 +48,16 @@ class GuestUploads:
                 break
             part = studio_stem.with_name(f"{studio_stem.name}.guest-{number}.part")
         upload = GuestUpload(guest=guest, recording=recording, part=part)
+        upload.on_closed = self._closed
         self._uploads[upload.upload_id] = upload
         self._forget_old()
+        if self.on_created is not None:
+            self.on_created(upload)
         return upload
+
+    def _closed(self, upload: GuestUpload) -> None:
+        if self.on_closed is not None:
+            self.on_closed(upload)
 
     def get(self, upload_id: str) -> GuestUpload | None:
         return self._uploads.get(upload_id)
@@ -71,6 +82,7 @@ class GuestUploads:
         for part in parts:
             upload = GuestUpload.recover(part)
             if upload is not None and upload.upload_id not in self._uploads:
+                upload.on_closed = self._closed
                 self._uploads[upload.upload_id] = upload
                 recovered.append(upload)
                 log.info("resuming the guest upload %s at %d bytes", part.name, upload.size)
