@@ -117,3 +117,52 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
     assert longest_hole < 0.4 and guest_frames >= 0.9 * camera
     assert studio_side["video"]["gaps_over_500ms"] >= 1
     assert decode_errors_of_irregular_frames(guest_file) == ""
+
+
+# Everything UDP in the namespace (the live stream both ways) held to 20 kB/s: the browser's
+# congestion control finds the live stream short of bandwidth. The uploads go over TCP.
+SQUEEZE_RULES = ("table inet impair {\n chain out {\n  type filter hook output priority 0;\n"
+                 "  meta l4proto udp limit rate over 20 kbytes/second drop\n }\n}\n")
+
+
+def test_uploads_ease_off_while_the_live_stream_is_squeezed(tmp_path: Path, lossy_namespace: str) -> None:
+    out = tmp_path / "rec"
+    flags = [f"--use-fake-device-for-media-stream=fps={FPS}"]
+
+    async def scenario():
+        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
+                page = await browser.open(f"{server.base}/?name=Squeezed&token={server.token}")
+                await page.evaluate("window.guestRecorderKeepBytes = true")
+                await page.wait_for("window.guestState.media", 15)
+                await page.evaluate("document.getElementById('join').click()")
+                await page.wait_for("window.guestRecorderState.uploadedBytes > 0", 30)
+
+                async def recorder_state() -> dict:
+                    return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
+
+                nft(lossy_namespace, SQUEEZE_RULES)
+                await page.wait_for("window.guestRecorderState.liveLimited", 40)
+                squeezed = await recorder_state()
+                await asyncio.sleep(8)
+                behind = await recorder_state()
+                nft(lossy_namespace, "delete table inet impair\n")
+                await page.wait_for("!window.guestRecorderState.liveLimited", 60)
+                await page.wait_for("window.guestRecorderState.recordedBytes - "
+                                    "window.guestRecorderState.uploadedBytes < 200000", 60)
+                caught_up = await recorder_state()
+                await page.evaluate("document.getElementById('hangup').click()")
+                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+                final = await recorder_state()
+                digest = await page.evaluate(f"window.guestRecorder.sha256('{final['id']}')")
+                return squeezed, behind, caught_up, final, digest
+
+    squeezed, behind, caught_up, final, digest = run_in_namespace(lossy_namespace, scenario, 240)
+    lag = {name: s["recordedBytes"] - s["uploadedBytes"]
+           for name, s in (("squeezed", squeezed), ("8 s later", behind), ("caught up", caught_up))}
+    print(f"upload lag behind the recorder (bytes): {lag}; pauses while squeezed: {behind['eased']}")
+    assert behind["eased"] > squeezed["eased"]  # it gave way while the live stream was short
+    assert lag["8 s later"] > lag["squeezed"]  # ...and so fell behind the recorder
+    (finished,) = final["finished"]
+    side = json.loads(found(out, finished["file"]).with_suffix(".json").read_text())
+    assert side["complete"] and side["sha256"] == digest  # then caught up with every byte

@@ -26,6 +26,7 @@
   let pumping = false;
   let pumpAgain = false;
   let backoffMs = 0;
+  let lastSliceMs = 0; // when the last slice went out (uploads ease off, see pump)
   let retryTimer = null;
   const known = {}; // id -> upload: the page's own view, which storage follows
   const kept = {}; // id -> [Blob] while window.guestRecorderKeepBytes (tests read the hash)
@@ -129,10 +130,13 @@
       for (let round = 0; round < 100000; round++) {
         const upload = await nextUpload();
         if (!upload) break;
-        if (state.liveLimited && upload.acked < upload.stored && round > 0) {
-          state.eased += 1; // leave the bandwidth to the live stream, catch up later
-          await new Promise((r) => setTimeout(r, EASED_PAUSE_MS));
+        const wait = lastSliceMs + EASED_PAUSE_MS - Date.now();
+        if (state.liveLimited && upload.acked < upload.stored && wait > 0) {
+          // Leave the bandwidth to the live stream: one slice now and then, the rest later.
+          state.eased += 1;
+          await new Promise((r) => setTimeout(r, wait));
         }
+        if (upload.acked < upload.stored) lastSliceMs = Date.now();
         const ok = upload.acked < upload.stored ? await sendSlice(upload) : await finish(upload);
         if (!ok) { scheduleRetry(); break; }
         backoffMs = 0;

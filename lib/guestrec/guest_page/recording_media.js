@@ -5,12 +5,19 @@
 
 (function () {
   // Whether the live stream is short of bandwidth now; what it sends goes to state.live.
+  // Short: the browser's encoder says so, or the studio's reports show real loss or a
+  // long round trip. (The studio's answer sets a minimum bitrate for the recording plan,
+  // so the encoder may keep its rate on a congested link and only the loss shows it.)
   async function liveShortOfBandwidth(pc, state) {
     if (!pc) return false;
     try {
       const stats = await pc.getStats();
       let limited = false;
       stats.forEach((s) => {
+        if (s.type === "remote-inbound-rtp") {
+          if ((s.fractionLost || 0) > 0.05 || (s.roundTripTime || 0) > 0.4) limited = true;
+          return;
+        }
         if (s.type !== "outbound-rtp") return;
         if (s.qualityLimitationReason === "bandwidth") limited = true;
         if (s.kind === "video") {
