@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 import subprocess
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import av
@@ -68,30 +69,38 @@ def frame_times(path: Path) -> list[float]:
         return [float(f.time) for f in container.decode(video=0) if f.time is not None]
 
 
+@asynccontextmanager
+async def recorded_at_both(tmp_path: Path, out: Path, name: str):
+    """A Chromium guest, joined and recorded by the studio and in its own browser (which
+    keeps its bytes, so that the test can hash them): yields (server, page)."""
+    flags = [f"--use-fake-device-for-media-stream=fps={FPS}"]
+    async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+        async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
+            page = await browser.open(f"{server.base}/?name={name}&token={server.token}")
+            await page.evaluate("window.guestRecorderKeepBytes = true")
+            await page.wait_for("window.guestState.media", 15)
+            await page.evaluate("document.getElementById('join').click()")
+            await page.wait_for("window.guestRecorderState.recordedBytes > 0", 30)
+            yield server, page
+
+
 def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_namespace: str) -> None:
     out = tmp_path / "rec"
-    flags = [f"--use-fake-device-for-media-stream=fps={FPS}"]
 
     async def scenario():
-        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
-            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
-                page = await browser.open(f"{server.base}/?name=Lossy&token={server.token}")
-                await page.evaluate("window.guestRecorderKeepBytes = true")
-                await page.wait_for("window.guestState.media", 15)
-                await page.evaluate("document.getElementById('join').click()")
-                await page.wait_for("window.guestRecorderState.recordedBytes > 0", 30)
-                nft(lossy_namespace, LOSS_RULES)
-                await asyncio.sleep(3)
-                nft(lossy_namespace, OUTAGE_RULE)
-                await asyncio.sleep(2)
-                nft(lossy_namespace, "flush table inet impair\n" + LOSS_RULES)  # outage over, loss stays
-                await asyncio.sleep(3)
-                studio_status = server.sessions.guest_statuses()[0]
-                await page.evaluate("document.getElementById('hangup').click()")
-                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
-                state = json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
-                digest = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
-                return studio_status, state, digest
+        async with recorded_at_both(tmp_path, out, "Lossy") as (server, page):
+            nft(lossy_namespace, LOSS_RULES)
+            await asyncio.sleep(3)
+            nft(lossy_namespace, OUTAGE_RULE)
+            await asyncio.sleep(2)
+            nft(lossy_namespace, "flush table inet impair\n" + LOSS_RULES)  # outage over, loss stays
+            await asyncio.sleep(3)
+            studio_status = server.sessions.guest_statuses()[0]
+            await page.evaluate("document.getElementById('hangup').click()")
+            await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+            state = json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
+            digest = await page.evaluate(f"window.guestRecorder.sha256('{state['id']}')")
+            return studio_status, state, digest
 
     studio_status, state, digest = run_in_namespace(lossy_namespace, scenario, 150)
     (finished,) = state["finished"]
@@ -119,43 +128,38 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
     assert decode_errors_of_irregular_frames(guest_file) == ""
 
 
-# Everything UDP in the namespace (the live stream both ways) held to 20 kB/s: the browser's
-# congestion control finds the live stream short of bandwidth. The uploads go over TCP.
+# Everything UDP in the namespace (the live stream both ways) held to 20 kB/s: the studio's
+# reports show heavy loss, so the page finds its live stream short of bandwidth. The
+# uploads go over TCP and are not held back by the rule, only by the page itself.
 SQUEEZE_RULES = ("table inet impair {\n chain out {\n  type filter hook output priority 0;\n"
                  "  meta l4proto udp limit rate over 20 kbytes/second drop\n }\n}\n")
 
 
 def test_uploads_ease_off_while_the_live_stream_is_squeezed(tmp_path: Path, lossy_namespace: str) -> None:
     out = tmp_path / "rec"
-    flags = [f"--use-fake-device-for-media-stream=fps={FPS}"]
 
     async def scenario():
-        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
-            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
-                page = await browser.open(f"{server.base}/?name=Squeezed&token={server.token}")
-                await page.evaluate("window.guestRecorderKeepBytes = true")
-                await page.wait_for("window.guestState.media", 15)
-                await page.evaluate("document.getElementById('join').click()")
-                await page.wait_for("window.guestRecorderState.uploadedBytes > 0", 30)
+        async with recorded_at_both(tmp_path, out, "Squeezed") as (server, page):
+            await page.wait_for("window.guestRecorderState.uploadedBytes > 0", 30)
 
-                async def recorder_state() -> dict:
-                    return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
+            async def recorder_state() -> dict:
+                return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState)"))
 
-                nft(lossy_namespace, SQUEEZE_RULES)
-                await page.wait_for("window.guestRecorderState.liveLimited", 40)
-                squeezed = await recorder_state()
-                await asyncio.sleep(8)
-                behind = await recorder_state()
-                nft(lossy_namespace, "delete table inet impair\n")
-                await page.wait_for("!window.guestRecorderState.liveLimited", 60)
-                await page.wait_for("window.guestRecorderState.recordedBytes - "
-                                    "window.guestRecorderState.uploadedBytes < 200000", 60)
-                caught_up = await recorder_state()
-                await page.evaluate("document.getElementById('hangup').click()")
-                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
-                final = await recorder_state()
-                digest = await page.evaluate(f"window.guestRecorder.sha256('{final['id']}')")
-                return squeezed, behind, caught_up, final, digest
+            nft(lossy_namespace, SQUEEZE_RULES)
+            await page.wait_for("window.guestRecorderState.liveLimited", 40)
+            squeezed = await recorder_state()
+            await asyncio.sleep(8)
+            behind = await recorder_state()
+            nft(lossy_namespace, "delete table inet impair\n")
+            await page.wait_for("!window.guestRecorderState.liveLimited", 60)
+            await page.wait_for("window.guestRecorderState.recordedBytes - "
+                                "window.guestRecorderState.uploadedBytes < 200000", 60)
+            caught_up = await recorder_state()
+            await page.evaluate("document.getElementById('hangup').click()")
+            await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+            final = await recorder_state()
+            digest = await page.evaluate(f"window.guestRecorder.sha256('{final['id']}')")
+            return squeezed, behind, caught_up, final, digest
 
     squeezed, behind, caught_up, final, digest = run_in_namespace(lossy_namespace, scenario, 240)
     lag = {name: s["recordedBytes"] - s["uploadedBytes"]
