@@ -214,6 +214,10 @@ def test_turn_through_symmetric_nat_or_without_udp(tmp_path: Path, case: str) ->
     assert any('rel="ice-server"; username="' in link and "transport=tcp" in link for link in bot["links"])
     assert secret not in log
     assert re.search(r"guest 'Bot' media via TURN relay \(studio \w+ [\d.:]+/udp, guest relay 198\.51\.100\.10:", log), log
+    # Each TURN URL was tried when the server started, and said to work.
+    for transport in ("udp", "tcp"):
+        assert re.search(rf"TURN turn:{re.escape(TURN_IP)}:3478\?transport={transport}"
+                         rf"( \(the studio uses this one\))?: works \(relay {re.escape(TURN_IP)}:\d+", log), log
     # coturn, set up by install/turn.sh, refused to relay to the homes' private addresses.
     coturn_log = "".join(p.read_text() for p in tmp_path.glob("coturn*.log"))
     assert re.search(r"peer IP 10\.7[12]\.0\.2 denied", coturn_log), coturn_log[-2000:]
@@ -224,6 +228,35 @@ def test_turn_through_symmetric_nat_or_without_udp(tmp_path: Path, case: str) ->
         _check_minted(web["state"]["iceServers"], secret, "Page")
         assert secret not in web["page_text"] and secret not in json.dumps(web["state"])
         _check_recorded(studio, "Page")
+
+
+def test_turn_check_says_what_is_wrong(tmp_path: Path) -> None:
+    """The check the studio runs on each TURN URL when its server starts: a URL where
+    nothing answers and a wrong secret are reported in plain words, and when the studio's
+    own (the first) fails while another works, it says which to put first."""
+    from guestrec.turn_check import check_turn_servers, report_lines
+
+    with NatRig.build() as rig:
+        ice_json, secret = rig.start_coturn(tmp_path)
+        servers = json.loads(ice_json)
+        dead = f"turn:{TURN_IP}:3479?transport=tcp"  # nothing listens there
+        servers.insert(1, {"urls": [dead]})
+        text = json.dumps(servers)
+
+        async def check(turn_secret: str):
+            return report_lines(await check_turn_servers(IceSettings.from_text(text, turn_secret)))
+
+        right = rig.run_in("studio", lambda: check(secret), 60)
+        wrong = rig.run_in("studio", lambda: check("not-" + secret), 60)
+    print("\n".join(f"{level}: {line}" for level, line in right + wrong))
+    assert right[0] == ("error", f"TURN {dead} (the studio uses this one): cannot reach it: "
+                                 "connection refused (nothing listens on that port)"), right
+    assert right[1][0] == "info" and " works (relay " in right[1][1]
+    assert right[-1] == ("warning", f"the studio can use only one TURN address: put "
+                                    f"turn:{TURN_IP}:3478?transport=udp first in the ICE servers setting")
+    refused = [line for level, line in wrong if "refused: 401" in line]
+    assert len(refused) == 2 and all("check its username and credential, or the TURN secret" in line
+                                     for line in refused), wrong
 
 
 @needs_chromium

@@ -160,11 +160,20 @@ class Engine:
             raise EngineError(str(exc)) from None
 
     def _log_ice(self, settings: EngineSettings) -> None:
-        """Say which ICE servers guests get, and what the studio itself cannot use."""
+        """Say which ICE servers guests get, and what the studio itself cannot use; check
+        each TURN server in the background and say how that went."""
         ice = settings.ice()
         self._log("info", ice.describe())
         for note in ice.for_studio().notes:
             self._log("info", note + " (guests' browsers use it)")
+        if ice.has_turn and self._loop is not None:
+            asyncio.run_coroutine_threadsafe(self._report_turn(ice), self._loop)
+
+    async def _report_turn(self, ice: IceSettings) -> None:
+        from .turn_check import check_turn_servers, report_lines
+
+        for level, line in report_lines(await check_turn_servers(ice)):
+            self._log(level, line)
 
     # ----- guests and recordings --------------------------------------------------
 

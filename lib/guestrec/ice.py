@@ -194,6 +194,10 @@ class IceSettings:
             return minted.username, minted.password
         return server.username, server.credential
 
+    def credentials_for(self, server: IceServer, who: str) -> tuple[str | None, str | None]:
+        """(username, credential) for `who`'s use of `server`: minted when a secret is set."""
+        return self._credentials(server, who, None)
+
     def for_client(self, guest: str, now: float | None = None) -> list[dict[str, Any]]:
         """The list for a browser or WHIP client, in W3C JSON; TURN entries carry credentials
         minted for this guest when a secret is set (the secret itself never leaves)."""
