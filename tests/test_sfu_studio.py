@@ -320,3 +320,59 @@ def test_director_reaches_an_sfu_guest_and_its_hang_up_sticks(rig: JanusRig, tmp
     assert {"type": "message", "text": "Stand by"} in events and "hangup" in kinds, events
     assert mia_after == ([], []), mia_after  # left the room, not taken again
     assert ned_after == (["Ned"], []), ned_after  # still publishing elsewhere, not taken again
+
+
+def test_dropped_guest_comes_back_through_janus_into_its_take(rig: JanusRig, tmp_path: Path) -> None:
+    """A guest whose connection drops (no DELETE) and who comes back with the resume secret
+    of its 201 gets its name back, and its recording goes on as part 2 of the same take."""
+    out = tmp_path / "rec"
+    server = ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                          "--sfu-secret", rig.api_secret)
+
+    async def guests_api() -> list[dict]:
+        _, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+        return json.loads(body)
+
+    async def recording_alice() -> dict:
+        for _ in range(150):
+            found = [g for g in await guests_api() if g["name"] == "Alice" and g["recording"]]
+            if found:
+                return found[0]
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"Alice not recording: {await guests_api()}")
+
+    async def show() -> tuple[WhipClient, WhipClient, dict, dict]:
+        first = WhipClient(f"{server.base}/whip/Alice", token=server.token,
+                           tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240, fps=FPS)])
+        await first.publish()
+        await first.wait_connected()
+        before = await recording_alice()
+        await asyncio.sleep(2.0)
+        await first.pc.close()  # gone without a DELETE, like a closed laptop
+        await asyncio.sleep(1.0)
+        async with WhipClient(f"{server.base}/whip/Alice", token=server.token,
+                              tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240, fps=FPS)],
+                              headers={"Guestrec-Resume": first.resume_secret}) as second:
+            await second.publish()
+            await second.wait_connected()
+            await asyncio.sleep(1.0)
+            after = await recording_alice()
+            await asyncio.sleep(2.0)
+            assert await second.delete() == 200
+        return first, second, before, after
+
+    try:
+        first, second, before, after = asyncio.run(asyncio.wait_for(show(), 90))
+    finally:
+        output = server.stop()
+    assert first.resume_secret and second.given_name == "Alice", output
+    assert second.resume_secret == first.resume_secret, output
+    assert after["file"] != before["file"], (before, after)
+    files = sorted(recordings(out)["Alice"], key=lambda p: p.stat().st_mtime)
+    assert [p.name for p in files] == [before["file"], after["file"]], output
+    take1, take2 = (json.loads(p.with_suffix(".json").read_text())["take"] for p in files)
+    assert take1["id"] == take2["id"] and (take1["part"], take2["part"]) == (1, 2)
+    assert take1["next_file"] == files[1].name and take2["previous_file"] == files[0].name
+    for path in files:
+        assert json.loads(path.with_suffix(".json").read_text())["status"] == "complete"
+        assert float(probe(path)["format"]["duration"]) > 0.8

@@ -42,6 +42,10 @@ class GuestNames:
         self._claims[continuity.name] = continuity
         return continuity.name
 
+    def resuming(self, name: str) -> bool:
+        """Whether `name` was claimed back by its returning guest (not yet admitted)."""
+        return name in self._claims
+
     def admitted(self, name: str) -> Continuity | None:
         """The name is a guest's now; returns what a returning guest takes back."""
         self._pending.discard(name)

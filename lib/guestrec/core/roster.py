@@ -116,6 +116,10 @@ class GuestRoster(RosterWiring, RosterRecording, RosterStatus, RosterReturns):
         one waiting for its return) has it; held until `admit` or `release_name`."""
         return self._names.reserve(requested, (g.name for g in self._guests.values()))
 
+    def resuming(self, name: str) -> bool:
+        """Whether `name` came from `claim_name` for a returning guest."""
+        return self._names.resuming(name)
+
     async def claim_name(self, requested: str, resume_secret: str | None) -> str:
         """Like `reserve_name`, but a guest coming back with its resume secret gets its
         own name (and with `admit`, its sink and take) back. A live guest of that name with
@@ -146,12 +150,15 @@ class GuestRoster(RosterWiring, RosterRecording, RosterStatus, RosterReturns):
         dtls_failure_hint: str | None = None,
         on_finished: FinishedFn | None = None,
         peer: str | None = None,
+        secret: str | None = None,
     ) -> Guest:
-        """Take a guest in: wire its connection and start its connect watchdog."""
+        """Take a guest in: wire its connection and start its connect watchdog. `secret`:
+        the resume secret a new guest gets, when its ingest handed one out already."""
         continuity = self._names.admitted(name)
+        fresh = Continuity(name=name, secret=secret) if secret else Continuity(name=name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
                       dtls_failure_hint=dtls_failure_hint, peer=peer,
-                      continuity=continuity or Continuity(name=name), resumed=continuity is not None)
+                      continuity=continuity or fresh, resumed=continuity is not None)
         if continuity is not None:
             continuity.parts += 1
             guest.sink = continuity.sink

@@ -39,6 +39,7 @@ class Claim:
 
     name: str | None  # already reserved in the roster; None: the follower names the guest
     control: GuestControl | None
+    secret: str | None = None  # the resume secret the ingest gave the guest
 
 
 ClaimFn = Callable[[Publisher], "Claim | None"]
@@ -136,6 +137,7 @@ class RoomFollower:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=config.ice.for_studio().servers))
         guest = self.roster.admit(
             name, pc, client=CLIENT, config=config, control=claim.control if claim else None,
+            secret=claim.secret if claim else None,
             on_finished=lambda g, reason: self._ended(publisher, g, handle, reason),
         )
         guest.extra_status["sfu_feed"] = publisher.feed

@@ -21,7 +21,8 @@ from aiohttp import web
 
 from ... import sdp
 from ...core import GuestRoster
-from ...core.returns import STUDIO_HUNG_UP
+from ...core.continuity import new_secret
+from ...core.returns import RECONNECTED, STUDIO_HUNG_UP
 from ...interfaces import OfferRejected, SessionAnswer
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower
@@ -33,12 +34,16 @@ from .watcher import RoomWatcher
 log = logging.getLogger(__name__)
 
 ENDED_SESSIONS_KEPT = 256
+# The guest's own connection to Janus failed (no DELETE): it may come back with its
+# resume secret into the same name, source and take (see core/returns.py).
+CONNECTION_FAILED = "connection failed"
 JANUS_LOST_TEXT = "The studio's media server restarted; join again."
 
 
 @dataclass
 class StudioSession:
     name: str  # reserved in the roster until its subscription takes it
+    secret: str = field(default_factory=new_secret)  # for its return after a drop
     events: PageEvents = field(default_factory=PageEvents)
     relay: PublisherRelay | None = None
     feed: int | None = None
@@ -75,6 +80,12 @@ class SfuStudio:
         self.follower.publisher_added(publisher)
 
     def publisher_removed(self, feed: int, reason: str) -> None:
+        sid = self._by_feed.get(feed)
+        if sid is not None and not reason.startswith("Janus went away"):
+            # One of our own guests left the room while its WHIP session was still ours
+            # (a DELETE or a hang-up ends the session first): its connection dropped.
+            reason = CONNECTION_FAILED
+            asyncio.ensure_future(self._end(sid, reason))
         self.follower.publisher_removed(feed, reason)
 
     def connection_changed(self, problem: str | None) -> None:
@@ -89,8 +100,8 @@ class SfuStudio:
 
     async def open_session(self, guest: str, offer_sdp: str, resume_secret: str | None = None,
                            peer: str | None = None) -> SessionAnswer:
-        """A guest's offer, relayed into the room. A dropped guest that comes back joins
-        the room afresh (its resume secret is not used: the take ends with the drop)."""
+        """A guest's offer, relayed into the room. A dropped guest that comes back with its
+        resume secret gets its name, source and take back, as over plain WHIP."""
         try:
             sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
@@ -104,7 +115,15 @@ class SfuStudio:
         await self.roster.make_room(peer)
         config = self.roster.current_config()
         sid = secrets.token_urlsafe(16)
-        session = StudioSession(self.roster.reserve_name(guest))
+        # With the right secret: its name back (a live guest of that name is its dead
+        # connection, not yet noticed: it is ended first, and so is its publisher).
+        name = await self.roster.claim_name(guest, resume_secret)
+        for old_sid, old in list(self._sessions.items()):
+            if old.name == name and old.admitted:
+                await self._end(old_sid, RECONNECTED)
+        session = StudioSession(name)
+        if resume_secret and self.roster.resuming(name):
+            session.secret = resume_secret  # the secret of the continuity it takes back
         self._sessions[sid] = session
 
         def joined(feed: int) -> None:
@@ -131,6 +150,7 @@ class SfuStudio:
         return SessionAnswer(
             session_id=sid, answer_sdp=sdp.tune_answer(relay.answer_sdp, config.plan), guest=session.name,
             links=[*config.ice.link_headers(session.name), f'</whip/session/{sid}/events>; rel="{LINK_REL}"'],
+            resume_secret=session.secret,
         )
 
     async def close_session(self, session_id: str) -> bool:
@@ -161,7 +181,7 @@ class SfuStudio:
         if session.admitted:  # subscribed again: the follower continues the first one
             return Claim(None, session.events)
         session.admitted = True
-        return Claim(session.name, session.events)
+        return Claim(session.name, session.events, session.secret)
 
     def _hung_up(self, publisher: Publisher) -> None:
         # Our own guest leaves the room too (its page was told and closes on its own).
@@ -171,8 +191,12 @@ class SfuStudio:
 
     def _relay_event(self, sid: str, message: dict[str, Any]) -> None:
         if message.get("janus") in ("hangup", "detached"):
-            # The guest's connection to Janus ended without a DELETE.
-            asyncio.ensure_future(self._end(sid, f"connection to the media server ended ({message.get('reason', message.get('janus'))})"))
+            # The guest's connection to Janus ended without a DELETE: a drop it may come
+            # back from.
+            session = self._sessions.get(sid)
+            log.info("guest %r's connection to the media server ended (%s)", session.name if session else sid,
+                     message.get("reason", message.get("janus")))
+            asyncio.ensure_future(self._end(sid, CONNECTION_FAILED))
 
     async def _end(self, sid: str, reason: str) -> None:
         session = self._sessions.pop(sid, None)
@@ -188,11 +212,13 @@ class SfuStudio:
             self.roster.release_name(session.name)
         relay, session.relay = session.relay, None
         try:
-            if relay is not None:
-                await relay.leave()
+            # The guest ends first, for this reason: once its publisher leaves, the room's
+            # own event would end it for another (and a drop must stay a drop).
             guest = self.follower.guests.get(session.feed) if session.feed is not None else None
             if guest is not None:
                 await self.roster.finish(guest, reason)
+            if relay is not None:
+                await relay.leave()
         finally:
             session.events.close()
         log.info("guest %r left the room: %s", session.name, reason)
