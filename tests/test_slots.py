@@ -4,6 +4,7 @@ vanishes gives its slot back as soon as its connection is known dead."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -12,9 +13,11 @@ import time
 from pathlib import Path
 
 import aiohttp
+import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from guestrec.core.admission import MAX_PENDING, MAX_PENDING_PER_ADDRESS
+from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.serve_process import ROOT
 from support.synthetic import MovingVideoTrack, ToneAudioTrack
@@ -122,3 +125,40 @@ def test_vanished_guest_frees_its_slot_within_seconds(tmp_path: Path) -> None:
     print(f"guest killed: slot free after {freed_after:.1f} s; files {files}")
     assert freed_after <= 9.0  # ICE consent checks every second (core/liveness.py)
     assert any(name.startswith("Gone") and name.endswith(".json") for name in files)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+def test_a_guest_page_waits_out_a_busy_studio_and_joins(tmp_path: Path) -> None:
+    """Guests behind one router who all join at once: the one past the per-address budget
+    gets a 503 with Retry-After, and its page waits and sends its offer again by itself."""
+    async def scenario() -> dict:
+        async with running_server(tmp_path / "rec", record=1000) as server:
+            offers = [await dead_offer() for _ in range(MAX_PENDING_PER_ADDRESS)]
+            for i, offer in enumerate(offers):
+                assert await post_from("127.0.0.1", server.whip_url(f"stranger{i}"), server.token, offer) == 201
+            async with aiohttp.ClientSession() as http:
+                async with http.post(server.whip_url("Raw"), data=await dead_offer(), headers={
+                        "Content-Type": "application/sdp", "Authorization": f"Bearer {server.token}"}) as resp:
+                    refused = (resp.status, resp.headers.get("Retry-After"), await resp.text())
+            async with Chromium(tmp_path / "profile") as browser:
+                page = await browser.open(f"{server.base}/?name=Late&token={server.token}")
+                await page.wait_for("window.guestState.media", 15)
+                started = time.monotonic()
+                await page.evaluate("document.getElementById('join').click()")
+                await page.wait_for("window.guestState.busyRetries >= 1", 10)
+                waiting = await page.evaluate("document.getElementById('status').textContent")
+                await page.wait_for("window.guestState.connected", 30)
+                joined = time.monotonic() - started
+                state = json.loads(await page.evaluate("JSON.stringify(window.guestState)"))
+                names = [s["name"] for s in server.sessions.guest_statuses()]
+            return {"refused": refused, "waiting": waiting, "joined": joined, "state": state, "names": names}
+
+    out = asyncio.run(asyncio.wait_for(scenario(), 90))
+    print(f"busy studio: {out['refused'][:2]}; the page joined after {out['joined']:.1f} s "
+          f"and {out['state']['busyRetries']} wait(s)")
+    status, retry_after, text = out["refused"]
+    assert status == 503 and 1 <= int(retry_after) <= 5 and "still connecting" in text
+    assert out["waiting"].startswith("The studio is letting other guests in; trying again in ")
+    assert out["state"]["connected"] and out["state"]["httpStatus"] == 201
+    assert "Late" in out["names"]

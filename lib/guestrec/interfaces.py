@@ -15,10 +15,11 @@ import av
 class OfferRejected(Exception):
     """An SDP offer we will not answer; `status` is the HTTP status to send (4xx)."""
 
-    def __init__(self, reason: str, status: int = 400) -> None:
+    def __init__(self, reason: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.status = status
+        self.retry_after = retry_after  # seconds after which the same offer may get in
 
 
 @dataclass

@@ -15,6 +15,7 @@ longer lock real guests out. A guest reconnecting under its name is a new offer 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -52,8 +53,11 @@ def decide(
         if len(group) + (reserved if group is pending else 0) < limit:
             continue
         oldest = group[0]
-        if now - oldest.created >= EVICTABLE_AFTER_S:
+        waited = now - oldest.created
+        if waited >= EVICTABLE_AFTER_S:
             return Decision(evict=oldest)
+        # By then the oldest has connected or can give way: the client may simply retry.
         raise OfferRejected(
-            f"too many guests still connecting {who} (at most {limit}); try again in a few seconds", 503)
+            f"too many guests still connecting {who} (at most {limit}); try again in a few seconds", 503,
+            retry_after=max(1, math.ceil(EVICTABLE_AFTER_S - waited)))
     return Decision()

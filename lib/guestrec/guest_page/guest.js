@@ -187,7 +187,8 @@
       // Back after a drop: the studio's secret gets this guest its name, source and take.
       const saved = reconnect.resume.get(typed);
       const { response, text, whipUrl } = await postOffer(
-        saved ? saved.name : typed, saved && saved.secret, peer.localDescription.sdp, state);
+        saved ? saved.name : typed, saved && saved.secret, peer.localDescription.sdp, state,
+        (seconds) => setStatus("The studio is letting other guests in; trying again in " + seconds + " s…"));
       const given = response.headers.get("Guestrec-Name");
       const secret = response.headers.get("Guestrec-Resume");
       if (given) state.guest = decodeURIComponent(given);

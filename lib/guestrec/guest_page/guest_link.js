@@ -63,18 +63,33 @@
     });
   }
 
+  // A 503 with Retry-After (other guests are still connecting) is waited out and the same
+  // offer sent again, this many times at most, each wait at most MAX_RETRY_AFTER_S.
+  const BUSY_RETRIES = 6;
+  const MAX_RETRY_AFTER_S = 15;
+
   // The offer to the studio's WHIP endpoint under `name` (with the resume secret when
   // coming back). Resolves with the studio's 201 answer; rejects with an Error in words
-  // for the guest (err.final when trying again cannot help).
-  async function postOffer(name, resumeSecret, sdp, state) {
+  // for the guest (err.final when trying again cannot help). onWait(seconds) is told
+  // before each wait for a busy studio.
+  async function postOffer(name, resumeSecret, sdp, state, onWait) {
     const headers = { "Content-Type": "application/sdp" };
     if (resumeSecret) headers["Guestrec-Resume"] = resumeSecret;
     const whipUrl = new URL("whip/" + encodeURIComponent(name), location.href);
     let response;
-    try {
-      response = await fetch(whipUrl, { method: "POST", headers: authHeaders(headers), body: sdp });
-    } catch (err) {
-      throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
+    for (let attempt = 0; ; attempt++) {
+      try {
+        response = await fetch(whipUrl, { method: "POST", headers: authHeaders(headers), body: sdp });
+      } catch (err) {
+        throw new Error("The studio cannot be reached. Check your internet connection, or ask the studio whether it is ready.");
+      }
+      const wait = Number(response.headers.get("Retry-After"));
+      if (response.status !== 503 || !(wait > 0) || attempt >= BUSY_RETRIES) break;
+      state.busyRetries = attempt + 1;
+      const seconds = Math.min(wait, MAX_RETRY_AFTER_S);
+      if (onWait) onWait(seconds);
+      await response.text();
+      await new Promise((done) => setTimeout(done, seconds * 1000));
     }
     state.httpStatus = response.status;
     const text = await response.text();

@@ -41,7 +41,7 @@ MAX_RESUME_CHARS = 200
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
     "Access-Control-Allow-Headers": f"Authorization, Content-Type, If-Match, {RESUME_HEADER}",
-    "Access-Control-Expose-Headers": f"Location, ETag, Link, {RESUME_HEADER}, {NAME_HEADER}",
+    "Access-Control-Expose-Headers": f"Location, ETag, Link, Retry-After, {RESUME_HEADER}, {NAME_HEADER}",
 }
 BODY_TIMEOUT_S = 10.0  # an offer's body must arrive within this (slow senders hold a socket)
 
@@ -134,7 +134,8 @@ async def post_offer(request: web.Request) -> web.Response:
         answer = await host.open_session(guest, offer, resume, peer=request.remote)
     except OfferRejected as exc:
         log.info("offer from %r rejected (%d): %s", guest[:80], exc.status, exc.reason)
-        return plain(exc.status, exc.reason)
+        retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
+        return plain(exc.status, exc.reason, retry)
     except Exception:  # noqa: BLE001 - one broken offer must not take the server down
         log.exception("answering %r failed", guest[:80])
         return plain(500, "the server could not answer this offer")
