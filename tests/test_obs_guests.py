@@ -136,6 +136,9 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
     time.sleep(1.5)
     rex.drop()
     wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    # OBS says he is awaited, not gone (the script's status polls once a second).
+    wait_until(lambda: "guest 'Rex' dropped; waiting for it to reconnect" in h.log_text() or None,
+               10, 0.5, "the Script Log to say Rex is awaited")
     rex = BackgroundGuest(h.whip_url("Rex"), h.token, RED_YUV,
                           headers={"Guestrec-Resume": secret}).join()
     try:
@@ -144,6 +147,7 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
         second = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording after the drop")
         assert second["file"] != first["file"] and second["take"]["part"] == 2
         assert second["take"]["id"] == first["take"]["id"]
+        wait_until(lambda: "guest 'Rex' reconnected" in h.log_text() or None, 10, 0.5, "Rex reconnected")
         names = h.inputs_of_our_kind()
         assert names.count("Rex") == 1 and len(names) == len(before) + 1
         time.sleep(1.5)
