@@ -24,7 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .janus_client import JanusError, JanusSession
-from .videoroom import PLUGIN, Publisher
+from .videoroom import Publisher, request_once
 from .watcher import WATCHER_DISPLAY, RoomWatcher
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,7 @@ def _request(session: JanusSession | None, body: dict[str, Any]) -> Any:
     async def run() -> dict[str, Any]:
         if session is None:
             raise JanusError("Janus is away")
-        handle = await session.attach(PLUGIN)
-        try:
-            data, _ = await handle.request(body)
-            return data
-        finally:
-            await handle.detach()
+        return await request_once(session, body)
     return run()
 
 

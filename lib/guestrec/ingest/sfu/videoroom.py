@@ -46,7 +46,8 @@ def publishers_in(items: Any) -> list[Publisher]:
     return found
 
 
-async def _with_handle(session: JanusSession, body: dict[str, Any]) -> dict[str, Any]:
+async def request_once(session: JanusSession, body: dict[str, Any]) -> dict[str, Any]:
+    """One VideoRoom request on a handle of its own, detached afterwards."""
     handle = await session.attach(PLUGIN)
     try:
         data, _ = await handle.request(body)
@@ -56,13 +57,13 @@ async def _with_handle(session: JanusSession, body: dict[str, Any]) -> dict[str,
 
 
 async def check_room(session: JanusSession, room: int) -> None:
-    data = await _with_handle(session, {"request": "exists", "room": room})
+    data = await request_once(session, {"request": "exists", "room": room})
     if not data.get("exists"):
         raise JanusError(f"Janus has no VideoRoom room {room} (install/janus.sh makes one)", NO_SUCH_ROOM)
 
 
 async def list_publishers(session: JanusSession, room: int) -> list[Publisher]:
-    data = await _with_handle(session, {"request": "listparticipants", "room": room})
+    data = await request_once(session, {"request": "listparticipants", "room": room})
     return publishers_in(data.get("participants"))
 
 
