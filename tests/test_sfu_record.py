@@ -22,6 +22,7 @@ from support.sfu_recorder_process import RecorderProcess
 
 FPS = 15.0
 PICKUP_FRAMES = int(FPS * 1.0)  # a new guest is recorded within a second of publishing
+# (counted from the frame the guest was at when its connection to Janus was up)
 # A restarted recorder first finds the room's publishers, then subscribes to each and waits
 # for a keyframe: on a loaded machine that has taken up to two seconds.
 RESTART_PICKUP_FRAMES = int(FPS * 3.0)
@@ -49,7 +50,7 @@ def names_per_shard(count: int, per_shard: int) -> list[list[str]]:
 
 async def _show(rig: JanusRig, early: list[str], late: str, leaver: str) -> dict[str, tuple[int, int]]:
     """Guests publish; `late` joins 2 s later, `leaver` hangs up after 3 s. Returns each
-    guest's (frame index when it was first published, frames sent)."""
+    guest's (frame index when it was published, frames sent)."""
     guests = {name: JanusGuest(rig, name, fps=FPS) for name in early + [late]}
     sent: dict[str, int] = {}
     try:
@@ -63,7 +64,7 @@ async def _show(rig: JanusRig, early: list[str], late: str, leaver: str) -> dict
         for name, guest in guests.items():
             if name not in sent:
                 sent[name] = await guest.hang_up()
-    return {name: (0, count) for name, count in sent.items()}
+    return {name: (guests[name].published_at, count) for name, count in sent.items()}
 
 
 def test_two_shards_record_each_guest_once(rig: JanusRig, tmp_path: Path) -> None:
@@ -90,7 +91,8 @@ def test_two_shards_record_each_guest_once(rig: JanusRig, tmp_path: Path) -> Non
             assert meta["mode"] == "video" and meta["video"]["codec"] == "vp8"
             numbers = frame_numbers(path)
             # The end: what the guest sent, less what was still in flight when it left.
-            assert_unbroken(numbers, PICKUP_FRAMES, sent[name][1] - int(FPS), f"{name} in shard {index + 1}")
+            assert_unbroken(numbers, sent[name][0] + PICKUP_FRAMES, sent[name][1] - int(FPS),
+                            f"{name} in shard {index + 1}")
             print(f"{name}: frames {numbers[0]}..{numbers[-1]} of {sent[name][1]} sent")
 
 
@@ -98,7 +100,7 @@ def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: P
     out = tmp_path / "rec"
     names = ["Anna", "Bert"]
 
-    async def show() -> tuple[dict[str, int], dict[str, int]]:
+    async def show() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
         guests = [JanusGuest(rig, name, fps=FPS) for name in names]
         first = RecorderProcess(rig, out)
         second = None
@@ -118,15 +120,15 @@ def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: P
             first.kill()
             if second is not None:
                 second.kill()
-        return at_restart, sent
+        return at_restart, sent, {g.name: g.published_at for g in guests}
 
-    at_restart, sent = asyncio.run(show())
+    at_restart, sent, published = asyncio.run(show())
     files = recordings(out)
     assert sorted(files) == names
     for name in names:
         assert len(files[name]) == 2, files[name]  # the crashed run's file and the new one
         crashed, resumed = sorted(files[name], key=lambda p: p.stat().st_mtime)
-        assert frame_numbers(crashed)[0] <= PICKUP_FRAMES
+        assert frame_numbers(crashed)[0] <= published[name] + PICKUP_FRAMES
         meta = json.loads(resumed.with_suffix(".json").read_text())
         assert meta["status"] == "complete"
         numbers = frame_numbers(resumed)
@@ -136,7 +138,7 @@ def test_restarted_recorder_picks_its_guests_up_again(rig: JanusRig, tmp_path: P
 def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path: Path) -> None:
     out = tmp_path / "rec"
 
-    async def show(recorder: RecorderProcess) -> int:
+    async def show(recorder: RecorderProcess) -> tuple[int, int]:
         guest = JanusGuest(rig, "Carla", fps=FPS)
         try:
             await guest.publish()
@@ -151,11 +153,11 @@ def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path
             await asyncio.sleep(2.5)
         finally:
             sent = await guest.hang_up()
-        return sent
+        return guest.published_at, sent
 
     recorder = RecorderProcess(rig, out)
     try:
-        sent = asyncio.run(show(recorder))
+        published, sent = asyncio.run(show(recorder))
         assert recorder.wait_for("following room", 5), recorder.output
         output = recorder.stop()
     finally:
@@ -168,7 +170,7 @@ def test_janus_restart_is_reported_and_recording_resumes(rig: JanusRig, tmp_path
     meta = json.loads(before.with_suffix(".json").read_text())
     assert meta["status"] == "complete", meta
     assert frame_numbers(before)[-1] >= 2.0 * FPS - FPS
-    assert_unbroken(frame_numbers(after), PICKUP_FRAMES, sent - int(FPS), "after the restart")
+    assert_unbroken(frame_numbers(after), published + PICKUP_FRAMES, sent - int(FPS), "after the restart")
 
 
 def test_recorder_started_before_janus_waits_for_it(rig: JanusRig, tmp_path: Path) -> None:
@@ -180,21 +182,21 @@ def test_recorder_started_before_janus_waits_for_it(rig: JanusRig, tmp_path: Pat
         rig.start()
         assert recorder.wait_for("following room", 10), recorder.output
 
-        async def show() -> int:
+        async def show() -> tuple[int, int]:
             guest = JanusGuest(rig, "Early", fps=FPS)
             try:
                 await guest.publish()
                 await asyncio.sleep(2.5)
             finally:
                 sent = await guest.hang_up()
-            return sent
+            return guest.published_at, sent
 
-        sent = asyncio.run(show())
+        published, sent = asyncio.run(show())
         output = recorder.stop()
     finally:
         recorder.kill()
     (path,) = recordings(out)["Early"]
-    assert_unbroken(frame_numbers(path), PICKUP_FRAMES, sent - int(FPS), output)
+    assert_unbroken(frame_numbers(path), published + PICKUP_FRAMES, sent - int(FPS), output)
 
 
 def test_dropped_subscription_is_made_again_while_the_guest_publishes(rig: JanusRig, tmp_path: Path) -> None:

@@ -27,6 +27,7 @@ class JanusGuest:
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.session: JanusSession | None = None
         self.relay: PublisherRelay | None = None
+        self.published_at = 0  # the video frame index when Janus had the publisher connected
 
     @property
     def feed(self) -> int:
@@ -50,6 +51,7 @@ class JanusGuest:
                 await asyncio.sleep(0.05)
 
         await asyncio.wait_for(connected(), timeout)
+        self.published_at = self.video.index
 
     async def hang_up(self) -> int:
         """Leave the room; returns the number of video frames sent."""
