@@ -259,11 +259,11 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
 
 
 def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None:
-    """The Scripts dialog's Reload (obs_script_reload on the product script), three times,
+    """The Scripts dialog's Reload (obs_script_reload on the product script), four times,
     each time with a guest connected and recording."""
     h = obs_auto
     threads_after: list[tuple[int, list[str]]] = []
-    for round_no in range(1, 4):
+    for round_no in range(1, 5):
         guest = BackgroundGuest(h.whip_url("Kim"), h.token, RED_YUV).join()
         try:
             wait_until(lambda: shows_colour(h, "Kim", RED_RGB), 20, 0.5, "Kim's picture")
