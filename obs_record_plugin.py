@@ -76,17 +76,24 @@ try:
 
     # Before PyAV loads: its codecs must not bind to the system ones OBS links.
     PRELOADED = isolate_pyav_libraries()
-    import av  # noqa: F401  (checked here so a missing one is named clearly)
-    import aiortc  # noqa: F401
     import aiohttp  # noqa: F401
-    import numpy  # noqa: F401
+    import aiortc  # noqa: F401
+    import av  # noqa: F401  (checked here so a missing one is named clearly)
     import guestrec.media  # noqa: F401  (imports everything recording needs)
+    import numpy  # noqa: F401
     from guestrec.obs_bridge.controller import GuestRecorderController
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
     from guestrec.obs_bridge.script_panel import build_properties
     from guestrec.obs_bridge.script_state import (
-        flush_script_log, link_for, log, obs_record_folder, read_options, refresh_status,
-        set_defaults, settle_settings, state,
+        flush_script_log,
+        link_for,
+        log,
+        obs_record_folder,
+        read_options,
+        refresh_status,
+        set_defaults,
+        settle_settings,
+        state,
     )
     from guestrec.obs_bridge.sources import GuestSourceManager
 except ImportError as exc:

@@ -25,10 +25,14 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "lib"))
 
-from guestrec.obs_process import Xvfb, close_obs, start_obs  # noqa: E402
-from guestrec.obs_setup import (  # noqa: E402
-    ObsSetup, latest_log, read_global_ini, script_settings_from_collection, write_all,
+from obs_launcher.obs_config import (  # noqa: E402
+    ObsSetup,
+    latest_log,
+    read_global_ini,
+    script_settings_from_collection,
+    write_all,
 )
+from obs_launcher.obs_process import Xvfb, close_obs, start_obs  # noqa: E402
 
 SCRIPT = REPO / "obs_record_plugin.py"
 LINK_LINE = re.compile(r"\[guestrec\] guest server running; guest link: (\S+)")

@@ -28,8 +28,8 @@ from typing import Any, Callable
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lib"))
 
-from guestrec.obs_process import Xvfb, close_obs, kill_obs, send_delete_window, start_obs  # noqa: E402
-from guestrec.obs_setup import ObsSetup, free_port, latest_log, write_all, write_plain_collection  # noqa: E402
+from obs_launcher.obs_config import ObsSetup, free_port, latest_log, write_all, write_plain_collection  # noqa: E402
+from obs_launcher.obs_process import Xvfb, close_obs, kill_obs, send_delete_window, start_obs  # noqa: E402
 
 SCRIPT = ROOT / "obs_record_plugin.py"
 # obsws_python logs every refused connection while OBS is still starting.

@@ -14,8 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-
-from guestrec.plan import make_plan
+from guestrec.common.plan import make_plan
 from support.cdp import CHROMIUM, Chromium
 from support.guest_run import GuestSpec, record_guests
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

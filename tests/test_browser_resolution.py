@@ -12,8 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from guestrec import sdp
+from guestrec.webrtc import sdp
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.media_probe import probe, streams_of

@@ -15,9 +15,8 @@ import time
 from pathlib import Path
 
 import aiohttp
-
-from guestrec.http_guard import IDLE_SECONDS, MAX_CONNECTIONS
 from guestrec.media.sidecar import read_sidecar
+from guestrec.server.web_guard import IDLE_SECONDS, MAX_CONNECTIONS
 from support.media_probe import probe, streams_of
 from support.serve_process import ServeProcess
 from support.whip_client import WhipClient

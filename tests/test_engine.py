@@ -11,10 +11,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from guestrec.engine import Engine, EngineError, EngineSettings
-from guestrec.obs_setup import free_port
-from guestrec.plan import RecordSettingsError
+from guestrec.common.plan import RecordSettingsError
+from guestrec.server.engine import Engine, EngineError, EngineSettings
+from obs_launcher.obs_config import free_port
 from support.synthetic import MovingVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient
 
@@ -162,8 +161,8 @@ def test_every_interface_gives_a_link_other_machines_can_use(tmp_path: Path) -> 
     import ssl
     from urllib.parse import urlsplit
 
-    from guestrec.certs import CERT_NAME
-    from guestrec.netaddr import outward_address
+    from guestrec.server.certificates import CERT_NAME
+    from guestrec.server.netaddr import outward_address
 
     engine = Engine(EngineSettings(out_dir=tmp_path, host="0.0.0.0", port=free_port("0.0.0.0")))
     engine.start()

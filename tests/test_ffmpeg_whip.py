@@ -13,8 +13,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from guestrec import certs
 from guestrec.ingest.whip import FFMPEG_DTLS_HINT
+from guestrec.server import certificates as certs
 from support.guest_server import running_server
 from support.media_probe import probe
 

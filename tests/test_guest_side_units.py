@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from guestrec.common.plan import make_plan
 from guestrec.core.guest import GuestConfig
 from guestrec.core.guest_side import record_at
 from guestrec.obs_bridge.status import guest_status_text
-from guestrec.plan import make_plan
-from guestrec.recorders.alignment import coarse_offset
-from guestrec.recorders.guest_plan import guest_recording
-from guestrec.recorders.guest_upload import final_extension
+from guestrec.uploads.alignment import coarse_offset
+from guestrec.uploads.guest_plan import guest_recording
+from guestrec.uploads.guest_upload import final_extension
 
 
 def test_guest_recording_follows_the_plan() -> None:

@@ -19,11 +19,10 @@ import av
 import numpy as np
 import pytest
 from aiohttp import web
-
-from guestrec.plan import make_plan
-from guestrec.recorders.guest_plan import guest_recording
-from guestrec.recorders.guest_uploads import GuestUploads
-from guestrec.recorders.upload_routes import add_upload_routes
+from guestrec.common.plan import make_plan
+from guestrec.uploads.guest_plan import guest_recording
+from guestrec.uploads.guest_uploads import GuestUploads
+from guestrec.uploads.upload_routes import add_upload_routes
 from support.media_probe import ffprobe_decode_errors, probe, streams_of
 
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-
-from guestrec.engine import Engine, EngineError, EngineSettings
-from guestrec.obs_setup import free_port
+from guestrec.server.engine import Engine, EngineError, EngineSettings
+from obs_launcher.obs_config import free_port
 from support.guest_server import running_server
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

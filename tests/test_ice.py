@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from guestrec import turn_rest
-from guestrec.cli import main as cli_main
-from guestrec.ice import DEFAULT_ENV, IceConfigError, IceSettings, read_ice_servers_arg
-from guestrec.ice_status import PAIR_DIRECT, PAIR_RELAY, PAIR_STUN, candidate_types, pair_kind
+from guestrec.cli.commands import main as cli_main
 from guestrec.obs_bridge.controller import ScriptOptions, engine_settings
 from guestrec.obs_bridge.status import guest_status_text
+from guestrec.webrtc import turn_rest
+from guestrec.webrtc.ice import DEFAULT_ENV, IceConfigError, IceSettings, read_ice_servers_arg
+from guestrec.webrtc.ice_status import PAIR_DIRECT, PAIR_RELAY, PAIR_STUN, candidate_types, pair_kind
 from support.guest_server import running_server
 from support.whip_client import WhipClient, post_raw
 

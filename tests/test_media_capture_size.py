@@ -7,10 +7,9 @@ import asyncio
 from pathlib import Path
 
 import av
-
+from guestrec.common.plan import make_plan
 from guestrec.media import GuestMedia
 from guestrec.media.writer import encode_size
-from guestrec.plan import make_plan
 from support.media_probe import ffprobe_decode_errors
 from support.peer_pair import PeerPair
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

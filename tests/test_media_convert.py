@@ -7,9 +7,8 @@ from pathlib import Path
 
 import av
 import pytest
-
-from guestrec.convert import ConversionError, convert_file
-from guestrec.plan import make_plan
+from guestrec.cli.convert import ConversionError, convert_file
+from guestrec.common.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import packet_digests, probe, streams_of
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

@@ -13,10 +13,14 @@ from pathlib import Path
 
 import av
 import pytest
-
-from guestrec.repair import RepairError, repair_file
+from guestrec.cli.repair import RepairError, repair_file
 from support.media_probe import (
-    audio_samples, decoded_video, packet_digests, probe, read_counter, streams_of,
+    audio_samples,
+    decoded_video,
+    packet_digests,
+    probe,
+    read_counter,
+    streams_of,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

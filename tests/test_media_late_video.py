@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
-
+from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
-from guestrec.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import audio_samples, probe, streams_of
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

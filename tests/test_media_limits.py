@@ -7,7 +7,6 @@ import struct
 
 import av
 import numpy as np
-
 from guestrec.media.ledger import StreamLedger
 from guestrec.media.limits import MediaLimits, declared_size
 

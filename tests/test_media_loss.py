@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
-from guestrec.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import decoded_video, ffprobe_decode_errors, read_counter
 from support.synthetic import CounterVideoTrack, ToneAudioTrack

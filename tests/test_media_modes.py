@@ -8,9 +8,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
-
+from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
-from guestrec.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import audio_samples, ffprobe_decode_errors, probe, streams_of
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

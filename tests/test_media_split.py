@@ -7,12 +7,15 @@ from pathlib import Path
 
 import av
 import numpy as np
-
+from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
-from guestrec.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import (
-    audio_samples, decoded_video, ffprobe_decode_errors, probe, read_counter,
+    audio_samples,
+    decoded_video,
+    ffprobe_decode_errors,
+    probe,
+    read_counter,
 )
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 

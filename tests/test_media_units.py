@@ -8,11 +8,15 @@ import fractions
 import av
 import numpy as np
 import pytest
-
 from guestrec.media import audioline
 from guestrec.media.bitstream import (
-    H264ParameterSets, h264_is_keyframe, h264_nal_types, h264_sps_size, opus_packet_samples,
-    vp8_frame_size, vp8_is_keyframe,
+    H264ParameterSets,
+    h264_is_keyframe,
+    h264_nal_types,
+    h264_sps_size,
+    opus_packet_samples,
+    vp8_frame_size,
+    vp8_is_keyframe,
 )
 from guestrec.media.timeline import HOLD_SECONDS, Timeline
 
@@ -192,8 +196,8 @@ def test_audio_line_never_runs_far_ahead_of_the_wall_clock() -> None:
 def test_start_recording_into_an_unwritable_place_raises_oserror(tmp_path) -> None:
     import asyncio
 
+    from guestrec.common.plan import make_plan
     from guestrec.media import GuestMedia
-    from guestrec.plan import make_plan
 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")

@@ -6,8 +6,7 @@ import time
 from datetime import datetime, timezone
 
 import pytest
-
-from guestrec.names import display_name, reserve_recording_path, safe_file_stem
+from guestrec.common.names import display_name, reserve_recording_path, safe_file_stem
 
 MOMENT = datetime(2026, 11, 24, 10, 15, 0, tzinfo=timezone.utc)
 

@@ -21,9 +21,9 @@ from typing import Any
 
 import aiohttp
 import pytest
-from guestrec.certs import ensure_self_signed
-from guestrec.ice import IceSettings, parse_ice_servers
-from guestrec.ice_status import PAIR_RELAY, PAIR_STUN, selected_pair
+from guestrec.server.certificates import ensure_self_signed
+from guestrec.webrtc.ice import IceSettings, parse_ice_servers
+from guestrec.webrtc.ice_status import PAIR_RELAY, PAIR_STUN, selected_pair
 from support.cdp import CHROMIUM, Chromium
 from support.media_probe import probe, streams_of
 from support.netrig import GUEST_IP, STUDIO_IP, STUDIO_WAN, TURN_IP, NatRig, skip_reason
@@ -234,7 +234,7 @@ def test_turn_check_says_what_is_wrong(tmp_path: Path) -> None:
     """The check the studio runs on each TURN URL when its server starts: a URL where
     nothing answers and a wrong secret are reported in plain words, and when the studio's
     own (the first) fails while another works, it says which to put first."""
-    from guestrec.turn_check import check_turn_servers, report_lines
+    from guestrec.webrtc.turn_check import check_turn_servers, report_lines
 
     with NatRig.build() as rig:
         ice_json, secret = rig.start_coturn(tmp_path)

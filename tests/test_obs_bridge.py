@@ -11,7 +11,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from obs_harness import ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]

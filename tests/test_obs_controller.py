@@ -9,13 +9,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
+from guestrec.common.plan import RecordSettingsError
 from guestrec.obs_bridge.controller import (
-    GuestRecorderController, ScriptOptions, engine_settings, record_value,
+    GuestRecorderController,
+    ScriptOptions,
+    engine_settings,
+    record_value,
 )
-from guestrec.obs_setup import free_port
-from guestrec.plan import RecordSettingsError
 from obs_harness import GREEN_YUV, BackgroundGuest, wait_until
+from obs_launcher.obs_config import free_port
 
 
 def test_record_modes_map_to_the_record_value() -> None:

@@ -11,9 +11,14 @@ import time
 from pathlib import Path
 
 import pytest
-
 from obs_harness import (
-    BLUE_YUV, GREEN_YUV, BackgroundGuest, ObsHarness, decode_all, ffprobe, obs_available,
+    BLUE_YUV,
+    GREEN_YUV,
+    BackgroundGuest,
+    ObsHarness,
+    decode_all,
+    ffprobe,
+    obs_available,
     wait_until,
 )
 
@@ -104,7 +109,6 @@ def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -
     the program the flashes and the beeps must still coincide."""
     import av
     import numpy as np
-
     from support.synthetic import flash_beep_pair
 
     h = obs_follow

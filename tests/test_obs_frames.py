@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
 import av
-
+import numpy as np
 from guestrec.obs_bridge import libobs as L
 from guestrec.obs_bridge.frames import AudioConverter, to_i420
 from guestrec.obs_bridge.status import (
-    HandoverStats, format_bytes, format_duration, guest_status_detail, guest_status_text,
+    HandoverStats,
+    format_bytes,
+    format_duration,
+    guest_status_detail,
+    guest_status_text,
 )
 
 

@@ -11,10 +11,21 @@ import time
 from pathlib import Path
 
 import pytest
-
 from obs_harness import (
-    BLUE_RGB, BLUE_YUV, GREEN_RGB, GREEN_YUV, RED_RGB, RED_YUV, BackgroundGuest, ObsHarness,
-    close_to, decode_all, ffprobe, mean_rgb, obs_available, wait_until,
+    BLUE_RGB,
+    BLUE_YUV,
+    GREEN_RGB,
+    GREEN_YUV,
+    RED_RGB,
+    RED_YUV,
+    BackgroundGuest,
+    ObsHarness,
+    close_to,
+    decode_all,
+    ffprobe,
+    mean_rgb,
+    obs_available,
+    wait_until,
 )
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]

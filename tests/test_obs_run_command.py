@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-
-from guestrec.obs_setup import ObsSetup, free_port, script_settings_from_collection
 from obs_harness import ROOT, obs_available
+from obs_launcher.obs_config import ObsSetup, free_port, script_settings_from_collection
 
 pytestmark = [pytest.mark.obs]
 

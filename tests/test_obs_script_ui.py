@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from obs_harness import GREEN_YUV, RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]
@@ -208,7 +207,7 @@ def check_session(folder: Path, h: ObsHarness) -> None:
 def test_a_vdo_ninja_room_set_in_the_script_is_joined_and_shown(tmp_path: Path) -> None:
     """A room set in the script's properties starts the VDO.Ninja ingest; its handshake
     state shows in the script's status (here a server that is not there: reconnecting)."""
-    from guestrec.obs_setup import free_port
+    from obs_launcher.obs_config import free_port
 
     reason = obs_available()
     if reason:

@@ -7,8 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from guestrec.obs_setup import (
-    ObsSetup, obs_command, obs_environment, script_settings_from_collection, write_all,
+from obs_launcher.obs_config import (
+    ObsSetup,
+    obs_command,
+    obs_environment,
+    script_settings_from_collection,
+    write_all,
 )
 
 ROOT = Path(__file__).resolve().parent.parent

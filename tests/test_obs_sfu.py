@@ -8,8 +8,18 @@ import time
 from pathlib import Path
 
 import pytest
-
-from obs_harness import RED_RGB, RED_YUV, BackgroundGuest, ObsHarness, close_to, decode_all, ffprobe, mean_rgb, obs_available, wait_until
+from obs_harness import (
+    RED_RGB,
+    RED_YUV,
+    BackgroundGuest,
+    ObsHarness,
+    close_to,
+    decode_all,
+    ffprobe,
+    mean_rgb,
+    obs_available,
+    wait_until,
+)
 from support.janus_rig import JanusRig, skip_without_janus
 from support.sfu_files import recordings
 

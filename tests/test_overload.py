@@ -16,12 +16,10 @@ import time
 from pathlib import Path
 
 import aiohttp
-
+from guestrec.common.plan import make_plan
 from guestrec.media import writer as writer_module
-from guestrec.plan import make_plan
-from support.guest_run import GuestSpec, record_guests
-
 from guestrec.media.sidecar import read_sidecar
+from support.guest_run import GuestSpec, record_guests
 from support.media_probe import decoded_video, read_counter
 from support.serve_process import ServeProcess
 from support.synthetic import CounterVideoTrack, ToneAudioTrack

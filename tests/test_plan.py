@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from guestrec.plan import RecordSettingsError, make_plan, parse_record_value
+from guestrec.common.plan import RecordSettingsError, make_plan, parse_record_value
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,8 @@ import asyncio
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-
-from guestrec import sdp
-from guestrec.plan import make_plan
+from guestrec.common.plan import make_plan
+from guestrec.webrtc import sdp
 
 ANSWER = (
     "v=0\r\n"

@@ -12,8 +12,7 @@ from pathlib import Path
 
 import av
 import numpy as np
-
-from guestrec.obs_setup import free_port
+from obs_launcher.obs_config import free_port
 from support.media_probe import probe
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import SolidVideoTrack, ToneAudioTrack

@@ -8,9 +8,9 @@ import logging
 from pathlib import Path
 
 import pytest
-from guestrec import sdp
+from guestrec.common.plan import make_plan
 from guestrec.core import roster
-from guestrec.plan import make_plan
+from guestrec.webrtc import sdp
 from support.counting_sink import CountingSink
 from support.guest_server import running_server
 from support.media_probe import probe

@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-
 from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.ingest.sfu.videoroom import list_publishers
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
-from support.sfu_recorder_process import GuestrecProcess, RecorderProcess
 from support.sfu_files import assert_unbroken, frame_numbers, recordings
+from support.sfu_recorder_process import GuestrecProcess, RecorderProcess
 
 FPS = 15.0
 PICKUP_FRAMES = int(FPS)

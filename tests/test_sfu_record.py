@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from guestrec.ingest.sfu.shard import shard_of
 from guestrec.ingest.sfu.videoroom import Publisher
 from support.janus_guest import JanusGuest
@@ -214,9 +213,9 @@ def test_recorder_started_before_janus_waits_for_it(rig: JanusRig, tmp_path: Pat
 def test_dropped_subscription_is_made_again_while_the_guest_publishes(rig: JanusRig, tmp_path: Path) -> None:
     """In-process recorder: its connection to Janus for one guest closes (as when the
     network between them drops); the guest still publishes, so it is subscribed again."""
-    from guestrec.ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from guestrec.common.plan import make_plan
     from guestrec.ingest.sfu.shard import Shard
-    from guestrec.plan import make_plan
+    from guestrec.ingest.sfu.shard_recorder import RecorderSettings, ShardRecorder
 
     out = tmp_path / "rec"
     settings = RecorderSettings(url=rig.url, room=rig.room, api_secret=rig.api_secret, shard=Shard(1, 1),
@@ -257,9 +256,9 @@ def test_loss_through_janus_costs_about_a_second(rig: JanusRig, tmp_path: Path) 
     """Packets lost for good between Janus and a copy recorder: the broken frames are left
     out and the keyframe asked for reaches the guest through Janus, so about a second is
     missing, not everything until the guest's next keyframe of its own."""
-    from guestrec.ingest.sfu.recorder import RecorderSettings, ShardRecorder
+    from guestrec.common.plan import make_plan
     from guestrec.ingest.sfu.shard import Shard
-    from guestrec.plan import make_plan
+    from guestrec.ingest.sfu.shard_recorder import RecorderSettings, ShardRecorder
     from test_media_loss import lose_for_good
 
     out = tmp_path / "rec"

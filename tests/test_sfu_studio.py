@@ -13,10 +13,9 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-
 from guestrec.ingest.sfu.janus_client import JanusSession
-from guestrec.obs_setup import free_port
 from guestrec.ingest.sfu.videoroom import list_publishers
+from obs_launcher.obs_config import free_port
 from support.cdp import CHROMIUM, Chromium
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
@@ -267,7 +266,7 @@ def test_obs_controller_shows_a_janus_outage_and_its_end(rig: JanusRig, tmp_path
 def test_director_reaches_an_sfu_guest_and_its_hang_up_sticks(rig: JanusRig, tmp_path: Path) -> None:
     """Requests travel over the page's event stream; a hung-up guest leaves the room and
     is not subscribed again (its page closes its connection, as the guest page does)."""
-    from guestrec.engine import Engine, EngineSettings
+    from guestrec.server.engine import Engine, EngineSettings
 
     engine = Engine(EngineSettings(out_dir=tmp_path / "rec", port=free_port(), token="t" * 16, codec="copy",
                                    sfu=rig.sfu, sfu_room=rig.room, sfu_secret=rig.api_secret))

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
-
 from guestrec.ingest.sfu import SfuSettingError, parse_room, parse_sfu
 from guestrec.ingest.sfu.receive_buffers import enlarge_receive_buffers
 from guestrec.ingest.sfu.shard import Shard, ShardError, shard_of
@@ -63,10 +62,9 @@ def test_sfu_follower_keeps_aioices_consent_pace() -> None:
     """The studio's quick consent check (1 s, 4 misses) is for WHIP guests; a process that
     follows a Janus room goes back to aioice's pace (Janus reports who leaves)."""
     from aioice import ice
-
+    from guestrec.common.plan import make_plan
     from guestrec.core import GuestConfig, GuestRoster
     from guestrec.ingest.sfu.follower import RoomFollower
-    from guestrec.plan import make_plan
 
     async def run() -> tuple[float, int, float, int]:
         roster = GuestRoster(lambda: GuestConfig(plan=make_plan(None), out_dir=Path("/nonexistent")))

@@ -14,9 +14,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
+from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
-from guestrec.plan import make_plan
 from support.guest_run import GuestSpec, record_guests
 from support.media_probe import probe, streams_of
 from support.synthetic import MovingVideoTrack, ToneAudioTrack

@@ -13,12 +13,18 @@ import asyncio
 from pathlib import Path
 
 import pytest
-
 from obs_harness import RED_RGB, ObsHarness, close_to, mean_rgb, obs_available, wait_until
 from support.netns import loopback_namespace
 from support.vdo_rig import (
-    RED, app_server, guest_browser, guest_url, handshake_install, handshake_server, make_tls,
-    recordings, rig_unavailable,
+    RED,
+    app_server,
+    guest_browser,
+    guest_url,
+    handshake_install,
+    handshake_server,
+    make_tls,
+    recordings,
+    rig_unavailable,
 )
 
 pytestmark = [pytest.mark.obs, pytest.mark.browser]

@@ -15,18 +15,31 @@ import time
 from pathlib import Path
 
 import pytest
-
-from guestrec.engine import Engine, EngineSettings
 from guestrec.ingest.vdoninja import VdoSettings
 from guestrec.ingest.vdoninja.room import LEFT_GRACE_S
-from guestrec.obs_setup import free_port
+from guestrec.server.engine import Engine, EngineSettings
+from obs_launcher.obs_config import free_port
 from support.media_probe import mean_yuv
 from support.netns import loopback_namespace
 from support.vdo_hosted import hosted_double
 from support.vdo_rig import (
-    BLUE, GREEN, RED, YELLOW, app_server, guest_browser, guest_url, guests_of, handshake_install,
-    handshake_server, largest_gap, make_tls, recording, recordings, rig_unavailable,
-    video_wall_times, wait_for_guests,
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    app_server,
+    guest_browser,
+    guest_url,
+    guests_of,
+    handshake_install,
+    handshake_server,
+    largest_gap,
+    make_tls,
+    recording,
+    recordings,
+    rig_unavailable,
+    video_wall_times,
+    wait_for_guests,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(rig_unavailable()), reason=rig_unavailable() or "")]

@@ -14,13 +14,12 @@ from pathlib import Path
 
 import pytest
 from aiohttp import WSMsgType, web
-
 from guestrec.ingest.vdoninja import crypto
 from guestrec.ingest.vdoninja.dialects import HostedDialect, RelayDialect
 from guestrec.ingest.vdoninja.names import RoomKeys, clean_id, room_name, room_password
 from guestrec.ingest.vdoninja.settings import VdoSettings, VdoSettingsError, settings_from_link
 from guestrec.ingest.vdoninja.signaling import SignalingSocket, tls_context
-from guestrec.obs_setup import free_port
+from obs_launcher.obs_config import free_port
 from support.vdo_rig import make_tls
 
 
@@ -177,7 +176,7 @@ def test_bad_settings_are_refused_with_the_reason() -> None:
 
 
 def test_serve_takes_the_room_settings() -> None:
-    from guestrec.cli import build_parser, vdo_settings
+    from guestrec.cli.commands import build_parser, vdo_settings
 
     args = build_parser().parse_args([
         "serve", "--vdo-room", "R", "--vdo-password", "false", "--vdo-server", "h:9",
@@ -299,7 +298,7 @@ def test_engine_joins_and_leaves_the_room_with_the_settings(tmp_path: Path) -> N
     import dataclasses
     import time
 
-    from guestrec.engine import Engine, EngineSettings
+    from guestrec.server.engine import Engine, EngineSettings
 
     vdo = VdoSettings(room="R", password=False, server=f"wss://127.0.0.1:{free_port()}", ice_servers=())
     engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), vdo=vdo))

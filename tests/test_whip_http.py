@@ -14,8 +14,8 @@ import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
-
-from guestrec import certs, sdp
+from guestrec.server import certificates as certs
+from guestrec.webrtc import sdp
 from support.guest_server import RunningServer, running_server
 from support.whip_client import WhipClient, WhipError, post_raw
 
@@ -230,8 +230,7 @@ def test_self_signed_certificate_is_made_once_and_serves_https(tmp_path: Path) -
 
     async def fetch() -> tuple[int, str]:
         from aiohttp import web
-
-        from guestrec.webapp import build_app
+        from guestrec.server.web_app import build_app
 
         app = build_app(_NoGuests(), "t0ken")
         runner = web.AppRunner(app, access_log=None)

@@ -26,8 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent / "lib")]
 
 import aiohttp  # noqa: E402
-
-from guestrec.obs_setup import free_port  # noqa: E402
+from obs_launcher.obs_config import free_port  # noqa: E402
 from support.cdp import Chromium  # noqa: E402
 from support.guest_server import running_server  # noqa: E402
 
@@ -98,10 +97,10 @@ import asyncio, sys
 sys.path.insert(0, sys.argv[1])
 from pathlib import Path
 from aiohttp import web
-from guestrec.plan import make_plan
-from guestrec.recorders.guest_plan import guest_recording
-from guestrec.recorders.guest_uploads import GuestUploads
-from guestrec.recorders.upload_routes import add_upload_routes
+from guestrec.common.plan import make_plan
+from guestrec.uploads.guest_plan import guest_recording
+from guestrec.uploads.guest_uploads import GuestUploads
+from guestrec.uploads.upload_routes import add_upload_routes
 
 async def main():
     uploads = GuestUploads()

@@ -20,9 +20,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "lib"))
 
+from guestrec.common.plan import make_plan  # noqa: E402
 from guestrec.media import writer as writer_module  # noqa: E402
 from guestrec.media.sidecar import read_sidecar  # noqa: E402
-from guestrec.plan import make_plan  # noqa: E402
 from support.guest_run import GuestSpec, record_guests  # noqa: E402
 from support.synthetic import MovingVideoTrack, ToneAudioTrack  # noqa: E402
 

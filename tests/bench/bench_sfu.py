@@ -30,10 +30,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-
 import av  # noqa: E402
-
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_recording import REAL_TIME_SHARE, count_video_frames, process_cpu_seconds  # noqa: E402
 from guestrec.ingest.sfu.janus_client import JanusSession  # noqa: E402
 from guestrec.ingest.sfu.shard import shard_of  # noqa: E402

@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guestrec.names import safe_file_stem
+from guestrec.common.names import safe_file_stem
 
 from .counting_sink import CountingSink
 from .guest_server import running_server

@@ -11,9 +11,9 @@ import asyncio
 from collections.abc import Callable
 from pathlib import Path
 
-from guestrec.interfaces import GuestSink
+from guestrec.common.interfaces import GuestSink
+from guestrec.common.plan import make_plan
 from guestrec.media import GuestMedia
-from guestrec.plan import make_plan
 
 from .media_probe import audio_samples, beep_times, flash_times, pair_offsets, video_luma
 from .peer_pair import PeerPair, delay_incoming_rtp

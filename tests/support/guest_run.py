@@ -17,9 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
-
+from guestrec.common.plan import RecordPlan
 from guestrec.media import GuestMedia
-from guestrec.plan import RecordPlan
 
 from .peer_pair import PeerPair
 

@@ -19,11 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
-
-from guestrec.plan import make_plan
+from guestrec.common.plan import make_plan
 from guestrec.core import GuestConfig, GuestRoster
 from guestrec.ingest.whip import WhipIngest
-from guestrec.webapp import build_app
+from guestrec.server.web_app import build_app
 
 
 @dataclass

@@ -14,8 +14,9 @@ import json
 import sys
 from pathlib import Path
 
+from guestrec.common.plan import make_plan
 from guestrec.media import GuestMedia
-from guestrec.plan import make_plan
+
 from support.peer_pair import PeerPair
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 

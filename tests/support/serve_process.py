@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from guestrec.obs_setup import free_port
+from obs_launcher.obs_config import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aiohttp import WSMsgType, web
-
-from guestrec.obs_setup import free_port
+from obs_launcher.obs_config import free_port
 
 
 @dataclass

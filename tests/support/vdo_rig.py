@@ -36,8 +36,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-
-from guestrec.obs_setup import free_port
+from obs_launcher.obs_config import free_port
 
 from .cdp import Chromium
 from .media_probe import dominant_tone, mean_yuv

@@ -33,9 +33,9 @@ from urllib.parse import unquote, urljoin
 
 import aiohttp
 import av
-from multidict import CIMultiDict
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamTrack
+from multidict import CIMultiDict
 
 SAMPLE_RATE = 48000
 

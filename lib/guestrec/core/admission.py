@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..interfaces import OfferRejected
+from ..common.interfaces import OfferRejected
 from .guest import Guest
 
 MAX_GUESTS = 16

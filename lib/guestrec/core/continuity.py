@@ -21,7 +21,7 @@ from pathlib import Path
 
 import av
 
-from ..interfaces import GuestSink
+from ..common.interfaces import GuestSink
 
 log = logging.getLogger(__name__)
 

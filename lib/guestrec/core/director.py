@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 
-from ..plan import MAX_VIDEO_KBPS
+from ..common.plan import MAX_VIDEO_KBPS
 from .guest import ControlRefused
 from .roster import GuestRoster
 

@@ -13,10 +13,10 @@ from typing import Any, Protocol
 from aiortc import RTCPeerConnection
 from aiortc.contrib.media import MediaBlackhole
 
-from ..ice import IceSettings
-from ..interfaces import GuestSink
+from ..common.interfaces import GuestSink
+from ..common.plan import RecordPlan
 from ..media.limits import DEFAULT_LIMITS, MediaLimits
-from ..plan import RecordPlan
+from ..webrtc.ice import IceSettings
 from .continuity import Continuity
 
 

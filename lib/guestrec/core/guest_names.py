@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from ..names import display_name
+from ..common.names import display_name
 from .continuity import Continuity, ReservationBook
 
 

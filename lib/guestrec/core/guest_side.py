@@ -20,10 +20,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..names import local_stamp, safe_file_stem
-from ..recorders.guest_plan import guest_recording
-from ..recorders.guest_upload import GuestUpload
-from ..recorders.guest_uploads import GuestUploads
+from ..common.names import local_stamp, safe_file_stem
+from ..uploads.guest_plan import guest_recording
+from ..uploads.guest_upload import GuestUpload
+from ..uploads.guest_uploads import GuestUploads
 from .guest import Guest, GuestConfig
 
 log = logging.getLogger(__name__)

@@ -25,13 +25,13 @@ from typing import Any
 
 from aiortc import RTCPeerConnection
 
-from ..interfaces import GuestSink, OfferRejected
-from ..names import display_name
-from .admission import decide
+from ..common.interfaces import GuestSink, OfferRejected
+from ..common.names import display_name
+from .admission import MAX_GUESTS, decide
 from .continuity import Continuity, secret_matches
 from .guest import Guest, GuestConfig, GuestControl
-from .guest_side import GuestSideRecordings, browser_key
 from .guest_names import GuestNames
+from .guest_side import GuestSideRecordings, browser_key
 from .liveness import quicken_consent_checks
 from .recording import RosterRecording
 from .returns import RECONNECTED, SERVER_STOPPED, STUDIO_ENDS, RosterReturns
@@ -41,7 +41,6 @@ from .wiring import RosterWiring
 
 log = logging.getLogger(__name__)
 
-MAX_GUESTS = 16
 # A guest that has not connected by then is given up (ICE or DTLS never completed).
 CONNECT_TIMEOUT_S = 30.0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ..ice_status import selected_pair
+from ..webrtc.ice_status import selected_pair
 from .guest import Guest
 from .guest_side import GuestSideRecordings
 from .session_folder import SessionFolders

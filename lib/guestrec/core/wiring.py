@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from aiortc.contrib.media import MediaBlackhole
 
-from ..ice_status import ICE_HINT, describe_types, selected_pair
-from ..interfaces import GuestSink
+from ..common.interfaces import GuestSink
 from ..media import GuestMedia
+from ..webrtc.ice_status import ICE_HINT, describe_types, selected_pair
 from .guest import Guest
 from .guest_side import REPORT_TYPE, GuestSideRecordings
 from .live_stats import LiveStats

@@ -27,11 +27,11 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from ..interfaces import GuestSink
-from ..plan import RecordPlan
-from .limits import DEFAULT_LIMITS, MediaLimits
+from ..common.interfaces import GuestSink
+from ..common.plan import RecordPlan
 from .bitstream import vp8_frame_size
-from .recorder import Recorder
+from .limits import DEFAULT_LIMITS, MediaLimits
+from .studio_recorder import StudioRecorder
 from .tap import EncodedFrame, ReceiverTap
 from .timeline import Timeline
 
@@ -56,9 +56,9 @@ class GuestMedia:
         self.taps: dict[str, ReceiverTap] = {}
         self.tracks: dict[str, MediaStreamTrack] = {}
         self.sinks: list[GuestSink] = []
-        self.recorder: Recorder | None = None
+        self.recorder: StudioRecorder | None = None
         self.capture_size: tuple[int, int] | None = None  # the guest's camera, as reported
-        self._last_recorder: Recorder | None = None
+        self._last_recorder: StudioRecorder | None = None
         self._consumers: dict[str, asyncio.Task] = {}
         # aiortc's decoded frames carry its re-based timestamps; map them back to ours.
         self._timestamps: dict[str, OrderedDict[int, int]] = {}
@@ -217,7 +217,7 @@ class GuestMedia:
         # Before any track arrived, expect both: whatever does not come is waited for
         # a few seconds, then the file is made of what there is.
         nothing_yet = not self.taps
-        recorder = Recorder(
+        recorder = StudioRecorder(
             guest=self.guest, plan=plan, out_dir=Path(out_dir), split_minutes=split_minutes,
             timeline=self.timeline, has_video=nothing_yet or "video" in self.taps,
             has_audio=nothing_yet or "audio" in self.taps,

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..names import reserve_recording_path
-from ..plan import RecordPlan
+from ..common.names import reserve_recording_path
+from ..common.plan import RecordPlan
 from .item import Item
 from .mediafile import AudioSpec, MediaFile
 from .sidecar import SidecarFile, write_sidecar

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-from ..plan import RecordPlan
+from ..common.plan import RecordPlan
 from . import audioline
 from .audio_path import AudioPath
 from .bitstream import H264ParameterSets

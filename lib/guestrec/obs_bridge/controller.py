@@ -14,8 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..engine import Engine, EngineError
-from ..plan import RecordSettingsError
+from ..common.plan import RecordSettingsError
+from ..server.engine import Engine, EngineError
 from .options import ScriptOptions, engine_settings, record_value
 
 __all__ = ["GuestRecorderController", "ScriptOptions", "engine_settings", "record_value"]

@@ -11,8 +11,18 @@ import ctypes
 import ctypes.util
 import sys
 from ctypes import (
-    CFUNCTYPE, POINTER, Structure, c_bool, c_char_p, c_float, c_int, c_size_t,
-    c_uint8, c_uint32, c_uint64, c_void_p,
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_bool,
+    c_char_p,
+    c_float,
+    c_int,
+    c_size_t,
+    c_uint8,
+    c_uint32,
+    c_uint64,
+    c_void_p,
 )
 from functools import lru_cache
 

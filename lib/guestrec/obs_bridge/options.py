@@ -6,11 +6,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..engine import EngineSettings
+from ..common.plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
 from ..ingest.vdoninja.settings import (
-    VdoSettings, parse_password, parse_streams, server_url, settings_from_link,
+    VdoSettings,
+    parse_password,
+    parse_streams,
+    server_url,
+    settings_from_link,
 )
-from ..plan import OPUS_MAX_KBPS, OPUS_MIN_KBPS, RECORD_CODECS, RecordSettingsError
+from ..server.engine import EngineSettings
 
 RECORD_MODES = ("video", "opus", "pcm")
 START_MODES = ("join", "obs", "manual")  # when guest recordings start

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import obspython as obs
 
-from ..netaddr import is_loopback, link_host
+from ..server.netaddr import is_loopback, link_host
 from . import script_settings as S
 from .room_properties import room_fields
 from .script_state import link_for, log, read_options, refresh_status, state

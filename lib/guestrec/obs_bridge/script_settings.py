@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..plan import MAX_VIDEO_KBPS, OPUS_MAX_KBPS, OPUS_MIN_KBPS
+from ..common.plan import MAX_VIDEO_KBPS, OPUS_MAX_KBPS, OPUS_MIN_KBPS
 
 MIN_VIDEO_KBPS = 100
 LIMITS = {"video_kbps": (MIN_VIDEO_KBPS, MAX_VIDEO_KBPS), "audio_kbps": (OPUS_MIN_KBPS, OPUS_MAX_KBPS)}

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from ...common.interfaces import OfferRejected
 from ...core import Guest, GuestControl, GuestRoster
 from ...core.returns import LOST, STUDIO_HUNG_UP
-from ...interfaces import OfferRejected
 from .consent import pace_consent_checks_for_sfu
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers

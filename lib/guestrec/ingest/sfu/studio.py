@@ -19,11 +19,11 @@ from typing import Any
 
 from aiohttp import web
 
-from ... import sdp
+from ...common.interfaces import OfferRejected, SessionAnswer
 from ...core import GuestRoster
 from ...core.continuity import new_secret
 from ...core.returns import RECONNECTED, STUDIO_HUNG_UP
-from ...interfaces import OfferRejected, SessionAnswer
+from ...webrtc import sdp
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower
 from .janus_client import JanusError, JanusGone

@@ -22,10 +22,10 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
-from ... import sdp
+from ...common.interfaces import OfferRejected
+from ...common.plan import RecordPlan
 from ...core import ControlRefused, Guest, GuestRoster
-from ...interfaces import OfferRejected
-from ...plan import RecordPlan
+from ...webrtc import sdp
 from .crypto import DecryptError, seal, unseal
 from .names import RoomKeys
 
@@ -56,7 +56,7 @@ def _candidates(message: dict[str, Any]) -> list[dict[str, Any]]:
     return [single] if isinstance(single, dict) else []
 
 
-class GuestLink:
+class RoomPeer:
     """Our viewer side of one guest's peer connection; the guest core's control channel."""
 
     def __init__(
@@ -72,7 +72,7 @@ class GuestLink:
         director: bool = False,
         resume_secret: str | None = None,
         wire_stream: str | None = None,
-        on_gone: Callable[["GuestLink"], None] | None = None,
+        on_gone: Callable[["RoomPeer"], None] | None = None,
     ) -> None:
         self.uuid = uuid
         self.stream_id = stream_id

@@ -1,5 +1,5 @@
 """A VDO.Ninja room as a guest source: join as a viewer, and every publisher in the room
-becomes a guest of the core (recorded, shown in OBS) through its own `GuestLink`.
+becomes a guest of the core (recorded, shown in OBS) through its own `RoomPeer`.
 
 The handshake socket only finds the members and carries the first offer and answer;
 when it drops it comes back with backoff and the room is joined again, while guests
@@ -14,13 +14,13 @@ import asyncio
 import logging
 from typing import Any
 
+from ...common.interfaces import OfferRejected
 from ...core import GuestRoster
 from ...core.returns import LOST, RECONNECTED
-from ...interfaces import OfferRejected
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
 from .names import RoomKeys, clean_id
-from .peer import GuestLink
+from .peer import RoomPeer
 from .settings import AUTO, VdoSettings
 from .signaling import SignalingSocket, tls_context
 
@@ -45,7 +45,7 @@ class VdoRoom:
         first = HOSTED if settings.dialect == AUTO else settings.dialect
         self.dialect: Dialect = make_dialect(first, settings.director)
         self._wanted = {clean_id(s) for s in settings.streams if s.strip()}
-        self.links: dict[str, GuestLink] = {}  # by the member's UUID
+        self.links: dict[str, RoomPeer] = {}  # by the member's UUID
         self._secrets: dict[str, str] = {}  # stream id -> its guest's resume secret
         self.socket = SignalingSocket(
             settings.server, self._on_message, self._on_open,
@@ -103,7 +103,7 @@ class VdoRoom:
         elif event.kind == "error":
             await self._server_error(str(event.message.get("error")))
 
-    async def _left(self, link: GuestLink) -> None:
+    async def _left(self, link: RoomPeer) -> None:
         """The guest's handshake socket closed. A guest who left also closes its connection
         to us (or says `bye`); one whose socket only dropped still talks to us peer to
         peer, and its recording goes on."""
@@ -172,7 +172,7 @@ class VdoRoom:
             ice_servers = self.ice_servers
             if ice_servers is None:
                 ice_servers = config.ice.for_studio().servers
-            link = GuestLink(
+            link = RoomPeer(
                 uuid=uuid, stream_id=stream_id, session=session, keys=self.keys,
                 roster=self.roster, ice_servers=ice_servers, plan=config.plan,
                 director=self.settings.director, on_gone=self._link_gone,
@@ -188,7 +188,7 @@ class VdoRoom:
             return
         await self._send_to(uuid, {"description": answer, "session": session})
 
-    def _link_gone(self, link: GuestLink) -> None:
+    def _link_gone(self, link: RoomPeer) -> None:
         if link.resume_secret:
             self._secrets[link.stream_id] = link.resume_secret
         if self.links.get(link.uuid) is link:

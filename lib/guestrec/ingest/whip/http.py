@@ -25,7 +25,7 @@ from urllib.parse import quote
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ...interfaces import OfferRejected, SessionHost
+from ...common.interfaces import OfferRejected, SessionHost
 
 log = logging.getLogger(__name__)
 

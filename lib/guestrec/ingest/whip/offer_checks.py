@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 
-from ...interfaces import OfferRejected
+from ...common.interfaces import OfferRejected
 
 log = logging.getLogger(__name__)
 

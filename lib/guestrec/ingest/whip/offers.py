@@ -14,12 +14,12 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
-from ... import sdp
-from ...ice import IceSettings
-from ...ice_status import candidate_types
+from ...common.interfaces import OfferRejected, SessionAnswer
 from ...core import Guest, GuestRoster, PageChannel
 from ...core.continuity import Continuity
-from ...interfaces import OfferRejected, SessionAnswer
+from ...webrtc import sdp
+from ...webrtc.ice import IceSettings
+from ...webrtc.ice_status import candidate_types
 from .offer_checks import cap_candidates, require_fingerprint
 
 log = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..plan import RecordPlan, video_audio_thresholds
+from ..common.plan import RecordPlan, video_audio_thresholds
 
 # Fallback order after the plan's codec: guest CPU per recorder, cheapest first.
 CODECS_BY_GUEST_CPU = ("h264", "vp8", "vp9", "av1")

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .plan import RecordPlan
+from ..common.plan import RecordPlan
 
 # What aiortc can decode on receive; anything else would arrive as undecodable RTP.
 RECEIVABLE_CODECS = {"audio": ("opus",), "video": ("vp8", "h264")}

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from aiohttp import web, web_app
 
-from .http_guard import ConnectionGuard
-from .interfaces import SessionHost
-from .recorders.guest_uploads import GuestUploads
-from .recorders.upload_routes import add_upload_routes
-from .media.log_bound import bound_noisy_loggers
-from .ingest.whip.http import MAX_OFFER_BYTES, TOKEN_KEY, HOST_KEY, add_whip_routes, token_ok, unauthorized
+from ..common.interfaces import SessionHost
+from ..ingest.whip.http import HOST_KEY, MAX_OFFER_BYTES, TOKEN_KEY, add_whip_routes, token_ok, unauthorized
+from ..media.log_bound import bound_noisy_loggers
+from ..uploads.guest_uploads import GuestUploads
+from ..uploads.upload_routes import add_upload_routes
+from .web_guard import ConnectionGuard
 
-PAGE_DIR = Path(__file__).resolve().parent / "guest_page"
+PAGE_DIR = Path(__file__).resolve().parent.parent / "guest_page"
 _NO_CACHE = {"Cache-Control": "no-store"}
 # The page's address carries the token: no Referer may take it elsewhere, and nothing but
 # this server's own script, style and connections may run on the page.

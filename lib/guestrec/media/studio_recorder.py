@@ -28,8 +28,8 @@ from pathlib import Path
 
 import av
 
-from ..names import reserve_recording_path
-from ..plan import RecordPlan
+from ..common.names import reserve_recording_path
+from ..common.plan import RecordPlan
 from .ledger import StreamLedger
 from .storage import check_free_space
 from .tap import EncodedFrame
@@ -44,7 +44,7 @@ STOP_BACKLOG_SECONDS = 30.0  # at stop, the longest wait for a backlog to be wri
 ROOM_POLL_SECONDS = 0.01
 
 
-class Recorder:
+class StudioRecorder:
     def __init__(
         self,
         guest: str,

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import av
 
-from .media.sidecar import read_sidecar, sidecar_path, write_sidecar
-from .remux import remux, replace_atomically
+from ..media.remux import remux, replace_atomically
+from ..media.sidecar import read_sidecar, sidecar_path, write_sidecar
 
 
 class RepairError(ValueError):

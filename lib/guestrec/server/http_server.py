@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from .engine_settings import EngineError, EngineSettings
 from .netaddr import is_loopback, link_host
+from .settings import EngineError, EngineSettings
 
 
 def server_tls(settings: EngineSettings, tls_dir: Path) -> ssl.SSLContext | None:
@@ -18,7 +18,8 @@ def server_tls(settings: EngineSettings, tls_dir: Path) -> ssl.SSLContext | None
     s = settings
     if not (s.cert or not is_loopback(s.host)):
         return None
-    from .certs import ensure_self_signed, ssl_context as make_ssl_context
+    from .certificates import ensure_self_signed
+    from .certificates import ssl_context as make_ssl_context
 
     cert, key = s.cert, s.key
     if cert is None or key is None:
@@ -31,8 +32,8 @@ async def serve_app(
     settings: EngineSettings, ingest: Any, uploads: Any, ssl_context: ssl.SSLContext | None,
 ) -> web.AppRunner:
     """Listen on the settings' host and port; EngineError when the port cannot be had."""
-    from .http_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
-    from .webapp import build_app
+    from .web_app import build_app
+    from .web_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
 
     s = settings
     guard = ConnectionGuard()

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
+from ..media.remux import probe, remux
 from ..media.sidecar import write_sidecar
-from ..remux import probe, remux
 from .alignment import align
 from .guest_plan import GuestRecording
 

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import IO
 
-from .obs_setup import ObsSetup, obs_command, obs_environment
+from .obs_config import ObsSetup, obs_command, obs_environment
 
 
 class Xvfb:
@@ -79,7 +79,8 @@ def send_delete_window(display: str, pid: int | None = None) -> int:
 
     Works without a window manager: the top-level windows are the root's children.
     """
-    from Xlib import X, display as xdisplay, protocol
+    from Xlib import X, protocol
+    from Xlib import display as xdisplay
 
     d = xdisplay.Display(display)
     try:

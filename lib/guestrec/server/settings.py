@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .ice import IceSettings
-from .plan import RecordPlan, make_plan
+from ..common.plan import RecordPlan, make_plan
+from ..webrtc.ice import IceSettings
 from .secrecy import token_problem
 
 

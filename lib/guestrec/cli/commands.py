@@ -10,11 +10,16 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .ingest.vdoninja.settings import (
-    DIALECT_CHOICES, VdoSettings, VdoSettingsError, parse_password, parse_streams, server_url,
+from ..common.plan import RECORD_CODECS, RecordSettingsError
+from ..ingest.vdoninja.settings import (
+    DIALECT_CHOICES,
+    VdoSettings,
+    VdoSettingsError,
+    parse_password,
+    parse_streams,
+    server_url,
     settings_from_link,
 )
-from .plan import RECORD_CODECS, RecordSettingsError
 
 if TYPE_CHECKING:
     import asyncio
@@ -148,10 +153,9 @@ def vdo_settings(args: argparse.Namespace) -> VdoSettings | None:
 
 
 def serve(args: argparse.Namespace) -> int:
-    from .engine import Engine, EngineError, EngineSettings
-    from .secrecy import TokenMask
-
-    from .ice import IceConfigError, read_ice_servers_arg
+    from ..server.engine import Engine, EngineError, EngineSettings
+    from ..server.secrecy import TokenMask
+    from ..webrtc.ice import IceConfigError, read_ice_servers_arg
 
     if (args.cert is None) != (args.key is None):
         print("error: --cert and --key go together", file=sys.stderr)
@@ -221,11 +225,11 @@ def serve(args: argparse.Namespace) -> int:
 def sfu_record(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
-    from .ingest.sfu.janus_client import JanusError
-    from .ingest.sfu.recorder import RecorderSettings, ShardRecorder
-    from .ingest.sfu.shard import Shard
-    from .plan import make_plan
+    from ..common.plan import make_plan
+    from ..ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from ..ingest.sfu.janus_client import JanusError
+    from ..ingest.sfu.shard import Shard
+    from ..ingest.sfu.shard_recorder import RecorderSettings, ShardRecorder
 
     try:
         settings = RecorderSettings(
@@ -294,9 +298,9 @@ def _read_secret(value: str) -> str:
 def sfu_link(args: argparse.Namespace) -> int:
     import asyncio
 
-    from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
-    from .ingest.sfu.janus_client import JanusError
-    from .ingest.sfu.link import RoomAccess, RoomLink
+    from ..ingest.sfu import SfuSettingError, parse_room, parse_sfu
+    from ..ingest.sfu.janus_client import JanusError
+    from ..ingest.sfu.link import RoomAccess, RoomLink
 
     try:
         source, target = (

@@ -18,12 +18,12 @@ from typing import Any, Awaitable, Callable, TypeVar
 
 from aiohttp import web
 
-from .engine_server import serve_app, server_tls
-from .engine_settings import EngineError, EngineSettings, check_token
-from .ice import IceConfigError, IceSettings
-from .interfaces import GuestSink
+from ..common.interfaces import GuestSink
+from ..webrtc.ice import IceConfigError, IceSettings
+from .http_server import serve_app, server_tls
 from .netaddr import link_host
 from .secrecy import mask_in, private_dir
+from .settings import EngineError, EngineSettings, check_token
 
 T = TypeVar("T")
 LogFn = Callable[[str, str], None]
@@ -51,7 +51,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
         self._roster: Any = None  # core.GuestRoster, made on the loop
-        self._whip: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
+        self._ingest: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
         self._vdo: Any = None  # ingest.vdoninja.VdoRoom while a room is set
         self._director: Any = None  # core.Director over that roster
         self._scheme = "http"
@@ -92,7 +92,7 @@ class Engine:
 
     def publisher_dtls_identity(self) -> tuple[Path, Path]:
         """(cert, key) of a P-256 DTLS identity to hand to FFmpeg WHIP publishers."""
-        from .certs import ensure_dtls_identity
+        from .certificates import ensure_dtls_identity
 
         return ensure_dtls_identity(self.tls_dir())
 
@@ -170,7 +170,7 @@ class Engine:
             asyncio.run_coroutine_threadsafe(self._report_turn(ice), self._loop)
 
     async def _report_turn(self, ice: IceSettings) -> None:
-        from .turn_check import check_turn_servers, report_lines
+        from ..webrtc.turn_check import check_turn_servers, report_lines
 
         for level, line in report_lines(await check_turn_servers(ice)):
             self._log(level, line)
@@ -196,7 +196,7 @@ class Engine:
 
     def ingest_problem(self) -> str | None:
         """Why guests cannot come in right now (e.g. the SFU is unreachable), else None."""
-        watcher = getattr(self._whip, "watcher", None)
+        watcher = getattr(self._ingest, "watcher", None)
         return watcher.problem if watcher is not None and self.running else None
 
     def start_recording(self, guest: str | None = None) -> list[str]:
@@ -266,10 +266,10 @@ class Engine:
 
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
-        from .core import GuestConfig, GuestRoster
-        from .media.limits import MediaLimits
-        from .core.director import Director
-        from .ingest.whip import WhipIngest
+        from ..core import GuestConfig, GuestRoster
+        from ..core.director import Director
+        from ..ingest.whip import WhipIngest
+        from ..media.limits import MediaLimits
 
         def config() -> GuestConfig:
             s = self._settings
@@ -281,9 +281,9 @@ class Engine:
 
         self._roster = GuestRoster(config, sink_factory=self._sink_factory)
         if self._settings.sfu:
-            self._whip = await self._start_sfu()
+            self._ingest = await self._start_sfu()
         else:
-            self._whip = WhipIngest(self._roster)
+            self._ingest = WhipIngest(self._roster)
         self._director = Director(self._roster)
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self._roster.guest_side.uploads.recover(Path(self._settings.out_dir))
@@ -297,7 +297,7 @@ class Engine:
             await old.close()
         vdo = self._settings.vdo
         if vdo is not None and self._roster is not None:
-            from .ingest.vdoninja import VdoRoom
+            from ..ingest.vdoninja import VdoRoom
 
             self._vdo = VdoRoom(vdo, self._roster)
             await self._vdo.start()
@@ -307,9 +307,9 @@ class Engine:
         return self._vdo.status() if self._vdo is not None else None
 
     async def _start_sfu(self) -> Any:
-        from .ingest.sfu import SfuSettingError, parse_room, parse_sfu
-        from .ingest.sfu.janus_client import JanusError
-        from .ingest.sfu.studio import SfuStudio
+        from ..ingest.sfu import SfuSettingError, parse_room, parse_sfu
+        from ..ingest.sfu.janus_client import JanusError
+        from ..ingest.sfu.studio import SfuStudio
 
         s = self._settings
         try:
@@ -325,7 +325,7 @@ class Engine:
         if ssl_context is not None:
             self._scheme = "https"
         self._runner = await serve_app(
-            self._settings, self._whip, self._roster.guest_side.uploads, ssl_context)
+            self._settings, self._ingest, self._roster.guest_side.uploads, ssl_context)
 
     async def _restart_server(self) -> None:
         if self._runner is not None:
@@ -341,8 +341,8 @@ class Engine:
                     await self._vdo.close()
                 except Exception as exc:  # noqa: BLE001 - the guests must still be finished
                     self._log("error", f"leaving the VDO.Ninja room failed: {exc!r}")
-            if self._whip is not None and hasattr(self._whip, "stop"):
-                await self._whip.stop()  # the SFU's subscriptions and relays
+            if self._ingest is not None and hasattr(self._ingest, "stop"):
+                await self._ingest.stop()  # the SFU's subscriptions and relays
             if self._roster is not None:
                 await self._roster.close_all()
         finally:
@@ -376,7 +376,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._roster = self._whip = self._director = self._vdo = None
+        self._roster = self._ingest = self._director = self._vdo = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import av
 
-from .remux import probe, remux, replace_atomically
+from ..media.remux import probe, remux, replace_atomically
 
 TARGETS = ("opus", "wav", "mka", "mp4", "webm")
 _FORMAT = {"opus": "opus", "wav": "wav", "mka": "matroska", "mp4": "mp4", "webm": "webm"}

@@ -11,8 +11,8 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...common.plan import RecordPlan
 from ...core import GuestConfig, GuestRoster
-from ...plan import RecordPlan
 from .follower import RoomFollower
 from .shard import Shard
 from .watcher import RoomWatcher
