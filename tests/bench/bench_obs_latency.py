@@ -25,7 +25,7 @@ TESTS = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(TESTS.parent / "lib"))
 
-from obs_harness import RED_YUV, BackgroundGuest, ObsHarness, wait_until  # noqa: E402
+from support.obs_harness import RED_YUV, BackgroundGuest, ObsHarness, wait_until  # noqa: E402
 
 
 def main() -> int:

@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import GREEN_YUV, RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
+from support.obs_harness import GREEN_YUV, RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]
-PROBE = Path(__file__).resolve().parent / "support" / "obs_script_probe.py"
+PROBE = Path(__file__).resolve().parent.parent / "support" / "obs_script_probe.py"
 
 
 def dump(h: ObsHarness) -> dict:
@@ -234,7 +234,7 @@ def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:
     reason = obs_available()
     if reason:
         pytest.skip(reason)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     bare = tmp_path / "bare"
     shutil.copytree(root / "lib", bare / "lib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copy2(root / "obs_record_plugin.py", bare / "obs_record_plugin.py")

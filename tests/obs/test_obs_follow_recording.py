@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import (
+from support.obs_harness import (
     BLUE_YUV,
     GREEN_YUV,
     BackgroundGuest,

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import (
+from support.obs_harness import (
     BLUE_RGB,
     BLUE_YUV,
     GREEN_RGB,
@@ -29,7 +29,7 @@ from obs_harness import (
 )
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
-RELOAD_HELPER = Path(__file__).resolve().parent / "support" / "obs_reload_helper.py"
+RELOAD_HELPER = Path(__file__).resolve().parent.parent / "support" / "obs_reload_helper.py"
 GUEST_HOTKEYS = ("guestrec_guest_record_start", "guestrec_guest_record_stop", "guestrec_guest_hang_up")
 
 

@@ -25,7 +25,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lib"))
 
 from obs_launcher.obs_config import ObsSetup, free_port, latest_log, write_all, write_plain_collection  # noqa: E402

@@ -18,7 +18,7 @@ from guestrec.server import certificates as certs
 from support.guest_server import running_server
 from support.media_probe import probe
 
-TESTS = Path(__file__).resolve().parent
+TESTS = Path(__file__).resolve().parents[1]
 
 
 async def publish(url: str, token: str, seconds: float, cert: Path | None, key: Path | None):

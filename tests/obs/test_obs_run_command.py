@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import ROOT, obs_available
+from support.obs_harness import ROOT, obs_available
 from obs_launcher.obs_config import ObsSetup, free_port, script_settings_from_collection
 
 pytestmark = [pytest.mark.obs]

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
+from support.obs_harness import RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]
 TOOLS = ("xdotool", "import", "tesseract")

@@ -23,7 +23,7 @@ from support.media_probe import (
     streams_of,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RUN_BEFORE_KILL = 6.0
 MAX_LOSS = 2.0
 

@@ -16,7 +16,7 @@ from guestrec.obs_bridge.controller import (
     engine_settings,
     record_value,
 )
-from obs_harness import GREEN_YUV, BackgroundGuest, wait_until
+from support.obs_harness import GREEN_YUV, BackgroundGuest, wait_until
 from obs_launcher.obs_config import free_port
 
 

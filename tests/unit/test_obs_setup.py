@@ -15,7 +15,7 @@ from obs_launcher.obs_config import (
     write_all,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "obs_record_plugin.py"
 
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from obs_harness import ObsHarness, obs_available, wait_until
+from support.obs_harness import ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]
-PROBE = Path(__file__).resolve().parent / "support" / "obs_bridge_probe.py"
+PROBE = Path(__file__).resolve().parent.parent / "support" / "obs_bridge_probe.py"
 
 # BT.601 limited-range YUV of pure green, sent as RGB after a conversion
 GREEN_YUV = (145, 54, 34)

@@ -8,7 +8,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from obs_harness import ObsHarness, obs_available, wait_until
+from support.obs_harness import ObsHarness, obs_available, wait_until
 from support.cdp import CHROMIUM, Chromium
 
 pytestmark = [pytest.mark.obs, pytest.mark.browser]

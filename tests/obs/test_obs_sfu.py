@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from obs_harness import (
+from support.obs_harness import (
     RED_RGB,
     RED_YUV,
     BackgroundGuest,

@@ -242,7 +242,7 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
 def test_obs_controller_shows_a_janus_outage_and_its_end(rig: JanusRig, tmp_path: Path) -> None:
     """What the OBS script shows (its controller's error line), with the real engine."""
     from guestrec.obs_bridge.controller import GuestRecorderController, ScriptOptions
-    from obs_harness import wait_until
+    from support.obs_harness import wait_until
 
     logs: list[str] = []
     options = ScriptOptions(out_dir=str(tmp_path / "rec"), port=free_port(), token="t" * 16,
