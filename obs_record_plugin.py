@@ -79,8 +79,9 @@ try:
     import aiohttp  # noqa: F401
     import aiortc  # noqa: F401
     import av  # noqa: F401  (checked here so a missing one is named clearly)
-    import guestrec.media  # noqa: F401  (imports everything recording needs)
     import numpy  # noqa: F401
+
+    import guestrec.media  # noqa: F401  (imports everything recording needs)
     from guestrec.obs_bridge.controller import GuestRecorderController
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
     from guestrec.obs_bridge.script_panel import build_properties

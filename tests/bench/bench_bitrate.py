@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent / "lib")]
 
 import av  # noqa: E402
+
 from guestrec.common.plan import make_plan  # noqa: E402
 from support.serve_process import ServeProcess  # noqa: E402
 from support.synthetic import MovingVideoTrack, SharedClock, ToneAudioTrack  # noqa: E402

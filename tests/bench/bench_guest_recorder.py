@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent), str(HERE.parent.parent / "lib")]
 
 import aiohttp  # noqa: E402
+
 from obs_launcher.obs_config import free_port  # noqa: E402
 from support.cdp import Chromium  # noqa: E402
 from support.guest_server import running_server  # noqa: E402

@@ -20,11 +20,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "lib"))
 
-from guestrec.common.plan import make_plan  # noqa: E402
-from guestrec.media import writer as writer_module  # noqa: E402
-from guestrec.media.sidecar import read_sidecar  # noqa: E402
-from support.guest_run import GuestSpec, record_guests  # noqa: E402
-from support.synthetic import MovingVideoTrack, ToneAudioTrack  # noqa: E402
+from guestrec.common.plan import make_plan
+from guestrec.media import writer as writer_module
+from guestrec.media.sidecar import read_sidecar
+from support.guest_run import GuestSpec, record_guests
+from support.synthetic import MovingVideoTrack, ToneAudioTrack
 
 PLANS = {"vp8": lambda: make_plan(2000), "copy": lambda: make_plan(2000, codec="copy"),
          "pcm": lambda: make_plan(0)}

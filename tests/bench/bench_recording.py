@@ -33,8 +33,9 @@ ROOT = HERE.parent.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 
 import av  # noqa: E402
-from obs_launcher.obs_config import free_port  # noqa: E402
 from replay import opus_clip, replay_pair, video_clip  # noqa: E402
+
+from obs_launcher.obs_config import free_port  # noqa: E402
 from support.whip_client import WhipClient  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

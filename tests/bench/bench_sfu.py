@@ -33,10 +33,11 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 import av  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from bench_recording import REAL_TIME_SHARE, count_video_frames, process_cpu_seconds  # noqa: E402
+from replay import opus_clip, replay_pair, video_clip  # noqa: E402
+
 from guestrec.ingest.sfu.janus_client import JanusSession  # noqa: E402
 from guestrec.ingest.sfu.shard import shard_of  # noqa: E402
 from guestrec.ingest.sfu.videoroom import Publisher, PublisherRelay  # noqa: E402
-from replay import opus_clip, replay_pair, video_clip  # noqa: E402
 from support.janus_rig import JanusRig, janus_missing_reason  # noqa: E402
 from support.sfu_recorder_process import RecorderProcess  # noqa: E402
 

@@ -25,9 +25,10 @@ sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 
 from bench_recording import process_cpu_seconds  # noqa: E402
 from bench_sfu import run_guests  # noqa: E402
-from support.obs_harness import ObsHarness, obs_available  # noqa: E402
 from replay import opus_clip, video_clip  # noqa: E402
+
 from support.janus_rig import JanusRig, janus_missing_reason  # noqa: E402
+from support.obs_harness import ObsHarness, obs_available  # noqa: E402
 
 
 def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:

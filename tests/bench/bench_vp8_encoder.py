@@ -17,8 +17,9 @@ HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent.parent / "lib")]
 
 import av  # noqa: E402
-from guestrec.media.encoders import video_options  # noqa: E402
 from replay import video_clip  # noqa: E402
+
+from guestrec.media.encoders import video_options  # noqa: E402
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
+
 from guestrec.common.plan import make_plan
 from support.cdp import CHROMIUM, Chromium
 from support.guest_run import GuestSpec, record_guests

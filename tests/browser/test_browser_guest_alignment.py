@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.media_probe import audio_samples, beep_times, flash_times, found, video_luma

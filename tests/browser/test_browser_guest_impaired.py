@@ -17,6 +17,7 @@ from pathlib import Path
 
 import av
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.media_probe import decode_errors_of_irregular_frames, found

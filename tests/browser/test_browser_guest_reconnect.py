@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.link_rig import STUDIO_ADDR, LinkRig, NetnsLoop

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.media_probe import decode_errors_of_irregular_frames, found, probe, streams_of

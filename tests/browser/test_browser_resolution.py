@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from guestrec.webrtc import sdp
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server

@@ -17,6 +17,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from guestrec.core.director import Director
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server

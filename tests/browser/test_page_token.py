@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 

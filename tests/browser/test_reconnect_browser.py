@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.cdp import CHROMIUM, Chromium
 from support.counting_sink import CountingSink
 from support.guest_server import running_server

@@ -21,6 +21,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+
 from guestrec.server.certificates import ensure_self_signed
 from guestrec.webrtc.ice import IceSettings, parse_ice_servers
 from guestrec.webrtc.ice_status import PAIR_RELAY, PAIR_STUN, selected_pair

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from support.drop_scenario import GUEST, QUIET, run_drop_scenario
 from support.link_rig import LinkRig
 

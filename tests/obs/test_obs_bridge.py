@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from support.obs_harness import ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]

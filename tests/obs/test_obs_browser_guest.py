@@ -8,8 +8,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from support.obs_harness import ObsHarness, obs_available, wait_until
+
 from support.cdp import CHROMIUM, Chromium
+from support.obs_harness import ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs, pytest.mark.browser]
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.obs_harness import RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]

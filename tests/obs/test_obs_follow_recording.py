@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.obs_harness import (
     BLUE_YUV,
     GREEN_YUV,
@@ -109,6 +110,7 @@ def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -
     the program the flashes and the beeps must still coincide."""
     import av
     import numpy as np
+
     from support.synthetic import flash_beep_pair
 
     h = obs_follow
@@ -131,7 +133,7 @@ def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -
         obs_file = Path(h.ws.stop_record().output_path)
     finally:
         guest.leave()
-    wait_until(lambda: obs_file.exists() and obs_file.stat().st_size > 0 or None, 15, 0.3, "OBS's file")
+    wait_until(lambda: (obs_file.exists() and obs_file.stat().st_size > 0) or None, 15, 0.3, "OBS's file")
     time.sleep(1)
 
     with av.open(str(obs_file)) as container:

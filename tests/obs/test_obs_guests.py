@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.obs_harness import (
     BLUE_RGB,
     BLUE_YUV,

@@ -11,8 +11,9 @@ import time
 from pathlib import Path
 
 import pytest
-from support.obs_harness import ROOT, obs_available
+
 from obs_launcher.obs_config import ObsSetup, free_port, script_settings_from_collection
+from support.obs_harness import ROOT, obs_available
 
 pytestmark = [pytest.mark.obs]
 

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from support.obs_harness import GREEN_YUV, RED_YUV, BackgroundGuest, ObsHarness, obs_available, wait_until
 
 pytestmark = [pytest.mark.obs]

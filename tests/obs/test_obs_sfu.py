@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+from support.janus_rig import JanusRig, skip_without_janus
 from support.obs_harness import (
     RED_RGB,
     RED_YUV,
@@ -20,7 +22,6 @@ from support.obs_harness import (
     obs_available,
     wait_until,
 )
-from support.janus_rig import JanusRig, skip_without_janus
 from support.sfu_files import recordings
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]

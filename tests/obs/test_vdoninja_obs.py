@@ -13,8 +13,9 @@ import asyncio
 from pathlib import Path
 
 import pytest
-from support.obs_harness import RED_RGB, ObsHarness, close_to, mean_rgb, obs_available, wait_until
+
 from support.netns import loopback_namespace
+from support.obs_harness import RED_RGB, ObsHarness, close_to, mean_rgb, obs_available, wait_until
 from support.vdo_rig import (
     RED,
     app_server,

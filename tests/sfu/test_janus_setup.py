@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from guestrec.ingest.sfu.janus_client import JanusError, JanusSession
 from guestrec.ingest.sfu.videoroom import PLUGIN
 from support.janus_guest import JanusGuest

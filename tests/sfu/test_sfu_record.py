@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from guestrec.ingest.sfu.shard import shard_of
 from guestrec.ingest.sfu.videoroom import Publisher
 from support.janus_guest import JanusGuest
@@ -256,10 +257,11 @@ def test_loss_through_janus_costs_about_a_second(rig: JanusRig, tmp_path: Path) 
     """Packets lost for good between Janus and a copy recorder: the broken frames are left
     out and the keyframe asked for reaches the guest through Janus, so about a second is
     missing, not everything until the guest's next keyframe of its own."""
+    from test_media_loss import lose_for_good
+
     from guestrec.common.plan import make_plan
     from guestrec.ingest.sfu.shard import Shard
     from guestrec.ingest.sfu.shard_recorder import RecorderSettings, ShardRecorder
-    from test_media_loss import lose_for_good
 
     out = tmp_path / "rec"
     settings = RecorderSettings(url=rig.url, room=rig.room, api_secret=rig.api_secret, shard=Shard(1, 1),

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.ingest.sfu.videoroom import list_publishers
 from obs_launcher.obs_config import free_port

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+
 from guestrec.media.sidecar import read_sidecar
 from guestrec.server.web_guard import IDLE_SECONDS, MAX_CONNECTIONS
 from support.media_probe import probe, streams_of
@@ -81,7 +82,7 @@ async def scenario(server: ServeProcess) -> dict:
         slow.settimeout(0.1)
         try:
             slow_closed = slow.recv(100) == b""
-        except (socket.timeout, BlockingIOError):
+        except (TimeoutError, BlockingIOError):
             slow_closed = False
         except OSError:
             slow_closed = True

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from guestrec.ingest.whip import FFMPEG_DTLS_HINT
 from guestrec.server import certificates as certs
 from support.guest_server import running_server

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from aiortc import RTCConfiguration, RTCPeerConnection
+
 from guestrec.server.engine import Engine, EngineError, EngineSettings
 from obs_launcher.obs_config import free_port
 from support.guest_server import running_server

@@ -19,6 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc.codecs import vpx
+
 from guestrec.media.bitstream import vp8_is_keyframe
 from guestrec.media.log_bound import PER_MINUTE
 from support.media_probe import probe, streams_of

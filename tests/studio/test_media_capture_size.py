@@ -7,6 +7,7 @@ import asyncio
 from pathlib import Path
 
 import av
+
 from guestrec.common.plan import make_plan
 from guestrec.media import GuestMedia
 from guestrec.media.writer import encode_size

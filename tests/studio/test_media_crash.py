@@ -13,6 +13,7 @@ from pathlib import Path
 
 import av
 import pytest
+
 from guestrec.cli.repair import RepairError, repair_file
 from support.media_probe import (
     audio_samples,

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from aiortc.mediastreams import MediaStreamTrack
+
 from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
 from support.guest_run import GuestSpec, record_guests

@@ -8,6 +8,7 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
 from guestrec.common.plan import make_plan
 from guestrec.media.sidecar import read_sidecar
 from support.guest_run import GuestSpec, record_guests

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from support.flash_sync import flash_beep_pairs, record_flash_beep, watch_flash_beep
 from support.media_probe import flash_times, pair_offsets, probe, streams_of
 

@@ -9,6 +9,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from guestrec.common.plan import RecordSettingsError
 from guestrec.obs_bridge.controller import (
     GuestRecorderController,
@@ -16,8 +17,8 @@ from guestrec.obs_bridge.controller import (
     engine_settings,
     record_value,
 )
-from support.obs_harness import GREEN_YUV, BackgroundGuest, wait_until
 from obs_launcher.obs_config import free_port
+from support.obs_harness import GREEN_YUV, BackgroundGuest, wait_until
 
 
 def test_record_modes_map_to_the_record_value() -> None:

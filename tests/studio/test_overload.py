@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import aiohttp
+
 from guestrec.common.plan import make_plan
 from guestrec.media import writer as writer_module
 from guestrec.media.sidecar import read_sidecar

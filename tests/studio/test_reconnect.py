@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from guestrec.core import continuity
 from support.counting_sink import CountingSink
 from support.guest_server import RunningServer, running_server

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+
 from obs_launcher.obs_config import free_port
 from support.media_probe import probe
 from support.serve_process import ROOT, ServeProcess

@@ -15,7 +15,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
-from guestrec.core.admission import MAX_PENDING, MAX_PENDING_PER_ADDRESS
+
+from guestrec.core.admission import MAX_PENDING_PER_ADDRESS
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
 from support.serve_process import ROOT

@@ -116,7 +116,7 @@ class Chromium:
         self.port: int | None = None
         self.pages: list[Page] = []
 
-    async def __aenter__(self) -> "Chromium":
+    async def __aenter__(self) -> Chromium:
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         port_file = self.profile_dir / "DevToolsActivePort"
         port_file.unlink(missing_ok=True)  # a stale one would point at a dead browser
@@ -163,6 +163,6 @@ class Chromium:
             self.process.terminate()
             try:
                 await asyncio.wait_for(self.process.wait(), 10)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self.process.kill()
                 await self.process.wait()

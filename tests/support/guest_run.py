@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamTrack
+
 from guestrec.common.plan import RecordPlan
 from guestrec.media import GuestMedia
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp import web
+
 from guestrec.common.plan import make_plan
 from guestrec.core import GuestConfig, GuestRoster
 from guestrec.ingest.whip import WhipIngest

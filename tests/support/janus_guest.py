@@ -13,9 +13,9 @@ from __future__ import annotations
 import asyncio
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
 from guestrec.ingest.sfu.janus_client import JanusSession
 from guestrec.ingest.sfu.videoroom import PublisherRelay
-
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 
 

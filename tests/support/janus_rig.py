@@ -61,7 +61,7 @@ def _free_subnet() -> str:
 
 class JanusRig(Rig):
     def __init__(self, work: Path, room: int = 4321, publishers: int = 64,
-                 beside: "JanusRig | None" = None) -> None:
+                 beside: JanusRig | None = None) -> None:
         """`beside`: a second Janus in that rig's namespace (other ports), e.g. to link two."""
         self.beside = beside
         if beside is None:

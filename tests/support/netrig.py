@@ -89,7 +89,7 @@ class NatRig:
 
     @classmethod
     @contextlib.contextmanager
-    def build(cls, symmetric: bool = False, block_udp: bool = False) -> Iterator["NatRig"]:
+    def build(cls, symmetric: bool = False, block_udp: bool = False) -> Iterator[NatRig]:
         rig = cls(symmetric, block_udp)
         try:
             rig._build()

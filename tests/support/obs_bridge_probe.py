@@ -24,6 +24,7 @@ from guestrec.obs_bridge.preload import isolate_pyav_libraries  # noqa: E402
 isolate_pyav_libraries()
 import av  # noqa: E402
 import numpy as np  # noqa: E402
+
 from guestrec.obs_bridge.sources import GuestSourceManager  # noqa: E402
 
 state = {"manager": None, "thread": None, "stop": threading.Event()}

@@ -22,8 +22,9 @@ import sys
 import time
 import urllib.request
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "lib"))
@@ -118,7 +119,7 @@ class ObsHarness:
 
     # ----- start / stop ---------------------------------------------------------------
 
-    def start(self, timeout: float = 90) -> "ObsHarness":
+    def start(self, timeout: float = 90) -> ObsHarness:
         write_all(self.setup)
         for name in self.extra_collections:
             write_plain_collection(self.setup, name)
@@ -188,7 +189,7 @@ class ObsHarness:
                 pass
             self._ws = None
 
-    def __enter__(self) -> "ObsHarness":
+    def __enter__(self) -> ObsHarness:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -400,7 +401,7 @@ class BackgroundGuest:
 
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
-    def join(self, timeout: float = 20) -> "BackgroundGuest":
+    def join(self, timeout: float = 20) -> BackgroundGuest:
         from support.synthetic import SolidVideoTrack, ToneAudioTrack
         from support.whip_client import WhipClient
 

@@ -38,7 +38,7 @@ class PeerPair:
         self.received: list[tuple[RTCRtpReceiver, MediaStreamTrack]] = []
         self._connected = asyncio.Event()
 
-    async def __aenter__(self) -> "PeerPair":
+    async def __aenter__(self) -> PeerPair:
         await self.start()
         return self
 

@@ -126,7 +126,7 @@ class ReconnectingGuest:
             self.attempts += 1
             try:
                 self.client = await self._connect(self.attempt_timeout)
-            except (OSError, ConnectionError, asyncio.TimeoutError, WhipError) as exc:
+            except (TimeoutError, OSError, ConnectionError, WhipError) as exc:
                 log.info("rejoin attempt %d failed: %r", attempt + 1, exc)
                 continue
             self.reconnect_seconds.append(time.monotonic() - noticed)

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from guestrec.common.plan import make_plan
 from guestrec.media import GuestMedia
-
 from support.peer_pair import PeerPair
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
 

@@ -261,7 +261,7 @@ class WhipClient:
                 track.stop()
             await self.pc.close()
 
-    async def __aenter__(self) -> "WhipClient":
+    async def __aenter__(self) -> WhipClient:
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from guestrec.common.plan import RecordSettingsError
 from guestrec.server.engine import Engine, EngineError, EngineSettings
 from obs_launcher.obs_config import free_port

@@ -19,6 +19,7 @@ import av
 import numpy as np
 import pytest
 from aiohttp import web
+
 from guestrec.common.plan import make_plan
 from guestrec.uploads.guest_plan import guest_recording
 from guestrec.uploads.guest_uploads import GuestUploads
@@ -140,7 +141,7 @@ def test_bad_uploads_are_refused_and_change_nothing(tmp_path: Path) -> None:
                 "finish at the wrong size": await finish(http, ann, len(data)),
                 "finish with another's key": await finish(http, ann, 5000, key=bob.key),
             }
-            async with http.put(f"/upload/nosuchid?offset=0", data=b"x",
+            async with http.put("/upload/nosuchid?offset=0", data=b"x",
                                 headers={"Authorization": f"Bearer {ann.key}"}) as r:
                 results["unknown recording"] = (r.status, await r.json())
             held_before_finish = ann.part.read_bytes()

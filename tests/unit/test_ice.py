@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from guestrec.cli.commands import main as cli_main
 from guestrec.obs_bridge.controller import ScriptOptions, engine_settings
 from guestrec.obs_bridge.status import guest_status_text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import av
 import pytest
+
 from guestrec.cli.convert import ConversionError, convert_file
 from guestrec.common.plan import make_plan
 from support.guest_run import GuestSpec, record_guests

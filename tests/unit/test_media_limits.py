@@ -7,6 +7,7 @@ import struct
 
 import av
 import numpy as np
+
 from guestrec.media.ledger import StreamLedger
 from guestrec.media.limits import MediaLimits, declared_size
 

@@ -8,6 +8,7 @@ import fractions
 import av
 import numpy as np
 import pytest
+
 from guestrec.media import audioline
 from guestrec.media.bitstream import (
     H264ParameterSets,

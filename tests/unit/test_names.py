@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
+
 from guestrec.common.names import display_name, reserve_recording_path, safe_file_stem
 
-MOMENT = datetime(2026, 11, 24, 10, 15, 0, tzinfo=timezone.utc)
+MOMENT = datetime(2026, 11, 24, 10, 15, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ def test_file_names_use_local_time_like_obs(tmp_path, berlin) -> None:
     """OBS names its recordings "2026-11-24 11-15-00.mkv" in local time; a guest's file
     carries the same stamp after the guest's name."""
     assert reserve_recording_path(tmp_path, "Ann", "webm", MOMENT).name == "Ann 2026-11-24 11-15-00.webm"
-    summer = datetime(2026, 7, 1, 22, 30, 5, tzinfo=timezone.utc)  # two hours ahead, next day
+    summer = datetime(2026, 7, 1, 22, 30, 5, tzinfo=UTC)  # two hours ahead, next day
     assert reserve_recording_path(tmp_path, "Eve 2", "mka", summer).name == "Eve_2 2026-07-02 00-30-05.mka"
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import av
 import numpy as np
+
 from guestrec.obs_bridge import libobs as L
 from guestrec.obs_bridge.frames import AudioConverter, to_i420
 from guestrec.obs_bridge.status import (

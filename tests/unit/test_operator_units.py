@@ -4,7 +4,7 @@ status texts and the session folder (with real files and sidecars)."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from guestrec.core.live_stats import LiveStats
@@ -76,7 +76,7 @@ def test_status_texts_tell_recording_live_and_left_apart() -> None:
 
 
 def test_session_folder_and_manifest(tmp_path: Path) -> None:
-    start = datetime(2026, 11, 29, 16, 0, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 29, 16, 0, 0, tzinfo=UTC)
     clock = [start]
     sessions = SessionFolders(now=lambda: clock[0])
     folder = sessions.folder_for(tmp_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from guestrec.common.plan import RecordSettingsError, make_plan, parse_record_value
 
 

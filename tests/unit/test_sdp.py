@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
 from guestrec.common.plan import make_plan
 from guestrec.webrtc import sdp
 

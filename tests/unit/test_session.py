@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 import pytest
+
 from guestrec.common.plan import make_plan
 from guestrec.core import roster
 from guestrec.webrtc import sdp

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
+
 from guestrec.ingest.sfu import SfuSettingError, parse_room, parse_sfu
 from guestrec.ingest.sfu.receive_buffers import enlarge_receive_buffers
 from guestrec.ingest.sfu.shard import Shard, ShardError, shard_of
@@ -62,6 +63,7 @@ def test_sfu_follower_keeps_aioices_consent_pace() -> None:
     """The studio's quick consent check (1 s, 4 misses) is for WHIP guests; a process that
     follows a Janus room goes back to aioice's pace (Janus reports who leaves)."""
     from aioice import ice
+
     from guestrec.common.plan import make_plan
     from guestrec.core import GuestConfig, GuestRoster
     from guestrec.ingest.sfu.follower import RoomFollower

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import WSMsgType, web
+
 from guestrec.ingest.vdoninja import crypto
 from guestrec.ingest.vdoninja.dialects import HostedDialect, RelayDialect
 from guestrec.ingest.vdoninja.names import RoomKeys, clean_id, room_name, room_password

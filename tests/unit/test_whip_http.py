@@ -14,6 +14,7 @@ import aiohttp
 import pytest
 from aiortc import RTCConfiguration, RTCPeerConnection
 from aiortc.mediastreams import AudioStreamTrack, VideoStreamTrack
+
 from guestrec.server import certificates as certs
 from guestrec.webrtc import sdp
 from support.guest_server import RunningServer, running_server
@@ -230,6 +231,7 @@ def test_self_signed_certificate_is_made_once_and_serves_https(tmp_path: Path) -
 
     async def fetch() -> tuple[int, str]:
         from aiohttp import web
+
         from guestrec.server.web_app import build_app
 
         app = build_app(_NoGuests(), "t0ken")

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from guestrec.ingest.vdoninja import VdoSettings
 from guestrec.ingest.vdoninja.room import LEFT_GRACE_S
 from guestrec.server.engine import Engine, EngineSettings

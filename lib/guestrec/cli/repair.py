@@ -8,7 +8,7 @@ The file is replaced only once the new one is written and readable.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -60,6 +60,6 @@ def _note_in_sidecar(path: Path) -> None:
     with av.open(str(path)) as container:
         duration = (container.duration or 0) / av.time_base
     summary["status"] = "repaired"
-    summary["repaired_utc"] = datetime.now(timezone.utc).isoformat()
+    summary["repaired_utc"] = datetime.now(UTC).isoformat()
     summary["duration_seconds"] = round(duration, 3)
     write_sidecar(path, summary)

@@ -10,7 +10,7 @@ import glob
 import os
 import re
 import unicodedata
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 MAX_NAME_CHARS = 64
@@ -46,7 +46,7 @@ STAMP_FORMAT = "%Y-%m-%d %H-%M-%S"  # OBS's own file names use local time in thi
 
 def local_stamp(moment: datetime | None = None) -> str:
     """Local time as OBS writes it in file names: 2026-11-24 11-15-00."""
-    moment = moment or datetime.now(timezone.utc)
+    moment = moment or datetime.now(UTC)
     return moment.astimezone().strftime(STAMP_FORMAT)
 
 
@@ -75,7 +75,7 @@ def reserve_recording_path(
         if path.parent != out_dir:
             raise ValueError(f"refusing path outside the output folder: {path}")
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o644)
         except FileExistsError:
             continue
         os.close(fd)

@@ -47,7 +47,7 @@ def remux(
     alike); how many were moved is returned as "nudged".
     """
     wanted = set(kinds)
-    packets = {kind: 0 for kind in wanted}
+    packets = dict.fromkeys(wanted, 0)
     try:
         with av.open(str(source)) as src, av.open(
             str(target), "w", format=format_name, options=options or {}

@@ -7,7 +7,7 @@ A mixin of RecordingWriter (writer.py): it works on the writer's worker-thread s
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from ..common.names import reserve_recording_path
@@ -108,7 +108,7 @@ class SegmentFiles:
             start_t=self.t0 if at_origin else item.t,
             video_start=video_start,
             audio_start=audio_start,
-            started_utc=datetime.now(timezone.utc),
+            started_utc=datetime.now(UTC),
             video_codec=video_codec,
             sidecar=sidecar,
             previous_file=(self.current.file.path.name if self.current is not None
@@ -156,7 +156,7 @@ class SegmentFiles:
     def _close_segment(self, seg: Segment, final: bool, clean: bool = True) -> None:
         if clean:
             seg.file.close()
-        seg.ended_utc = datetime.now(timezone.utc)
+        seg.ended_utc = datetime.now(UTC)
         if self.t0 is not None:
             self._final_seconds = max(self._final_seconds, self._segment_end_seconds(seg))
         if not clean and seg.file.bytes_written == 0:

@@ -264,7 +264,7 @@ class StudioRecorder:
                 return False
             try:
                 await asyncio.wait_for(self._tail_done.wait(), 0.25)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return True
 

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from .writer import RecordingWriter
 
 
-def segment_summary(writer: "RecordingWriter", seg: "Segment", final: bool) -> dict:
+def segment_summary(writer: RecordingWriter, seg: Segment, final: bool) -> dict:
     """The sidecar of one file: what was asked, what was written, what was lost."""
     stats = seg.file.stats
     v, a = stats.video, stats.audio

@@ -62,7 +62,7 @@ class EncodedFrame:
 class _PacketLog:
     """Per RTP timestamp: the sequence numbers seen, marker, first arrival."""
 
-    __slots__ = ("seqs", "marker", "arrival")
+    __slots__ = ("arrival", "marker", "seqs")
 
     def __init__(self, arrival: float) -> None:
         self.seqs: set[int] = set()
@@ -129,8 +129,8 @@ class ReceiverTap:
         self.reports = 0
         self.codec: str | None = None
 
-        jitter = getattr(receiver, "_RTCRtpReceiver__jitter_buffer")
-        queue = getattr(receiver, "_RTCRtpReceiver__decoder_queue")
+        jitter = receiver._RTCRtpReceiver__jitter_buffer
+        queue = receiver._RTCRtpReceiver__decoder_queue
         self._jitter = jitter
         self._hole_since: tuple[int, float] | None = None  # (origin, first seen)
         self.holes_skipped = 0

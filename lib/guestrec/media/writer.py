@@ -87,7 +87,7 @@ class RecordingWriter(SegmentFiles, VideoPath, AudioPath):
         self.copy_video_codec = copy_video_codec
         self.notify = notify
         self.request_keyframe = request_keyframe
-        self.guest_stats = guest_stats or (lambda: {})
+        self.guest_stats = guest_stats or dict
 
         self.queue: queue.Queue[Item | None] = queue.Queue()
         self._lock = threading.Lock()

@@ -11,8 +11,9 @@ from __future__ import annotations
 import queue
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..common.plan import RecordSettingsError
 from ..server.engine import Engine, EngineError
@@ -49,7 +50,7 @@ class GuestRecorderController:
         self._obs_recording = obs_recording
         self._engine_factory = engine_factory
         self._engine: Engine | None = None
-        self._commands: "queue.Queue[Callable[[], None] | None]" = queue.Queue()
+        self._commands: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._pending_options: ScriptOptions | None = None
         self._apply_at = 0.0
         self._status: dict[str, dict[str, Any]] = {}

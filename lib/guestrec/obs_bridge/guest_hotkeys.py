@@ -6,7 +6,8 @@ with the source. obs-websocket's TriggerHotkeyByName reaches them by these names
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 # (name, description in Settings > Hotkeys, action)
 GUEST_HOTKEYS = (

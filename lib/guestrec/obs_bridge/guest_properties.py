@@ -13,8 +13,9 @@ recording because some other control changed it meanwhile.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from . import libobs as L
 from .status import guest_status_detail

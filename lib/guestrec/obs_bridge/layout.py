@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ctypes
 import math
-from typing import Callable
+from collections.abc import Callable
 
 from . import libobs as L
 

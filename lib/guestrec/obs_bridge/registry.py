@@ -17,7 +17,8 @@ import itertools
 import sys
 import threading
 import types
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from . import libobs as L
 

@@ -13,8 +13,9 @@ import ctypes
 import json
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import av
 
@@ -45,7 +46,7 @@ class _Entry:
 class ObsGuestSink:
     """interfaces.GuestSink for one guest connection: frames go into the guest's source."""
 
-    def __init__(self, manager: "GuestSourceManager", entry: _Entry) -> None:
+    def __init__(self, manager: GuestSourceManager, entry: _Entry) -> None:
         self._manager = manager
         self._entry = entry
         self._lib = manager.lib

@@ -45,7 +45,7 @@ def _san(hostnames: list[str]) -> list[x509.GeneralName]:
 
 def _covers(cert: x509.Certificate, hostnames: list[str]) -> bool:
     """Whether a certificate is still valid for a while and names every host."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     if cert.not_valid_after_utc - RENEW_BEFORE < now or cert.not_valid_before_utc > now:
         return False
     try:
@@ -58,7 +58,7 @@ def _covers(cert: x509.Certificate, hostnames: list[str]) -> bool:
 def _write_private(path: Path, data: bytes) -> None:
     """Write a key file readable by its owner only, replacing any old one atomically."""
     tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+    fd = os.open(tmp, os.O_CREAT | os.O_TRUNC | os.O_WRONLY | getattr(os, "O_BINARY", 0), 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     os.replace(tmp, path)
@@ -67,7 +67,7 @@ def _write_private(path: Path, data: bytes) -> None:
 def _make(hostnames: list[str], common_name: str, server: bool) -> tuple[bytes, bytes]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     builder = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -175,7 +175,7 @@ class IceSettings:
                     "or a TURN shared secret to mint them")
 
     @classmethod
-    def from_text(cls, text: str | None, turn_secret: str = "") -> "IceSettings":
+    def from_text(cls, text: str | None, turn_secret: str = "") -> IceSettings:
         """Blank text means the default list ($GUESTREC_DEFAULT_ICE_SERVERS, else one public
         STUN server); "[]" means none."""
         if text and text.strip():
