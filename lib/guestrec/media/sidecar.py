@@ -13,8 +13,9 @@ the one beside the media.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
+
+from .positioned_file import PositionedFile
 
 RESERVED_BYTES = 16 * 1024
 
@@ -28,12 +29,9 @@ def write_sidecar(media: Path, summary: dict, final: bool = False) -> bool:
     path = sidecar_path(media)
     text = _encoded(summary, final)
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, text)
-            os.ftruncate(fd, len(text))
-        finally:
-            os.close(fd)
+        with PositionedFile(path, create=True) as f:
+            f.write_at(0, text)
+            f.truncate(len(text))
         return True
     except OSError:
         return False
@@ -62,27 +60,25 @@ class SidecarFile:
 
     def __init__(self, media: Path, summary: dict) -> None:
         self.path = sidecar_path(media)
-        self._fd: int | None = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        self._file: PositionedFile | None = PositionedFile(self.path, create=True, truncate=True)
         try:
-            self._write_fd(_encoded(summary, final=False))
+            self._rewrite(_encoded(summary, final=False))
         except OSError:
             self.close()
             self.path.unlink(missing_ok=True)
             raise
 
-    def _write_fd(self, text: bytes) -> None:
-        assert self._fd is not None
-        written = os.pwrite(self._fd, text, 0)
-        if written != len(text):
-            raise OSError(28, "No space left on device")
-        os.ftruncate(self._fd, len(text))
+    def _rewrite(self, text: bytes) -> None:
+        assert self._file is not None
+        self._file.write_at(0, text)
+        self._file.truncate(len(text))
 
     def write(self, summary: dict, final: bool = False) -> bool:
         """Rewrite in place; False if it could not be written."""
-        if self._fd is None:
+        if self._file is None:
             return write_sidecar(self.path.with_suffix(".media"), summary, final)
         try:
-            self._write_fd(_encoded(summary, final))
+            self._rewrite(_encoded(summary, final))
             return True
         except OSError:
             return False
@@ -91,12 +87,9 @@ class SidecarFile:
                 self.close()
 
     def close(self) -> None:
-        if self._fd is not None:
-            try:
-                os.close(self._fd)
-            except OSError:
-                pass
-            self._fd = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
 
 
 def link_next_file(media: Path, next_file: str) -> bool:

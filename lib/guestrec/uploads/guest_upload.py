@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
+from ..media.positioned_file import PositionedFile, create_empty
 from ..media.remux import probe, remux
 from ..media.sidecar import write_sidecar
 from .alignment import align
@@ -87,8 +88,7 @@ class GuestUpload:
         self.key_hash = key_hash(self.key) if self.key else ""
         if fresh:
             # Created empty now, so a stem taken by this recording is visibly taken.
-            fd = os.open(self.part, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            os.close(fd)
+            create_empty(self.part)
             write_sidecar(self.part, self.summary())
 
     @classmethod
@@ -171,15 +171,10 @@ class GuestUpload:
             return f.read(len(data)) == data
 
     def _write_at(self, offset: int, data: bytes) -> None:
-        fd = os.open(self.part, os.O_WRONLY)
-        try:
-            view = memoryview(data)
-            while view:
-                written = os.pwrite(fd, view, offset)
-                view, offset = view[written:], offset + written
-            os.fsync(fd)  # on disk before the page is told it may forget these bytes
-        finally:
-            os.close(fd)
+        # Opened per piece: Windows cannot rename or delete a file that stays open.
+        with PositionedFile(self.part) as f:
+            f.write_at(offset, data)
+            f.sync()  # on disk before the page is told it may forget these bytes
 
     def _truncate(self, size: int) -> None:
         try:
