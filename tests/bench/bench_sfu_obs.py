@@ -44,7 +44,7 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
                 before = process_cpu_seconds(pid)
                 time.sleep(seconds)
                 idle = 100 * (process_cpu_seconds(pid) - before) / seconds
-                cpu, sent, elapsed = asyncio.run(run_guests(
+                cpu, _sent, elapsed = asyncio.run(run_guests(
                     rig, guests, kbps, seconds, {"janus": rig.pid(), "senders": os.getpid(), "obs": pid}))
                 shown = len(obs.inputs_of_our_kind())
             busy = 100 * cpu["obs"] / elapsed

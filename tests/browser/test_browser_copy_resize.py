@@ -95,7 +95,7 @@ def test_copy_file_with_a_size_change_plays_at_each_size_in_vlc(resized_file: Pa
         media.chmod(0o644)
         command = ["cvlc", "-vv", "-I", "dummy", "--no-audio", "--vout=dummy", "--play-and-exit", str(media)]
         if os.geteuid() == 0:
-            command = ["runuser", "-u", "nobody", "--", "env", f"HOME={folder}"] + command
+            command = ["runuser", "-u", "nobody", "--", "env", f"HOME={folder}", *command]
         run = subprocess.run(command, capture_output=True, text=True, timeout=60, cwd=folder)
     sizes = [(int(w), int(h)) for w, h in VLC_FORMAT.findall(run.stdout + run.stderr)]
     print(f"VLC's video output sizes, in order: {sizes}")

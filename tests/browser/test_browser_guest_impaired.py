@@ -9,6 +9,7 @@ studio's file) suffers, while the upload over TCP does not.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import secrets
 import subprocess
@@ -112,7 +113,7 @@ def test_impaired_live_stream_leaves_the_guest_file_whole(tmp_path: Path, lossy_
     seconds = (finished["stoppedMs"] - finished["startedMs"]) / 1000.0
     guest_times, studio_times = frame_times(guest_file), frame_times(studio_file)
     guest_frames, studio_frames = len(guest_times), len(studio_times)
-    longest_hole = max(b - a for a, b in zip(guest_times, guest_times[1:]))
+    longest_hole = max(b - a for a, b in itertools.pairwise(guest_times))
     lost = studio_side["network"]["video"]["packets_lost"]
     camera = finished["cameraFrames"]
     print(f"{seconds:.2f} s recorded, camera delivered {camera} frames: guest file {guest_frames} "
@@ -139,7 +140,7 @@ def test_uploads_ease_off_while_the_live_stream_is_squeezed(tmp_path: Path, loss
     out = tmp_path / "rec"
 
     async def scenario():
-        async with recorded_at_both(tmp_path, out, "Squeezed") as (server, page):
+        async with recorded_at_both(tmp_path, out, "Squeezed") as (_server, page):
             await page.wait_for("window.guestRecorderState.uploadedBytes > 0", 30)
 
             async def recorder_state() -> dict:

@@ -147,7 +147,7 @@ BOXES = """(() => {
   out._width = document.documentElement.clientWidth;
   out._scrollWidth = document.documentElement.scrollWidth;
   return out;
-})()""" % json.dumps(LAYOUT_IDS)
+})()""" % json.dumps(LAYOUT_IDS)  # noqa: UP031 - the script is full of braces
 
 
 def overlaps(a, b) -> bool:

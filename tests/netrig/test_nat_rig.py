@@ -153,7 +153,7 @@ def test_stun_through_two_home_nats(tmp_path: Path) -> None:
     """Both homes behind ordinary routers, STUN (coturn) on both sides: direct media with
     server-reflexive candidates, for an aiortc guest and for the browser page."""
     with NatRig.build() as rig:
-        ice, _secret = rig.start_coturn(tmp_path)
+        _ice, _secret = rig.start_coturn(tmp_path)
         stun_only = json.dumps([{"urls": f"stun:{TURN_IP}:3478"}])
         studio = Studio(rig, tmp_path, stun_only)
         try:

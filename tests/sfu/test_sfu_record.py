@@ -8,6 +8,7 @@ while the recorder could see it, in order, none twice, and one file per guest pe
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import time
 from pathlib import Path
@@ -53,7 +54,7 @@ def names_per_shard(count: int, per_shard: int) -> list[list[str]]:
 async def _show(rig: JanusRig, early: list[str], late: str, leaver: str) -> dict[str, tuple[int, int]]:
     """Guests publish; `late` joins 2 s later, `leaver` hangs up after 3 s. Returns each
     guest's (frame index when it was published, frames sent)."""
-    guests = {name: JanusGuest(rig, name, fps=FPS) for name in early + [late]}
+    guests = {name: JanusGuest(rig, name, fps=FPS) for name in [*early, late]}
     sent: dict[str, int] = {}
     try:
         await asyncio.gather(*(guests[n].publish() for n in early))
@@ -291,7 +292,7 @@ def test_loss_through_janus_costs_about_a_second(rig: JanusRig, tmp_path: Path) 
     assert len(lost) == 3
     (path,) = recordings(out)["Lossy"]
     numbers = frame_numbers(path)
-    gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+    gaps = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
     assert len(gaps) == 1, gaps
     assert gaps[0][1] - gaps[0][0] <= FPS * 2, gaps  # about a second, not until a natural keyframe
     assert numbers[-1] >= sent - FPS and numbers[-1] >= gaps[0][1] + FPS * 2  # and went on

@@ -84,7 +84,7 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
                     break
                 await asyncio.sleep(0.05)
             assert await room_publishers(rig) == ["Alice"]
-            status, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+            _status, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
             (entry,) = json.loads(body)
             assert entry["client"] == "janus" and entry["connected"] and entry["recording"], entry
             await asyncio.sleep(3.0)

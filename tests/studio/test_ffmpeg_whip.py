@@ -29,7 +29,7 @@ async def publish(url: str, token: str, seconds: float, cert: Path | None, key: 
     process = await asyncio.create_subprocess_exec(
         *args, cwd=TESTS, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
-    out, err = await asyncio.wait_for(process.communicate(), seconds + 30)
+    _out, err = await asyncio.wait_for(process.communicate(), seconds + 30)
     return process.returncode, err.decode(errors="replace")
 
 

@@ -147,7 +147,7 @@ def test_tls_keys_live_in_the_config_folder_owner_only(tmp_path: Path, monkeypat
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     out = tmp_path / "recordings"
     engine = Engine(EngineSettings(out_dir=out, port=free_port()))
-    cert, key = engine.publisher_dtls_identity()
+    _cert, key = engine.publisher_dtls_identity()
     assert engine.tls_dir() == tmp_path / "config" / "guest-recorder-obs" / "tls"
     assert out not in key.parents and not out.exists()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600

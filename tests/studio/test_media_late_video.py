@@ -72,7 +72,7 @@ def test_camera_that_never_sends_still_leaves_an_audio_file(tmp_path: Path) -> N
     assert len(media) == 1, files
     info = probe(media[0])
     assert not streams_of(info, "video") and streams_of(info, "audio")
-    start, seconds, loud = tone_coverage(media[0])
+    _start, seconds, loud = tone_coverage(media[0])
     side = read_sidecar(media[0])
     print(f"camera never sent: {files}; audio {seconds:.2f} s of {result.elapsed:.2f} s, "
           f"sidecar {side['status']}")

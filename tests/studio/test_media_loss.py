@@ -5,6 +5,7 @@ so the file decodes cleanly on both sides of the loss, and the gap lasts about a
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 from guestrec.common.plan import make_plan
@@ -54,7 +55,7 @@ def test_copy_recording_survives_packet_loss(tmp_path: Path) -> None:
     assert network["holes_skipped"] >= 1 and network["broken_frames"] >= 1
     assert ffprobe_decode_errors(result.path) == ""
     numbers = [n for _, n in decoded_video(result.path, read_counter)]
-    gaps = [(a, b) for a, b in zip(numbers, numbers[1:]) if b != a + 1]
+    gaps = [(a, b) for a, b in itertools.pairwise(numbers) if b != a + 1]
     assert len(gaps) == 1, gaps  # one hole where the broken frames were left out
     assert gaps[0][1] - gaps[0][0] <= 30 * 2  # about a second of video missing, not seconds
     assert numbers[-1] >= numbers[0] + 30 * 6  # and the recording went on after it

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from pathlib import Path
 
 import av
@@ -56,9 +57,9 @@ def test_split_files_join_without_gap_or_overlap(tmp_path: Path) -> None:
         # The files of one recording are one take, each sidecar naming its neighbours.
         takes = [read_sidecar(path)["take"] for path in files]
         assert len({t["id"] for t in takes}) == 1 and {t["part"] for t in takes} == {1}
-        assert [t["previous_file"] for t in takes] == [None] + names[:-1]
-        assert [t["next_file"] for t in takes] == names[1:] + [None]
-        for before, after in zip(numbers_per_file, numbers_per_file[1:]):
+        assert [t["previous_file"] for t in takes] == [None, *names[:-1]]
+        assert [t["next_file"] for t in takes] == [*names[1:], None]
+        for before, after in itertools.pairwise(numbers_per_file):
             seam = after[0] - before[-1]
             assert seam == 1, f"{result.spec.name}: frames {before[-1]} -> {after[0]}"
         durations = [float(probe(p)["format"]["duration"]) for p in files]

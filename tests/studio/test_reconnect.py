@@ -195,6 +195,6 @@ def test_studio_end_is_told_to_the_guest_before_it_closes(tmp_path: Path, how: s
             finally:
                 await guest.pc.close()
 
-    ended, state, waiting = run(scenario())
+    ended, _state, waiting = run(scenario())
     assert ended["message"] == "The studio ended the session."
     assert waiting == []  # the studio ended it: nothing waits for a return

@@ -120,7 +120,7 @@ def test_vanished_guest_frees_its_slot_within_seconds(tmp_path: Path) -> None:
                 proc.kill()
                 proc.wait()
 
-    freed_after, error = asyncio.run(asyncio.wait_for(scenario(), 60))
+    freed_after, _error = asyncio.run(asyncio.wait_for(scenario(), 60))
     files = sorted(p.name for p in tmp_path.rglob("Gone*"))
     print(f"guest killed: slot free after {freed_after:.1f} s; files {files}")
     assert freed_after <= 9.0  # ICE consent checks every second (core/liveness.py)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import subprocess
 from collections.abc import Callable
@@ -62,7 +63,7 @@ def decode_errors_of_irregular_frames(path: Path) -> str:
         ["ffprobe", "-v", "error", "-select_streams", "v", "-show_entries", "packet=dts",
          "-of", "csv=p=0", str(path)], capture_output=True, text=True)
     dts = [int(x) for x in out.stdout.split() if x.strip().lstrip("-").isdigit()]
-    problems = [f"video dts {a} then {b}" for a, b in zip(dts, dts[1:]) if b <= a]
+    problems = [f"video dts {a} then {b}" for a, b in itertools.pairwise(dts) if b <= a]
     problems += [line for line in ffprobe_decode_errors(path).splitlines()
                  if "non monotonically increasing dts to muxer" not in line]
     return "\n".join(problems)
@@ -105,7 +106,7 @@ def audio_samples(path: Path) -> tuple[float, np.ndarray]:
                     elif t is not None:
                         # honour gaps in the file's timestamps
                         expected = start + position / 48_000
-                        gap = int(round((t - expected) * 48_000))
+                        gap = round((t - expected) * 48_000)
                         if gap > 48:
                             chunks.append(np.zeros(gap, dtype=np.float32))
                             position += gap

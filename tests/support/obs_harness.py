@@ -217,8 +217,7 @@ class ObsHarness:
 
     def log_text(self) -> str:
         path = latest_log(self.setup)
-        text = path.read_text(errors="replace") if path else ""
-        return text
+        return path.read_text(errors="replace") if path else ""
 
     def log_tail(self, lines: int = 60) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import datetime
 import fcntl
+import itertools
 import os
 import shutil
 import subprocess
@@ -384,4 +385,4 @@ def largest_gap(times: list[float], start: float, end: float) -> float:
     inside = [start] + [t for t in times if start < t < end] + [end]
     if not any(start < t < end for t in times):
         return end - start
-    return max(b - a for a, b in zip(inside, inside[1:]))
+    return max(b - a for a, b in itertools.pairwise(inside))

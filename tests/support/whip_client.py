@@ -243,12 +243,9 @@ class WhipClient:
         """DELETE the session resource; returns the status, None if never published."""
         if not self.location:
             return None
-        url, headers = self._auth()
+        _url, headers = self._auth()
         headers.pop("Content-Type", None)
-        if self.token_in_query:
-            location = self.location + "?token=" + (self.token or "")
-        else:
-            location = self.location
+        location = self.location + "?token=" + (self.token or "") if self.token_in_query else self.location
         status, _, _ = await post_raw(location, b"", headers, method="DELETE", ssl=self.ssl)
         self.location = None
         return status

@@ -101,7 +101,7 @@ def test_upload_in_pieces_finalizes_a_playable_file(tmp_path: Path) -> None:
             repeat = await finish(http, upload, len(data))
             return upload, acks, again, state, done, repeat
 
-    upload, acks, again, state, done, repeat = asyncio.run(scenario())
+    _upload, acks, again, state, done, repeat = asyncio.run(scenario())
     assert [a[0] for a in acks] == [200] * len(acks) and acks[-1][1]["size"] == len(data)
     assert again == (200, {"size": len(data)})
     assert state == {"size": len(data), "state": "receiving"}

@@ -332,7 +332,7 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
                 await asyncio.to_thread(engine.stop, 10)
 
     with loopback_namespace("vdo") as ns:
-        seen, guests = ns.run(scenario)
+        seen, _guests = ns.run(scenario)
 
     print("guest recorder states seen:", seen)
     files = sorted(p for p in downloads.iterdir() if not p.name.endswith(".crdownload"))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 DEFAULT_VIDEO_KBPS = 6000
 PCM_INBOUND_AUDIO_KBPS = 256
 VIDEO_CODECS = ("vp8", "vp9", "av1", "h264")
-RECORD_CODECS = VIDEO_CODECS + ("copy",)
+RECORD_CODECS = (*VIDEO_CODECS, "copy")
 # Opus itself accepts 6..510 kbps; outside that an encoder would clamp silently.
 OPUS_MIN_KBPS = 6
 OPUS_MAX_KBPS = 510

@@ -238,10 +238,10 @@ class StudioRecorder:
         for ledger in self.ledgers.values():
             ledger.stop()
         try:
-            if wait_for_decoders and self.active and self._stop_at and self.timeline.ready():
-                if not await self._wait_for_backlog():
-                    for ledger in self.ledgers.values():
-                        ledger.residual_reason = "stop_backlog"
+            waited = wait_for_decoders and self.active and self._stop_at and self.timeline.ready()
+            if waited and not await self._wait_for_backlog():
+                for ledger in self.ledgers.values():
+                    ledger.residual_reason = "stop_backlog"
         finally:
             # Even when cancelled (a shutdown out of time), the writer thread is told to
             # finalize: otherwise it would wait on its queue forever.

@@ -26,7 +26,7 @@ def fit_frame(frame: av.VideoFrame, width: int, height: int) -> av.VideoFrame:
         return inner
     out = av.VideoFrame(width, height, "yuv420p")
     x0, y0 = ((width - inner_w) // 2) & ~1, ((height - inner_h) // 2) & ~1
-    for index, (plane, src) in enumerate(zip(out.planes, inner.planes)):
+    for index, (plane, src) in enumerate(zip(out.planes, inner.planes, strict=True)):
         div = 1 if index == 0 else 2
         dst = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
         dst[:, :] = _BLACK_YUV[index]

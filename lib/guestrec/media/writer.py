@@ -231,9 +231,8 @@ class RecordingWriter(SegmentFiles, VideoPath, AudioPath):
             self.warning = warning
             log.warning("recording of %s: %s", self.guest, warning)
             self.notify("warning")
-        if self.t0 is None:
-            if not self._try_start(item):
-                return
+        if self.t0 is None and not self._try_start(item):
+            return
         if item.kind == "video":
             self._video(item)
         else:

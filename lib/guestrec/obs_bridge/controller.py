@@ -26,7 +26,7 @@ APPLY_DELAY_S = 0.6  # typing in a text field must not restart the server per ke
 POLL_INTERVAL_S = 1.0
 
 
-def _NOTHING() -> None:
+def _wake_only() -> None:
     """A wake-up without work."""
 
 
@@ -129,7 +129,7 @@ class GuestRecorderController:
             return
         self._pending_options = options
         self._apply_at = time.monotonic() + APPLY_DELAY_S
-        self._commands.put(_NOTHING)  # wake the worker so it sees the deadline
+        self._commands.put(_wake_only)  # wake the worker so it sees the deadline
 
     def start_all(self) -> None:
         self._commands.put(lambda: self._record(None, True))
@@ -191,12 +191,12 @@ class GuestRecorderController:
             try:
                 command = self._commands.get(timeout=wait)
             except queue.Empty:
-                command = _NOTHING
+                command = _wake_only
             if command is None or self._stop.is_set():
                 return
             if self._pending_options is not None and time.monotonic() >= self._apply_at:
                 self._run(self._apply_current)
-            if command is not _NOTHING:
+            if command is not _wake_only:
                 self._run(command)
 
     def _run(self, command: Callable[[], None]) -> None:

@@ -55,7 +55,7 @@ class SceneLayout:
             items.append(added)
         cells = grid_cells(len(items), float(obs.obs_source_get_width(scene_source)),
                            float(obs.obs_source_get_height(scene_source)))
-        for item, (x, y, w, h) in zip(items, cells):
+        for item, (x, y, w, h) in zip(items, cells, strict=True):
             # Fit whatever size the guest's camera sends into the cell, centred.
             obs.obs_sceneitem_set_alignment(item, L.OBS_ALIGN_LEFT | L.OBS_ALIGN_TOP)
             obs.obs_sceneitem_set_bounds_type(item, L.OBS_BOUNDS_SCALE_INNER)

@@ -221,7 +221,7 @@ def on_open_folder(props, prop):
         if opener is None:
             os.startfile(str(folder))  # type: ignore[attr-defined]
         elif shutil.which(opener[0]):
-            subprocess.Popen(opener + [str(folder)], stdout=subprocess.DEVNULL,
+            subprocess.Popen([*opener, str(folder)], stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, start_new_session=True)
         else:
             return _say(f"No program to open folders; the recordings are in {folder}")

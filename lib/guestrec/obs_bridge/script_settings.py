@@ -15,7 +15,7 @@ MIN_VIDEO_KBPS = 100
 LIMITS = {"video_kbps": (MIN_VIDEO_KBPS, MAX_VIDEO_KBPS), "audio_kbps": (OPUS_MIN_KBPS, OPUS_MAX_KBPS)}
 LABELS = {"video_kbps": "Video bitrate", "audio_kbps": "Opus bitrate"}
 OLD_BOOLS = ("auto_record", "follow_obs_recording")
-OLD_KEYS = ("bitrate_kbps",) + OLD_BOOLS
+OLD_KEYS = ("bitrate_kbps", *OLD_BOOLS)
 NEW_KEYS = ("video_kbps", "audio_kbps", "start_recording")
 # Which settings each record mode uses; the others are hidden in the dialog.
 SHOWN_FOR_MODE = {

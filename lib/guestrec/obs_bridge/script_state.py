@@ -145,7 +145,7 @@ def refresh_status() -> None:
     head = [room] if room else []
     if not statuses:
         state.status_text = "\n".join(
-            head + ["No guests yet." if controller.running else "Guest server not running."])
+            [*head, "No guests yet." if controller.running else "Guest server not running."])
         return
     lines = [f"{s.get('name')}: {guest_status_text(s)}"
              for s in sorted(statuses, key=lambda s: str(s.get("name")))]
@@ -154,4 +154,4 @@ def refresh_status() -> None:
     summary = f"{counts['recording']} recording, {counts['live']} live, not recording"
     if counts["reconnecting"]:
         summary += f", {counts['reconnecting']} reconnecting"
-    state.status_text = "\n".join(head + [summary] + lines)
+    state.status_text = "\n".join([*head, summary, *lines])

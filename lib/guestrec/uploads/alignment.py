@@ -63,7 +63,7 @@ def mono_audio(path: Path, start_s: float = 0.0, seconds: float | None = None) -
             for frame in container.decode(stream):
                 if first is None:
                     first = float(frame.time or 0.0)
-                    begin = max(0, int(round((start_s - first) * RATE)))
+                    begin = max(0, round((start_s - first) * RATE))
                     end = None if seconds is None else begin + int(seconds * RATE)
                 frame.pts = None  # samples follow on; the resampler need not look at times
                 for out in resampler.resample(frame):

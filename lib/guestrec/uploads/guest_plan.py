@@ -59,7 +59,7 @@ def guest_recording(plan: RecordPlan) -> GuestRecording:
     video_kbps = plan.video_kbps or 0
     _, recorded_audio = video_audio_thresholds(video_kbps)
     first = plan.video_codec if plan.video_codec in CODECS_BY_GUEST_CPU else "vp8"  # copy: VP8
-    order = (first,) + tuple(c for c in CODECS_BY_GUEST_CPU if c != first)
+    order = (first, *(c for c in CODECS_BY_GUEST_CPU if c != first))
     mimes = tuple(_video_mime(codec, audio_name) for codec in order)
     return GuestRecording(
         True, mimes, video_kbps * 1000, None if pcm else recorded_audio * 1000, pcm
