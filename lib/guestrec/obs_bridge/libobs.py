@@ -138,22 +138,69 @@ class LibObsMissing(RuntimeError):
     """libobs could not be opened: the code runs outside OBS."""
 
 
-def _open(names: tuple[str, ...], short: str) -> ctypes.CDLL:
+def _loaded_in_process(symbol: str, module_names: tuple[str, ...]) -> ctypes.CDLL | None:
+    """The library the running process already holds that exports `symbol`, if any.
+
+    Inside OBS libobs is loaded before any script: OBS.app keeps it in its own
+    Frameworks folder and Windows' obs.dll sits beside obs64.exe, where a plain name
+    lookup by dlopen/LoadLibrary does not search. Asking the process finds it anywhere.
+    """
+    if sys.platform == "win32":
+        kernel32 = ctypes.WinDLL("kernel32")  # our own instance: argtypes stay ours
+        get_module = kernel32.GetModuleHandleW
+        get_module.restype, get_module.argtypes = c_void_p, [ctypes.c_wchar_p]
+        for name in module_names:
+            handle = get_module(name)
+            if handle:
+                return ctypes.CDLL(name, handle=handle)
+        return None
+    try:
+        process = ctypes.CDLL(None)  # dlopen(NULL): the program and what it loaded
+    except OSError:
+        return None
+    if hasattr(process, symbol):
+        return process
+    if sys.platform == "darwin":
+        return _from_dyld_images(process, module_names)
+    return None
+
+
+def _from_dyld_images(process: ctypes.CDLL, module_names: tuple[str, ...]) -> ctypes.CDLL | None:
+    """macOS: open by full path the loaded image whose path ends like one of the names."""
+    try:
+        count, name_of = process._dyld_image_count, process._dyld_get_image_name
+    except AttributeError:
+        return None
+    count.restype, count.argtypes = c_uint32, []
+    name_of.restype, name_of.argtypes = c_char_p, [c_uint32]
+    for index in range(count()):
+        path = cstr(name_of(index))
+        if any(path.endswith("/" + name) for name in module_names):
+            return ctypes.CDLL(path)
+    return None
+
+
+def _open(symbol: str, names: tuple[str, ...], short: str) -> tuple[ctypes.CDLL, str]:
+    """The library and how it was found: in the running process first, then by name."""
+    loaded = _loaded_in_process(symbol, names)
+    if loaded is not None:
+        return loaded, "the running process"
     errors = []
     for name in names:
         try:
-            return ctypes.CDLL(name)
+            return ctypes.CDLL(name), name
         except OSError as exc:
             errors.append(str(exc))
     found = ctypes.util.find_library(short)
     if found:
-        return ctypes.CDLL(found)
+        return ctypes.CDLL(found), found
     raise LibObsMissing(f"cannot open {short}: {'; '.join(errors)}")
 
 
 def _libobs_names() -> tuple[str, ...]:
     if sys.platform == "darwin":
-        return ("libobs.framework/libobs", "libobs.0.dylib", "libobs.dylib")
+        return ("libobs.framework/Versions/A/libobs", "libobs.framework/libobs", "libobs.0.dylib",
+                "libobs.dylib")
     if sys.platform == "win32":
         return ("obs.dll",)
     return ("libobs.so.0", "libobs.so")
@@ -161,7 +208,7 @@ def _libobs_names() -> tuple[str, ...]:
 
 def _frontend_names() -> tuple[str, ...]:
     if sys.platform == "darwin":
-        return ("libobs-frontend-api.1.dylib", "libobs-frontend-api.dylib")
+        return ("obs-frontend-api.dylib", "libobs-frontend-api.1.dylib", "libobs-frontend-api.dylib")
     if sys.platform == "win32":
         return ("obs-frontend-api.dll",)
     return ("libobs-frontend-api.so.0", "libobs-frontend-api.so")
@@ -173,11 +220,19 @@ def _bind(lib: ctypes.CDLL, name: str, restype, *argtypes) -> None:
     fn.argtypes = list(argtypes)
 
 
+def _bind_variadic(lib: ctypes.CDLL, name: str, restype, *fixed) -> None:
+    """Bind a C function declared `(fixed..., ...)`. ctypes makes a variadic call (the
+    convention Apple silicon needs: variadic arguments go on the stack) when a call passes
+    more arguments than argtypes lists; so argtypes holds the fixed part only, and every
+    extra argument must be passed as a ctypes instance (c_int, c_char_p ...)."""
+    _bind(lib, name, restype, *fixed)
+
+
 class LibObs:
     """Typed handles to libobs and the frontend API."""
 
     def __init__(self) -> None:
-        obs = _open(_libobs_names(), "obs")
+        obs, self.found_by = _open("obs_get_version", _libobs_names(), "obs")
         self.obs = obs
         b = _bind
         b(obs, "obs_get_version", c_uint32)
@@ -227,7 +282,7 @@ class LibObs:
         b(obs, "obs_property_set_enabled", None, c_void_p, c_bool)
         b(obs, "obs_property_name", c_char_p, c_void_p)
         b(obs, "obs_hotkey_register_source", c_size_t, c_void_p, c_char_p, c_char_p, HOTKEY_FN, c_void_p)
-        b(obs, "blog", None, c_int, c_char_p, c_char_p)
+        _bind_variadic(obs, "blog", None, c_int, c_char_p)  # void blog(int, const char *, ...)
         self.has_params_for_format = hasattr(obs, "video_format_get_parameters_for_format")
         if self.has_params_for_format:
             b(obs, "video_format_get_parameters_for_format", c_bool, c_int, c_int, c_int,
@@ -236,7 +291,7 @@ class LibObs:
           POINTER(c_float), POINTER(c_float), POINTER(c_float))
         self.frontend: ctypes.CDLL | None
         try:
-            fe = _open(_frontend_names(), "obs-frontend-api")
+            fe, _ = _open("obs_frontend_get_current_scene", _frontend_names(), "obs-frontend-api")
             b(fe, "obs_frontend_get_current_scene", c_void_p)
             self.frontend = fe
         except (LibObsMissing, AttributeError):
@@ -283,4 +338,5 @@ _LEVELS = {"error": LOG_ERROR, "warning": LOG_WARNING, "info": LOG_INFO, "debug"
 
 def obs_log(level: str, message: str) -> None:
     """Write one line to the OBS log from any thread ("%s" keeps '%' in messages literal)."""
-    api().obs.blog(_LEVELS.get(level, LOG_INFO), b"%s", message.encode("utf-8", "replace"))
+    text = c_char_p(message.encode("utf-8", "replace"))
+    api().obs.blog(_LEVELS.get(level, LOG_INFO), b"%s", text)  # the text is blog's variadic part
