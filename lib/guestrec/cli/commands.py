@@ -210,7 +210,7 @@ def serve(args: argparse.Namespace) -> int:
     print("Press Ctrl-C to stop; every recording is finalized.", flush=True)
 
     stop = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in _stop_signals():
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(0.5):
         if not engine.running:
@@ -263,14 +263,25 @@ def sfu_record(args: argparse.Namespace) -> int:
     return asyncio.run(run())
 
 
+def _stop_signals() -> tuple[signal.Signals, ...]:
+    """Ctrl-C, SIGTERM, and Ctrl-Break where there is one (Windows)."""
+    names = ("SIGINT", "SIGTERM", "SIGBREAK")
+    return tuple(getattr(signal, name) for name in names if hasattr(signal, name))
+
+
 def _stop_on_signals() -> asyncio.Event:
     """An event that Ctrl-C or SIGTERM sets, on the running loop."""
     import asyncio
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
+    for sig in _stop_signals():
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:
+            # Windows' event loops have no add_signal_handler. A plain handler runs in the
+            # main thread (the loop wakes up for it) and hands the stop over to the loop.
+            signal.signal(sig, lambda *_: loop.call_soon_threadsafe(stop.set))
     return stop
 
 
