@@ -1,15 +1,16 @@
 """The SFU ingest: guests through a Janus VideoRoom room, for more than one machine.
 
-    janus_client  Janus's HTTP API (long poll): sessions, handles, requests, loss
-    videoroom     the VideoRoom requests: room check, publishers, publish, subscribe
-    watcher       follows the room's publishers, through Janus restarts
-    follower      one subscribed aiortc connection per guest, handed to the guest core
-    studio        WHIP guests relayed into the room as publishers (serve --sfu)
-    page_events   the guest page's recording state as server-sent events
-    shard         which recorder records which guest
-    recorder      `guestrec sfu-record`
-    link          `guestrec sfu-link`: one Janus's guests published on another
+    janus_client     Janus's HTTP API (long poll): sessions, handles, requests, loss
+    videoroom        the VideoRoom requests: room check, publishers, publish, subscribe
+    watcher          follows the room's publishers, through Janus restarts
+    follower         one subscribed aiortc connection per guest, handed to the guest core
+    consent          aioice's own ICE consent pace for connections to Janus
     receive_buffers  larger UDP buffers for subscriber sockets
+    studio           WHIP guests relayed into the room as publishers (serve --sfu)
+    page_events      the guest page's recording state as server-sent events
+    shard            which recorder records which guest
+    shard_recorder   `guestrec sfu-record`
+    link             `guestrec sfu-link`: one Janus's guests published on another
 """
 
 from __future__ import annotations
