@@ -19,6 +19,7 @@
     storage.py          the folder a recording writes into, watched (deleted, read-only)
     summary.py          the sidecar summary of one file
     sidecar.py          the JSON beside each file, rewritten in place
+    positioned_file.py  writing at an offset, the same way on Linux, macOS and Windows
     remux.py            stream copy from one container to another
     guest_media.py      GuestMedia: what the guest core uses
 """
