@@ -7,7 +7,9 @@ own symbols are versioned, but libvpx's and others' are not, so PyAV's libavcode
 fail to open (EINVAL, an ABI mismatch) or worse. Loading PyAV's libraries first with
 RTLD_DEEPBIND makes each of them look in its own dependencies before the global scope.
 
-Must run before anything imports `av`. Linux only; elsewhere a no-op.
+Must run before anything imports `av`. Linux only; elsewhere a no-op, and none is needed:
+macOS (two-level namespaces) and Windows (per-DLL imports) bind each library's symbols to the
+library it was linked against, whatever else the process holds. RTLD_DEEPBIND is a glibc flag.
 """
 
 from __future__ import annotations
