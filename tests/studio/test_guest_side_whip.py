@@ -51,27 +51,27 @@ def test_a_browser_only_recording_keeps_its_session_open_until_its_file_is_close
     only once the guest's file is closed, not when the studio stops asking for it."""
 
     def manifest(server) -> dict:
-        return json.loads((server.sessions.sessions.last_folder / "session.json").read_text())
+        return json.loads((server.sessions.session_folder() / "session.json").read_text())
 
     async def scenario():
         async with running_server(tmp_path, record=1000, record_at="guest") as server:
-            server.sessions.guest_side.uploads.grace_s = 1.0  # a departed page's file closes soon
+            server.sessions.uploads.grace_s = 1.0  # a departed page's file closes soon
             async with WhipClient(server.whip_url("Page"), server.token) as page:
                 await page.publish()
                 await page.wait_message(lambda m: m.get("type") == "recording")
                 page.channel.send(json.dumps({"type": "guest-recorder", "id": None, "state": "idle"}))
                 wanted = await page.wait_message(lambda m: m.get("type") == "guest-recording")
-                recording = server.sessions.sessions.current, manifest(server)["ended"]
+                recording = server.sessions.open_session_folder(), manifest(server)["ended"]
                 await server.sessions.stop_recording("Page")
                 await page.wait_message(lambda m: m.get("type") == "guest-recording" and m["record"] is False)
                 # The page still holds bytes to send: the file is open, and so is the session.
-                stopped = server.sessions.sessions.current, manifest(server)["ended"]
+                stopped = server.sessions.open_session_folder(), manifest(server)["ended"]
                 await page.delete()  # the guest leaves; nothing more comes
             for _ in range(100):
-                if server.sessions.sessions.current is None:
+                if server.sessions.open_session_folder() is None:
                     break
                 await asyncio.sleep(0.1)
-            return wanted, recording, stopped, server.sessions.sessions.current, manifest(server)
+            return wanted, recording, stopped, server.sessions.open_session_folder(), manifest(server)
 
     wanted, recording, stopped, after, final = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert wanted["record"] is True

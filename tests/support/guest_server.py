@@ -57,7 +57,7 @@ async def running_server(
     )
     sessions = GuestRoster(lambda: config, sink_factory=sink_factory)
     token = secrets.token_urlsafe(16)
-    runner = web.AppRunner(build_app(WhipIngest(sessions), token, uploads=sessions.guest_side.uploads), access_log=None)
+    runner = web.AppRunner(build_app(WhipIngest(sessions), token, uploads=sessions.uploads), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, 0)
     await site.start()

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from guestrec.common.plan import make_plan
-from guestrec.core import roster
+from guestrec.core import guest_lifecycle
 from guestrec.webrtc import sdp
 from support.counting_sink import CountingSink
 from support.guest_server import running_server
@@ -118,7 +118,7 @@ def test_settings_apply_to_the_next_guest(tmp_path: Path) -> None:
 
 
 def test_guest_that_never_connects_is_dropped(tmp_path: Path, monkeypatch, caplog) -> None:
-    monkeypatch.setattr(roster, "CONNECT_TIMEOUT_S", 1.0)
+    monkeypatch.setattr(guest_lifecycle, "CONNECT_TIMEOUT_S", 1.0)
     caplog.set_level(logging.WARNING, logger="guestrec.core")
 
     sinks_made: list[str] = []

@@ -121,7 +121,7 @@ class Continuity:
         if self.sink is None and factory is not None:
             try:
                 real = factory(self.name)
-            except Exception:  # noqa: BLE001 - the guest goes on without a sink
+            except Exception:  # the guest goes on without a sink
                 log.exception("making the sink for %r failed", self.name)
                 real = None
             if real is not None:

@@ -90,18 +90,32 @@ class Guest:
     blackhole: MediaBlackhole | None = None
     kinds: list[str] = field(default_factory=list)
     connected_once: bool = False
-    error: str | None = None
-    last_error_sent: str | None = None
-    refusal_sent: str | None = None  # the media refusal the guest was last told about
     finishing: asyncio.Task | None = None
-    watchdog: asyncio.Task | None = None
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is
     live: Any = None  # live_stats.LiveStats once media arrived
     page_state: dict[str, bool] = field(default_factory=dict)  # what the guest's page reports
     # Candidate types each side offered, e.g. {"guest": ["host", "srflx"], "studio": ["host"]},
     # set by the ingest from the two descriptions; named when ICE fails.
     ice_offered: dict[str, list[str]] = field(default_factory=dict)
+    # What went wrong with this guest, as the studio shows it and the guest is told; set
+    # only through `fail` and `recovered`.
+    _error: str | None = field(default=None, init=False, repr=False)
 
     @property
     def ended(self) -> bool:
         return self.finishing is not None
+
+    @property
+    def error(self) -> str | None:
+        return self._error
+
+    def fail(self, text: str, *, unless_failed: bool = False) -> None:
+        """Note what went wrong. unless_failed: an earlier failure stays, as the first
+        cause explains the later ones (a connection that fails after its media broke)."""
+        if unless_failed and self._error:
+            return
+        self._error = text
+
+    def recovered(self) -> None:
+        """Its recording started afresh: the earlier failure is over."""
+        self._error = None

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 WINDOW_S = 3.0  # rates are averaged over about this long
 MIN_SPAN_S = 0.8  # a shorter span says too little; the previous figures stay shown

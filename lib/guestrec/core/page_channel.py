@@ -74,7 +74,7 @@ class PageChannel:
             return False
         try:
             self.channel.send(json.dumps(message))
-        except Exception:  # noqa: BLE001 - a closing channel is not an error worth more
+        except Exception:  # a closing channel is not an error worth more
             log.debug("sending on the page channel failed", exc_info=True)
             return False
         return True
@@ -100,5 +100,5 @@ class PageChannel:
             return
         try:
             await asyncio.wait_for(self._ended_ack.wait(), ENDED_ACK_TIMEOUT_S)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.debug("the page did not confirm the end of its session")

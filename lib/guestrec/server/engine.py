@@ -200,10 +200,10 @@ class Engine:
         return watcher.problem if watcher is not None and self.running else None
 
     def start_recording(self, guest: str | None = None) -> list[str]:
-        return self._call(self._roster_call("start_recording", guest), timeout=15)
+        return self._call(self._start_recording(guest), timeout=15)
 
     def stop_recording(self, guest: str | None = None) -> list[str]:
-        return self._call(self._roster_call("stop_recording", guest), timeout=30)
+        return self._call(self._stop_recording(guest), timeout=30)
 
     # ----- director controls (DirectorError for a request that cannot be done) -------
 
@@ -222,7 +222,7 @@ class Engine:
     def obs_recording_changed(self, active: bool, path: str | None = None) -> None:
         """OBS's own recording started or stopped: it belongs to the session."""
         def note() -> None:
-            self._roster.sessions.obs_recording(active, Path(self._settings.out_dir), path)
+            self._roster.obs_recording_changed(active, Path(self._settings.out_dir), path)
         self._call(self._on_loop(note), timeout=5)
 
     def session_folder(self) -> Path | None:
@@ -230,7 +230,7 @@ class Engine:
         roster = self._roster
         if roster is None:
             return None
-        return roster.sessions.current or roster.sessions.last_folder
+        return roster.session_folder()
 
     def _dir(self) -> Any:
         if self._director is None or not self.running:
@@ -286,7 +286,7 @@ class Engine:
             self._ingest = WhipIngest(self._roster)
         self._director = Director(self._roster)
         # Uploads from guests' browsers that a previous run did not finish carry on.
-        self._roster.guest_side.uploads.recover(Path(self._settings.out_dir))
+        self._roster.recover_uploads(Path(self._settings.out_dir))
         await self._start_server()
         await self._restart_vdo()
 
@@ -325,7 +325,7 @@ class Engine:
         if ssl_context is not None:
             self._scheme = "https"
         self._runner = await serve_app(
-            self._settings, self._ingest, self._roster.guest_side.uploads, ssl_context)
+            self._settings, self._ingest, self._roster.uploads, ssl_context)
 
     async def _restart_server(self) -> None:
         if self._runner is not None:
@@ -356,10 +356,15 @@ class Engine:
     async def _returning_guests(self) -> list[str]:
         return self._roster.awaiting_return()
 
-    async def _roster_call(self, method: str, guest: str | None) -> list[str]:
+    async def _start_recording(self, guest: str | None) -> list[str]:
         if self._roster is None:
             return []
-        return await getattr(self._roster, method)(guest)
+        return await self._roster.start_recording(guest)
+
+    async def _stop_recording(self, guest: str | None) -> list[str]:
+        if self._roster is None:
+            return []
+        return await self._roster.stop_recording(guest)
 
     def _shutdown_loop(self, timeout: float) -> None:
         loop, thread = self._loop, self._thread

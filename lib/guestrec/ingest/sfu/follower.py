@@ -20,7 +20,7 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
 from ...common.interfaces import OfferRejected
 from ...core import Guest, GuestControl, GuestRoster
-from ...core.returns import LOST, STUDIO_HUNG_UP
+from ...core.end_reasons import LOST, STUDIO_HUNG_UP
 from .consent import pace_consent_checks_for_sfu
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers
@@ -81,7 +81,7 @@ class RoomFollower:
         guest = self.guests.pop(feed, None)
         if guest is not None:
             if reason.startswith("Janus went away"):
-                guest.error = guest.error or reason
+                guest.fail(reason, unless_failed=True)
             asyncio.ensure_future(self.roster.finish(guest, reason))
 
     def connection_changed(self, problem: str | None) -> None:
@@ -140,7 +140,7 @@ class RoomFollower:
             secret=claim.secret if claim else None,
             on_finished=lambda g, reason: self._ended(publisher, g, handle, reason),
         )
-        guest.extra_status["sfu_feed"] = publisher.feed
+        self.roster.set_extra_status(guest, sfu_feed=publisher.feed)
         self.guests[publisher.feed] = guest
         self._handles[publisher.feed] = handle
         try:
@@ -150,7 +150,7 @@ class RoomFollower:
             await start_subscriber(handle, pc.localDescription.sdp)
         except Exception as exc:  # noqa: BLE001 - aiortc and Janus raise many kinds
             log.warning("subscribing to %r failed: %s", name, exc)
-            guest.error = f"subscribing through Janus failed: {exc}"
+            guest.fail(f"subscribing through Janus failed: {exc}")
             await self.roster.finish(guest, "subscription failed")
             return
         log.info("subscribed to %r (feed %s)", name, publisher.feed)

@@ -22,7 +22,7 @@ from aiohttp import web
 from ...common.interfaces import OfferRejected, SessionAnswer
 from ...core import GuestRoster
 from ...core.continuity import new_secret
-from ...core.returns import RECONNECTED, STUDIO_HUNG_UP
+from ...core.end_reasons import RECONNECTED, STUDIO_HUNG_UP
 from ...webrtc import sdp
 from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
 from .follower import Claim, RoomFollower

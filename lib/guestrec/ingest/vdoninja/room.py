@@ -16,7 +16,7 @@ from typing import Any
 
 from ...common.interfaces import OfferRejected
 from ...core import GuestRoster
-from ...core.returns import LOST, RECONNECTED
+from ...core.end_reasons import LOST, RECONNECTED
 from .crypto import DecryptError, seal, unseal
 from .dialects import HOSTED, RELAY, Dialect, Event, make_dialect
 from .names import RoomKeys, clean_id
