@@ -1,401 +1,372 @@
-// Guest page: camera + microphone to the studio over WHIP, with the studio's
-// recording state and requests (mute, messages, hang-up) from its data-channel messages.
-// The link and the studio's HTTP side live in guest_link.js, what the page shows in
-// guest_view.js, devices in devices.js, connection quality in quality.js, coming back
-// after a dropped connection in reconnect.js. Plain script, no build step.
-"use strict";
+// Guest page: camera + microphone to the studio over WHIP, with the studio's recording
+// state and requests (mute, messages, hang-up) from its data-channel messages.
+//
+// The page's entry module: it makes the parts and carries out the effects the connection's
+// state machine (connection_states.js) asks for. The requests to the studio are in
+// studio_requests.js, what the page shows in guest_view.js, camera and microphone in
+// local_media.js, coming back after a drop in reconnect.js, connection quality in
+// quality.js, the recording on the guest's own computer in guest_recorder.js.
 
-(function () {
-  const { params, token, authHeaders, fetchIceServers, waitForIceGathering, postOffer, eventsUrl,
-    MEDIA_WAIT_MS, MEDIA_UNREACHABLE } = window.GuestLink; // see guest_link.js
-  const devices = window.GuestDevices;
-  const reconnect = window.GuestReconnect;
+import { ConnectionMachine, Ev, State, controlsFor, flagsFor, peerEvent } from "./connection_states.js";
+import { errorText, statusText, studioMessageText } from "./guest_texts.js";
+import { StudioRequests, eventsUrl, readGuestLink, waitForIceGathering } from "./studio_requests.js";
+import { ResumeStore, rejoin, watchDrop } from "./reconnect.js";
+import * as quality from "./quality.js";
+import { createGuestView } from "./guest_view.js";
+import { LocalMedia } from "./local_media.js";
+import { startGuestRecorder } from "./guest_recorder.js";
 
-  // Read by tests and handy when debugging in the console.
-  const state = window.guestState = {
-    media: false, joined: false, connected: false, recording: false,
-    file: null, answerSdp: null, error: null, httpStatus: null, messages: [],
-    guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
-    studioMessage: null,
-    iceServers: null, mediaUnreachable: false,
-    reconnecting: false, reconnects: 0, reconnectAttempts: 0, ended: false,
-    connectMs: null, reconnectMs: null, // Join -> connected; drop noticed -> connected again
-    dropNoticedAt: null, // performance.now() of the last drop noticed
-  };
+const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
+const ICE_GATHERING_MS = 3000; // WHIP without trickle: all candidates go in the offer
 
-  const { ui, showError, setStatus, setRecording, showStudioMessage } = window.GuestView(state);
+const { params, token } = readGuestLink(location, sessionStorage, history);
+const requests = new StudioRequests(token, location.href);
+const resume = new ResumeStore(sessionStorage);
+const machine = new ConnectionMachine();
 
-  let stream = null;
-  let pc = null;
-  let resource = null; // the WHIP session URL from the Location header
-  let channel = null;
-  let stopMeter = () => {};
-  let stopQuality = () => {};
-  let stopDropWatch = () => {};
-  let session = 0; // bumped by every join and leave: a stale rejoin loop stops itself
-  let everConnected = false; // the current join had a working connection (a drop is then rejoined)
+// Read by tests and handy when debugging in the console.
+const state = window.guestState = {
+  media: false, recording: false, file: null, answerSdp: null, error: null, httpStatus: null,
+  messages: [], guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
+  studioMessage: null, iceServers: null, mediaUnreachable: false, busyRetries: 0,
+  reconnects: 0, reconnectAttempts: 0,
+  connectMs: null, reconnectMs: null, // Join -> connected; drop noticed -> connected again
+  dropNoticedAt: null, // performance.now() of the last drop noticed
+  ...flagsFor(machine.state), // connection, joined, connected, reconnecting, ended
+};
 
-  ui.name.value = (params.get("name") || "").slice(0, 64);
+const view = createGuestView(document, state);
+const { ui } = view;
+const recorder = startGuestRecorder();
+window.guestRecorder = recorder; // tests hash the page's bytes and stop it as Hang up does
+window.guestRecorderState = recorder.state;
+const media = new LocalMedia(view, state, { onNewStream: useStream, onToggle: tellStudio });
 
-  function tellStudio() {
-    if (channel && channel.readyState === "open") {
-      channel.send(JSON.stringify({ type: "state", muted: state.muted, camera_off: state.cameraOff }));
-    }
+// The current connection to the studio.
+let pc = null;
+let channel = null;
+let resource = null; // the WHIP session URL from the Location header
+let events = null; // through an SFU: the studio's event stream
+let stopQuality = () => {};
+let stopDropWatch = () => {};
+let mediaReady = false; // the camera started once: Join can be used
+let joinStarted = 0;
+let dropNoticed = 0;
+
+ui.name.value = (params.get("name") || "").slice(0, 64);
+
+// -- the state machine and its effects -------------------------------------------------------
+
+const queue = [];
+let performing = false;
+
+// Hands an event to the machine; returns whether it was taken. Effects run in order, also
+// those of events sent while effects run.
+function dispatch(event) {
+  const step = machine.send(event);
+  if (!step.accepted) return false;
+  Object.assign(state, flagsFor(machine.state));
+  showControls();
+  queue.push(...step.effects);
+  if (performing) return true;
+  performing = true;
+  try {
+    while (queue.length) perform(queue.shift());
+  } finally {
+    performing = false;
   }
+  return true;
+}
 
-  function setMuted(on) {
-    state.muted = !!on;
-    if (stream) stream.getAudioTracks().forEach((t) => { t.enabled = !on; });
-    ui.mute.setAttribute("aria-pressed", String(!!on));
-    ui.mute.textContent = on ? "Unmute microphone" : "Mute microphone";
-    tellStudio();
-  }
+function showControls() {
+  const controls = controlsFor(machine.state);
+  view.showControls(Object.assign(controls, { join: controls.join && mediaReady }));
+}
 
-  function setCameraOff(on) {
-    state.cameraOff = !!on;
-    if (stream) stream.getVideoTracks().forEach((t) => { t.enabled = !on; });
-    ui.cameraOff.setAttribute("aria-pressed", String(!!on));
-    ui.cameraOff.textContent = on ? "Turn camera on" : "Turn camera off";
-    tellStudio();
-  }
-
-  async function startMedia(cameraId, micId) {
-    const fresh = await devices.open(cameraId, micId);
-    const old = stream;
-    stream = fresh;
-    if (window.guestRecorder) window.guestRecorder.mediaChanged(fresh); // see guest_recorder.js
-    fresh.getAudioTracks().forEach((t) => { t.enabled = !state.muted; });
-    fresh.getVideoTracks().forEach((t) => { t.enabled = !state.cameraOff; });
-    if (pc) {
-      // Joined: swap the tracks in place, the studio keeps the same connection.
-      for (const sender of pc.getSenders()) {
-        const track = sender.track && fresh.getTracks().find((t) => t.kind === sender.track.kind);
-        if (track) await sender.replaceTrack(track);
-      }
-    }
-    devices.stop(old);
-    ui.preview.srcObject = fresh;
-    stopMeter();
-    stopMeter = devices.meter(fresh, (level) => {
-      state.level = state.muted ? 0 : level;
-      ui.level.value = state.level;
-    });
-    state.devices = await devices.listInto(ui.camera, ui.microphone, fresh);
-    state.media = true;
-    ui.mute.disabled = ui.cameraOff.disabled = false;
-  }
-
-  function releaseMedia() {
-    stopMeter();
-    stopMeter = () => {};
-    devices.stop(stream);
-    stream = null;
-    state.media = false;
-    ui.preview.srcObject = null;
-    ui.level.value = 0;
-    ui.camera.disabled = ui.microphone.disabled = true;
-    ui.mute.disabled = ui.cameraOff.disabled = true;
-    ui.note.textContent = "Camera off";
-  }
-
-  function mediaUnreachable(peer) {
-    if (pc !== peer) return;
-    state.mediaUnreachable = true;
-    showError(MEDIA_UNREACHABLE);
-    leave(true); // the studio then logs which candidates each side had
-  }
-
-  function watchMedia(peer) {
-    setTimeout(() => {
-      if (pc === peer && peer.connectionState !== "connected") mediaUnreachable(peer);
-    }, MEDIA_WAIT_MS);
-  }
-
-  function onMessage(event, from) {
-    let msg;
-    try { msg = JSON.parse(event.data); } catch (e) { return; }
-    state.messages.push(msg);
-    if (msg.type === "recording") {
-      setRecording(msg.recording, msg.file);
-      if (msg.guest && msg.guest !== state.guest) {
-        state.guest = msg.guest;
-        if (state.connected) setStatus("Connected to the studio as " + msg.guest + ".");
-      }
-    } else if (msg.type === "guest-recording" && window.guestRecorder) {
-      window.guestRecorder.apply(msg); // the recording on this computer, see guest_recorder.js
-    } else if (msg.type === "error") {
-      showError("The studio reports a problem: " + msg.message);
-    } else if (msg.type === "mute") {
-      setMuted(!!msg.mute);
-      showStudioMessage(msg.mute ? "The studio muted your microphone. Press Unmute when you want to speak."
-                                 : "The studio asks you to unmute: your microphone is on again.");
-    } else if (msg.type === "message") {
-      showStudioMessage("Message from the studio: " + msg.text);
-    } else if (msg.type === "bitrate" && pc) {
-      setVideoBitrate(msg.kbps);
-    } else if (msg.type === "hangup" || msg.type === "ended") {
-      // Confirm first: the studio closes the connection once it knows we heard it.
-      try { from.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
-      studioEnded(msg.type === "hangup");
-    }
-  }
-
-  // The studio ended the session (the operator hung up, OBS or the server stopped):
-  // nothing to come back to.
-  function studioEnded(hungUp) {
-    if (window.guestRecorder) window.guestRecorder.stopAll(null); // ends this computer's recording too
-    state.ended = true;
-    reconnect.resume.drop(ui.name.value.trim());
-    if (hungUp) showStudioMessage("The studio ended your call. Thank you!");
-    leave(false, hungUp ? "The studio ended the call." : "The studio ended the session.");
-  }
-
-  async function setVideoBitrate(kbps) {
-    for (const sender of pc.getSenders()) {
-      if (!sender.track || sender.track.kind !== "video") continue;
-      const params = sender.getParameters();
-      if (!params.encodings || !params.encodings.length) params.encodings = [{}];
-      params.encodings[0].maxBitrate = kbps * 1000;
-      try { await sender.setParameters(params); } catch (e) { /* keep the current rate */ }
-    }
-  }
-
-  // One connection to the studio: ICE servers, peer, data channel, offer, the studio's
-  // answer. Resolves with the peer (not yet connected) and makes it the page's current
-  // one; rejects with an Error (err.final when trying again cannot help).
-  async function connect(typed) {
-    let iceServers;
-    try {
-      iceServers = await fetchIceServers(typed, state);
-    } catch (err) {
-      err.final = state.httpStatus >= 400 && state.httpStatus < 500;
-      throw err;
-    }
-    const peer = new RTCPeerConnection({ iceServers: iceServers });
-    try {
-      const ch = peer.createDataChannel("guestrec");
-      ch.onmessage = (event) => { if (pc === peer) onMessage(event, ch); };
-      ch.onopen = () => { if (pc === peer) tellStudio(); };
-      for (const track of stream.getTracks()) {
-        peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
-      }
-      if (window.guestRecorder) window.guestRecorder.attach(stream, peer, ch);
-      peer.onconnectionstatechange = () => { if (pc === peer) onConnectionState(peer, typed); };
-      await peer.setLocalDescription(await peer.createOffer());
-      await waitForIceGathering(peer, 3000); // WHIP without trickle: all candidates in the offer
-
-      // Back after a drop: the studio's secret gets this guest its name, source and take.
-      const saved = reconnect.resume.get(typed);
-      const { response, text, whipUrl } = await postOffer(
-        saved ? saved.name : typed, saved && saved.secret, peer.localDescription.sdp, state,
-        (seconds) => setStatus("The studio is letting other guests in; trying again in " + seconds + " s…"));
-      const given = response.headers.get("Guestrec-Name");
-      const secret = response.headers.get("Guestrec-Resume");
-      if (given) state.guest = decodeURIComponent(given);
-      if (secret) reconnect.resume.put(typed, state.guest || typed, secret);
-      resource = new URL(response.headers.get("Location"), whipUrl).toString();
-      watchStudioEvents(response.headers.get("Link"), whipUrl);
-      state.answerSdp = text;
-      await peer.setRemoteDescription({ type: "answer", sdp: text });
-      pc = peer;
-      channel = ch;
-      return peer;
-    } catch (err) {
-      peer.onconnectionstatechange = null;
-      peer.close();
-      throw err;
-    }
-  }
-
-  function onConnectionState(peer, typed) {
-    const s = peer.connectionState;
-    state.connected = s === "connected";
-    if (s === "connected") {
-      if (!everConnected) state.connectMs = Math.round(performance.now() - joinStarted);
-      everConnected = true;
-      stopDropWatch();
-      stopDropWatch = reconnect.watchDrop(peer, () => startReconnect(typed));
-      if (!state.reconnecting) setStatus("Connected to the studio as " + (state.guest || typed) + ".");
-    } else if (s === "failed" && !everConnected) {
-      mediaUnreachable(peer);
-    } else if (s === "disconnected" && !state.reconnecting) {
-      setStatus("Connection interrupted…");
-    }
-  }
-
-  function watchQuality(peer) {
-    stopQuality();
-    stopQuality = window.GuestQuality.watch(peer, (q) => {
-      state.quality = q;
-      ui.quality.hidden = false;
-      ui.quality.className = "quality " + q.level;
-      ui.quality.textContent = q.text;
-    });
-  }
-
-  let joinStarted = 0;
-
-  async function join(event) {
-    event.preventDefault();
-    const name = ui.name.value.trim();
-    if (!name) { ui.name.focus(); return; }
-    showError("");
-    showStudioMessage("");
-    if (!stream) {
-      try { await startMedia(ui.camera.value, ui.microphone.value); } catch (err) { showError(err.message); return; }
-      ui.note.textContent = "";
-    }
-    ui.join.disabled = true;
-    ui.name.disabled = true;
-    state.ended = false;
-    everConnected = false;
-    joinStarted = performance.now();
-    const generation = ++session;
-    setStatus("Connecting…");
-    try {
-      const peer = await connect(name);
-      if (generation !== session) { peer.close(); return; }
-      watchMedia(peer);
-      state.joined = true;
-      ui.hangup.disabled = false;
-      watchQuality(peer);
-      if (peer.connectionState !== "connected") setStatus("Joined. Waiting for the connection…");
-    } catch (err) {
-      if (generation !== session) return;
-      showError(err.message || String(err));
-      await leave(false);
-    }
-  }
-
-  // A connection that worked and then dropped is replaced by a new one under the same
-  // name. The old one is closed without a DELETE: a DELETE tells the studio the guest
-  // left, which would end the recording instead of continuing it.
-  async function startReconnect(typed) {
-    if (state.reconnecting || state.ended || !state.joined) return;
-    const generation = session;
-    const noticed = performance.now();
-    state.reconnecting = true;
-    state.connected = false;
-    state.dropNoticedAt = Math.round(noticed);
-    setStatus("Reconnecting…");
-    stopDropWatch();
-    stopQuality();
-    const old = pc;
-    pc = null;
-    channel = null;
-    if (old) { old.onconnectionstatechange = null; old.close(); }
-    const discard = (peer) => {
-      if (pc === peer) { pc = null; channel = null; }
-      peer.onconnectionstatechange = null;
-      peer.close();
-    };
-    let peer = null;
-    try {
-      peer = await reconnect.rejoin({
-        attempt: () => { state.reconnectAttempts += 1; return connect(typed); },
-        wanted: () => generation === session && !state.ended,
-        discard: discard,
-      });
-    } catch (err) {
-      if (generation !== session) return;
-      state.reconnecting = false;
-      showError(err.message || String(err));
-      await leave(false);
-      return;
-    }
-    if (generation !== session) return;
-    state.reconnecting = false;
-    if (!peer) {
-      showError("The connection to the studio was lost and could not be restored. Press Join to try again.");
-      await leave(false);
-      return;
-    }
+const EFFECTS = {
+  "mark-join-start": () => { joinStarted = performance.now(); },
+  "mark-connected": () => { state.connectMs = Math.round(performance.now() - joinStarted); },
+  "mark-drop": () => { dropNoticed = performance.now(); state.dropNoticedAt = Math.round(dropNoticed); },
+  "mark-reconnected": () => {
     state.reconnects += 1;
-    state.reconnectMs = Math.round(performance.now() - noticed);
-    state.connected = peer.connectionState === "connected";
-    watchQuality(peer);
-    setStatus("Connected to the studio as " + (state.guest || typed) + " (reconnected).");
-  }
+    state.reconnectMs = Math.round(performance.now() - dropNoticed);
+  },
+  "mark-unreachable": () => { state.mediaUnreachable = true; },
+  "status": (e) => view.setStatus(statusText(e.say, { seconds: e.seconds, guest: state.guest || machine.name })),
+  "error": (e) => view.showError(e.text !== undefined ? e.text : errorText(e.say)),
+  "studio-message": (e) => view.showStudioMessage(studioMessageText(e.say)),
+  "connect": (e) => join(e.run, e.name),
+  "wait-for-media": (e) => setTimeout(() => dispatch({ type: Ev.MEDIA_TIMEOUT, run: e.run }), MEDIA_WAIT_MS),
+  "watch-quality": watchQuality,
+  "watch-drop": watchForDrop,
+  "drop-peer": dropPeer,
+  "rejoin": (e) => comeBack(e.run, e.name),
+  "stop-guest-recording": () => recorder.stopAll(null),
+  "forget-resume": () => resume.drop(machine.name),
+  "leave": leave,
+  "farewell": farewell,
+};
 
-  // Through an SFU the data channel ends at the media server: the studio then names an
-  // event stream for the recording state (Link header, rel="urn:guestrec:events").
-  let events = null;
-  function watchStudioEvents(link, base) {
-    if (events) { events.close(); events = null; }
-    const url = eventsUrl(link, base);
-    if (!url) return;
-    events = new EventSource(url);
-    events.onmessage = onMessage;
+function perform(effect) {
+  try {
+    const done = EFFECTS[effect.type](effect);
+    if (done && done.catch) done.catch((err) => console.error(effect.type, err));
+  } catch (err) {
+    console.error(effect.type, err);
   }
+}
 
-  async function leave(sendDelete, why) {
-    if (events) { events.close(); events = null; }
-    session += 1;
-    stopDropWatch();
-    stopDropWatch = () => {};
-    state.reconnecting = false;
-    everConnected = false;
-    if (sendDelete) reconnect.resume.drop(ui.name.value.trim()); // left on purpose
-    const url = resource;
-    resource = null;
-    const closing = pc;
-    pc = null;
-    channel = null;
-    stopQuality();
-    stopQuality = () => {};
-    ui.quality.hidden = true;
-    if (closing) {
-      // From here on this connection's events are not the page's business.
-      closing.onconnectionstatechange = null;
+// -- one connection to the studio ------------------------------------------------------------
+
+function noteHttpStatus(err) {
+  if (err && err.status !== undefined && err.status !== null) state.httpStatus = err.status;
+}
+
+// ICE servers, peer, data channel, offer, the studio's answer. Resolves with the peer (not
+// yet connected) and makes it the page's current one; rejects with an Error for the guest
+// (err.final when trying again cannot help).
+async function connect(typed, run) {
+  let iceServers;
+  try {
+    iceServers = await requests.iceServers(typed);
+  } catch (err) {
+    noteHttpStatus(err);
+    throw err;
+  }
+  state.iceServers = iceServers;
+  const stream = media.stream;
+  const peer = new RTCPeerConnection({ iceServers: iceServers });
+  try {
+    const ch = peer.createDataChannel("guestrec");
+    ch.onmessage = (event) => { if (pc === peer) onMessage(event, ch); };
+    ch.onopen = () => { if (pc === peer) tellStudio(); };
+    for (const track of stream.getTracks()) {
+      peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
     }
-    const wasIn = state.joined || !!closing; // also between two tries of a rejoin
-    state.joined = false;
-    state.connected = false;
-    setRecording(false);
-    ui.hangup.disabled = true;
-    ui.name.disabled = false;
-    // The camera light goes off when the call ends, unless this computer still records.
-    if (wasIn && !(window.guestRecorder && window.guestRecorder.recording())) releaseMedia();
-    ui.join.disabled = false;
-    if (sendDelete && url) {
-      // DELETE before closing: a closed connection can reach the studio first, which
-      // then ends the session on its own and answers the DELETE with 404.
-      setStatus("Leaving…");
-      try {
-        const r = await fetch(url, { method: "DELETE", headers: authHeaders() });
-        setStatus(r.ok ? "You left the studio." : "Left (the studio answered " + r.status + ").");
-      } catch (err) {
-        setStatus("Left (the studio could not be reached).");
-      }
-    } else {
-      setStatus(why || "Not connected.");
-    }
-    if (closing) closing.close();
+    recorder.attach(stream, peer, ch);
+    peer.onconnectionstatechange = () => { if (pc === peer) onPeerState(peer.connectionState); };
+    await peer.setLocalDescription(await peer.createOffer());
+    await waitForIceGathering(peer, ICE_GATHERING_MS);
+
+    // Back after a drop: the studio's secret gets this guest its name, source and take.
+    const saved = resume.get(typed);
+    const answer = await requests.postOffer(saved ? saved.name : typed, saved && saved.secret,
+      peer.localDescription.sdp, {
+        onBusy: (seconds, retries) => {
+          state.busyRetries = retries;
+          dispatch({ type: Ev.STUDIO_BUSY, run, seconds });
+        },
+        onResend: () => dispatch({ type: Ev.OFFER_RESENT, run }),
+      });
+    state.httpStatus = answer.status;
+    if (answer.name) state.guest = answer.name;
+    if (answer.resumeSecret) resume.put(typed, state.guest || typed, answer.resumeSecret);
+    resource = answer.location;
+    watchStudioEvents(answer.link, answer.whipUrl);
+    state.answerSdp = answer.sdp;
+    await peer.setRemoteDescription({ type: "answer", sdp: answer.sdp });
+    pc = peer;
+    channel = ch;
+    return peer;
+  } catch (err) {
+    noteHttpStatus(err);
+    peer.onconnectionstatechange = null;
+    peer.close();
+    throw err;
   }
+}
 
-  ui.form.addEventListener("submit", join);
-  ui.mute.addEventListener("click", () => setMuted(!state.muted));
-  ui.cameraOff.addEventListener("click", () => setCameraOff(!state.cameraOff));
-  const switchDevice = () => startMedia(ui.camera.value, ui.microphone.value).catch((err) => showError(err.message));
-  ui.camera.addEventListener("change", switchDevice);
-  ui.microphone.addEventListener("change", switchDevice);
-  // Hanging up stops the recording on this computer (before the camera is let go); a
-  // failed connection does not: it goes on and uploads when the studio is back.
-  ui.hangup.addEventListener("click", () => { if (window.guestRecorder) window.guestRecorder.stopAll(null); });
-  ui.hangup.addEventListener("click", () => leave(true));
-  // Closing the tab hangs up too; keepalive lets the request outlive the page.
-  window.addEventListener("pagehide", () => {
-    if (!resource) return;
-    reconnect.resume.drop(ui.name.value.trim()); // the guest left: nothing to resume
-    fetch(resource, { method: "DELETE", headers: authHeaders(), keepalive: true });
-  });
+function discard(peer) {
+  if (pc === peer) { pc = null; channel = null; }
+  peer.onconnectionstatechange = null;
+  peer.close();
+}
 
-  if (!token) showError("This link has no token: ask the studio for the full guest link.");
-  startMedia().then(() => {
+function onPeerState(connectionState) {
+  const type = peerEvent(connectionState);
+  if (type) dispatch({ type });
+}
+
+async function join(run, typed) {
+  let peer;
+  try {
+    peer = await connect(typed, run);
+  } catch (err) {
+    dispatch({ type: Ev.JOIN_FAILED, run, message: err.message || String(err) });
+    return;
+  }
+  if (!dispatch({ type: Ev.JOINED, run, connected: peer.connectionState === "connected" })) discard(peer);
+}
+
+// A connection that worked and then dropped is replaced by a new one under the same name.
+async function comeBack(run, typed) {
+  let peer = null;
+  try {
+    peer = await rejoin({
+      attempt: () => { state.reconnectAttempts += 1; return connect(typed, run); },
+      wanted: () => machine.run === run && machine.state === State.RECONNECTING,
+      discard: discard,
+    });
+  } catch (err) {
+    dispatch({ type: Ev.RECONNECT_FAILED, run, message: err.message || String(err) });
+    return;
+  }
+  if (!peer) dispatch({ type: Ev.GAVE_UP, run });
+  else if (!dispatch({ type: Ev.RECONNECTED, run })) discard(peer);
+}
+
+function watchQuality() {
+  stopQuality();
+  stopQuality = quality.watch(pc, view.showQuality);
+}
+
+function watchForDrop() {
+  stopDropWatch();
+  const peer = pc;
+  stopDropWatch = watchDrop(peer, () => { if (pc === peer) dispatch({ type: Ev.DROPPED }); });
+}
+
+// The dropped connection goes without a DELETE (see connection_states.js).
+function dropPeer() {
+  stopDropWatch();
+  stopDropWatch = () => {};
+  stopQuality();
+  stopQuality = () => {};
+  const old = pc;
+  pc = null;
+  channel = null;
+  if (old) { old.onconnectionstatechange = null; old.close(); }
+}
+
+// Through an SFU the data channel ends at the media server: the studio then names an
+// event stream for the recording state (Link header, rel="urn:guestrec:events").
+function watchStudioEvents(link, base) {
+  if (events) { events.close(); events = null; }
+  const url = eventsUrl(link, base, token);
+  if (!url || !window.EventSource) return;
+  events = new EventSource(url);
+  events.onmessage = (event) => onMessage(event, null);
+}
+
+async function leave(effect) {
+  if (events) { events.close(); events = null; }
+  stopDropWatch();
+  stopDropWatch = () => {};
+  stopQuality();
+  stopQuality = () => {};
+  view.hideQuality();
+  const url = resource;
+  resource = null;
+  const closing = pc;
+  pc = null;
+  channel = null;
+  // From here on this connection's events are not the page's business.
+  if (closing) closing.onconnectionstatechange = null;
+  view.setRecording(false);
+  // The camera light goes off when the call ends, unless this computer still records.
+  if ((effect.wasInCall || closing) && !recorder.recording()) media.release();
+  const run = machine.run;
+  if (effect.sendDelete && url) {
+    // DELETE before closing: a closed connection can reach the studio first, which
+    // then ends the session on its own and answers the DELETE with 404.
+    view.setStatus(statusText("leaving"));
+    const status = await requests.leave(url);
+    const say = status === null ? "left-unreachable" : status >= 200 && status < 300 ? "left" : "left-refused";
+    if (machine.run === run) view.setStatus(statusText(say, { status }));
+  } else {
+    view.setStatus(statusText(effect.say || "not-connected"));
+  }
+  if (closing) closing.close();
+}
+
+// The tab closes: hang up (nothing to resume).
+function farewell() {
+  if (!resource) return;
+  resume.drop(machine.name);
+  requests.farewell(resource);
+}
+
+// -- what the studio says ---------------------------------------------------------------------
+
+function tellStudio() {
+  if (channel && channel.readyState === "open") {
+    channel.send(JSON.stringify({ type: "state", muted: state.muted, camera_off: state.cameraOff }));
+  }
+}
+
+function onMessage(event, from) {
+  let msg;
+  try { msg = JSON.parse(event.data); } catch (e) { return; }
+  state.messages.push(msg);
+  if (msg.type === "recording") {
+    view.setRecording(msg.recording, msg.file);
+    if (msg.guest && msg.guest !== state.guest) {
+      state.guest = msg.guest;
+      if (state.connected) view.setStatus(statusText("connected", { guest: msg.guest }));
+    }
+  } else if (msg.type === "guest-recording") {
+    recorder.apply(msg); // the recording on this computer
+  } else if (msg.type === "error") {
+    view.showError("The studio reports a problem: " + msg.message);
+  } else if (msg.type === "mute") {
+    media.setMuted(!!msg.mute);
+    view.showStudioMessage(msg.mute ? "The studio muted your microphone. Press Unmute when you want to speak."
+      : "The studio asks you to unmute: your microphone is on again.");
+  } else if (msg.type === "message") {
+    view.showStudioMessage("Message from the studio: " + msg.text);
+  } else if (msg.type === "bitrate" && pc) {
+    quality.setVideoBitrate(pc, msg.kbps);
+  } else if (msg.type === "hangup" || msg.type === "ended") {
+    // Confirm first: the studio closes the connection once it knows we heard it.
+    try { if (from) from.send(JSON.stringify({ type: "ended-ack" })); } catch (e) { /* closing */ }
+    dispatch({ type: Ev.STUDIO_ENDED, hungUp: msg.type === "hangup" });
+  }
+}
+
+// -- camera and microphone --------------------------------------------------------------------
+
+// A new stream (another camera or microphone): this computer's recording ends its file
+// and, when joined, the tracks are swapped in place: the studio keeps the same connection.
+async function useStream(fresh) {
+  recorder.mediaChanged(fresh);
+  if (!pc) return;
+  for (const sender of pc.getSenders()) {
+    const track = sender.track && fresh.getTracks().find((t) => t.kind === sender.track.kind);
+    if (track) await sender.replaceTrack(track);
+  }
+}
+
+// -- the guest's controls ---------------------------------------------------------------------
+
+ui.form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = ui.name.value.trim();
+  if (!name) { ui.name.focus(); return; }
+  if (!controlsFor(machine.state).join) return;
+  view.showError("");
+  view.showStudioMessage("");
+  if (!media.stream) {
+    try { await media.start(ui.camera.value, ui.microphone.value); } catch (err) { view.showError(err.message); return; }
     ui.note.textContent = "";
-    ui.join.disabled = false;
-  }).catch((err) => {
-    ui.note.textContent = "No camera";
-    showError(err.message);
-  });
-})();
+  }
+  dispatch({ type: Ev.JOIN, name });
+});
+ui.hangup.addEventListener("click", () => dispatch({ type: Ev.HANG_UP }));
+ui.mute.addEventListener("click", () => media.setMuted(!state.muted));
+ui.cameraOff.addEventListener("click", () => media.setCameraOff(!state.cameraOff));
+const switchDevice = () => media.start(ui.camera.value, ui.microphone.value).catch((err) => view.showError(err.message));
+ui.camera.addEventListener("change", switchDevice);
+ui.microphone.addEventListener("change", switchDevice);
+// Closing the tab hangs up too.
+window.addEventListener("pagehide", () => dispatch({ type: Ev.PAGE_HIDDEN }));
+
+if (!token) view.showError(errorText("no-token"));
+showControls();
+media.start().then(() => {
+  ui.note.textContent = "";
+  mediaReady = true;
+  showControls();
+}).catch((err) => {
+  ui.note.textContent = "No camera";
+  view.showError(err.message);
+});

@@ -3,21 +3,47 @@
 // WebM/Matroska stream; every slice is kept in IndexedDB before it is sent and deleted
 // only once the studio has acknowledged it, so a studio that is away, a lost network or a
 // reloaded page loses nothing that was recorded. Slices go up in order over HTTP PUT with
-// their byte offset. guest.js calls window.guestRecorder.{apply, attach, stopAll}.
-// Storage lives in recording_store.js, the live stream's side in recording_media.js.
-"use strict";
+// their byte offset. guest.js starts it (startGuestRecorder) and calls its hooks (apply,
+// attach, stopAll, ...). Storage lives in recording_store.js, the live stream's side in
+// recording_media.js. Nothing runs at import; the pure parts are tested in Node.
 
-(function () {
-  const SLICE_MS = 500; // what a crash or reload can lose at most, give or take a frame
-  const REPORT_MS = 2000;
-  const MAX_BACKOFF_MS = 15000;
-  const EASED_PAUSE_MS = 3000; // between slices while the live stream is short of bandwidth
+import { openDb, saveUpload, allUploads, storeChunk, chunkAt, dropChunks, forget } from "./recording_store.js";
+import * as recMedia from "./recording_media.js";
 
-  const state = window.guestRecorderState = {
+const SLICE_MS = 500; // what a crash or reload can lose at most, give or take a frame
+const REPORT_MS = 2000;
+const MAX_BACKOFF_MS = 15000;
+const EASED_PAUSE_MS = 3000; // between slices while the live stream is short of bandwidth
+
+// The first type this browser's MediaRecorder can write, or null.
+export function pickMime(types, isSupported) {
+  for (const type of types || []) {
+    if (isSupported(type)) return type;
+  }
+  return null;
+}
+
+// The pause before the next try after a failed upload: 0.5 s, doubling up to 15 s.
+export function nextRetryMs(previousMs) {
+  return Math.min(MAX_BACKOFF_MS, previousMs ? previousMs * 2 : 500);
+}
+
+// The upload to work on: oldest first (a recording from before a reload goes up before
+// the new one), one with bytes to send or a finish to tell; refused and finished ones never.
+export function nextUpload(uploads) {
+  const list = Array.from(uploads).sort((a, b) => (a.startedMs || 0) - (b.startedMs || 0));
+  return list.find((u) => !u.refused && !u.finished && (u.acked < u.stored || u.stopped)) || null;
+}
+
+// Starts the page's side of guest recordings (uploads left by an earlier visit included)
+// and returns the hooks guest.js calls; `.state` is what tests read.
+export function startGuestRecorder() {
+  const state = {
     recording: false, id: null, mimeType: null, recordedBytes: 0, uploadedBytes: 0,
     pendingBytes: 0, error: null, finished: [], liveLimited: false, eased: 0, uploadsTried: 0,
   };
   const ui = () => document.getElementById("guest-rec");
+  const keepBytes = () => !!globalThis.guestRecorderKeepBytes; // set by tests: the page hashes its bytes
 
   let recorder = null; // { id, rec, upload, chain, keep }
   let stream = null;
@@ -29,24 +55,15 @@
   let lastSliceMs = 0; // when the last slice went out (uploads ease off, see pump)
   let retryTimer = null;
   const known = {}; // id -> upload: the page's own view, which storage follows
-  const kept = {}; // id -> [Blob] while window.guestRecorderKeepBytes (tests read the hash)
-
-  const { openDb, saveUpload, allUploads, storeChunk, chunkAt, dropChunks, forget } =
-    window.GuestRecordingStore; // see recording_store.js
-  const recMedia = window.GuestRecordingMedia; // see recording_media.js
+  const kept = {}; // id -> [Blob] while keepBytes() (tests read the hash)
 
   // -- recording ------------------------------------------------------------
 
-  function pickMime(types) {
-    for (const type of types || []) {
-      if (window.MediaRecorder && MediaRecorder.isTypeSupported(type)) return type;
-    }
-    return null;
-  }
+  const canRecord = (type) => !!globalThis.MediaRecorder && MediaRecorder.isTypeSupported(type);
 
   async function start(msg) {
     if (!stream) { report("error", "no camera or microphone to record"); return; }
-    const mimeType = pickMime(msg.mimeTypes);
+    const mimeType = pickMime(msg.mimeTypes, canRecord);
     if (!mimeType) { state.error = "this browser cannot record any of " + msg.mimeTypes.join(", "); report("error"); return; }
     if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
     // An audio/* type throws at start() on a stream that still has video.
@@ -62,7 +79,7 @@
     const rec = new MediaRecorder(new MediaStream(tracks), options);
     known[upload.id] = upload;
     const entry = { id: msg.id, rec: rec, upload: upload, chain: saveUpload(upload), videoTrack: null };
-    if (window.guestRecorderKeepBytes) kept[msg.id] = [];
+    if (keepBytes()) kept[msg.id] = [];
     const videoTrack = entry.videoTrack = tracks.find((t) => t.kind === "video") || null;
     rec.onstart = () => { entry.chain = entry.chain.then(() => saveUpload(upload)); };
     rec.ondataavailable = (event) => {
@@ -115,20 +132,13 @@
 
   // -- uploading --------------------------------------------------------------
 
-  async function nextUpload() {
-    const uploads = Object.values(known);
-    // Oldest first: a recording from before a reload goes up before the new one.
-    uploads.sort((a, b) => (a.startedMs || 0) - (b.startedMs || 0));
-    return uploads.find((u) => !u.refused && !u.finished && (u.acked < u.stored || u.stopped)) || null;
-  }
-
   async function pump() {
     if (pumping) { pumpAgain = true; return; } // the running pump looks once more at the end
     pumping = true;
     pumpAgain = false;
     try {
       for (let round = 0; round < 100000; round++) {
-        const upload = await nextUpload();
+        const upload = nextUpload(Object.values(known));
         if (!upload) break;
         const wait = lastSliceMs + EASED_PAUSE_MS - Date.now();
         if (state.liveLimited && upload.acked < upload.stored && wait > 0) {
@@ -152,7 +162,7 @@
   }
 
   function scheduleRetry() {
-    backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs ? backoffMs * 2 : 500);
+    backoffMs = nextRetryMs(backoffMs);
     clearTimeout(retryTimer);
     retryTimer = setTimeout(() => { retryTimer = null; pump(); }, backoffMs);
   }
@@ -301,7 +311,7 @@
 
   // -- the hooks guest.js calls ------------------------------------------------------
 
-  window.guestRecorder = {
+  const hooks = {
     // The media, the peer connection and the data channel of the current join.
     attach(mediaStream, peer, dataChannel) {
       stream = mediaStream; pc = peer; channel = dataChannel;
@@ -338,6 +348,7 @@
     sha256: sha256Of,
     pump: pump,
     dbg: () => JSON.stringify({pumping, pumpAgain, backoffMs, retry: !!retryTimer, rec: recorder && recorder.upload}),
+    state: state,
   };
 
   // Uploads left by an earlier visit of this link: their recorder is gone, so they end
@@ -355,4 +366,5 @@
     show();
     pump();
   }).catch(storageFailed);
-})();
+  return hooks;
+}

@@ -1,55 +1,57 @@
 // The live stream as the guest's own recording sees it: whether it is short of bandwidth
 // (uploads then give way), keeping its resolution, and the camera's delivered frames.
-// Used by guest_recorder.js through window.GuestRecordingMedia.
-"use strict";
+// Used by guest_recorder.js. Nothing runs at import.
 
-(function () {
-  // Whether the live stream is short of bandwidth now; what it sends goes to state.live.
-  // Short: the browser's encoder says so, or the studio's reports show real loss or a
-  // long round trip. (The studio's answer sets a minimum bitrate for the recording plan,
-  // so the encoder may keep its rate on a congested link and only the loss shows it.)
-  async function liveShortOfBandwidth(pc, state) {
-    if (!pc) return false;
-    try {
-      const stats = await pc.getStats();
-      let limited = false;
-      stats.forEach((s) => {
-        if (s.type === "remote-inbound-rtp") {
-          if ((s.fractionLost || 0) > 0.05 || (s.roundTripTime || 0) > 0.4) limited = true;
-          return;
-        }
-        if (s.type !== "outbound-rtp") return;
-        if (s.qualityLimitationReason === "bandwidth") limited = true;
-        if (s.kind === "video") {
-          // What the live stream sends now, for the status and for tests.
-          state.live = { width: s.frameWidth || null, height: s.frameHeight || null,
-            limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0,
-            fps: s.framesPerSecond || null };
-        }
-      });
-      return limited;
-    } catch (e) { return false; }
-  }
-
-  function keepResolution(peer) {
-    // The studio records what it receives: under pressure, drop frames rather than pixels.
-    for (const sender of peer.getSenders()) {
-      if (!sender.track || sender.track.kind !== "video") continue;
-      try {
-        sender.track.contentHint = "detail";
-        const params = sender.getParameters();
-        params.degradationPreference = "maintain-resolution";
-        sender.setParameters(params).catch(() => {});
-      } catch (e) { /* an older browser: its own default */ }
+// From one statistics report: {limited, live}. Short of bandwidth: the browser's encoder
+// says so, or the studio's reports show real loss or a long round trip. (The studio's
+// answer sets a minimum bitrate for the recording plan, so the encoder may keep its rate
+// on a congested link and only the loss shows it.) `live` is what the video sends now,
+// for the status and for tests (null without video).
+export function readLive(report) {
+  let limited = false;
+  let live = null;
+  report.forEach((s) => {
+    if (s.type === "remote-inbound-rtp") {
+      if ((s.fractionLost || 0) > 0.05 || (s.roundTripTime || 0) > 0.4) limited = true;
+      return;
     }
-  }
+    if (s.type !== "outbound-rtp") return;
+    if (s.qualityLimitationReason === "bandwidth") limited = true;
+    if (s.kind === "video") {
+      live = { width: s.frameWidth || null, height: s.frameHeight || null,
+        limitation: s.qualityLimitationReason || null, bytesSent: s.bytesSent || 0,
+        fps: s.framesPerSecond || null };
+    }
+  });
+  return { limited, live };
+}
 
-  function cameraFrames(track) {
-    // Frames the camera delivered so far, so the studio can tell a complete file from one
-    // the guest's own computer could not keep up with.
-    const stats = track && track.stats;
-    return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
-  }
+// Whether the live stream is short of bandwidth now; what it sends goes to state.live.
+export async function liveShortOfBandwidth(pc, state) {
+  if (!pc) return false;
+  try {
+    const { limited, live } = readLive(await pc.getStats());
+    if (live) state.live = live;
+    return limited;
+  } catch (e) { return false; }
+}
 
-  window.GuestRecordingMedia = { liveShortOfBandwidth, keepResolution, cameraFrames };
-})();
+export function keepResolution(peer) {
+  // The studio records what it receives: under pressure, drop frames rather than pixels.
+  for (const sender of peer.getSenders()) {
+    if (!sender.track || sender.track.kind !== "video") continue;
+    try {
+      sender.track.contentHint = "detail";
+      const params = sender.getParameters();
+      params.degradationPreference = "maintain-resolution";
+      sender.setParameters(params).catch(() => {});
+    } catch (e) { /* an older browser: its own default */ }
+  }
+}
+
+export function cameraFrames(track) {
+  // Frames the camera delivered so far, so the studio can tell a complete file from one
+  // the guest's own computer could not keep up with.
+  const stats = track && track.stats;
+  return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
+}

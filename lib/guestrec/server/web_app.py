@@ -1,7 +1,7 @@
 """The HTTP application: WHIP routes, the guest page and a small status API.
 
     GET /              the guest page (name, camera, microphone, Join, Hang up)
-    GET /static/...    its script and style
+    GET /static/NAME   its modules and style
     GET /api/guests    JSON list of guest statuses (same token as WHIP)
     GET /api/ice-servers?name=N   {"iceServers": [...]} for the guest page's peer connection
     /whip/...          see ingest/whip/http.py
@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,6 +59,23 @@ async def page_security(request: web.Request, handler):
 async def guest_page(request: web.Request) -> web.FileResponse:
     # no-store: after an update the guest gets the new page, not a stale script.
     return web.FileResponse(PAGE_DIR / "index.html", headers=_NO_CACHE)
+
+
+# The page's own files by name, straight from its folder. Their type is said outright: a
+# browser refuses a module script served as anything but JavaScript, and what Python's
+# mimetypes guesses depends on the machine. no-cache: revalidated at every load, so after
+# an update no stale module meets a fresh one.
+_PAGE_FILE_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+_PAGE_FILE_NAME = re.compile(r"[a-z0-9_]+\.(?:js|css)")
+
+
+async def page_file(request: web.Request) -> web.FileResponse:
+    name = request.match_info["name"]
+    path = PAGE_DIR / name
+    if not _PAGE_FILE_NAME.fullmatch(name) or not path.is_file():
+        raise web.HTTPNotFound()
+    headers = {"Content-Type": _PAGE_FILE_TYPES[path.suffix], "Cache-Control": "no-cache"}
+    return web.FileResponse(path, headers=headers)
 
 
 async def guests_api(request: web.Request) -> web.Response:
@@ -121,6 +139,6 @@ def build_app(
     if uploads is not None:
         add_upload_routes(app, uploads)
     app.router.add_get("/api/ice-servers", ice_servers_api)
-    app.router.add_static("/static/", PAGE_DIR, show_index=False, follow_symlinks=False)
+    app.router.add_get("/static/{name}", page_file)
     app.on_cleanup.append(_forget_middleware_chains)
     return app
