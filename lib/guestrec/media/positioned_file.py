@@ -13,16 +13,13 @@ import threading
 from pathlib import Path
 from types import TracebackType
 
-# 0 where the OS has no text mode (everything but Windows).
-O_BINARY: int = getattr(os, "O_BINARY", 0)
-
 
 class PositionedFile:
     """A binary file open for writes at offsets; OSError as `os.open` raises it."""
 
     def __init__(self, path: Path | str, *, create: bool = False, exclusive: bool = False,
                  truncate: bool = False, mode: int = 0o644) -> None:
-        flags = os.O_WRONLY | O_BINARY
+        flags = os.O_WRONLY | getattr(os, "O_BINARY", 0)  # 0 where there is no text mode
         if create or exclusive:
             flags |= os.O_CREAT
         if exclusive:
