@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..common.plan import RECORD_CODECS, RecordSettingsError
+from ..conversation.settings import RETURN_VIDEO_MODES
 from ..ingest.vdoninja.settings import (
     DIALECT_CHOICES,
     VdoSettings,
@@ -75,6 +76,14 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
         "--turn-secret", metavar="SECRET|@FILE", default="",
         help="coturn's static-auth-secret: guests get TURN credentials minted from it (or @file holding it)",
     )
+    r = p.add_argument_group("return feed (what guests whose offers ask to receive get back)")
+    r.add_argument("--return-audio", choices=("on", "off"), default="on",
+                   help="each guest hears the other guests and the studio audio, never itself (default on)")
+    r.add_argument("--studio-audio", type=Path, metavar="FILE",
+                   help="an audio file played in a loop as the studio's sound in the return")
+    r.add_argument("--return-video", choices=RETURN_VIDEO_MODES, default="grid",
+                   help="grid: the guests' pictures side by side, 640x360, encoded once for all "
+                        "(default); off: no picture")
     _add_sfu_options(p, required=False)
 
 
@@ -174,6 +183,8 @@ def serve(args: argparse.Namespace) -> int:
         record_at=args.record_at, cert=args.cert, key=args.key, ice_servers=ice_servers,
         turn_secret=turn_secret, max_video_size=args.max_video_size, vdo=vdo,
         sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
+        return_audio=args.return_audio == "on", return_video=args.return_video,
+        studio_audio=args.studio_audio.resolve() if args.studio_audio else None,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
@@ -204,6 +215,7 @@ def serve(args: argparse.Namespace) -> int:
         f"-cert_file {cert} -key_file {key} {engine.base_url}/whip/NAME",
         flush=True,
     )
+    print(_return_line(settings), flush=True)
     if vdo is not None:
         print(f"VDO.Ninja room: {vdo.room} at {vdo.server}"
               + (" (director)" if vdo.director else ""), flush=True)
@@ -220,6 +232,17 @@ def serve(args: argparse.Namespace) -> int:
     engine.stop(timeout=10)
     print("Stopped.", flush=True)
     return 0
+
+
+def _return_line(settings: Any) -> str:
+    """What guests who ask for a return get, in one line."""
+    parts = []
+    if settings.return_audio:
+        studio = f" and {settings.studio_audio.name}" if settings.studio_audio else ""
+        parts.append(f"audio (the other guests{studio}, never themselves)")
+    if settings.return_video != "off":
+        parts.append(f"video ({settings.return_video})")
+    return "Return feed: " + (" + ".join(parts) if parts else "off")
 
 
 def sfu_record(args: argparse.Namespace) -> int:

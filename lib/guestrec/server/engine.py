@@ -19,6 +19,7 @@ from typing import Any, Awaitable, Callable, TypeVar
 from aiohttp import web
 
 from ..common.interfaces import GuestSink
+from ..conversation.settings import ReturnSettingsError
 from ..webrtc.ice import IceConfigError, IceSettings
 from .http_server import serve_app, server_tls
 from .netaddr import link_host
@@ -42,6 +43,7 @@ class Engine:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
         check_token(settings.token)
         self._check_ice(settings)
+        self._check_returns(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
         self._settings = settings
@@ -54,6 +56,7 @@ class Engine:
         self._ingest: Any = None  # the ingest over that roster: WhipIngest, or SfuStudio with --sfu
         self._vdo: Any = None  # ingest.vdoninja.VdoRoom while a room is set
         self._director: Any = None  # core.Director over that roster
+        self._returns: Any = None  # conversation.ReturnFeed: what guests get back
         self._scheme = "http"
         self._lock = threading.Lock()
 
@@ -129,11 +132,14 @@ class Engine:
         settings.plan()  # raises RecordSettingsError with a clear message
         check_token(settings.token)
         ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
+        returns = self._check_returns(settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
         old = self._settings
         if settings.sfu_key() != old.sfu_key() and self.running:
             raise EngineError("SFU settings apply when the guest server is started again")
+        if returns != old.returns() and self.running:
+            self._call(self._configure_returns(returns), timeout=5)
         self._settings = settings
         if settings.vdo != old.vdo and self.running:
             self._call(self._restart_vdo(), timeout=15)
@@ -158,6 +164,25 @@ class Engine:
             return settings.ice()
         except IceConfigError as exc:
             raise EngineError(str(exc)) from None
+
+    @staticmethod
+    def _check_returns(settings: EngineSettings) -> Any:
+        try:
+            returns = settings.returns()
+        except ReturnSettingsError as exc:
+            raise EngineError(str(exc)) from None
+        if returns.studio_audio is not None and not Path(returns.studio_audio).is_file():
+            raise EngineError(f"studio audio {returns.studio_audio} is not a file")
+        return returns
+
+    async def _configure_returns(self, returns: Any) -> None:
+        from ..conversation.studio_feed import StudioFeedError
+
+        if self._returns is not None:
+            try:
+                self._returns.configure(returns)
+            except StudioFeedError as exc:
+                raise EngineError(str(exc)) from None
 
     def _log_ice(self, settings: EngineSettings) -> None:
         """Say which ICE servers guests get, and what the studio itself cannot use; check
@@ -198,6 +223,18 @@ class Engine:
         """Why guests cannot come in right now (e.g. the SFU is unreachable), else None."""
         watcher = getattr(self._ingest, "watcher", None)
         return watcher.problem if watcher is not None and self.running else None
+
+    def return_status(self) -> dict[str, Any] | None:
+        """What the return feed does: who listens, who is held, what it encoded."""
+        if not self.running or self._returns is None:
+            return None
+        return self._call(self._on_loop(self._returns.status), timeout=5)
+
+    def hold_guest(self, guest: str, on: bool) -> None:
+        """On hold a guest hears and sees nothing of the return, and nobody hears it."""
+        if self._returns is None or not self.running:
+            raise EngineError("the guest server is not running")
+        self._call(self._on_loop(self._returns.hold, guest, on), timeout=5)
 
     def start_recording(self, guest: str | None = None) -> list[str]:
         return self._call(self._start_recording(guest), timeout=15)
@@ -266,6 +303,8 @@ class Engine:
 
     async def _start_async(self) -> None:
         # Imported on the loop thread: aiortc and the media stack load here.
+        from ..conversation.return_feed import ReturnFeed
+        from ..conversation.studio_feed import StudioFeedError
         from ..core import GuestConfig, GuestRoster
         from ..core.director import Director
         from ..ingest.whip import WhipIngest
@@ -279,16 +318,33 @@ class Engine:
                 media_limits=MediaLimits(max_width=s.max_video_size[0], max_height=s.max_video_size[1]),
             )
 
-        self._roster = GuestRoster(config, sink_factory=self._sink_factory)
+        try:
+            self._returns = ReturnFeed(self._settings.returns())
+        except StudioFeedError as exc:
+            raise EngineError(str(exc)) from None
+        self._roster = GuestRoster(config, sink_factory=self._guest_sink)
         if self._settings.sfu:
             self._ingest = await self._start_sfu()
         else:
-            self._ingest = WhipIngest(self._roster)
+            self._ingest = WhipIngest(self._roster, returns=self._returns)
         self._director = Director(self._roster)
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self._roster.recover_uploads(Path(self._settings.out_dir))
         await self._start_server()
         await self._restart_vdo()
+
+    def _guest_sink(self, name: str) -> GuestSink | None:
+        """A guest's sink: its OBS source (if any) and the return feed's input, both fed."""
+        from ..conversation.sink_tee import SinkTee
+
+        own = None
+        if self._sink_factory is not None:
+            try:
+                own = self._sink_factory(name)
+            except Exception:  # the guest is still heard by the others
+                logger.exception("making the sink for %r failed", name)
+        feed = self._returns
+        return SinkTee.of(own, feed.sink_for(name) if feed is not None else None)
 
     async def _restart_vdo(self) -> None:
         """Leave the current VDO.Ninja room (its guests finish) and join the set one."""
@@ -345,6 +401,8 @@ class Engine:
                 await self._ingest.stop()  # the SFU's subscriptions and relays
             if self._roster is not None:
                 await self._roster.close_all()
+            if self._returns is not None:
+                await self._returns.close()
         finally:
             if self._runner is not None:
                 await self._runner.cleanup()
@@ -381,7 +439,7 @@ class Engine:
         if thread.is_alive():
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
-        self._roster = self._ingest = self._director = self._vdo = None
+        self._roster = self._ingest = self._director = self._vdo = self._returns = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

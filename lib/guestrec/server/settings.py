@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.plan import RecordPlan, make_plan
+from ..conversation.settings import ReturnSettings
 from ..webrtc.ice import IceSettings
 from .secrecy import token_problem
 
@@ -44,6 +45,11 @@ class EngineSettings:
     vdo: Any = None  # ingest.vdoninja.VdoSettings: a VDO.Ninja room whose publishers are guests
     ice_servers: str = ""  # W3C RTCIceServer JSON; "" = the default (public STUN), "[]" = none
     turn_secret: str = ""  # coturn shared secret: TURN credentials are minted from it
+    # The return feed: guests who ask for it hear each other (never themselves) and see
+    # the guests' grid; `studio_audio` is a file looped as the studio's own sound.
+    return_audio: bool = True
+    return_video: str = "grid"  # "off" | "grid"
+    studio_audio: Path | None = None
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
@@ -51,6 +57,11 @@ class EngineSettings:
     def ice(self) -> IceSettings:
         """The ICE servers setting; raises IceConfigError with a clear message."""
         return IceSettings.from_text(self.ice_servers, self.turn_secret)
+
+    def returns(self) -> ReturnSettings:
+        """The return feed's settings; raises ReturnSettingsError with a clear message."""
+        return ReturnSettings(audio=self.return_audio, video=self.return_video,
+                              studio_audio=self.studio_audio)
 
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""

@@ -22,6 +22,7 @@ from ..common.plan import RecordPlan
 # What aiortc can decode on receive; anything else would arrive as undecodable RTP.
 RECEIVABLE_CODECS = {"audio": ("opus",), "video": ("vp8", "h264")}
 SENDING_DIRECTIONS = ("sendrecv", "sendonly")
+RECEIVING_DIRECTIONS = ("sendrecv", "recvonly")  # the offerer takes media back (a return)
 # A guest sends a camera, a microphone and a data channel; a few spare for screen shares.
 MAX_SECTIONS = 6
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
@@ -55,6 +56,11 @@ class MediaSection:
     def sends(self) -> bool:
         """Whether the offerer sends media in this section."""
         return not self.rejected and self.direction in SENDING_DIRECTIONS
+
+    @property
+    def receives(self) -> bool:
+        """Whether the offerer wants media from us in this section."""
+        return not self.rejected and self.direction in RECEIVING_DIRECTIONS
 
     def receivable(self) -> list[str]:
         """Codec names in this section that we can decode, in offer order, no repeats."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import OrderedDict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
@@ -21,6 +21,9 @@ from ...webrtc import sdp
 from ...webrtc.ice import IceSettings
 from ...webrtc.ice_status import candidate_types
 from .offer_checks import cap_candidates, require_fingerprint
+
+if TYPE_CHECKING:
+    from ...conversation.return_feed import ReturnFeed
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +56,10 @@ FFMPEG_DTLS_HINT = (
 class WhipIngest:
     """WHIP sessions over the shared guest roster."""
 
-    def __init__(self, roster: GuestRoster) -> None:
+    def __init__(self, roster: GuestRoster, returns: ReturnFeed | None = None) -> None:
         self.roster = roster
+        # What guests whose offers ask to receive get back (sendonly offers: nothing).
+        self.returns = returns
         self._sessions: dict[str, Guest] = {}
         # Sessions that ended on their own (connection closed or failed): a client's DELETE
         # that comes just after still finds them, instead of a puzzling 404.
@@ -76,7 +81,7 @@ class WhipIngest:
         peer: str | None = None,
     ) -> SessionAnswer:
         try:
-            sdp.parse_media(offer_sdp)
+            sections = sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
             raise OfferRejected(str(exc), 400) from None
         require_fingerprint(offer_sdp)
@@ -102,6 +107,8 @@ class WhipIngest:
         try:
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+                if self.returns is not None:
+                    self.returns.connect(name, pc, sections)  # before the answer names them
                 await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
             except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
                 raise OfferRejected(f"cannot use this offer: {exc}", 400) from None

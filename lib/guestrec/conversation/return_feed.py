@@ -1,0 +1,268 @@
+"""The return feed: what the studio sends back so that guests can talk to each other.
+
+    feed = ReturnFeed(ReturnSettings())            # on the loop
+    sink = feed.sink_for("Anna")                   # Anna's decoded media comes in here
+    feed.connect("Anna", pc, sections)             # before the answer: her return tracks
+    feed.hold("Anna", True)                        # she hears (and sees) nothing, nobody hears her
+    talk = feed.talkback("Anna"); talk.push(frame) # only Anna hears it
+    await feed.close()
+
+Audio: every 20 ms each listening guest gets its own mix (everyone else plus the studio
+feed, never itself), encoded to Opus for that guest alone. Video: one grid of the guests'
+pictures, encoded once; every watching guest gets the same packets, and a keyframe
+request from any of them is one keyframe for all.
+
+Nothing of the return reaches a recording or an OBS source: it only leaves through the
+guests' senders. A guest whose connection ends is out of every mix at once (a dropped
+guest that comes back is heard again as soon as its media flows).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+import av
+import numpy as np
+from aiortc import RTCPeerConnection
+
+from ..common.interfaces import GuestSink
+from ..webrtc.sdp import MediaSection
+from .grid_video import GridVideo
+from .mix_minus import MixMinus
+from .opus_packets import OpusPackets
+from .pcm import TICK_SAMPLES, StereoPcm
+from .receive_latency import quicken_audio_receive
+from .return_audio_track import ReturnAudioTrack
+from .return_connection import ReturnConnection, return_transceivers, send_on
+from .return_input import ReturnInput
+from .settings import ReturnSettings
+from .shared_video_encoder import SharedVideoEncoder
+from .shared_video_track import SharedVideoTrack
+from .studio_feed import StudioFeed
+from .tick_clock import TickClock
+
+log = logging.getLogger(__name__)
+
+# Mixer keys no guest name can take (names have no control characters).
+STUDIO_KEY = "\0studio"
+TALKBACK_KEY = "\0talkback:"
+
+
+class Talkback:
+    """The studio's voice for one guest only: push decoded frames, close when done."""
+
+    def __init__(self, feed: ReturnFeed, key: str) -> None:
+        self._feed, self.key = feed, key
+        self._pcm = StereoPcm()
+
+    def push(self, frame: av.AudioFrame) -> None:
+        if self._feed.mixer.has_input(self.key) and self._feed.listening:
+            self._feed.mixer.push(self.key, self._pcm.convert(frame))
+
+    def close(self) -> None:
+        self._feed.mixer.remove_input(self.key)
+
+
+class ReturnFeed:
+    def __init__(self, settings: ReturnSettings) -> None:
+        self.settings = settings
+        self.mixer = MixMinus()
+        self.grid = GridVideo()
+        self._clock = TickClock(self._tick)
+        self._studio: StudioFeed | None = None
+        self._video: SharedVideoEncoder | None = None
+        self._listeners: dict[str, tuple[ReturnAudioTrack, OpusPackets]] = {}
+        self._connections: list[ReturnConnection] = []
+        self._departed: set[str] = set()  # connections ended; their late frames are ignored
+        self.tick_seconds = 0.0  # loop-thread CPU spent mixing and encoding audio
+        self.configure(settings)
+
+    # -- settings ------------------------------------------------------------------
+
+    def configure(self, settings: ReturnSettings) -> None:
+        """New settings; audio and video on/off apply to guests who connect from now on."""
+        if self._studio is None or settings.studio_audio != self._studio.path:
+            if self._studio is not None:
+                self._studio.close()
+            self._studio = StudioFeed(settings.studio_audio) if settings.studio_audio else None
+            if self._studio is not None:
+                self.mixer.add_input(STUDIO_KEY, jitter_samples=0)
+            else:
+                self.mixer.remove_input(STUDIO_KEY)
+        self.settings = settings
+
+    # -- guests' media in ------------------------------------------------------------
+
+    def sink_for(self, name: str) -> GuestSink | None:
+        """The sink that takes `name`'s media in; None while the return is off."""
+        return ReturnInput(self, name) if self.settings.enabled else None
+
+    @property
+    def listening(self) -> bool:
+        return bool(self._listeners)
+
+    def guest_audio(self, name: str, samples: np.ndarray) -> None:
+        if name in self._departed:
+            return
+        if self._listeners:
+            self.mixer.push(name, samples)
+        else:
+            self.mixer.remove_input(name)  # nobody listens: nothing piles up
+
+    def guest_video(self, name: str, frame: av.VideoFrame) -> None:
+        if name not in self._departed and self._video is not None and self._video.watchers:
+            self.grid.set_frame(name, frame)
+
+    def guest_gone(self, name: str) -> None:
+        self.mixer.remove_input(name)
+        self.grid.remove(name)
+        self._departed.discard(name)  # nothing more comes from this guest's sink
+
+    # -- guests' connections ---------------------------------------------------------
+
+    def connect(self, name: str, pc: RTCPeerConnection, sections: list[MediaSection]) -> ReturnConnection:
+        """Give `name`'s connection its return where its offer asks for one. Call after
+        setRemoteDescription, before createAnswer. Every connection is watched: when it
+        ends, the guest is out of every mix at once."""
+        self._departed.discard(name)
+        connection = ReturnConnection(name, pc)
+        try:
+            self._attach(connection, sections)
+        except Exception:  # the guest is still recorded and heard, only without its return
+            log.exception("guest %r: the return could not be set up", name)
+        self._connections.append(connection)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState in ("closed", "failed"):
+                self._disconnect(connection)
+
+        return connection
+
+    def _attach(self, connection: ReturnConnection, sections: list[MediaSection]) -> None:
+        name, pc, settings = connection.name, connection.pc, self.settings
+        where = return_transceivers(pc, sections) if settings.enabled else {}
+        if settings.audio and "audio" in where:
+            connection.audio = ReturnAudioTrack(name, on_start=lambda: self._listen(connection))
+            send_on(where["audio"], connection.audio)
+        if settings.video != "off" and "video" in where:
+            encoder = self._video_encoder()
+            connection.video = SharedVideoTrack(name, encoder.request_keyframe,
+                                                on_start=lambda: self._watch(connection))
+            send_on(where["video"], connection.video)
+            # aiortc's sender turns a guest's PLI/FIR into its own encoder's keyframe, which
+            # packed packets never use: the request goes to the shared encoder instead.
+            where["video"].sender._send_keyframe = encoder.request_keyframe
+        if settings.audio:
+            quicken_audio_receive(pc)
+
+    def _listen(self, connection: ReturnConnection) -> None:
+        """The guest's audio sender started pulling: its mix starts with the next tick."""
+        if connection.closed or connection.audio is None:
+            return
+        self._listeners[connection.name] = (connection.audio, OpusPackets())
+        self.mixer.add_output(connection.name)
+        self._clock.start()
+
+    def _watch(self, connection: ReturnConnection) -> None:
+        if not connection.closed and connection.video is not None and self._video is not None:
+            self._video.subscribe(connection.video)
+            connection.video.set_paused(self.mixer.held(connection.name))
+
+    def _disconnect(self, connection: ReturnConnection) -> None:
+        if connection.closed:
+            return
+        connection.closed = True
+        name = connection.name
+        if connection.audio is not None:
+            if self._listeners.get(name, (None,))[0] is connection.audio:
+                del self._listeners[name]
+                self.mixer.remove_output(name)
+            connection.audio.stop()
+        if connection.video is not None:
+            if self._video is not None:
+                self._video.unsubscribe(connection.video)
+            connection.video.stop()
+        if connection in self._connections:
+            self._connections.remove(connection)
+        if not any(c.name == name for c in self._connections):
+            self._departed.add(name)  # until its media comes back on a new connection
+            self.mixer.remove_input(name)
+            self.grid.remove(name)
+        if not self._listeners:
+            self._clock.stop()  # guests' audio is not taken in while nobody listens
+
+    # -- director controls -------------------------------------------------------------
+
+    def hold(self, name: str, on: bool) -> None:
+        """On hold, `name` hears nothing, its picture of the others stops, nobody hears it."""
+        self.mixer.hold(name, on)
+        for connection in self._connections:
+            if connection.name == name and connection.video is not None:
+                connection.video.set_paused(on)
+
+    def talkback(self, name: str) -> Talkback:
+        """A private line from the studio to `name` (e.g. a producer's microphone)."""
+        key = TALKBACK_KEY + name
+        self.mixer.add_input(key, heard_by={name})
+        return Talkback(self, key)
+
+    # -- the audio tick --------------------------------------------------------------
+
+    def _tick(self) -> None:
+        started = time.thread_time()
+        if self._studio is not None:
+            self.mixer.push(STUDIO_KEY, self._studio.read(TICK_SAMPLES))
+        for name, samples in self.mixer.tick().items():
+            listener = self._listeners.get(name)
+            if listener is None:
+                continue
+            track, encoder = listener
+            for packet in encoder.encode(samples):
+                track.put(packet)
+        self.tick_seconds += time.thread_time() - started
+
+    # -- video -------------------------------------------------------------------------
+
+    def _video_encoder(self) -> SharedVideoEncoder:
+        if self._video is None:
+            self._video = SharedVideoEncoder(self.grid.compose, asyncio.get_running_loop())
+        return self._video
+
+    # -- status and end ----------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        video = self._video
+        return {
+            "audio": self.settings.audio, "video": self.settings.video,
+            "studio_audio": str(self.settings.studio_audio) if self.settings.studio_audio else None,
+            "listeners": sorted(self._listeners),
+            "held": sorted(n for n in self._listeners if self.mixer.held(n)),
+            "audio_ticks": self._clock.ticks, "audio_ticks_skipped": self._clock.skipped,
+            "audio_cpu_seconds": round(self.tick_seconds, 4),
+            "audio_packets_dropped": sum(t.dropped for t, _ in self._listeners.values()),
+            "video_watchers": video.watchers if video else 0,
+            "video_encoders_opened": video.encoders_opened if video else 0,
+            "video_frames_encoded": video.frames_encoded if video else 0,
+            "video_keyframes": video.keyframes if video else 0,
+            "video_frames_skipped": video.frames_skipped if video else 0,
+            "video_cpu_seconds": round(video.encode_seconds, 4) if video else 0.0,
+            "grid": self.grid.shown(),
+        }
+
+    @property
+    def connections(self) -> list[ReturnConnection]:
+        return list(self._connections)
+
+    async def close(self) -> None:
+        self._clock.stop()
+        for connection in list(self._connections):
+            self._disconnect(connection)
+        if self._video is not None:
+            video, self._video = self._video, None
+            await asyncio.get_running_loop().run_in_executor(None, video.close)
+        if self._studio is not None:
+            self._studio.close()

@@ -1,0 +1,28 @@
+"""What the studio sends back to its guests (the return feed), as the user set it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+RETURN_VIDEO_MODES = ("off", "grid")  # "program" (OBS's output) comes with the OBS side
+
+
+class ReturnSettingsError(ValueError):
+    """A return setting that cannot be used; the message says why."""
+
+
+@dataclass(frozen=True)
+class ReturnSettings:
+    audio: bool = True  # each guest hears the others and the studio feed, never itself
+    video: str = "grid"  # "grid": the guests' pictures side by side, one encode for all
+    studio_audio: Path | None = None  # a file looped as the studio's sound
+
+    def __post_init__(self) -> None:
+        if self.video not in RETURN_VIDEO_MODES:
+            raise ReturnSettingsError(
+                f"return video must be one of {', '.join(RETURN_VIDEO_MODES)}, not {self.video!r}")
+
+    @property
+    def enabled(self) -> bool:
+        return self.audio or self.video != "off"

@@ -1,0 +1,79 @@
+"""A WHIP guest (aiortc) that asks for the studio's return and keeps what it gets.
+
+    guest = ReturnGuest(url, token, [ToneAudioTrack(440), SolidVideoTrack(...)])
+    await guest.publish()          # sendrecv sections: the studio may answer with a return
+    guest.heard                    # [(arrival time.time(), (n, 2) int16 samples)], decoded
+    guest.seen                     # [(arrival time.time(), width, height)] of decoded pictures
+    guest.audio_since(t0)          # the samples heard after t0, as one array
+
+`kinds_without_track=("audio",)` adds a sendrecv section that sends nothing (a guest
+whose microphone gives nothing still asks to hear). `direction="sendonly"` makes it
+an ordinary publisher.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+import numpy as np
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from support.whip_client import WhipClient
+
+
+class ReturnGuest(WhipClient):
+    def __init__(
+        self, url: str, token: str, tracks: Iterable[MediaStreamTrack], *,
+        direction: str = "sendrecv", kinds_without_track: Iterable[str] = (), **kwargs,
+    ) -> None:
+        super().__init__(url, token, tracks=[], data_channel=kwargs.pop("data_channel", False), **kwargs)
+        self.own_tracks = list(tracks)
+        self.direction = direction
+        self.kinds_without_track = list(kinds_without_track)
+        self.heard: list[tuple[float, np.ndarray]] = []
+        self.seen: list[tuple[float, int, int]] = []
+        self.connected_at: float | None = None
+        self._readers: list[asyncio.Task] = []
+        self.pc.on("track", self._on_track)
+        self.pc.on("connectionstatechange", self._on_state)
+
+    async def publish(self) -> str:
+        for track in self.own_tracks:
+            self.pc.addTransceiver(track, direction=self.direction)
+        for kind in self.kinds_without_track:
+            self.pc.addTransceiver(kind, direction="sendrecv")
+        return await super().publish()
+
+    def _on_state(self) -> None:
+        if self.pc.connectionState == "connected" and self.connected_at is None:
+            self.connected_at = time.time()
+
+    def _on_track(self, track: MediaStreamTrack) -> None:
+        self._readers.append(asyncio.ensure_future(self._read(track)))
+
+    async def _read(self, track: MediaStreamTrack) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            now = time.time()
+            if track.kind == "audio":
+                self.heard.append((now, frame.to_ndarray().reshape(-1, 2).copy()))
+            else:
+                self.seen.append((now, frame.width, frame.height))
+
+    def audio_between(self, start: float, end: float = float("inf")) -> np.ndarray:
+        chunks = [samples for at, samples in self.heard if start <= at < end]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 2), dtype=np.int16)
+
+    async def close(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+        try:
+            await super().close()
+        finally:
+            for track in self.own_tracks:
+                track.stop()
