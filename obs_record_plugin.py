@@ -163,7 +163,7 @@ def script_load(settings):
     )
     try:
         manager.install()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - reported in the Script Log; OBS goes on without the source type
         log("error", f"cannot register the WebRTC Guest source type: {exc!r}")
         return
     controller = GuestRecorderController(
@@ -218,7 +218,7 @@ def shutdown(why: str) -> None:
     state.shut_down = True
     try:
         obs.timer_remove(refresh_status)
-    except Exception:
+    except Exception:  # noqa: BLE001 - the timer may be gone with OBS already
         pass
     if state.controller is not None:
         state.controller.stop(timeout=5.0)

@@ -94,7 +94,7 @@ def send_delete_window(display: str, pid: int | None = None) -> int:
                 name = window.get_wm_name() or ""
                 wm_class = window.get_wm_class() or ()
                 attrs = window.get_attributes()
-            except Exception:
+            except Exception:  # noqa: BLE001 - a window may vanish while it is looked at
                 continue
             if "obs" not in [c.lower() for c in wm_class] or attrs.map_state != X.IsViewable:
                 continue
@@ -123,7 +123,7 @@ def _top_level_windows(root):
         yield window
         try:
             yield from window.query_tree().children
-        except Exception:
+        except Exception:  # noqa: BLE001 - a window may vanish while it is looked at
             continue
 
 
@@ -138,7 +138,7 @@ def close_obs(proc: subprocess.Popen, display: str | None, timeout: float = 20.0
         send_delete_window(display, proc.pid)
         proc.wait(timeout)
         return time.monotonic() - start
-    except Exception:
+    except Exception:  # noqa: BLE001 - no clean close, whatever the reason: kill it
         kill_obs(proc)
         return float("inf")
 

@@ -45,7 +45,8 @@ def stream_kbps(path: Path) -> dict[str, tuple[str, float, float, int]]:
                 last = t if last is None else max(last, t)
             container.seek(0)
             seconds = (last or 0) - (first or 0)
-            result[stream.type] = (stream.codec_context.name, size * 8 / max(seconds, 1e-9) / 1000, seconds, count)
+            kbps = size * 8 / max(seconds, 1e-9) / 1000
+            result[stream.type] = (stream.codec_context.name, kbps, seconds, count)
     return result
 
 
@@ -60,11 +61,13 @@ async def one_guest(server: ServeProcess, seconds: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--modes", default="6000,2000,0,-120,h264:6000")
     args = parser.parse_args()
-    print(f"{'mode':12} {'stream':6} {'codec':10} {'asked kbps':>10} {'got kbps':>9} {'error':>7} {'secs':>6} {'fps':>5}")
+    print(f"{'mode':12} {'stream':6} {'codec':10} {'asked kbps':>10} {'got kbps':>9} {'error':>7} "
+          f"{'secs':>6} {'fps':>5}")
     for mode in args.modes.split(","):
         codec, _, record = mode.rpartition(":")
         codec = codec or "vp8"
@@ -83,7 +86,8 @@ def main() -> None:
                 asked = plan.video_kbps if kind == "video" else plan.audio_kbps
                 error = f"{(kbps - asked) / asked * 100:+.1f}%" if asked else "-"
                 fps = f"{count / secs:.1f}" if kind == "video" and secs else "-"
-                print(f"{mode:12} {kind:6} {name:10} {asked or '-':>10} {kbps:>9.1f} {error:>7} {secs:>6.1f} {fps:>5}",
+                print(f"{mode:12} {kind:6} {name:10} {asked or '-':>10} {kbps:>9.1f} {error:>7} "
+                      f"{secs:>6.1f} {fps:>5}",
                       flush=True)
 
 

@@ -7,7 +7,8 @@
 2. The upload endpoint alone, in its own process, takes --upload-mb of 0.5 s slices at
    6000 kbps over HTTP; its CPU time per MB is printed.
 
-    .venv/bin/python tests/bench/bench_guest_recorder.py [--seconds 20] [--codecs none,vp8,h264,vp9,av1] [--upload-mb 100]
+    .venv/bin/python tests/bench/bench_guest_recorder.py [--seconds 20]
+        [--codecs none,vp8,h264,vp9,av1] [--upload-mb 100]
 """
 
 from __future__ import annotations
@@ -121,7 +122,8 @@ asyncio.run(main())
 
 async def upload_run(megabytes: int, work: Path) -> dict:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-c", UPLOAD_SERVER, str(HERE.parent.parent / "lib"), str(port), str(work)],
+    lib = str(HERE.parent.parent / "lib")
+    proc = subprocess.Popen([sys.executable, "-c", UPLOAD_SERVER, lib, str(port), str(work)],
                             stdout=subprocess.PIPE, text=True)
     try:
         upload_id, key = proc.stdout.readline().split()
@@ -144,14 +146,16 @@ async def upload_run(megabytes: int, work: Path) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--codecs", default="none,vp8,h264")
     parser.add_argument("--upload-mb", type=int, default=100)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-guestrec-") as tmp:
         work = Path(tmp)
-        print(f"Guest CPU, Chromium 1280x720@30 fake camera, live stream + recorder, {args.seconds:.0f} s each")
+        print(f"Guest CPU, Chromium 1280x720@30 fake camera, live stream + recorder, "
+              f"{args.seconds:.0f} s each")
         print(f"{'recorder':<8} {'mime type':<30} {'guest CPU':>10} {'recorder kbps':>14} {'live kbps':>10} "
               f"{'live size':>10} {'live fps':>9}")
         for codec in [c for c in args.codecs.split(",") if c]:
@@ -161,7 +165,8 @@ def main() -> None:
         if args.upload_mb > 0:
             u = asyncio.run(upload_run(args.upload_mb, work))
             print(f"\nStudio upload endpoint: {u['mb']:.0f} MB in 0.5 s slices of 6000 kbps, "
-                  f"{u['seconds']:.1f} s wall, {u['cpu']:.2f} CPU s = {u['cpu'] / u['mb'] * 1000:.1f} CPU ms per MB "
+                  f"{u['seconds']:.1f} s wall, {u['cpu']:.2f} CPU s = "
+                  f"{u['cpu'] / u['mb'] * 1000:.1f} CPU ms per MB "
                   f"(fsync per slice)")
 
 

@@ -26,7 +26,8 @@ COLUMNS = ("connect_s", "studio_noticed_s", "guest_noticed_s", "back_after_unblo
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--outage", type=float, default=10.0)
     args = parser.parse_args()

@@ -176,14 +176,16 @@ def video_span(path: Path) -> tuple[int, float]:
     try:
         with av.open(str(path)) as container:
             stream = container.streams.video[0]
-            times = [float(p.pts * p.time_base) for p in container.demux(stream) if p.size and p.pts is not None]
+            times = [float(p.pts * p.time_base) for p in container.demux(stream)
+                     if p.size and p.pts is not None]
     except (av.FFmpegError, IndexError):
         return 0, 0.0
     return (len(times), max(times) - min(times)) if times else (0, 0.0)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", default="4", help="comma-separated guest counts, one run each")
     parser.add_argument("--recorders", type=int, default=2)
     parser.add_argument("--kbps", type=int, default=2500, help="video bitrate of the replayed clip")

@@ -60,7 +60,8 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", default="2,4")
     parser.add_argument("--kbps", type=int, default=2500)
     parser.add_argument("--seconds", type=float, default=15)

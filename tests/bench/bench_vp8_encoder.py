@@ -23,7 +23,8 @@ from guestrec.media.encoders import video_options  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cpu-used", default="8,12,16")
     parser.add_argument("--threads", default="1,2")
     args = parser.parse_args()
@@ -33,7 +34,8 @@ def main() -> None:
     started = time.process_time()
     for data in clip.packets:
         frames += decoder.decode(av.Packet(data))
-    print(f"decode 1280x720 VP8: {(time.process_time() - started) / len(clip.packets) * 1000:.2f} ms CPU per frame")
+    per_frame_ms = (time.process_time() - started) / len(clip.packets) * 1000
+    print(f"decode 1280x720 VP8: {per_frame_ms:.2f} ms CPU per frame")
     for cpu_used in args.cpu_used.split(","):
         for threads in args.threads.split(","):
             encoder = av.CodecContext.create("libvpx", "w")

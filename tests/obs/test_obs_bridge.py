@@ -68,8 +68,8 @@ def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> No
     def cleared() -> bool:
         try:
             pixels = h.screenshot_rgb("Probe Guest")
-        except Exception:
-            return True  # OBS refuses a screenshot of an empty (0x0) source
+        except Exception:  # noqa: BLE001 - OBS refuses a screenshot of an empty (0x0) source
+            return True
         return bool(pixels.mean() < 5)
 
     wait_until(cleared, 15, 0.5, "the picture to clear")

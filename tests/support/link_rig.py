@@ -124,7 +124,7 @@ class NetnsLoop:
     def _main(self, netns: str, started: Future[None]) -> None:
         try:
             enter_netns(netns)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
             started.set_exception(exc)
             return
         asyncio.set_event_loop(self.loop)

@@ -60,7 +60,7 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
             value = predicate()
             if value is not None and value is not False:  # arrays and 0 count as ready
                 return value
-        except Exception as exc:  # keep polling; report the last failure on timeout
+        except Exception as exc:  # noqa: BLE001 - keep polling; report the last failure on timeout
             last_exc = exc
         time.sleep(interval)
     raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}"
@@ -185,7 +185,7 @@ class ObsHarness:
         if self._ws is not None:
             try:
                 self._ws.disconnect()
-            except Exception:
+            except Exception:  # noqa: BLE001 - OBS may be gone already
                 pass
             self._ws = None
 

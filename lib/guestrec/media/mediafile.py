@@ -217,7 +217,7 @@ class MediaFile:
         self._closed = True
         try:
             self.container.close()
-        except Exception:  # the trailer cannot be written either (disk full)
+        except Exception:  # noqa: BLE001 - the trailer cannot be written either (disk full)
             pass
 
     @property

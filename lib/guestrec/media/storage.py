@@ -27,7 +27,8 @@ MIN_FREE_BYTES = 1024 * 1024  # a recording is not started with less free space 
 
 class FolderDeleted(OSError):
     def __init__(self, path: Path) -> None:
-        super().__init__(errno.ENOENT, f"the recording's file or its folder was deleted while recording ({path})")
+        super().__init__(
+            errno.ENOENT, f"the recording's file or its folder was deleted while recording ({path})")
 
 
 def identity(path: Path) -> tuple[int, int] | None:

@@ -118,6 +118,7 @@ class ReceiverTap:
         self._filler: set[int] = set()  # empty (padding) packets, not part of any frame
         self.ssrc: int | None = None
         self._last_pli = 0.0
+        self._pli_tasks: set[asyncio.Task] = set()
         self._last_seq_seen: int | None = None
         # statistics
         self.packets = 0
@@ -356,7 +357,10 @@ class ReceiverTap:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return False
-        loop.create_task(self.receiver._send_rtcp_pli(self.ssrc))
+        # Held until sent: the loop keeps only a weak reference to a task.
+        task = loop.create_task(self.receiver._send_rtcp_pli(self.ssrc))
+        self._pli_tasks.add(task)
+        task.add_done_callback(self._pli_tasks.discard)
         return True
 
     def stats(self) -> dict:

@@ -13,7 +13,7 @@ import av
 from .bitstream import vp8_frame_size
 from .item import Item
 from .mediafile import VideoSpec
-from .segments import SPLIT_LEAD_SECONDS
+from .segments import SPLIT_LEAD_SECONDS, Segment
 from .videofit import fit_frame
 
 # Video timestamps follow the guest's RTP clock frame to frame; the timeline (sender
@@ -65,38 +65,16 @@ class VideoPath:
         if size is None:
             return None
         return VideoSpec(item.codec or "vp8", size[0], size[1], copy=True)
+
     def _video(self, item: Item) -> None:
         seg = self.current
         assert seg is not None and self.t0 is not None
         if not self.video_on:
             return
         self._learn_parameter_sets(item)
-        if seg.file.video_stream is None:
-            # The file started without video (none came in time): video gets a new file.
-            if self._video_startable(item):
-                self._rotate(item, "video arrived after the recording started")
-                seg = self.current
-            else:
-                return
-        elif self.plan.copy and item.codec != seg.video_codec:
-            if self._video_startable(item):
-                self._rotate(item, f"video codec changed to {item.codec}")
-                seg = self.current
-            else:
-                return
-        elif self._next_split_t is not None:
-            if self.plan.copy:
-                if item.t >= self._next_split_t - SPLIT_LEAD_SECONDS:
-                    if item.keyframe and self._video_spec_for(item) is not None:
-                        self._rotate(item, "split")
-                        seg = self.current
-                    elif time.monotonic() - self._last_split_pli > 1.0:
-                        self._last_split_pli = time.monotonic()
-                        self.request_keyframe()
-            elif item.t >= self._next_split_t:
-                self._rotate(item, "split")
-                seg = self.current
-        assert seg is not None
+        seg = self._segment_for_video(item, seg)
+        if seg is None:
+            return
         pts = self._video_position(item) - seg.video_start
         if pts < 0:
             return
@@ -115,6 +93,39 @@ class VideoPath:
             seg.file.encode_video(frame, pts)
         seg.video_frames += 1
         self.ledgers["video"].wrote(item.rtp)
+
+    def _segment_for_video(self, item: Item, seg: Segment) -> Segment | None:
+        """The file this frame goes into, once a new one is begun where one is due; None
+        when the frame is skipped (it cannot begin the file that it needs)."""
+        if seg.file.video_stream is None:
+            # The file started without video (none came in time): video gets a new file.
+            reason = "video arrived after the recording started"
+        elif self.plan.copy and item.codec != seg.video_codec:
+            reason = f"video codec changed to {item.codec}"
+        elif self._split_due(item):
+            reason = "split"
+        else:
+            return seg
+        if reason != "split" and not self._video_startable(item):
+            return None
+        self._rotate(item, reason)
+        return self.current
+
+    def _split_due(self, item: Item) -> bool:
+        """Whether this frame begins the next file of a split recording. Copied video
+        splits at a keyframe near the split time, asking the guest for one meanwhile."""
+        if self._next_split_t is None:
+            return False
+        if not self.plan.copy:
+            return item.t >= self._next_split_t
+        if item.t < self._next_split_t - SPLIT_LEAD_SECONDS:
+            return False
+        if item.keyframe and self._video_spec_for(item) is not None:
+            return True
+        if time.monotonic() - self._last_split_pli > 1.0:
+            self._last_split_pli = time.monotonic()
+            self.request_keyframe()
+        return False
 
     def _video_position(self, item: Item) -> int:
         """Recording position (90 kHz) of a video frame: RTP-continuous, timeline-anchored."""

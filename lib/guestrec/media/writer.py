@@ -183,12 +183,12 @@ class RecordingWriter(SegmentFiles, VideoPath, AudioPath):
                 self._note_lag(item)
                 try:
                     self._handle(item)
-                except Exception as exc:  # disk full, encoder failure...
+                except Exception as exc:  # noqa: BLE001 - disk full, encoder failure...
                     self._fail(exc)
             if not self.failed:
                 try:
                     self._finish()
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - the recording fails, the writer thread does not
                     self._fail(exc)
         finally:
             self.done.set()

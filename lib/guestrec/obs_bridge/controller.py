@@ -206,7 +206,7 @@ class GuestRecorderController:
             self._error(str(exc))
         except (RecordSettingsError, ValueError) as exc:  # ValueError: e.g. IceConfigError, VdoSettingsError
             self._error(f"settings not usable: {exc}")
-        except Exception as exc:  # keep the worker alive whatever a command does
+        except Exception as exc:  # noqa: BLE001 - keep the worker alive whatever a command does
             self._error(f"{type(exc).__name__}: {exc}")
 
     def _start_engine(self) -> None:
@@ -297,7 +297,7 @@ class GuestRecorderController:
                 statuses = engine.guests()
                 returning = engine.returning_guests()
                 self.room_status = engine.vdo_status()
-            except Exception:
+            except Exception:  # noqa: BLE001 - the loop is busy or stopping
                 continue  # the loop is busy or stopping; try again next second
             self._store(statuses, returning)
             self._note_ingest_problem(engine.ingest_problem())
@@ -345,7 +345,7 @@ class GuestRecorderController:
         if changed and self._on_status_change is not None:
             try:
                 self._on_status_change(sorted(changed))
-            except Exception:
+            except Exception:  # noqa: BLE001 - a status callback must not stop the poller
                 pass
 
 

@@ -53,6 +53,15 @@ def _report(where: str) -> None:
     print(f"[guestrec] error in {where}:\n{traceback.format_exc()}", file=sys.stderr)
 
 
+def _guarded(where: str, call: Callable[[], Any], default: Any = None) -> Any:
+    """The result of a delegate's call made from a libobs callback, or `default` if it raised."""
+    try:
+        return call()
+    except Exception:  # noqa: BLE001 - reported in the OBS log instead of crossing into libobs
+        _report(where)
+        return default
+
+
 def _build_holder(lib: L.LibObs) -> types.ModuleType:
     holder = types.ModuleType(HOLDER_KEY, "Process-lifetime state of the WebRTC Guest source type")
     holder.registered = False
@@ -63,10 +72,19 @@ def _build_holder(lib: L.LibObs) -> types.ModuleType:
     holder.counter = itertools.count(1)
     holder.name_buffer = ctypes.create_string_buffer(DISPLAY_NAME.encode())
     holder.id_buffer = ctypes.create_string_buffer(SOURCE_ID.encode())
-    obs = lib.obs
 
     def source_of(data: int | None) -> int:
         return holder.instances.get(data or 0, 0)
+
+    holder.source_of = source_of
+    _add_lifecycle_callbacks(holder, lib.obs)
+    _add_dialog_callbacks(holder, lib.obs)
+    _add_hotkey_support(holder)
+    return holder
+
+
+def _add_lifecycle_callbacks(holder: types.ModuleType, obs: Any) -> None:
+    """Trampolines for a source's life (name, create, destroy, defaults) and queued tasks."""
 
     def get_name(_type_data):
         return ctypes.addressof(holder.name_buffer)
@@ -76,40 +94,43 @@ def _build_holder(lib: L.LibObs) -> types.ModuleType:
         holder.instances[data] = source
         delegate = holder.delegate
         if delegate is not None:
-            try:
-                delegate.source_created(source, settings)
-            except Exception:
-                _report("create")
+            _guarded("create", lambda: delegate.source_created(source, settings))
         return data
 
     def destroy(data):
         source = holder.instances.pop(data or 0, 0)
         delegate = holder.delegate
         if delegate is not None and source:
-            try:
-                delegate.source_destroyed(source)
-            except Exception:
-                _report("destroy")
+            _guarded("destroy", lambda: delegate.source_destroyed(source))
 
     def get_defaults(settings):
         obs.obs_data_set_default_bool(settings, b"record", False)
         delegate = holder.delegate
         if delegate is not None:
-            try:
-                delegate.get_defaults(settings)
-            except Exception:
-                _report("get_defaults")
+            _guarded("get_defaults", lambda: delegate.get_defaults(settings))
+
+    def run_task(param):
+        fn = holder.tasks.pop(param or 0, None)
+        if fn is not None:
+            _guarded("queued task", fn)
+
+    holder.cb_get_name = L.GET_NAME_FN(get_name)
+    holder.cb_create = L.CREATE_FN(create)
+    holder.cb_destroy = L.DESTROY_FN(destroy)
+    holder.cb_get_defaults = L.GET_DEFAULTS_FN(get_defaults)
+    holder.cb_task = L.TASK_FN(run_task)
+
+
+def _add_dialog_callbacks(holder: types.ModuleType, obs: Any) -> None:
+    """Trampolines for a source's properties dialog: its controls, changes and buttons."""
 
     def get_properties(data):
         delegate = holder.delegate
-        source = source_of(data)
+        source = holder.source_of(data)
         if delegate is not None and source:
-            try:
-                props = delegate.get_properties(source)
-                if props:
-                    return props
-            except Exception:
-                _report("get_properties")
+            props = _guarded("get_properties", lambda: delegate.get_properties(source))
+            if props:
+                return props
         props = obs.obs_properties_create()
         obs.obs_properties_add_text(
             props, b"status", b"The Guest Recorder script is not loaded.", L.OBS_TEXT_INFO)
@@ -117,45 +138,21 @@ def _build_holder(lib: L.LibObs) -> types.ModuleType:
 
     def update(data, settings):
         delegate = holder.delegate
-        source = source_of(data)
+        source = holder.source_of(data)
         if delegate is not None and source:
-            try:
-                delegate.update(source, settings)
-            except Exception:
-                _report("update")
+            _guarded("update", lambda: delegate.update(source, settings))
 
     def clicked(_props, prop, data):
         delegate = holder.delegate
-        source = source_of(data)
+        source = holder.source_of(data)
         if delegate is None or not source:
             return False
-        try:
-            name = obs.obs_property_name(prop)
-            return bool(delegate.button_clicked(source, L.cstr(name)))
-        except Exception:
-            _report("button")
-            return False
+        return bool(_guarded(
+            "button", lambda: delegate.button_clicked(source, L.cstr(obs.obs_property_name(prop))), False))
 
-    def run_task(param):
-        fn = holder.tasks.pop(param or 0, None)
-        if fn is None:
-            return
-        try:
-            fn()
-        except Exception:
-            _report("queued task")
-
-    holder.cb_get_name = L.GET_NAME_FN(get_name)
-    holder.cb_create = L.CREATE_FN(create)
-    holder.cb_destroy = L.DESTROY_FN(destroy)
-    holder.cb_get_defaults = L.GET_DEFAULTS_FN(get_defaults)
     holder.cb_get_properties = L.GET_PROPERTIES_FN(get_properties)
     holder.cb_update = L.UPDATE_FN(update)
     holder.cb_clicked = L.BUTTON_FN(clicked)
-    holder.cb_task = L.TASK_FN(run_task)
-    holder.source_of = source_of
-    _add_hotkey_support(holder)
-    return holder
 
 
 def _add_hotkey_support(holder: types.ModuleType) -> None:
@@ -172,10 +169,7 @@ def _add_hotkey_support(holder: types.ModuleType) -> None:
         action = holder.hotkey_actions.get(hotkey_id)
         if delegate is None or not source or action is None:
             return
-        try:
-            delegate.hotkey_pressed(source, action, bool(pressed))
-        except Exception:
-            _report("hotkey")
+        _guarded("hotkey", lambda: delegate.hotkey_pressed(source, action, bool(pressed)))
 
     holder.cb_hotkey = L.HOTKEY_FN(hotkey)
 

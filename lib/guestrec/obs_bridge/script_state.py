@@ -67,7 +67,7 @@ def link_for(guest: str = "") -> str:
 def obs_record_folder() -> str:
     try:
         path = obs.obs_frontend_get_current_record_output_path()
-    except Exception:
+    except Exception:  # noqa: BLE001 - no frontend API (e.g. obs-cli); a default folder then
         path = ""
     return path or str(Path.home() / "Videos")
 

@@ -175,7 +175,7 @@ class GuestSourceManager:
     def log(self, level: str, message: str) -> None:
         try:
             self._log(level, message)
-        except Exception:
+        except Exception:  # noqa: BLE001 - logging must never raise into OBS
             pass
 
     def colour_parameters(self, colorspace: int, vrange: int):

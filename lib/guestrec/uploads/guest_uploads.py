@@ -119,7 +119,8 @@ class GuestUploads:
                         f"finalized with the {upload.size} bytes received"
                     )
 
-    async def close_all(self, reason: str = "the studio shut down before the guest's upload finished") -> None:
+    async def close_all(
+            self, reason: str = "the studio shut down before the guest's upload finished") -> None:
         if self._reaper is not None:
             self._reaper.cancel()
         for upload in list(self._uploads.values()):

@@ -86,7 +86,8 @@ async def post_finish(request: web.Request) -> web.Response:
             if not isinstance(total, int) or isinstance(total, bool):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
-            raise UploadRefused(400, 'the body must be JSON {"size": total bytes, ...}', upload.size) from None
+            raise UploadRefused(
+                400, 'the body must be JSON {"size": total bytes, ...}', upload.size) from None
         _take_report(upload, report)
         interrupted = report.get("interrupted")
         reason = f"the guest's recorder was interrupted: {interrupted}" if interrupted else None

@@ -137,7 +137,8 @@ def read_ice_servers_arg(value: str) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise IceConfigError(f"ICE servers: cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from None
+        reason = getattr(exc, "strerror", None) or exc
+        raise IceConfigError(f"ICE servers: cannot read {path}: {reason}") from None
 
 
 def _server_json(urls: list[str], username: str | None, credential: str | None) -> dict[str, Any]:
@@ -247,5 +248,6 @@ class IceSettings:
         if not self.servers:
             return "no ICE servers (guests on this network only)"
         urls = ", ".join(u.text for s in self.servers for u in s.urls)
-        minted = "; TURN credentials minted from the shared secret" if self.turn_secret and self.has_turn else ""
+        minted = ("; TURN credentials minted from the shared secret"
+                  if self.turn_secret and self.has_turn else "")
         return f"ICE servers: {urls}{minted}"
