@@ -7,7 +7,9 @@ import numpy as np
 RATE = 48_000
 
 
-def tone_levels(samples: np.ndarray, freqs: list[float], rate: int = RATE, band_hz: float = 4.0) -> dict[float, float]:
+def tone_levels(
+    samples: np.ndarray, freqs: list[float], rate: int = RATE, band_hz: float = 4.0,
+) -> dict[float, float]:
     """dB (relative to full scale of int16) of each tone in `samples` ((n,) or (n, 2),
     left channel used): the power within `band_hz` of each frequency, Hann-windowed."""
     mono = samples[:, 0] if samples.ndim == 2 else samples
