@@ -73,7 +73,7 @@ async def page_file(request: web.Request) -> web.FileResponse:
     name = request.match_info["name"]
     path = PAGE_DIR / name
     if not _PAGE_FILE_NAME.fullmatch(name) or not path.is_file():
-        raise web.HTTPNotFound()
+        raise web.HTTPNotFound
     headers = {"Content-Type": _PAGE_FILE_TYPES[path.suffix], "Cache-Control": "no-cache"}
     return web.FileResponse(path, headers=headers)
 
