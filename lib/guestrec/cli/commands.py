@@ -21,6 +21,7 @@ from ..ingest.vdoninja.settings import (
     server_url,
     settings_from_link,
 )
+from .export import add_export, export
 
 if TYPE_CHECKING:
     import asyncio
@@ -138,6 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sfu_link(sub)
     _add_convert(sub)
     _add_repair(sub)
+    add_export(sub)
     return parser
 
 
@@ -390,5 +392,6 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("aioice", "aiortc", "aiohttp.access", "libav"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    handler = {"serve": serve, "sfu-record": sfu_record, "sfu-link": sfu_link, "convert": convert, "repair": repair}[args.command]
+    handler = {"serve": serve, "sfu-record": sfu_record, "sfu-link": sfu_link, "convert": convert,
+               "repair": repair, "export": export}[args.command]
     return handler(args)
