@@ -47,7 +47,7 @@ def main() -> int:
                                       size=(width, height), fps=args.fps).join() for n in names]
             try:
                 for name in names:
-                    wait_until(lambda: name in harness.inputs_of_our_kind() or None, 20, 0.5,
+                    wait_until(lambda name=name: name in harness.inputs_of_our_kind() or None, 20, 0.5,
                                f"{name}'s source")
                 time.sleep(args.seconds)
             finally:

@@ -35,7 +35,8 @@ def test_guest_page_joins_is_recorded_and_hangs_up(tmp_path: Path) -> None:
                 page = await browser.open(f"{server.base}/?name=Zoë&token={server.token}")
                 assert await page.evaluate("document.getElementById('name').value") == "Zoë"
                 await page.wait_for("window.guestState.media", 15)
-                assert await page.evaluate("document.getElementById('rec-text').textContent") == "Not recorded"
+                rec_text = await page.evaluate("document.getElementById('rec-text').textContent")
+                assert rec_text == "Not recorded"
 
                 await page.evaluate("document.getElementById('join').click()")
                 await page.wait_for("window.guestState.connected", 20)
@@ -117,7 +118,8 @@ def test_page_shows_why_the_server_said_no(tmp_path: Path) -> None:
     state = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert state["httpStatus"] == 401 and not state["joined"]
     # Told in words a guest understands, not as an HTTP status.
-    assert "HTTP" not in state["shown"] and "token is wrong" in state["shown"] and "new link" in state["shown"]
+    shown = state["shown"]
+    assert "HTTP" not in shown and "token is wrong" in shown and "new link" in shown
     assert state["join_enabled"]  # the guest can try again
 
 

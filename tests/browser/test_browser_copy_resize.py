@@ -73,7 +73,8 @@ def resized_file(tmp_path_factory) -> Path:
     return media
 
 
-def test_copy_file_with_a_size_change_plays_at_each_size_in_chromium(resized_file: Path, tmp_path: Path) -> None:
+def test_copy_file_with_a_size_change_plays_at_each_size_in_chromium(
+        resized_file: Path, tmp_path: Path) -> None:
     sizes = asyncio.run(asyncio.wait_for(
         sizes_in_chromium(resized_file, [0.5, 1.5, 4.5, 5.0], tmp_path / "profile"), 60))
     print(f"Chromium's picture size at 0.5, 1.5, 4.5, 5.0 s: {sizes}")
@@ -82,7 +83,8 @@ def test_copy_file_with_a_size_change_plays_at_each_size_in_chromium(resized_fil
 
 # VLC's video output logs each format it is configured for: "sz" is the decoder's padded
 # buffer, "vsz" the visible picture that the window shows.
-VLC_FORMAT = re.compile(r"main video output debug: original format sz \d+x\d+, of \(\d+,\d+\), vsz (\d+)x(\d+)")
+VLC_FORMAT = re.compile(
+    r"main video output debug: original format sz \d+x\d+, of \(\d+,\d+\), vsz (\d+)x(\d+)")
 
 
 @pytest.mark.skipif(not shutil.which("cvlc"), reason="needs VLC (Debian's vlc-bin)")

@@ -58,7 +58,8 @@ def write_flash_beep_media(folder: Path) -> tuple[Path, Path]:
     return y4m, wav
 
 
-def matched_offsets(guest: list[float], studio: list[float], guess: float, within: float = 0.2) -> list[float]:
+def matched_offsets(guest: list[float], studio: list[float], guess: float,
+                    within: float = 0.2) -> list[float]:
     """studio - guest for each guest event with a studio event near guest + guess."""
     found = []
     for g in guest:
@@ -93,7 +94,8 @@ def test_guest_file_offset_on_the_studio_timeline_within_20_ms(tmp_path: Path) -
     assert block["method"] == "audio cross-correlation", block
     offset = block["seconds"]
 
-    by_flash = matched_offsets(flash_times(video_luma(guest_file)), flash_times(video_luma(studio_file)), offset)
+    by_flash = matched_offsets(flash_times(video_luma(guest_file)), flash_times(video_luma(studio_file)),
+                               offset)
     g_start, g_audio = audio_samples(guest_file)
     s_start, s_audio = audio_samples(studio_file)
     by_beep = matched_offsets(beep_times(g_start, g_audio), beep_times(s_start, s_audio), offset)

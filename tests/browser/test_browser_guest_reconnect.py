@@ -48,7 +48,8 @@ def test_guest_recording_goes_on_through_a_10_s_drop(tmp_path: Path) -> None:
             rig.block_udp()
             time.sleep(10)
             rig.unblock_udp()
-            home.call(page.wait_for("window.guestState.reconnects === 1 && window.guestState.connected", 60), 65)
+            back = "window.guestState.reconnects === 1 && window.guestState.connected"
+            home.call(page.wait_for(back, 60), 65)
             time.sleep(3)
             during = json.loads(home.call(page.evaluate(f"JSON.stringify({REC})")))
             status = studio.call(_statuses(server))[0]

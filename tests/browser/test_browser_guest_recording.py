@@ -191,9 +191,10 @@ def test_changing_camera_ends_one_guest_file_and_starts_the_next(tmp_path: Path)
                 first = await page.evaluate(f"{REC}.id")
                 # The guest picks a device again: new tracks, the old ones end.
                 await page.evaluate("document.getElementById('camera').dispatchEvent(new Event('change'))")
-                await page.wait_for(f"{REC}.recording && {REC}.id !== '{first}' && {REC}.recordedBytes > 0", 30)
+                await page.wait_for(
+                    f"{REC}.recording && {REC}.id !== '{first}' && {REC}.recordedBytes > 0", 30)
                 await asyncio.sleep(3)
-                state = await hang_up_and_wait(page)
+                await hang_up_and_wait(page)
                 await page.wait_for(f"{REC}.finished.length === 2", 30)
                 return json.loads(await page.evaluate(f"JSON.stringify({REC}.finished)"))
 

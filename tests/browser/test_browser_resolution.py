@@ -50,6 +50,7 @@ def test_browser_sends_and_studio_records_the_full_720p(tmp_path: Path) -> None:
     print(f"sender sizes, one a second: {sizes}")
     assert len(sizes) >= 6 and sizes.count((1280, 720)) >= 0.75 * len(sizes)
     vp8 = sdp.fmtp_params(answer, "vp8")
-    assert vp8 and all(p["x-google-start-bitrate"] == "4000" and p["x-google-min-bitrate"] == "2000" for p in vp8)
+    assert vp8 and all(p["x-google-start-bitrate"] == "4000" and p["x-google-min-bitrate"] == "2000"
+                       for p in vp8)
     video = streams_of(probe(path), "video")[0]
     assert (int(video["width"]), int(video["height"])) == (1280, 720)

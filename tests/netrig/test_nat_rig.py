@@ -65,7 +65,8 @@ class Studio:
         return self.log
 
     def files(self, guest: str) -> list[Path]:
-        return sorted(p for p in self.out.glob(f"Session */{guest} *") if p.suffix in (".webm", ".mkv", ".mka"))
+        return sorted(p for p in self.out.glob(f"Session */{guest} *")
+                      if p.suffix in (".webm", ".mkv", ".mka"))
 
 
 async def _get_json(studio: Studio, path: str) -> Any:
@@ -186,7 +187,8 @@ def _check_minted(servers: list[dict], secret: str, name: str) -> None:
         expiry, _, who = server["username"].partition(":")
         assert who == name
         assert 3 * 3600 < int(expiry) - time.time() <= 4 * 3600 + 5
-        expected = base64.b64encode(hmac.new(secret.encode(), server["username"].encode(), hashlib.sha1).digest())
+        digest = hmac.new(secret.encode(), server["username"].encode(), hashlib.sha1).digest()
+        expected = base64.b64encode(digest)
         assert server["credential"] == expected.decode()
 
 
@@ -214,11 +216,13 @@ def test_turn_through_symmetric_nat_or_without_udp(tmp_path: Path, case: str) ->
     _check_minted(bot["servers"], secret, "Bot")
     assert any('rel="ice-server"; username="' in link and "transport=tcp" in link for link in bot["links"])
     assert secret not in log
-    assert re.search(r"guest 'Bot' media via TURN relay \(studio \w+ [\d.:]+/udp, guest relay 198\.51\.100\.10:", log), log
+    assert re.search(r"guest 'Bot' media via TURN relay \(studio \w+ [\d.:]+/udp, "
+                     r"guest relay 198\.51\.100\.10:", log), log
     # Each TURN URL was tried when the server started, and said to work.
     for transport in ("udp", "tcp"):
         assert re.search(rf"TURN turn:{re.escape(TURN_IP)}:3478\?transport={transport}"
-                         rf"( \(the studio uses this one\))?: works \(relay {re.escape(TURN_IP)}:\d+", log), log
+                         rf"( \(the studio uses this one\))?: works \(relay {re.escape(TURN_IP)}:\d+",
+                         log), log
     # coturn, set up by install/turn.sh, refused to relay to the homes' private addresses.
     coturn_log = "".join(p.read_text() for p in tmp_path.glob("coturn*.log"))
     assert re.search(r"peer IP 10\.7[12]\.0\.2 denied", coturn_log), coturn_log[-2000:]
@@ -250,11 +254,11 @@ def test_turn_check_says_what_is_wrong(tmp_path: Path) -> None:
         right = rig.run_in("studio", lambda: check(secret), 60)
         wrong = rig.run_in("studio", lambda: check("not-" + secret), 60)
     print("\n".join(f"{level}: {line}" for level, line in right + wrong))
-    assert right[0] == ("error", f"TURN {dead} (the studio uses this one): cannot reach it: "
-                                 "connection refused (nothing listens on that port)"), right
+    assert right[0] == ("error", (f"TURN {dead} (the studio uses this one): cannot reach it: "
+                                  "connection refused (nothing listens on that port)")), right
     assert right[1][0] == "info" and " works (relay " in right[1][1]
-    assert right[-1] == ("warning", f"the studio can use only one TURN address: put "
-                                    f"turn:{TURN_IP}:3478?transport=udp first in the ICE servers setting")
+    assert right[-1] == ("warning", ("the studio can use only one TURN address: put "
+                                     f"turn:{TURN_IP}:3478?transport=udp first in the ICE servers setting"))
     refused = [line for level, line in wrong if "refused: 401" in line]
     assert len(refused) == 2 and all("check its username and credential, or the TURN secret" in line
                                      for line in refused), wrong
@@ -267,7 +271,8 @@ def test_no_ice_servers_guest_told_within_10_s(tmp_path: Path) -> None:
     with NatRig.build() as rig:
         studio = Studio(rig, tmp_path, "[]")
         try:
-            web = rig.run_in("guest", lambda: browser_guest(studio, tmp_path / "chrome", "Zed", wait_connected=False))
+            web = rig.run_in(
+                "guest", lambda: browser_guest(studio, tmp_path / "chrome", "Zed", wait_connected=False))
             time.sleep(1)  # the page's DELETE reaches the studio
         finally:
             log = studio.stop()

@@ -36,7 +36,8 @@ def test_obs_directs_a_chromium_guest(tmp_path: Path) -> None:
             await page.evaluate("document.getElementById('join').click()")
             await page.wait_for("window.guestState.recording", 20)
             # OBS has her source; its controls are live once the script's status has her.
-            await asyncio.to_thread(wait_until, lambda: (h.guests().get("Lee") or {}).get("connected") or None,
+            await asyncio.to_thread(wait_until,
+                                    lambda: (h.guests().get("Lee") or {}).get("connected") or None,
                                     15, 0.5, "Lee connected")
             await asyncio.sleep(1.5)
             await obs_call(h.ws.set_input_settings, "Lee", {"message": "Two minutes to air"}, True)
@@ -46,7 +47,8 @@ def test_obs_directs_a_chromium_guest(tmp_path: Path) -> None:
             await obs_call(h.ws.press_input_properties_button, "Lee", "ask_mute")
             await page.wait_for("window.guestState.muted", 10)
             out["after_mute"] = await page.evaluate(text_of("studio-message"))
-            out["mute_pressed"] = await page.evaluate("document.getElementById('mute').getAttribute('aria-pressed')")
+            out["mute_pressed"] = await page.evaluate(
+                "document.getElementById('mute').getAttribute('aria-pressed')")
             await asyncio.sleep(2)  # the page tells the studio; the studio's status shows it
             out["studio_saw_muted"] = (h.guests()["Lee"].get("page") or {}).get("muted")
             await obs_call(h.ws.press_input_properties_button, "Lee", "ask_unmute")

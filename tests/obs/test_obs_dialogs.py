@@ -56,7 +56,8 @@ class Screen:
         return found[0] if found else None
 
     def size(self, window: str) -> tuple[int, int]:
-        shape = dict(line.split("=", 1) for line in self.xdotool("getwindowgeometry", "--shell", window).split())
+        geometry = self.xdotool("getwindowgeometry", "--shell", window)
+        shape = dict(line.split("=", 1) for line in geometry.split())
         return int(shape["WIDTH"]), int(shape["HEIGHT"])
 
     def shoot(self, window: str, name: str) -> Path:
@@ -88,7 +89,8 @@ class Screen:
 
 def open_scripts_dialog(screen: Screen) -> str:
     """Tools > Scripts through the menu, as a keyboard user would."""
-    main = wait_until(lambda: next(iter(screen.xdotool("search", "--onlyvisible", "--name", "^OBS ").split()), None),
+    main = wait_until(lambda: next(iter(screen.xdotool("search", "--onlyvisible", "--name", "^OBS ").split()),
+                                   None),
                       20, 0.5, "OBS's main window")
     screen.xdotool("windowfocus", "--sync", main)
     screen.xdotool("key", "--window", main, "alt+t")

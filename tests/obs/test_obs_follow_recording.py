@@ -98,7 +98,7 @@ def _edges(times: list[float], values: list[float], threshold: float, gap: float
     """Instants where values cross above threshold, at least `gap` seconds apart."""
     found: list[float] = []
     above = False
-    for t, v in zip(times, values):
+    for t, v in zip(times, values, strict=True):
         if v > threshold and not above and (not found or t - found[-1] > gap):
             found.append(t)
         above = v > threshold

@@ -235,13 +235,13 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     connected and recording when the script goes; it must come back fully working."""
     h = obs_auto
     threads_after: list[tuple[int, list[str]]] = []
-    for round_no in range(3):
+    for _round in range(3):
         guest = BackgroundGuest(h.whip_url("Eve"), h.token, BLUE_YUV).join()
         try:
             wait_until(lambda: shows_colour(h, "Eve", BLUE_RGB), 20, 0.5, "Eve's picture")
             status = wait_until(lambda: recording(h, "Eve"), 20, 0.5, "Eve's recording")
             path = Path(status["file"])
-            wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Eve's file to grow")
+            wait_until(lambda path=path: path.stat().st_size > 20_000 or None, 20, 0.5, "Eve's file to grow")
             h.ws.set_current_scene_collection("Spare")
             wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name == "Spare"
                        or None, 20, 0.5, "the switch away")
@@ -281,9 +281,10 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
             wait_until(lambda: shows_colour(h, "Kim", RED_RGB), 20, 0.5, "Kim's picture")
             status = wait_until(lambda: recording(h, "Kim"), 20, 0.5, "Kim's recording")
             path = Path(status["file"])
-            wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Kim's file to grow")
+            wait_until(lambda path=path: path.stat().st_size > 20_000 or None, 20, 0.5, "Kim's file to grow")
             h.ws.trigger_hotkey_by_name("guestrec_test_reload")
-            wait_until(lambda: any(f"[reload-helper] reload {round_no} of" in line and line.endswith("ok")
+            wait_until(lambda round_no=round_no: any(f"[reload-helper] reload {round_no} of" in line
+                                                     and line.endswith("ok")
                                    for line in h.log_text().splitlines()) or None,
                        20, 0.3, f"reload {round_no}")
             assert_plays(path, 1.0)  # the unload finalized the recording

@@ -78,7 +78,8 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert script["start_recording"] == "Start"
         for name in ("start_all", "stop_all", "refresh", "open_folder", "make_link", "out_dir",
                      "ice_servers", "turn_secret", "cert_file", "key_file", "vdo_link", "vdo_room",
-                     "vdo_password", "vdo_server", "vdo_streams", "vdo_director", "sfu", "sfu_room", "sfu_secret"):
+                     "vdo_password", "vdo_server", "vdo_streams", "vdo_director", "sfu", "sfu_room",
+                     "sfu_secret"):
             assert script.get(name), name
 
         ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
@@ -241,8 +242,8 @@ def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:
     shutil.copy2(root / "obs_record_plugin.py", bare / "obs_record_plugin.py")
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "GUESTREC_SITE_PACKAGES": ""}
     with ObsHarness(tmp_path / "obs", script=bare / "obs_record_plugin.py", extra_env=env) as h:
-        line = wait_until(lambda: next((l for l in h.log_text().splitlines()
-                                        if "cannot import the Python module" in l), None),
+        line = wait_until(lambda: next((text for text in h.log_text().splitlines()
+                                        if "cannot import the Python module" in text), None),
                           20, 0.3, "the error line")
         assert "'av'" in line and "run-obs.sh --install-only" in line and "pip install --target" in line
         assert h.inputs_of_our_kind() == []  # nothing half-started

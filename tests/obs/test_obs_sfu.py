@@ -44,7 +44,8 @@ def test_guest_through_janus_is_shown_in_obs_and_recorded(tmp_path: Path) -> Non
                            20, 0.5, "Rosa's red picture")
                 peak = h.meter_peak("Rosa")
                 assert 0.15 < peak < 0.5, f"Rosa's tone peak {peak}"
-                status = wait_until(lambda: (h.guests().get("Rosa") or {}).get("recording") and h.guests()["Rosa"],
+                status = wait_until(lambda: (h.guests().get("Rosa") or {}).get("recording")
+                                    and h.guests()["Rosa"],
                                     20, 0.5, "Rosa's recording")
                 assert status["client"] == "janus", status
                 time.sleep(2)

@@ -50,7 +50,8 @@ def test_janus_runs_our_configuration_only(rig: JanusRig) -> None:
             await guest.publish()
             with pytest.raises(JanusError) as forward:
                 await handle.request({"request": "rtp_forward", "room": rig.room, "publisher_id": guest.feed,
-                                      "host": "10.0.0.1", "admin_key": "wrong", "streams": [{"mid": "0", "port": 5000}]})
+                                      "host": "10.0.0.1", "admin_key": "wrong",
+                                      "streams": [{"mid": "0", "port": 5000}]})
             ports = [int(line.split()[5]) for line in guest.pc.remoteDescription.sdp.splitlines()
                      if line.startswith("a=candidate:")]
         finally:
@@ -67,8 +68,8 @@ def test_janus_runs_our_configuration_only(rig: JanusRig) -> None:
 
 def test_janus_sh_refuses_bad_input_and_keeps_secrets(tmp_path: Path) -> None:
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(["bash", str(SCRIPT), "--no-install", "--no-start", "--dir", str(tmp_path), *args],
-                              capture_output=True, text=True, timeout=30)
+        command = ["bash", str(SCRIPT), "--no-install", "--no-start", "--dir", str(tmp_path), *args]
+        return subprocess.run(command, capture_output=True, text=True, timeout=30)
 
     for args, reason in ((["--room", "abc"], "--room must be a number"),
                          (["--rtp-ports", "20000"], "--rtp-ports"),
@@ -80,7 +81,8 @@ def test_janus_sh_refuses_bad_input_and_keeps_secrets(tmp_path: Path) -> None:
         pytest.skip("the rest needs Debian's janus installed")
     first = run("--room", "55")
     assert first.returncode == 0, first.stderr
-    secret = next(l.split("SFU secret = ")[1] for l in first.stdout.splitlines() if "SFU secret = " in l)
+    secret = next(line.split("SFU secret = ")[1] for line in first.stdout.splitlines()
+                  if "SFU secret = " in line)
     assert f"--sfu-room 55 --sfu-secret {secret}" in first.stdout
     again = run("--room", "55")
     assert f"SFU secret = {secret}" in again.stdout  # re-running keeps the secrets

@@ -84,7 +84,8 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
                     break
                 await asyncio.sleep(0.05)
             assert await room_publishers(rig) == ["Alice"]
-            _status, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+            guests_url = f"{server.base}/api/guests?token={server.token}"
+            _status, body, _ = await post_raw(guests_url, None, method="GET")
             (entry,) = json.loads(body)
             assert entry["client"] == "janus" and entry["connected"] and entry["recording"], entry
             await asyncio.sleep(3.0)
@@ -119,7 +120,8 @@ def test_wrong_janus_secret_or_room_is_refused_clearly(rig: JanusRig, tmp_path: 
     cases = [
         (["serve", "--port", str(free_port()), *common, "--sfu-room", str(rig.room), "--sfu-secret", "wrong"],
          "Unauthorized"),
-        (["sfu-record", *common, "--sfu-room", "999", "--sfu-secret", rig.api_secret], "no VideoRoom room 999"),
+        (["sfu-record", *common, "--sfu-room", "999", "--sfu-secret", rig.api_secret],
+         "no VideoRoom room 999"),
         (["sfu-record", *common, "--sfu-room", str(rig.room), "--shard", "3/2"], "between 1 and N"),
         (["sfu-record", "--sfu", "http://x", "--sfu-room", "1"], "janus:URL"),
     ]
@@ -149,7 +151,8 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
             state = json.loads(await page.evaluate("JSON.stringify(window.guestState)"))
             state["banner"] = await page.evaluate("document.getElementById('rec-text').textContent")
             await page.evaluate("document.getElementById('hangup').click()")
-            await page.wait_for("document.getElementById('status').textContent === 'You left the studio.'", 10)
+            await page.wait_for(
+                "document.getElementById('status').textContent === 'You left the studio.'", 10)
             return state
 
     try:
@@ -216,7 +219,8 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
             async with back:
                 await back.wait_connected()
                 for _ in range(100):
-                    _, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+                    _, body, _ = await post_raw(
+                        f"{server.base}/api/guests?token={server.token}", None, method="GET")
                     statuses = json.loads(body)
                     if statuses and statuses[0]["recording"]:
                         break

@@ -31,8 +31,10 @@ def test_wanted_state_goes_to_pages_only_and_clients_without_one_leave_no_files(
 
     wanted, statuses, stopped, unwanted = asyncio.run(asyncio.wait_for(scenario(), 60))
     # The page is asked to record, with its own upload address and key, beside the studio file.
-    assert wanted["record"] is True and wanted["url"] == f"/upload/{wanted['id']}" and len(wanted["key"]) >= 32
-    assert wanted["mimeTypes"][0] == "video/webm;codecs=vp8,opus" and wanted["videoBitsPerSecond"] == 1_000_000
+    assert wanted["record"] is True and wanted["url"] == f"/upload/{wanted['id']}"
+    assert len(wanted["key"]) >= 32
+    assert wanted["mimeTypes"][0] == "video/webm;codecs=vp8,opus"
+    assert wanted["videoBitsPerSecond"] == 1_000_000
     assert wanted["audioBitsPerSecond"] == 32_000
     page_rec = statuses["Page"]["guest_recording"]
     assert statuses["Page"]["recording"] and page_rec["wanted"] and page_rec["state"] == "receiving"

@@ -44,7 +44,8 @@ def test_offer_without_fingerprint_is_refused_with_400(tmp_path: Path) -> None:
                 offer = await local_offer(pc)
             finally:
                 await pc.close()
-            stripped = "".join(line for line in offer.splitlines(True) if not line.startswith("a=fingerprint"))
+            stripped = "".join(line for line in offer.splitlines(True)
+                               if not line.startswith("a=fingerprint"))
             status, body, _ = await post_raw(server.whip_url("NoPrint"), stripped, {
                 "Content-Type": "application/sdp", "Authorization": f"Bearer {server.token}"})
             assert server.sessions.guest_statuses() == []

@@ -67,7 +67,7 @@ def test_kill_9_leaves_a_playable_file_and_repair_indexes_it(tmp_path: Path, cod
     assert streams_of(info, "video") and streams_of(info, "audio")
     frames = decoded_video(path, read_counter)  # [(file time, sender frame number)]
     assert len(frames) > 30
-    (first_t, first_n), (last_t, last_n) = frames[0], frames[-1]
+    (_, first_n), (last_t, last_n) = frames[0], frames[-1]
     # Every frame the file holds decodes, in order, none missing.
     numbers = [n for _, n in frames]
     assert numbers == list(range(first_n, first_n + len(numbers)))

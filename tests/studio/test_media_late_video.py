@@ -54,7 +54,8 @@ def test_late_camera_keeps_the_first_seconds_of_audio(tmp_path: Path, codec: str
     video_start = float(video["start_time"])
     print(f"{codec}: audio from {start:.2f} s for {seconds:.2f} s (tone in {loud:.0%}), "
           f"video from {video_start:.2f} s; recorded {result.elapsed:.2f} s; "
-          f"sidecar {side['status']} {side['frames']}, av offset {side['av_sync']['audio_start_minus_video_start_ms']} ms")
+          f"sidecar {side['status']} {side['frames']}, "
+          f"av offset {side['av_sync']['audio_start_minus_video_start_ms']} ms")
     assert start < 0.1
     assert seconds >= result.elapsed - 0.6  # the whole time the guest spoke
     assert loud > 0.97

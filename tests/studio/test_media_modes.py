@@ -118,7 +118,7 @@ def test_copy_mode_writes_the_received_bitstream(tmp_path: Path) -> None:
     h264 = GuestSpec("copy-h264", [MovingVideoTrack(640, 360), ToneAudioTrack()],
                      make_plan(6000, codec="copy"), tmp_path, video_codec="video/H264")
     results = asyncio.run(record_guests([vp8, h264], seconds=6))
-    for result, codec, ext in zip(results, ("vp8", "h264"), (".webm", ".mkv")):
+    for result, codec, ext in zip(results, ("vp8", "h264"), (".webm", ".mkv"), strict=True):
         path = result.path
         assert path.suffix == ext
         info = probe(path)

@@ -186,7 +186,8 @@ def test_port_in_use_is_reported_and_a_new_port_recovers(tmp_path: Path) -> None
         wait_until(lambda: ctl.last_error or None, 15, 0.1, "the error")
         assert str(busy) in ctl.last_error and not ctl.running
         assert any(level == "error" and str(busy) in msg for level, msg in logs)
-        ctl.update_options(ScriptOptions(out_dir=str(tmp_path), port=free_port(), token="token-of-the-studio"))
+        ctl.update_options(
+            ScriptOptions(out_dir=str(tmp_path), port=free_port(), token="token-of-the-studio"))
         wait_until(lambda: (ctl.running and ctl.last_error == "") or None, 15, 0.1,
                    "a start on the free port")
     finally:

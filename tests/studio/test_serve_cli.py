@@ -4,6 +4,7 @@ Ctrl-C while they are still connected. Every file is finalized and holds only it
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import subprocess
@@ -37,7 +38,7 @@ def dominant_hz(path: Path) -> float:
 
 def mean_yuv(path: Path) -> tuple[float, float, float]:
     with av.open(str(path)) as container:
-        frames = [f for _, f in zip(range(40), container.decode(video=0))]
+        frames = list(itertools.islice(container.decode(video=0), 40))
     planes = frames[-1].to_ndarray(format="yuv420p")
     h = frames[-1].height
     y = planes[:h].mean()

@@ -136,10 +136,12 @@ def test_a_guest_page_waits_out_a_busy_studio_and_joins(tmp_path: Path) -> None:
         async with running_server(tmp_path / "rec", record=1000) as server:
             offers = [await dead_offer() for _ in range(MAX_PENDING_PER_ADDRESS)]
             for i, offer in enumerate(offers):
-                assert await post_from("127.0.0.1", server.whip_url(f"stranger{i}"), server.token, offer) == 201
+                url = server.whip_url(f"stranger{i}")
+                assert await post_from("127.0.0.1", url, server.token, offer) == 201
             async with aiohttp.ClientSession() as http:
                 async with http.post(server.whip_url("Raw"), data=await dead_offer(), headers={
-                        "Content-Type": "application/sdp", "Authorization": f"Bearer {server.token}"}) as resp:
+                        "Content-Type": "application/sdp",
+                        "Authorization": f"Bearer {server.token}"}) as resp:
                     refused = (resp.status, resp.headers.get("Retry-After"), await resp.text())
             async with Chromium(tmp_path / "profile") as browser:
                 page = await browser.open(f"{server.base}/?name=Late&token={server.token}")

@@ -69,7 +69,8 @@ def test_output_folder_deleted_mid_recording(tmp_path: Path, caplog: pytest.LogC
     with caplog.at_level(logging.WARNING, logger="guestrec"):
         hit_result, fine_result = asyncio.run(record_guests(guests(hit, fine), seconds=5.0, during=during))
     status = hit_result.media.recording_status()
-    print(f"deleted at {seen['deleted']:.1f} s; status error {seen.get('error', -1):.1f} s later: {status['error']}")
+    print(f"deleted at {seen['deleted']:.1f} s; status error {seen.get('error', -1):.1f} s later: "
+          f"{status['error']}")
     assert "error" in seen and seen["error"] <= 2.5
     assert status["recording"] is False and "deleted" in status["error"]
     assert any("deleted" in r.getMessage() for r in caplog.records)  # the OBS log gets this

@@ -94,7 +94,7 @@ async def record_guests(
         for result in results:
             result.elapsed = stop_at - started[id(result)]
         summaries = await asyncio.gather(*(r.media.stop_recording() for r in results))
-        for result, summary in zip(results, summaries):
+        for result, summary in zip(results, summaries, strict=True):
             result.summary = summary
         for result in results:
             await result.media.close()

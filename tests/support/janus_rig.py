@@ -126,14 +126,13 @@ class JanusRig(Rig):
         )
 
     def start(self, timeout: float = 15.0) -> None:
-        log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen(
-            ["ip", "netns", "exec", self.netns, "janus",
-             f"--config={self.config_dir}/janus.jcfg", f"--configs-folder={self.config_dir}",
-             "--disable-colors"],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
+        with open(self.log_path, "ab") as log:  # Janus keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                ["ip", "netns", "exec", self.netns, "janus",
+                 f"--config={self.config_dir}/janus.jcfg", f"--configs-folder={self.config_dir}",
+                 "--disable-colors"],
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

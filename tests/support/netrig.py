@@ -138,7 +138,8 @@ class NatRig:
         # would make masquerade pick another port for the reply (and so break hole punching).
         return ("table ip rignat {\n"
                 " chain prerouting { type nat hook prerouting priority dstnat; }\n"
-                f" chain postrouting {{ type nat hook postrouting priority srcnat; oifname \"wan\" {masquerade}; }}\n"
+                " chain postrouting { type nat hook postrouting priority srcnat; "
+                f"oifname \"wan\" {masquerade}; }}\n"
                 " chain input {\n  type filter hook input priority filter;\n"
                 "  iifname \"wan\" ct state established,related accept\n  iifname \"wan\" drop\n }\n"
                 "}\n")
@@ -161,8 +162,10 @@ class NatRig:
         conf = workdir / "turnserver.conf"
         out = _run("ip", "netns", "exec", self.ns("inet"), "bash", str(REPO / "install" / "turn.sh"),
                    "--write-config", str(conf), "--public-ip", TURN_IP, "--realm", "rig.test")
-        ice = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("ICE servers:"))
-        secret = next(line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("TURN secret:"))
+        ice = next(line.split(":", 1)[1].strip() for line in out.splitlines()
+                   if line.startswith("ICE servers:"))
+        secret = next(line.split(":", 1)[1].strip() for line in out.splitlines()
+                      if line.startswith("TURN secret:"))
         argv = [
             "turnserver", "-c", str(conf), f"--listening-ip={TURN_IP}", f"--relay-ip={TURN_IP}",
             f"--pidfile={workdir / 'coturn.pid'}", f"--log-file={workdir / 'coturn.log'}",
@@ -172,7 +175,8 @@ class NatRig:
         self.wait_listening("inet", TURN_PORT, proc, "coturn")
         return ice, secret
 
-    def wait_listening(self, role: str, port: int, proc: subprocess.Popen, what: str, timeout: float = 10) -> None:
+    def wait_listening(self, role: str, port: int, proc: subprocess.Popen, what: str,
+                       timeout: float = 10) -> None:
         """Wait until something in `role` listens on TCP `port`."""
         import time
 

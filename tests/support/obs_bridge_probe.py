@@ -36,7 +36,7 @@ def _log(level, message):
 
 def _video_frame(pixel_format, y, u, v, width=320, height=240):
     frame = av.VideoFrame(width, height, "yuv420p")
-    for plane, value in zip(frame.planes, (y, u, v)):
+    for plane, value in zip(frame.planes, (y, u, v), strict=True):
         rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
         rows[:, :] = value
     if pixel_format != "yuv420p":

@@ -448,4 +448,4 @@ def mean_rgb(pixels) -> tuple[float, float, float]:
 
 
 def close_to(rgb, want, tolerance: float = 25) -> bool:
-    return all(abs(a - b) <= tolerance for a, b in zip(rgb, want))
+    return all(abs(a - b) <= tolerance for a, b in zip(rgb, want, strict=True))

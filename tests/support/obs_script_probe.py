@@ -3,9 +3,9 @@ properties dialogs would show into the OBS log.
 
 It loads obs_record_plugin.py as a module and hands every script_* call on to it, so the
 product runs as in a user's OBS. The hotkey "guestrec_probe_dump" (triggered through
-obs-websocket) writes one JSON object to the file named by GUESTREC_PROBE_DUMP with the script's description, its
-properties (name -> description) and, for every WebRTC Guest source, that source's own
-properties as OBS builds them (through the source type's get_properties callback).
+obs-websocket) writes one JSON object to the file named by GUESTREC_PROBE_DUMP with the
+script's description, its properties (name -> description) and, for every WebRTC Guest
+source, that source's own properties as OBS builds them (through the source type's get_properties callback).
 Before dumping, it applies a request the test left in the file named by
 GUESTREC_PROBE_APPLY, if any: {"settings": {...}} set as the Scripts dialog would (then
 script_update), and {"press": "<button>"} pressed as a user would.
@@ -27,7 +27,8 @@ SCRIPT_PROPS = ["guest_link", "error_info", "status_info", "start_all", "stop_al
                 "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
                 "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
                 "notice", "ice_servers", "turn_secret", "cert_file", "key_file",
-                "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director", "sfu", "sfu_room", "sfu_secret"]
+                "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director",
+                "sfu", "sfu_room", "sfu_secret"]
 SOURCE_PROPS = ["status", "notice", "record", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
                 "message", "send_message", "guest_link", "refresh"]
 _hotkey = {"id": None}

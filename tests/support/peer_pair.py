@@ -81,9 +81,9 @@ class PeerPair:
             if sender.track is not None and sender.track.kind == "video":
                 original = sender._handle_rtcp_packet
 
-                async def handle(packet: Any, _orig=original) -> None:
+                async def handle(packet: Any, _orig=original, _sender=sender) -> None:
                     await _orig(packet)
-                    encoder = getattr(sender, "_RTCRtpSender__encoder", None)
+                    encoder = getattr(_sender, "_RTCRtpSender__encoder", None)
                     if encoder is not None:
                         encoder.target_bitrate = bitrate
 
@@ -109,9 +109,13 @@ def delay_incoming_rtp(receiver: RTCRtpReceiver, seconds: float) -> None:
     loop = asyncio.get_running_loop()
     original = receiver._handle_rtp_packet
 
+    pending: set[asyncio.Task] = set()  # the loop holds tasks only weakly
+
     async def handle(packet: Any, arrival_time_ms: int) -> None:
         def deliver() -> None:
-            loop.create_task(original(packet, arrival_time_ms))
+            task = loop.create_task(original(packet, arrival_time_ms))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
 
         loop.call_later(seconds, deliver)
 

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent.parent  # the repository
 class ServeProcess:
     """A real server process; `base` and `token` come from what it prints."""
 
-    def __init__(self, out: Path, *args: str, prefix: list[str] | None = None, port: int | None = None) -> None:
+    def __init__(self, out: Path, *args: str, prefix: list[str] | None = None,
+                 port: int | None = None) -> None:
         """`prefix` runs the server under another command (e.g. `ip netns exec NS`)."""
         self.output: list[str] = []
         env = dict(os.environ, PYTHONPATH=str(ROOT / "lib"))

@@ -29,6 +29,7 @@ def frame_numbers(path: Path) -> list[int]:
 
 def assert_unbroken(numbers: list[int], first_at_most: int, last_at_least: int, label: str) -> None:
     assert numbers, f"{label}: no video"
-    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), f"{label}: frames missing or repeated"
+    assert numbers == list(range(numbers[0], numbers[0] + len(numbers))), \
+        f"{label}: frames missing or repeated"
     assert numbers[0] <= first_at_most, f"{label}: first frame {numbers[0]} (> {first_at_most})"
     assert numbers[-1] >= last_at_least, f"{label}: last frame {numbers[-1]} (< {last_at_least})"

@@ -89,7 +89,7 @@ def _yuv_frame(y: np.ndarray, u: int | np.ndarray, v: int | np.ndarray) -> Video
     frame = VideoFrame(width, height, "yuv420p")
     chroma = (height // 2, width // 2)
     planes = (y, np.broadcast_to(np.uint8(u), chroma), np.broadcast_to(np.uint8(v), chroma))
-    for plane, data in zip(frame.planes, planes):
+    for plane, data in zip(frame.planes, planes, strict=True):
         # Planes may be padded: copy row by row into the line size.
         rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
         rows[:, : data.shape[1]] = data

@@ -109,7 +109,8 @@ def make_tls(folder: Path, host: str = "127.0.0.1") -> TestTls:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(host))]),
+                       critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     tls = TestTls(folder / "ca.pem", folder / "cert.pem", folder / "key.pem")
@@ -138,7 +139,8 @@ def handshake_install() -> Path:
             # Atomically: another test's node may be reading it right now.
             (folder / "server.js.tmp").write_bytes(script)
             os.replace(folder / "server.js.tmp", target)
-        if not (folder / "node_modules" / "ws").exists() or not (folder / "node_modules" / "express").exists():
+        modules = folder / "node_modules"
+        if not (modules / "ws").exists() or not (modules / "express").exists():
             (folder / "package.json").write_text('{"name": "vdo-handshake-test", "private": true}\n')
             # The upstream package.json also lists a placeholder `fs` package the registry
             # refuses: install only what server.js uses.

@@ -13,8 +13,8 @@ Typical use::
 - With `data_channel=True` (the default) the client opens the "guestrec" channel the guest
   page opens and collects the server's JSON messages in `messages`.
 - `publish()` raises `WhipError(status, body, headers)` on any non-201 answer.
-- No STUN servers are used unless `ice_servers` (aiortc RTCIceServers) are given, and aiortc gathers ICE before the offer is
-  sent, as WHIP needs when no trickle is used.
+- No STUN servers are used unless `ice_servers` (aiortc RTCIceServers) are given, and
+  aiortc gathers ICE before the offer is sent, as WHIP needs when no trickle is used.
 - `post_raw()` sends any body with any headers, for tests of bad requests.
 - `headers` adds request headers to the offer, e.g. `{"Guestrec-Resume": secret}` to come
   back after a dropped connection (`resume_secret` / `given_name` read the 201's).

@@ -21,7 +21,8 @@ from support.guest_server import running_server
 from support.whip_client import WhipClient, post_raw
 
 SECRET = "rig-secret-5f2c"
-TURN = '[{"urls": ["stun:t.example:3478"]}, {"urls": ["turn:t.example:3478?transport=udp", "turn:t.example:3478?transport=tcp"]}]'
+TURN = ('[{"urls": ["stun:t.example:3478"]}, '
+        '{"urls": ["turn:t.example:3478?transport=udp", "turn:t.example:3478?transport=tcp"]}]')
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -34,7 +35,8 @@ TURN = '[{"urls": ["stun:t.example:3478"]}, {"urls": ["turn:t.example:3478?trans
     ('[{"urls": "stun:x?transport=udp"}]', "a STUN URL takes no ?transport="),
     ('[{"urls": "turn:x:70000", "username": "u", "credential": "c"}]', "port 70000"),
     ('[{"urls": "turn:x"}]', 'needs "username" and "credential", or a TURN shared secret'),
-    ('[{"urls": "turn:x", "username": "u", "credential": "c", "credentialType": "oauth"}]', 'only credentialType "password"'),
+    ('[{"urls": "turn:x", "username": "u", "credential": "c", "credentialType": "oauth"}]',
+     'only credentialType "password"'),
     ('[{"urls": "turn:x", "username": 5, "credential": "c"}]', '"username" must be a string'),
 ])
 def test_bad_settings_get_a_clear_error(text: str, message: str) -> None:
@@ -105,8 +107,8 @@ def test_link_headers_follow_rfc_9725() -> None:
                                 '"username": "a\\"b", "credential": "p/w+="}]')
     assert ice.link_headers("g") == [
         '<stun:s.example>; rel="ice-server"',
-        '<turn:t.example?transport=tcp>; rel="ice-server"; username="a\\"b"; credential="p/w+="; '
-        'credential-type="password"',
+        ('<turn:t.example?transport=tcp>; rel="ice-server"; username="a\\"b"; credential="p/w+="; '
+         'credential-type="password"'),
     ]
 
 
@@ -159,7 +161,8 @@ def test_server_hands_ice_servers_to_page_and_whip_clients(tmp_path: Path) -> No
             api = f"{server.base}/api/ice-servers?name=Alice"
             status, body, _ = await post_raw(api, None, method="GET")
             assert status == 401
-            status, body, _ = await post_raw(api, None, {"Authorization": f"Bearer {server.token}"}, method="GET")
+            auth = {"Authorization": f"Bearer {server.token}"}
+            status, body, _ = await post_raw(api, None, auth, method="GET")
             assert status == 200 and SECRET not in body
             servers = json.loads(body)["iceServers"]
             assert servers[1]["username"].endswith(":Alice")

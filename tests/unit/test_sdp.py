@@ -93,10 +93,10 @@ def test_tune_fmtp_drops_duplicate_keys() -> None:
         ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n", "no audio or video"),
         ("v=0\r\nm=audio x RTP/AVP 0\r\n", "malformed media line"),
         (
-            "v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0 9\r\na=sendonly\r\n"
-            "a=rtpmap:0 PCMU/8000\r\na=rtpmap:9 G722/8000\r\n"
-            "m=video 9 UDP/TLS/RTP/SAVPF 98 45\r\na=sendonly\r\n"
-            "a=rtpmap:98 VP9/90000\r\na=rtpmap:45 AV1/90000\r\n",
+            ("v=0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 0 9\r\na=sendonly\r\n"
+             "a=rtpmap:0 PCMU/8000\r\na=rtpmap:9 G722/8000\r\n"
+             "m=video 9 UDP/TLS/RTP/SAVPF 98 45\r\na=sendonly\r\n"
+             "a=rtpmap:98 VP9/90000\r\na=rtpmap:45 AV1/90000\r\n"),
             "offered: av1, g722, pcmu, vp9",
         ),
         (

@@ -38,7 +38,8 @@ def test_manual_recording_start_and_stop_with_a_sink(tmp_path: Path) -> None:
         return sinks[-1]
 
     async def scenario() -> Path:
-        async with running_server(tmp_path, record=1000, auto_record=False, sink_factory=sink_factory) as server:
+        async with running_server(tmp_path, record=1000, auto_record=False,
+                                  sink_factory=sink_factory) as server:
             async with WhipClient(server.whip_url("Ann"), server.token) as ann:
                 await ann.publish()
                 await ann.wait_connected()

@@ -289,7 +289,8 @@ def test_ssl_cert_file_is_honoured(tmp_path: Path) -> None:
     )
     lib = str(Path(__file__).resolve().parents[2] / "lib")
     env = {**os.environ, "SSL_CERT_FILE": str(tls.ca)}
-    out = subprocess.run([sys.executable, "-c", code, lib], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", code, lib], env=env, capture_output=True, text=True,
+                         check=True)
     assert out.stdout.strip() == "1"  # only the test CA: the file replaced the default store
 
 

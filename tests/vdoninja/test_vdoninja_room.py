@@ -43,7 +43,8 @@ from support.vdo_rig import (
     wait_for_guests,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(bool(rig_unavailable()), reason=rig_unavailable() or "")]
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(bool(rig_unavailable()), reason=rig_unavailable() or "")]
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,8 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
     async def scenario() -> None:
         tls = make_tls(tmp_path / "tls")
         async with handshake_server(tls, handshake) as hs, app_server() as app:
-            url = lambda stream, label: guest_url(app, hs.port, "StudioRoom", stream, label)
+            def url(stream, label):
+                return guest_url(app, hs.port, "StudioRoom", stream, label)
             engine = studio(out, VdoSettings(room="StudioRoom", server=hs.url, extra_ca=tls.ca,
                                              ice_servers=()), sinks=sinks)
             try:
@@ -114,7 +116,8 @@ def test_guests_join_late_leave_and_come_back(tmp_path: Path, handshake: Path, c
                     await asyncio.sleep(1)
                     engine.start()
                     bob_page = await bob.open(url("BobCam", "Bob"))
-                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2),
+                    await wait_for_guests(engine,
+                                          lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2),
                                           what="Alice and Bob recording")
                     async with guest_browser(tmp_path / "carol", BLUE) as carol:
                         await carol.open(url("CarolCam", "Carol"))
@@ -179,7 +182,8 @@ def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path, ca
         tls = make_tls(tmp_path / "tls")
         async with hosted_double(str(tls.cert), str(tls.key)) as server, app_server() as app:
             double = server.double
-            url = lambda stream, label: guest_url(app, double.port, "HostedRoom", stream, label, hosted=True)
+            def url(stream, label):
+                return guest_url(app, double.port, "HostedRoom", stream, label, hosted=True)
             async with guest_browser(tmp_path / "alice", RED) as alice, \
                     guest_browser(tmp_path / "bob", GREEN) as bob:
                 await alice.open(url("AliceCam", "Alice"))
@@ -194,7 +198,8 @@ def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path, ca
                     guests = await wait_for_guests(engine, lambda g: recording(g, "Alice", 2), what="Alice")
                     alice_file = guests[0]["file"]
                     bob_page = await bob.open(url("BobCam", "Bob"))
-                    await wait_for_guests(engine, lambda g: recording(g, "Alice", 4) and recording(g, "Bob", 2),
+                    await wait_for_guests(engine,
+                                          lambda g: recording(g, "Alice", 4) and recording(g, "Bob", 2),
                                           what="Alice and Bob")
                     await bob_page.send("Page.navigate", {"url": "about:blank"})  # Bob leaves
                     await wait_for_guests(engine, lambda g: [x["name"] for x in g] == ["Alice"],
@@ -210,7 +215,8 @@ def test_hosted_dialect_against_a_double_of_the_hosted_server(tmp_path: Path, ca
                     assert status["dialect"] == "hosted" and status["handshake_connects"] >= 2, status
                     await bob_page.send("Page.navigate", {"url": url("BobCam", "Bob")})  # Bob is back
                     guests = await wait_for_guests(
-                        engine, lambda g: recording(g, "Bob", 2) and recording(g, "Alice", 8), what="Bob back")
+                        engine, lambda g: recording(g, "Bob", 2) and recording(g, "Alice", 8),
+                        what="Bob back")
                     same_file = {g["name"]: g["file"] for g in guests}["Alice"]
                 finally:
                     await asyncio.to_thread(engine.stop, 10)
@@ -254,7 +260,8 @@ def test_custom_password_with_a_space_and_password_off(tmp_path: Path, handshake
             try:
                 async with guest_browser(tmp_path / "dave", YELLOW) as dave, \
                         guest_browser(tmp_path / "eve", BLUE) as eve:
-                    dave_page = await dave.open(guest_url(app, hs.port, "Pass Room", "DaveCam", "Dave", password=password))
+                    dave_page = await dave.open(
+                        guest_url(app, hs.port, "Pass Room", "DaveCam", "Dave", password=password))
                     await eve.open(guest_url(app, hs.port, "OpenRoom", "EveCam", "Eve", password="false"))
                     await wait_for_guests(secret, lambda g: recording(g, "Dave", 3), what="Dave")
                     # The plan's bitrates, asked over the data channel, are what the guest's
@@ -301,16 +308,20 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
             try:
                 async with guest_browser(tmp_path / "frank", GREEN) as frank:
                     page = await frank.open("data:text/html,download folder set next")
-                    await page.send("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-                    await page.send("Page.navigate", {"url": guest_url(app, hs.port, "DirRoom", "FrankCam", "Frank")})
+                    await page.send("Page.setDownloadBehavior",
+                                    {"behavior": "allow", "downloadPath": str(downloads)})
+                    await page.send("Page.navigate",
+                                    {"url": guest_url(app, hs.port, "DirRoom", "FrankCam", "Frank")})
                     guests = await wait_for_guests(
-                        engine, lambda g: recording(g, "Frank", 1) and "recording" in str(g[0].get("guest_recorder")),
+                        engine,
+                        lambda g: recording(g, "Frank", 1) and "recording" in str(g[0].get("guest_recorder")),
                         what="Frank recording on his own machine")
                     seen.append(guests[0]["guest_recorder"])
                     await asyncio.sleep(3)
                     assert await asyncio.to_thread(engine.stop_recording, "Frank") == ["Frank"]
                     guests = await wait_for_guests(
-                        engine, lambda g: g[0].get("guest_recorder") == "stopped", what="Frank's recorder stopped")
+                        engine, lambda g: g[0].get("guest_recorder") == "stopped",
+                        what="Frank's recorder stopped")
                     seen.append(guests[0]["guest_recorder"])
                     for _ in range(100):  # the browser finishes writing the download
                         done = [p for p in downloads.iterdir() if not p.name.endswith(".crdownload")]
@@ -345,7 +356,8 @@ def test_director_mode_starts_and_stops_the_guests_own_recording(tmp_path: Path,
     assert abs(own[1] - GREEN.yuv[1]) < 12 and abs(own[2] - GREEN.yuv[2]) < 12, own
 
 
-def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path, handshake: Path, caplog) -> None:
+def test_handshake_server_restart_keeps_guests_and_finds_new_ones(
+        tmp_path: Path, handshake: Path, caplog) -> None:
     """A guest's own handshake socket drops, then the handshake server goes away while two
     guests are connected and comes back: their recordings go on in the same files without
     a gap, the studio reconnects with backoff, and a guest joining afterwards is found."""
@@ -354,7 +366,8 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
     async def scenario() -> dict:
         tls = make_tls(tmp_path / "tls")
         async with handshake_server(tls, handshake) as hs, app_server() as app:
-            url = lambda stream, label: guest_url(app, hs.port, "RestartRoom", stream, label)
+            def url(stream, label):
+                return guest_url(app, hs.port, "RestartRoom", stream, label)
             engine = studio(out, VdoSettings(room="RestartRoom", server=hs.url, extra_ca=tls.ca,
                                              ice_servers=()))
             engine.start()
@@ -364,7 +377,8 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
                     alice_page = await alice.open(url("AliceCam", "Alice"))
                     await bob.open(url("BobCam", "Bob"))
                     before = await wait_for_guests(
-                        engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2), what="Alice and Bob")
+                        engine, lambda g: recording(g, "Alice", 2) and recording(g, "Bob", 2),
+                        what="Alice and Bob")
                     # Alice's own handshake socket drops (the relay tells the room she is
                     # gone), but she still talks to us peer to peer: she stays.
                     outage_from = time.time()
@@ -390,7 +404,8 @@ def test_handshake_server_restart_keeps_guests_and_finds_new_ones(tmp_path: Path
                     status_up = await asyncio.to_thread(engine.vdo_status)
             finally:
                 await asyncio.to_thread(engine.stop, 10)
-        files = lambda guests: {g["name"]: g["file"] for g in guests}
+        def files(guests):
+            return {g["name"]: g["file"] for g in guests}
         return {"before": files(before), "down": files(down), "after": files(after),
                 "status_down": status_down, "status_up": status_up, "outage": (outage_from, outage_to)}
 
@@ -461,7 +476,8 @@ def test_a_dropped_connection_comes_back_into_the_same_take(tmp_path: Path, hand
     for item in found:
         print(item.report())
     assert len(found) == 2 and all(item.shows(YELLOW) for item in found), [i.report() for i in found]
-    take_of = lambda item: json.loads(item.path.with_suffix(".json").read_text())["take"]
+    def take_of(item):
+        return json.loads(item.path.with_suffix(".json").read_text())["take"]
     found.sort(key=lambda item: take_of(item)["part"])
     takes = [take_of(item) for item in found]
     print("take:", takes)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import av
@@ -24,18 +24,34 @@ log = logging.getLogger(__name__)
 
 RATE = 16_000  # Hz: 0.06 ms per sample, plenty for 20 ms
 WINDOW_S = 20.0  # of the guest's audio that is matched
-# Either side of the coarse guess. The studio sidecar's start time is when recording was
-# asked for, while its file begins with frames held from up to ~1.5 s before.
+# Either side of the coarse guess: the page's clock report is good to a few hundred ms, and
+# an older studio sidecar has only the moment its file was opened (up to ~1.5 s late).
 SEARCH_S = 3.0
 MIN_PEAK_RATIO = 3.0  # peak against the typical correlation: below this the match is doubtful
 
 
 def studio_start_epoch(studio_file: Path) -> float | None:
+    """When the studio file's time 0 was: by its media's timing where the sidecar has it,
+    else when the file was opened."""
     try:
         side = json.loads(studio_file.with_suffix(".json").read_text(encoding="utf-8"))
-        return datetime.fromisoformat(side["start_utc"]).timestamp()
+        return datetime.fromisoformat(side.get("media_start_utc") or side["start_utc"]).timestamp()
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def guest_file_start_utc(studio_file: Path | None, studio_offset: dict) -> str | None:
+    """The wall-clock instant of the guest file's time 0 (ISO), from the studio file's
+    media start and the measured offset; None when either is unknown."""
+    seconds = studio_offset.get("seconds")
+    if studio_file is None or not isinstance(seconds, int | float):
+        return None
+    try:
+        side = json.loads(studio_file.with_suffix(".json").read_text(encoding="utf-8"))
+        start = datetime.fromisoformat(side["media_start_utc"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return (start + timedelta(seconds=seconds)).isoformat()
 
 
 def coarse_offset(recorder_started_ms: float | None, page_minus_studio_ms: float | None,

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..media.positioned_file import PositionedFile, create_empty
 from ..media.remux import probe, remux
 from ..media.sidecar import write_sidecar
-from .alignment import align
+from .alignment import align, guest_file_start_utc
 from .guest_plan import GuestRecording
 
 log = logging.getLogger(__name__)
@@ -240,8 +240,10 @@ class GuestUpload:
         self.extra["codecs"] = codecs
         os.replace(tmp, final)
         self.part.unlink()
+        studio = self.studio_file()
         self.extra["studio_offset"] = align(
-            final, self.studio_file(), self.times.recorder_started_ms, self.times.page_minus_studio_ms)
+            final, studio, self.times.recorder_started_ms, self.times.page_minus_studio_ms)
+        self.extra["media_start_utc"] = guest_file_start_utc(studio, self.extra["studio_offset"])
         return final
 
     def studio_file(self) -> Path | None:

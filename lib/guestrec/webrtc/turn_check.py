@@ -100,6 +100,6 @@ def report_lines(results: list[TurnCheck]) -> list[tuple[str, str]]:
     used = next((r for r in results if r.used_by_studio), None)
     working = next((r for r in results if r.ok), None)
     if used is not None and not used.ok and working is not None:
-        lines.append(("warning", f"the studio can use only one TURN address: put {working.url} "
-                                 "first in the ICE servers setting"))
+        lines.append(("warning", (f"the studio can use only one TURN address: put {working.url} "
+                                  "first in the ICE servers setting")))
     return lines
