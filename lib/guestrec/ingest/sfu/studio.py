@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 ENDED_SESSIONS_KEPT = 256
 # The guest's own connection to Janus failed (no DELETE): it may come back with its
-# resume secret into the same name, source and take (see core/returns.py).
+# resume secret into the same name, source and take (see core/continuity.py).
 CONNECTION_FAILED = "connection failed"
 JANUS_LOST_TEXT = "The studio's media server restarted; join again."
 
