@@ -10,6 +10,7 @@ import asyncio
 import logging
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -39,7 +40,8 @@ def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
 
     async def scenario():
         async with running_server(tmp_path / "rec", record=1500) as server:
-            task = asyncio.ensure_future(publish(server.whip_url("FFmpeg Guest"), server.token, 4.0, cert, key))
+            url = server.whip_url("FFmpeg Guest")
+            task = asyncio.ensure_future(publish(url, server.token, 4.0, cert, key))
             while not task.done():
                 for status in server.sessions.guest_statuses():
                     if status["connected"]:
@@ -64,7 +66,45 @@ def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
     assert float(info["format"]["duration"]) > 2.0
 
 
-def test_without_a_p256_identity_the_reason_is_named(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+@pytest.mark.slow
+def test_ffmpeg_publishes_for_a_minute_on_one_connection(tmp_path: Path) -> None:
+    """FFmpeg's muxer stops answering ICE consent checks once connected; its media keep it
+    connected (core/media_liveness.py). It was cut ~5 s after connecting before that."""
+    seconds = 60.0
+    cert, key = certs.ensure_dtls_identity(tmp_path / "dtls")
+    samples: list[tuple[float, bool, float]] = []  # (time, connected, the guest's `since`)
+
+    async def scenario():
+        async with running_server(tmp_path / "rec", record=1500) as server:
+            start = time.monotonic()
+            url = server.whip_url("Long FFmpeg")
+            task = asyncio.ensure_future(publish(url, server.token, seconds, cert, key))
+            while not task.done():
+                for status in server.sessions.guest_statuses():
+                    samples.append((time.monotonic() - start, status["connected"], status["since"]))
+                await asyncio.sleep(0.5)
+            return await task
+
+    code, err = asyncio.run(asyncio.wait_for(scenario(), seconds + 60))
+    assert code == 0, err  # the whole stream went out and FFmpeg DELETEd its session
+    assert len({since for _, _, since in samples}) == 1, "FFmpeg joined more than once"
+    connected = [t for t, up, _ in samples if up]
+    assert connected, "the FFmpeg guest never connected"
+    # Once connected, connected at every look until FFmpeg left (its DELETE ends it).
+    after = [up for t, up, _ in samples if t >= connected[0]]
+    assert all(after[:-1]), [(round(t, 1), up) for t, up, _ in samples if not up]
+    assert connected[-1] - connected[0] > seconds - 5, (connected[0], connected[-1])
+    files = sorted((tmp_path / "rec").glob("Session */Long_FFmpeg *.*"))
+    media = [f for f in files if f.suffix in (".webm", ".mkv", ".mka")]
+    assert len(media) == 1, files
+    duration = float(probe(media[0])["format"]["duration"])
+    up_for = connected[-1] - connected[0]
+    print(f"FFmpeg published {seconds:.0f} s; connected {up_for:.1f} s; file {duration:.1f} s")
+    assert seconds - 4 < duration < seconds + 2, duration
+
+
+def test_without_a_p256_identity_the_reason_is_named(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """FFmpeg's default (GnuTLS, P-224) DTLS identity fails, and the log says why.
 
     If a later FFmpeg or OpenSSL makes this pass the handshake, this test fails: then the
@@ -83,4 +123,5 @@ def test_without_a_p256_identity_the_reason_is_named(tmp_path: Path, caplog: pyt
 
     code, err = asyncio.run(asyncio.wait_for(scenario(), 60))
     assert code != 0, err
-    assert any(FFMPEG_DTLS_HINT in r.getMessage() for r in caplog.records), [r.getMessage() for r in caplog.records]
+    messages = [r.getMessage() for r in caplog.records]
+    assert any(FFMPEG_DTLS_HINT in m for m in messages), messages

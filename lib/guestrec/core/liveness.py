@@ -10,11 +10,17 @@ With a check every 0.8-1.2 s and 4 misses, a dead guest is noticed after about 5
 while a guest whose network stalls for a second or two keeps its connection. A check is
 one small STUN request, so once a second costs nothing worth counting. aioice reads both
 values from its module at every check, for every connection of the process.
+
+A check counts as missed only when nothing at all came from the peer meanwhile
+(media_liveness.py): FFmpeg's WHIP muxer never answers consent checks once connected,
+yet its media show it is there.
 """
 
 from __future__ import annotations
 
 import logging
+
+from .media_liveness import count_media_as_liveness
 
 log = logging.getLogger(__name__)
 
@@ -23,8 +29,8 @@ CONSENT_MISSES = 4
 
 
 def quicken_consent_checks() -> bool:
-    """Make aioice check consent every second and give up after 4 misses; False (and
-    logged) when this aioice does not work as described above."""
+    """Make aioice check consent every second and give up after 4 misses without an
+    answer or media; False (and logged) when this aioice does not work as described."""
     try:
         from aioice import ice
     except ImportError:
@@ -34,4 +40,4 @@ def quicken_consent_checks() -> bool:
         return False
     ice.CONSENT_INTERVAL = CONSENT_INTERVAL_S
     ice.CONSENT_FAILURES = CONSENT_MISSES
-    return True
+    return count_media_as_liveness()
