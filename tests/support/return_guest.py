@@ -4,6 +4,8 @@
     await guest.publish()          # sendrecv sections: the studio may answer with a return
     guest.heard                    # [(arrival time.time(), (n, 2) int16 samples)], decoded
     guest.seen                     # [(arrival time.time(), width, height)] of decoded pictures
+    guest.keyframes                # VP8 keyframes received (counted before aiortc decodes)
+    await guest.request_keyframe()   # a PLI to the studio, as a decoder that lost its way
     guest.audio_since(t0)          # the samples heard after t0, as one array
 
 `kinds_without_track=("audio",)` adds a sendrecv section that sends nothing (a guest
@@ -20,6 +22,7 @@ from collections.abc import Iterable
 import numpy as np
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from guestrec.media.bitstream import vp8_is_keyframe
 from support.whip_client import WhipClient
 
 
@@ -34,6 +37,7 @@ class ReturnGuest(WhipClient):
         self.kinds_without_track = list(kinds_without_track)
         self.heard: list[tuple[float, np.ndarray]] = []
         self.seen: list[tuple[float, int, int]] = []
+        self.keyframes = 0
         self.connected_at: float | None = None
         self._readers: list[asyncio.Task] = []
         self.pc.on("track", self._on_track)
@@ -44,7 +48,24 @@ class ReturnGuest(WhipClient):
             self.pc.addTransceiver(track, direction=self.direction)
         for kind in self.kinds_without_track:
             self.pc.addTransceiver(kind, direction="sendrecv")
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video":
+                self._count_keyframes(transceiver.receiver)
         return await super().publish()
+
+    def _count_keyframes(self, receiver) -> None:
+        # aiortc's libvpx decoder does not flag keyframes: look at each complete encoded
+        # frame as it leaves the jitter buffer instead.
+        jitter = receiver._RTCRtpReceiver__jitter_buffer
+        add = jitter.add
+
+        def counting(packet):
+            pli, frame = add(packet)
+            if frame is not None and vp8_is_keyframe(frame.data):
+                self.keyframes += 1
+            return pli, frame
+
+        jitter.add = counting
 
     def _on_state(self) -> None:
         if self.pc.connectionState == "connected" and self.connected_at is None:
@@ -64,6 +85,12 @@ class ReturnGuest(WhipClient):
                 self.heard.append((now, frame.to_ndarray().reshape(-1, 2).copy()))
             else:
                 self.seen.append((now, frame.width, frame.height))
+
+    async def request_keyframe(self) -> None:
+        for transceiver in self.pc.getTransceivers():
+            if transceiver.kind == "video" and transceiver.receiver.track is not None:
+                for source in transceiver.receiver.getSynchronizationSources():
+                    await transceiver.receiver._send_rtcp_pli(source.source)
 
     def audio_between(self, start: float, end: float = float("inf")) -> np.ndarray:
         chunks = [samples for at, samples in self.heard if start <= at < end]

@@ -69,9 +69,29 @@ def test_own_voice_stays_out_even_when_the_room_clips() -> None:
         mixer.push("Ben", constant(30000))
         mixer.push("Cleo", constant(-1000))
         mixes = mixer.tick()
-    # Anna + Ben clip for Cleo; Anna hears Ben and Cleo exactly, nothing of her own.
-    assert set(mixes["Anna"][:, 0].tolist()) <= {0, 29000}
-    assert mixes["Cleo"][-1, 0] == 32767
+    # Anna hears Ben and Cleo exactly, nothing of her own; Anna + Ben are turned down for Cleo.
+    assert set(mixes["Anna"][:, 0].tolist()) == {29000}
+    assert 29000 <= mixes["Cleo"][-1, 0] <= 30000
+
+
+def test_a_loud_room_is_turned_down_without_adding_tones() -> None:
+    # Four voices near full scale: clipping their sum would put 2 x 700 - 1100 = 300 Hz
+    # (the listener's own tone) into the mix; the limiter's steady gain puts nothing there.
+    mixer = MixMinus()
+    tones = {"Anna": 300.0, "Ben": 700.0, "Cleo": 1100.0, "Dan": 1500.0, "Eve": 2500.0}
+    for key in tones:
+        mixer.add_output(key)
+    heard = {}
+    for tick in range(150):
+        for key, freq in tones.items():
+            mixer.push(key, tone(freq, tick * TICK_SAMPLES, TICK_SAMPLES, amplitude=0.35))
+        for key, samples in mixer.tick().items():
+            heard.setdefault(key, []).append(samples)
+    anna = np.concatenate(heard["Anna"][50:])
+    assert np.abs(anna.astype(np.int32)).max() <= 30000
+    levels = tone_levels(anna, list(tones.values()))
+    assert min(levels[f] for f in (700.0, 1100.0, 1500.0, 2500.0)) > -20
+    assert levels[300.0] < -80, levels
 
 
 def test_a_listener_without_input_hears_everyone() -> None:

@@ -14,7 +14,8 @@ the delay it adds stays bounded.
 An input is heard by every listener but itself, or, given `heard_by`, only by those
 listeners (talkback: the studio speaking to one guest). A listener on hold hears
 nothing and is heard by nobody. Mixing is done in float, so a listener's mix never
-carries a trace of its own voice, even when the room is loud enough to clip.
+carries a trace of its own voice; a mix too loud for 16 bits is turned down by the
+listener's limiter (limiter.py), not clipped.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .limiter import Limiter
 from .pcm import TICK_SAMPLES
 from .sample_queue import SampleQueue
 
@@ -76,7 +78,7 @@ class MixMinus:
         self.jitter_samples = jitter_samples
         self.excess_samples = excess_samples
         self._inputs: dict[str, _Input] = {}
-        self._outputs: set[str] = set()
+        self._outputs: dict[str, Limiter] = {}
         self._held: set[str] = set()
 
     # -- inputs ------------------------------------------------------------------
@@ -113,10 +115,10 @@ class MixMinus:
 
     def add_output(self, key: str) -> None:
         """A listener; its mix leaves out the input of the same key."""
-        self._outputs.add(key)
+        self._outputs.setdefault(key, Limiter())
 
     def remove_output(self, key: str) -> None:
-        self._outputs.discard(key)
+        self._outputs.pop(key, None)
 
     @property
     def outputs(self) -> frozenset[str]:
@@ -151,13 +153,12 @@ class MixMinus:
                 for listener in source.heard_by:
                     private.setdefault(listener, []).append(as_float)
         mixes: dict[str, np.ndarray] = {}
-        for key in self._outputs:
+        for key, limiter in self._outputs.items():
             if key in self._held:
                 mixes[key] = np.zeros((TICK_SAMPLES, 2), dtype=np.int16)
                 continue
             mix = public - own[key] if key in own else public.copy()
             for extra in private.get(key, ()):
                 mix += extra
-            np.clip(np.rint(mix, out=mix), -32768, 32767, out=mix)
-            mixes[key] = mix.astype(np.int16)
+            mixes[key] = limiter.apply(mix)
         return mixes
