@@ -33,3 +33,28 @@ def test_a_variadic_binding_passes_its_extra_arguments_through() -> None:
     out = ctypes.create_string_buffer(64)
     written = libc.snprintf(out, len(out), b"%s|%d|%s", c_char_p(b"100% sure"), c_int(42), c_char_p(b"end"))
     assert out.value == b"100% sure|42|end" and written == len(out.value)
+
+
+def test_log_lines_are_printed_when_libobs_cannot_be_found(monkeypatch, capsys) -> None:
+    """Lines still reach OBS (its Script Log shows what a script prints), looked up once."""
+    import logging
+
+    from guestrec.obs_bridge import logs
+
+    lookups: list[str] = []
+
+    def no_libobs(level: str, line: str) -> None:
+        lookups.append(line)
+        raise libobs.LibObsMissing("not in this process")
+
+    monkeypatch.setattr(logs, "obs_log", no_libobs)
+    monkeypatch.setattr(logs, "_printing_instead", [])
+    handler = logs.route_package_logs_to_obs()
+    try:
+        for n in range(3):
+            logging.getLogger("guestrec.check").info("line %d at 100%%", n)
+    finally:
+        logs.stop_routing(handler)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [f"[guestrec] guestrec.check: line {n} at 100%" for n in range(3)]
+    assert len(lookups) == 1

@@ -10,9 +10,9 @@ OBS log file only.
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
-from .libobs import obs_log
+from .libobs import LibObsMissing, obs_log
 
 PACKAGE_LOGGER = "guestrec"
 UserSink = Callable[[str, str], None]
@@ -35,9 +35,24 @@ class ObsLogHandler(logging.Handler):
             if for_user and self.user_sink is not None:
                 self.user_sink(_level(record), record.getMessage())
             else:
-                obs_log(_level(record), f"[guestrec] {self.format(record)}")
-        except Exception:
+                _to_obs_log(_level(record), f"[guestrec] {self.format(record)}")
+        except Exception:  # noqa: BLE001 - a log line must never raise (logging's own rule)
             self.handleError(record)
+
+
+_printing_instead: list[bool] = []  # set once libobs was not found: no lookup per line
+
+
+def _to_obs_log(level: str, line: str) -> None:
+    if not _printing_instead:
+        try:
+            obs_log(level, line)
+            return
+        except LibObsMissing:
+            _printing_instead.append(True)
+    # libobs not found in this OBS (an unusual build): OBS still shows a script's printed
+    # lines in its Script Log and log file.
+    print(line, flush=True)
 
 
 def route_package_logs_to_obs(user_sink: UserSink | None = None) -> ObsLogHandler:
