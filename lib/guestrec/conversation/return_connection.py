@@ -16,6 +16,7 @@ from aiortc import RTCPeerConnection, RTCRtpTransceiver
 from ..webrtc.sdp import MediaSection
 from .return_audio_track import ReturnAudioTrack
 from .shared_video_track import SharedVideoTrack
+from .voice_tap import VoiceTap
 
 RETURN_CODECS = {"audio": "audio/opus", "video": "video/vp8"}
 
@@ -28,6 +29,7 @@ class ReturnConnection:
     pc: RTCPeerConnection
     audio: ReturnAudioTrack | None = None
     video: SharedVideoTrack | None = None
+    voice: VoiceTap | None = None  # the guest's own audio, taken in for the mix
     closed: bool = False
 
 
@@ -66,6 +68,14 @@ def return_transceivers(
                 and _first_codec(transceiver) == RETURN_CODECS[section.kind]):
             found[section.kind] = transceiver
     return found
+
+
+def sending_audio(pc: RTCPeerConnection, sections: list[MediaSection]) -> RTCRtpTransceiver | None:
+    """The transceiver the guest's voice comes in on (its first sending Opus section)."""
+    for section, transceiver in _matched(pc, sections):
+        if section.kind == "audio" and section.sends and _first_codec(transceiver) == RETURN_CODECS["audio"]:
+            return transceiver
+    return None
 
 
 def send_on(transceiver: RTCRtpTransceiver, track: ReturnAudioTrack | SharedVideoTrack) -> None:

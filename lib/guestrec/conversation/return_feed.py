@@ -12,6 +12,8 @@ feed, never itself), encoded to Opus for that guest alone. Video: one grid of th
 pictures, encoded once; every watching guest gets the same packets, and a keyframe
 request from any of them is one keyframe for all.
 
+A WHIP guest's voice is taken from its packets as they arrive (voice_tap.py); its
+pictures, and the media of guests of other ingests, come through a sink like OBS's.
 Nothing of the return reaches a recording or an OBS source: it only leaves through the
 guests' senders. A guest whose connection ends is out of every mix at once (a dropped
 guest that comes back is heard again as soon as its media flows).
@@ -34,15 +36,15 @@ from .grid_video import GridVideo
 from .mix_minus import MixMinus
 from .opus_packets import OpusPackets
 from .pcm import TICK_SAMPLES, StereoPcm
-from .receive_latency import quicken_audio_receive
 from .return_audio_track import ReturnAudioTrack
-from .return_connection import ReturnConnection, return_transceivers, send_on
+from .return_connection import ReturnConnection, return_transceivers, send_on, sending_audio
 from .return_input import ReturnInput
 from .settings import ReturnSettings
 from .shared_video_encoder import SharedVideoEncoder
 from .shared_video_track import SharedVideoTrack
 from .studio_feed import StudioFeed
 from .tick_clock import TickClock
+from .voice_tap import VoiceTap
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class ReturnFeed:
         self._listeners: dict[str, tuple[ReturnAudioTrack, OpusPackets]] = {}
         self._connections: list[ReturnConnection] = []
         self._departed: set[str] = set()  # connections ended; their late frames are ignored
+        self._voices: dict[str, VoiceTap] = {}  # guests heard from their packets, not a sink
         self.tick_seconds = 0.0  # loop-thread CPU spent mixing and encoding audio
         self.configure(settings)
 
@@ -97,14 +100,25 @@ class ReturnFeed:
     # -- guests' media in ------------------------------------------------------------
 
     def sink_for(self, name: str) -> GuestSink | None:
-        """The sink that takes `name`'s media in; None while the return is off."""
-        return ReturnInput(self, name) if self.settings.enabled else None
+        """The sink that takes `name`'s media in; None while the return is off, or when
+        the sink would bring nothing: a guest heard from its packets, with no grid to show
+        it in (a sink makes the studio decode the guest's media, headless too)."""
+        if not self.settings.enabled:
+            return None
+        if name in self._voices and self.settings.video == "off":
+            return None
+        return ReturnInput(self, name)
 
     @property
     def listening(self) -> bool:
         return bool(self._listeners)
 
     def guest_audio(self, name: str, samples: np.ndarray) -> None:
+        """Decoded audio from a guest's sink; ignored for a guest heard from its packets."""
+        if name not in self._voices:
+            self._guest_voice(name, samples)
+
+    def _guest_voice(self, name: str, samples: np.ndarray) -> None:
         if name in self._departed:
             return
         if self._listeners:
@@ -148,6 +162,10 @@ class ReturnFeed:
         if settings.audio and "audio" in where:
             connection.audio = ReturnAudioTrack(name, on_start=lambda: self._listen(connection))
             send_on(where["audio"], connection.audio)
+        voice = sending_audio(pc, sections) if settings.audio else None
+        if voice is not None:
+            connection.voice = VoiceTap(voice.receiver, lambda samples: self._guest_voice(name, samples))
+            self._voices[name] = connection.voice
         if settings.video != "off" and "video" in where:
             encoder = self._video_encoder()
             connection.video = SharedVideoTrack(name, encoder.request_keyframe,
@@ -156,8 +174,6 @@ class ReturnFeed:
             # aiortc's sender turns a guest's PLI/FIR into its own encoder's keyframe, which
             # packed packets never use: the request goes to the shared encoder instead.
             where["video"].sender._send_keyframe = encoder.request_keyframe
-        if settings.audio:
-            quicken_audio_receive(pc)
 
     def _listen(self, connection: ReturnConnection) -> None:
         """The guest's audio sender started pulling: its mix starts with the next tick."""
@@ -186,6 +202,10 @@ class ReturnFeed:
             if self._video is not None:
                 self._video.unsubscribe(connection.video)
             connection.video.stop()
+        if connection.voice is not None:
+            connection.voice.close()
+            if self._voices.get(name) is connection.voice:
+                del self._voices[name]
         if connection in self._connections:
             self._connections.remove(connection)
         if not any(c.name == name for c in self._connections):
