@@ -1,12 +1,48 @@
 #!/usr/bin/env bash
-# Set up everything the tests need and run the whole suite (real OBS and browser included).
-#   bash install/test.sh [pytest args]
+# Set up what the tests need and run them, stopping at the first step that fails.
+#   bash install/test.sh [pytest args]          the whole suite: real OBS, browsers, Janus, namespaces
+#   bash install/test.sh --fast [pytest args]   the fast tier, under a minute: lint, the guest page's
+#                                               JavaScript tests, tests/unit (with the benchmarks'
+#                                               smoke runs); nothing but Python, FFmpeg and Node
+# Both run `ruff check` and the JavaScript tests first (seconds), then pytest.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-apt_ensure python3.11 python3.11-venv ffmpeg chromium obs-studio xvfb xauth x11-utils coturn nftables iproute2 \
-    xdotool imagemagick tesseract-ocr tesseract-ocr-eng nodejs janus vlc-bin vlc-plugin-base
-# npm: Debian's package, unless the installed node brings its own (NodeSource's does, and
-# conflicts with Debian's npm).
-command -v npm >/dev/null || apt_ensure npm
+
+fast=0
+if [ "${1:-}" = "--fast" ]; then
+  fast=1
+  shift
+fi
+
+if [ "$fast" -eq 1 ]; then
+  apt_ensure python3.11 python3.11-venv ffmpeg
+  command -v node >/dev/null || apt_ensure nodejs
+else
+  apt_ensure python3.11 python3.11-venv ffmpeg chromium obs-studio xvfb xauth x11-utils coturn nftables \
+      iproute2 xdotool imagemagick tesseract-ocr tesseract-ocr-eng nodejs janus vlc-bin vlc-plugin-base
+  # npm: Debian's package, unless the installed node brings its own (NodeSource's does, and
+  # conflicts with Debian's npm).
+  command -v npm >/dev/null || apt_ensure npm
+fi
 python_env "$REPO_DIR/install/requirements-test.txt"
 cd "$REPO_DIR"
+
+step() {
+  echo "== $*"
+}
+
+step "ruff check (configuration: .ruff.toml)"
+"$VENV_DIR/bin/ruff" check --quiet
+
+if compgen -G "tests/unit/js/*.test.mjs" >/dev/null; then
+  step "node --test tests/unit/js/"
+  node --test tests/unit/js/
+else
+  step "node --test: skipped, tests/unit/js has no *.test.mjs"
+fi
+
+if [ "$fast" -eq 1 ]; then
+  step "pytest tests/unit"
+  exec "$VENV_DIR/bin/python" -m pytest -q -ra tests/unit "$@"
+fi
+step "pytest tests"
 exec "$VENV_DIR/bin/python" -m pytest -q -ra tests "$@"

@@ -5,7 +5,8 @@ back with PyAV (packet sizes per stream over the stream's duration).
     .venv/bin/python tests/bench/bench_bitrate.py [--seconds 60] [--modes 6000,2000,0,-120,h264:6000]
 
 A mode is `[codec:]record`, e.g. `vp9:4000`; codec defaults to vp8. `fps` is the video
-packets in the file per second: 30 when every frame sent was written.
+packets in the file per second: 30 when every frame sent was written. `--size` changes the
+guest's picture (the bitrate asked is reached only with enough picture to spend it on).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import asyncio
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -50,9 +52,9 @@ def stream_kbps(path: Path) -> dict[str, tuple[str, float, float, int]]:
     return result
 
 
-async def one_guest(server: ServeProcess, seconds: float) -> None:
+async def one_guest(server: ServeProcess, seconds: float, width: int, height: int) -> None:
     clock = SharedClock()
-    tracks = [ToneAudioTrack(440, clock=clock), MovingVideoTrack(1280, 720, 30, clock=clock)]
+    tracks = [ToneAudioTrack(440, clock=clock), MovingVideoTrack(width, height, 30, clock=clock)]
     async with WhipClient(f"{server.base}/whip/bench", token=server.token, tracks=tracks,
                           data_channel=False) as client:
         await client.publish()
@@ -60,35 +62,61 @@ async def one_guest(server: ServeProcess, seconds: float) -> None:
         await asyncio.sleep(seconds)
 
 
-def main() -> None:
+@dataclass
+class Row:
+    mode: str
+    kind: str  # "video" or "audio"
+    codec: str
+    asked_kbps: int | None
+    kbps: float
+    seconds: float
+    packets: int
+
+    @property
+    def error_percent(self) -> float | None:
+        return (self.kbps - self.asked_kbps) / self.asked_kbps * 100 if self.asked_kbps else None
+
+
+def measure(mode: str, seconds: float, width: int, height: int) -> list[Row]:
+    """One guest recorded in this mode; a row per stream of its file (none: no file)."""
+    codec, _, record = mode.rpartition(":")
+    codec = codec or "vp8"
+    plan = make_plan(record, codec=codec)
+    with tempfile.TemporaryDirectory() as out:
+        server = ServeProcess(Path(out), "--record", record, "--codec", codec)
+        try:
+            asyncio.run(one_guest(server, seconds, width, height))
+        finally:
+            server.stop()
+        # The server writes each run into a session folder.
+        files = [p for p in Path(out).rglob("*") if p.suffix in (".webm", ".mkv", ".mka")]
+        if len(files) != 1:
+            print(f"{mode:12} expected one file, got {[p.name for p in files]}")
+            return []
+        return [Row(mode, kind, name, plan.video_kbps if kind == "video" else plan.audio_kbps,
+                    kbps, secs, count)
+                for kind, (name, kbps, secs, count) in sorted(stream_kbps(files[0]).items(), reverse=True)]
+
+
+def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--modes", default="6000,2000,0,-120,h264:6000")
-    args = parser.parse_args()
+    parser.add_argument("--size", default="1280x720", help="the guest's picture size")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
     print(f"{'mode':12} {'stream':6} {'codec':10} {'asked kbps':>10} {'got kbps':>9} {'error':>7} "
           f"{'secs':>6} {'fps':>5}")
+    rows: list[Row] = []
     for mode in args.modes.split(","):
-        codec, _, record = mode.rpartition(":")
-        codec = codec or "vp8"
-        plan = make_plan(record, codec=codec)
-        with tempfile.TemporaryDirectory() as out:
-            server = ServeProcess(Path(out), "--record", record, "--codec", codec)
-            try:
-                asyncio.run(one_guest(server, args.seconds))
-            finally:
-                server.stop()
-            files = [p for p in Path(out).iterdir() if p.suffix in (".webm", ".mkv", ".mka")]
-            if len(files) != 1:
-                print(f"{mode:12} expected one file, got {[p.name for p in files]}")
-                continue
-            for kind, (name, kbps, secs, count) in sorted(stream_kbps(files[0]).items(), reverse=True):
-                asked = plan.video_kbps if kind == "video" else plan.audio_kbps
-                error = f"{(kbps - asked) / asked * 100:+.1f}%" if asked else "-"
-                fps = f"{count / secs:.1f}" if kind == "video" and secs else "-"
-                print(f"{mode:12} {kind:6} {name:10} {asked or '-':>10} {kbps:>9.1f} {error:>7} "
-                      f"{secs:>6.1f} {fps:>5}",
-                      flush=True)
+        for row in measure(mode, args.seconds, width, height):
+            rows.append(row)
+            error = f"{row.error_percent:+.1f}%" if row.error_percent is not None else "-"
+            fps = f"{row.packets / row.seconds:.1f}" if row.kind == "video" and row.seconds else "-"
+            print(f"{row.mode:12} {row.kind:6} {row.codec:10} {row.asked_kbps or '-':>10} {row.kbps:>9.1f} "
+                  f"{error:>7} {row.seconds:>6.1f} {fps:>5}", flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -145,13 +145,15 @@ async def upload_run(megabytes: int, work: Path) -> dict:
     return {"mb": total_mb, "cpu": cpu, "seconds": elapsed}
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Returns {"guest": a row per recorder codec, "upload": the upload endpoint's figures}."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--codecs", default="none,vp8,h264")
     parser.add_argument("--upload-mb", type=int, default=100)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
+    result: dict = {"guest": [], "upload": None}
     with tempfile.TemporaryDirectory(prefix="bench-guestrec-") as tmp:
         work = Path(tmp)
         print(f"Guest CPU, Chromium 1280x720@30 fake camera, live stream + recorder, "
@@ -160,14 +162,16 @@ def main() -> None:
               f"{'live size':>10} {'live fps':>9}")
         for codec in [c for c in args.codecs.split(",") if c]:
             r = asyncio.run(guest_run(codec, args.seconds, work))
+            result["guest"].append(r)
             print(f"{r['codec']:<8} {r['mime']:<30} {r['cpu'] * 100:>9.0f}% {r['recorder_kbps']:>14.0f} "
                   f"{r['live_kbps']:>10.0f} {r['live_size']:>10} {r['live_fps'] or 0:>9.0f}", flush=True)
         if args.upload_mb > 0:
-            u = asyncio.run(upload_run(args.upload_mb, work))
+            u = result["upload"] = asyncio.run(upload_run(args.upload_mb, work))
             print(f"\nStudio upload endpoint: {u['mb']:.0f} MB in 0.5 s slices of 6000 kbps, "
                   f"{u['seconds']:.1f} s wall, {u['cpu']:.2f} CPU s = "
                   f"{u['cpu'] / u['mb'] * 1000:.1f} CPU ms per MB "
                   f"(fsync per slice)")
+    return result
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import asyncio
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -40,7 +41,23 @@ def slow_writer(seconds_per_item: float) -> None:
     writer_module.RecordingWriter._handle = handle
 
 
-def run(mode: str, seconds: float, out: Path) -> str:
+@dataclass
+class Row:
+    mode: str
+    lag_at_first_drop: float | None  # the recording's lag (s) when the first frame was dropped
+    first_drop_after: float | None  # seconds into the recording
+    max_lag: float
+    sidecar_status: str
+    frames: dict  # the sidecar's frame counts per kind: received, written, dropped...
+
+    def text(self) -> str:
+        lag = (f"{self.lag_at_first_drop:.1f} s (after {self.first_drop_after:.1f} s)"
+               if self.lag_at_first_drop is not None else "none")
+        return (f"{self.mode:5} lag at first drop: {lag:24} max lag seen {self.max_lag:.1f} s; "
+                f"sidecar {self.sidecar_status}: {self.frames}")
+
+
+def run(mode: str, seconds: float, out: Path) -> Row:
     spec = GuestSpec(mode, [MovingVideoTrack(640, 360, fps=30), ToneAudioTrack()], PLANS[mode](), out)
     first_drop: dict[str, float] = {}
 
@@ -52,23 +69,25 @@ def run(mode: str, seconds: float, out: Path) -> str:
 
     (result,) = asyncio.run(record_guests([spec], seconds=seconds, warmup=0.5, during=during))
     side = read_sidecar(result.path)
-    lag = f"{first_drop['lag']:.1f} s (after {first_drop['at']:.1f} s)" if "lag" in first_drop else "none"
-    return (f"{mode:5} lag at first drop: {lag:24} max lag seen {first_drop.get('max_lag', 0):.1f} s; "
-            f"sidecar {side['status']}: {side['frames']}")
+    return Row(mode, first_drop.get("lag"), first_drop.get("at"), first_drop.get("max_lag", 0.0),
+               side["status"], side["frames"])
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[Row]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--modes", default="vp8,copy,pcm")
     parser.add_argument("--seconds", type=float, default=12.0)
     parser.add_argument("--slow", type=float, default=0.03, help="seconds the writer sleeps per item")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     slow_writer(args.slow)
     print(f"writer slowed by {args.slow * 1000:.0f} ms per item; queue bounds: "
           f"{writer_module.MAX_ITEMS} items, {writer_module.MAX_DECODED_VIDEO} decoded pictures")
+    rows: list[Row] = []
     for mode in args.modes.split(","):
         with tempfile.TemporaryDirectory() as tmp:
-            print(run(mode, args.seconds, Path(tmp)), flush=True)
+            rows.append(run(mode, args.seconds, Path(tmp)))
+            print(rows[-1].text(), flush=True)
+    return rows
 
 
 if __name__ == "__main__":

@@ -25,12 +25,14 @@ from support.link_rig import LinkRig  # noqa: E402
 COLUMNS = ("connect_s", "studio_noticed_s", "guest_noticed_s", "back_after_unblock_s")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
+    """A row per run: the measured seconds, the guest's join attempts, frames sent outside the
+    outage and how many of them the take's parts hold."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--outage", type=float, default=10.0)
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     why = LinkRig.available()
     if why:
         sys.exit(f"cannot build the rig: {why}")
@@ -41,12 +43,14 @@ def main() -> None:
             result = run_drop_scenario(Path(out), outage_s=args.outage)
             outside, _ = result.frames_sent(0.3)
             found = result.frames_found()
-        rows.append(result.measured)
+        rows.append({**result.measured, "attempts": result.guest.attempts,
+                     "frames_outside": len(outside), "found_outside": len(outside & found)})
         print(f"{run:>3} " + " ".join(f"{result.measured[c]:>21.2f}" for c in COLUMNS)
               + f"  {result.guest.attempts:>8}  {len(outside):>14}: {len(outside & found)}")
         for frame in sorted(outside - found):
             print(f"    missing frame {result.when(frame)}")
     print("med " + " ".join(f"{statistics.median(r[c] for r in rows):>21.2f}" for c in COLUMNS))
+    return rows
 
 
 if __name__ == "__main__":

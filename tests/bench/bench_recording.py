@@ -11,6 +11,8 @@ threads, from /proc). Modes:
 
 Prints one row per (mode, guests): receiver CPU seconds per guest-minute, frames sent and
 written, and whether every guest was kept in real time (>= 99% of sent frames written).
+The frames written are counted in every recording under the output folder (the server
+writes each run into a session folder). `--size` and `--kbps` change the replayed clip.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ ROOT = HERE.parent.parent
 sys.path[:0] = [str(HERE), str(ROOT / "tests"), str(ROOT / "lib")]
 
 import av  # noqa: E402
-from replay import opus_clip, replay_pair, video_clip  # noqa: E402
+from replay import Clip, opus_clip, replay_pair, video_clip  # noqa: E402
 
 from obs_launcher.obs_config import free_port  # noqa: E402
 from support.whip_client import WhipClient  # noqa: E402
@@ -58,7 +60,19 @@ class Row:
 
     @property
     def real_time(self) -> bool:
-        return self.files == self.guests and self.frames_written >= REAL_TIME_SHARE * self.frames_sent
+        return self.files >= self.guests and self.frames_written >= REAL_TIME_SHARE * self.frames_sent
+
+
+@dataclass(frozen=True)
+class ClipSpec:
+    """The VP8 clip every guest replays."""
+
+    width: int = 1280
+    height: int = 720
+    kbps: int = 6000
+
+    def video(self) -> Clip:
+        return video_clip(self.width, self.height, kbps=self.kbps)
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -98,8 +112,8 @@ def count_video_frames(path: Path) -> int:
         return 0
 
 
-async def run_guests(port: int, token: str, guests: int, seconds: float) -> int:
-    video, audio = video_clip(), opus_clip()
+async def run_guests(port: int, token: str, guests: int, seconds: float, clip: ClipSpec) -> int:
+    video, audio = clip.video(), opus_clip()
     clients, tracks = [], []
     for index in range(guests):
         audio_track, video_track = replay_pair(video, audio)
@@ -118,14 +132,19 @@ async def run_guests(port: int, token: str, guests: int, seconds: float) -> int:
     return sent
 
 
-def run_one(mode: str, guests: int, seconds: float) -> Row:
+def media_files(out: Path) -> list[Path]:
+    """Every recording under `out`: the server writes into a session folder per run."""
+    return sorted(p for p in out.rglob("*") if p.suffix in (".webm", ".mkv"))
+
+
+def run_one(mode: str, guests: int, seconds: float, clip: ClipSpec) -> Row:
     out = Path(tempfile.mkdtemp(prefix=f"bench-{mode}-"))
     port, token = free_port(), secrets.token_hex(8)
     proc = start_receiver(mode, port, out, token)
     try:
         cpu_before = process_cpu_seconds(proc.pid)
         started = time.monotonic()
-        sent = asyncio.run(run_guests(port, token, guests, seconds))
+        sent = asyncio.run(run_guests(port, token, guests, seconds, clip))
         elapsed = time.monotonic() - started
         cpu = process_cpu_seconds(proc.pid) - cpu_before
     finally:
@@ -134,34 +153,44 @@ def run_one(mode: str, guests: int, seconds: float) -> Row:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             proc.kill()
-    files = [p for p in out.iterdir() if p.suffix in (".webm", ".mkv")]
+    files = media_files(out)
     written = sum(count_video_frames(p) for p in files)
     shutil.rmtree(out, ignore_errors=True)
     return Row(mode, guests, elapsed, cpu, sent, written, len(files))
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: list[str] | None = None) -> list[Row]:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--modes", default="copy,vp8,baseline")
     parser.add_argument("--guests", default="1,2,4,8")
     parser.add_argument("--seconds", type=float, default=30)
+    parser.add_argument("--size", default="1280x720", help="picture size of the replayed clip")
+    parser.add_argument("--kbps", type=int, default=6000, help="video bitrate of the replayed clip")
     parser.add_argument("--stop-after-miss", action="store_true",
                         help="per mode, stop raising the guest count once real time is missed")
-    args = parser.parse_args()
-    video_clip(), opus_clip()  # build the cache before timing anything
-    print(f"{'mode':9} {'guests':>6} {'secs':>5} {'cpu s/guest-min':>16} {'sent':>7} {'written':>8} {'real time':>9}")
+    args = parser.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    clip = ClipSpec(width, height, args.kbps)
+    clip.video(), opus_clip()  # build the cache before timing anything
+    print(f"{'mode':9} {'guests':>6} {'secs':>5} {'cpu s/guest-min':>16} {'sent':>7} {'written':>8} "
+          f"{'real time':>9}")
+    rows: list[Row] = []
     best: dict[str, int] = {}
     for mode in args.modes.split(","):
         for guests in (int(g) for g in args.guests.split(",")):
-            row = run_one(mode, guests, args.seconds)
+            row = run_one(mode, guests, args.seconds, clip)
+            rows.append(row)
             print(f"{row.mode:9} {row.guests:>6} {row.seconds:>5.0f} {row.cpu_per_guest_minute:>16.2f} "
-                  f"{row.frames_sent:>7} {row.frames_written:>8} {'yes' if row.real_time else 'NO':>9}", flush=True)
+                  f"{row.frames_sent:>7} {row.frames_written:>8} {'yes' if row.real_time else 'NO':>9}",
+                  flush=True)
             if row.real_time:
                 best[mode] = max(best.get(mode, 0), guests)
             elif args.stop_after_miss:
                 break
     for mode in args.modes.split(","):
         print(f"most guests kept in real time, {mode}: {best.get(mode, 0)}")
+    return rows
 
 
 if __name__ == "__main__":

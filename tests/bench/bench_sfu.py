@@ -106,7 +106,7 @@ async def run_guests(rig: JanusRig, count: int, kbps: int, seconds: float,
     return cpu, sent, elapsed
 
 
-def run_one(guests: int, recorders: int, kbps: int, seconds: float, keep: bool = False) -> None:
+def run_one(guests: int, recorders: int, kbps: int, seconds: float, keep: bool = False) -> dict:
     load = os.getloadavg()[0]  # other work on the machine skews every figure
     work = Path(tempfile.mkdtemp(prefix="bench-sfu-"))
     try:
@@ -120,7 +120,7 @@ def run_one(guests: int, recorders: int, kbps: int, seconds: float, keep: bool =
             finally:
                 for index, proc in enumerate(procs):
                     (work / f"recorder{index + 1}.log").write_text(proc.stop())
-            report(guests, recorders, kbps, cpu, sent, elapsed, outs, load)
+            return report(guests, recorders, kbps, cpu, sent, elapsed, outs, load)
     finally:
         if keep:
             print(f"  recordings kept in {work}")
@@ -134,7 +134,8 @@ def media_files(out: Path) -> list[Path]:
 
 
 def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: int,
-           elapsed: float, outs: list[Path], load: float) -> None:
+           elapsed: float, outs: list[Path], load: float) -> dict:
+    """Prints the run's figures and returns them (CPU in % of one core over the window)."""
     def core_percent(seconds: float) -> float:
         return 100 * seconds / elapsed
 
@@ -146,6 +147,8 @@ def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: 
           f"({guests} streams in, {streams_out} out: "
           f"{core_percent(cpu['janus']) / (guests + streams_out):.2f}% per stream)")
     print(f"  senders (this process, not the product): {core_percent(cpu['senders']):.1f}% of a core")
+    result: dict = {"guests": guests, "seconds": elapsed, "janus_percent": core_percent(cpu["janus"]),
+                    "senders_percent": core_percent(cpu["senders"]), "recorders": []}
     for index, out in enumerate(outs):
         files = media_files(out)
         written = sum(count_video_frames(p) for p in files)
@@ -160,6 +163,8 @@ def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: 
         print(f"  {name}: {share} guests, {core_percent(cpu[name]):.1f}% of a core = "
               f"{per_guest:.2f}% per guest; {written} frames written; "
               f"video packets lost before retransmission {lost} of {packets}")
+        result["recorders"].append({"files": share, "percent": core_percent(cpu[name]),
+                                    "frames_written": written, "packets": packets, "lost": lost})
     spans = [video_span(p) for out in outs for p in media_files(out)]
     written = sum(frames for frames, _ in spans)
     expected = sum(round(seconds * FPS) + 1 for frames, seconds in spans if frames)
@@ -169,6 +174,8 @@ def report(guests: int, recorders: int, kbps: int, cpu: dict[str, float], sent: 
     print(f"  frames sent: {sent}; written: {written}; missing inside the recordings: "
           f"{expected - written} of {expected}; before or after them: {sent - expected}; "
           f"real time: {'yes' if kept else 'NO'}", flush=True)
+    result.update(frames_sent=sent, frames_written=written, frames_expected=expected, real_time=kept)
+    return result
 
 
 def video_span(path: Path) -> tuple[int, float]:
@@ -183,7 +190,7 @@ def video_span(path: Path) -> tuple[int, float]:
     return (len(times), max(times) - min(times)) if times else (0, 0.0)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", default="4", help="comma-separated guest counts, one run each")
@@ -191,13 +198,13 @@ def main() -> None:
     parser.add_argument("--kbps", type=int, default=2500, help="video bitrate of the replayed clip")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--keep", action="store_true", help="keep the recordings (and print where)")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     reason = janus_missing_reason()
     if reason:
         sys.exit(reason)
     video_clip(kbps=args.kbps), opus_clip()  # build the cache before timing anything
-    for guests in (int(g) for g in args.guests.split(",")):
-        run_one(guests, args.recorders, args.kbps, args.seconds, args.keep)
+    return [run_one(guests, args.recorders, args.kbps, args.seconds, args.keep)
+            for guests in (int(g) for g in args.guests.split(","))]
 
 
 if __name__ == "__main__":

@@ -31,7 +31,8 @@ from support.janus_rig import JanusRig, janus_missing_reason  # noqa: E402
 from support.obs_harness import ObsHarness, obs_available  # noqa: E402
 
 
-def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
+def run_one(guests: int, kbps: int, seconds: float, codec: str) -> dict:
+    """OBS's and Janus's CPU (% of one core) idle and with the guests; sources and files made."""
     work = Path(tempfile.mkdtemp(prefix="bench-sfu-obs-"))
     try:
         with JanusRig(work / "janus") as rig:
@@ -55,24 +56,26 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> None:
                   f"{(busy - idle) / guests:.1f}% per guest shown and recorded ({shown} sources, "
                   f"{len(files)} files)")
             print(f"  Janus: {100 * cpu['janus'] / elapsed / guests:.2f}% of a core per guest", flush=True)
+            return {"guests": guests, "seconds": elapsed, "obs_idle_percent": idle, "obs_busy_percent": busy,
+                    "janus_percent": 100 * cpu["janus"] / elapsed, "sources": shown, "files": len(files)}
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--guests", default="2,4")
     parser.add_argument("--kbps", type=int, default=2500)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--codec", default="copy")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     reason = janus_missing_reason() or obs_available()
     if reason:
         sys.exit(reason)
     video_clip(kbps=args.kbps), opus_clip()
-    for guests in (int(g) for g in args.guests.split(",")):
-        run_one(guests, args.kbps, args.seconds, args.codec)
+    return [run_one(guests, args.kbps, args.seconds, args.codec)
+            for guests in (int(g) for g in args.guests.split(","))]
 
 
 if __name__ == "__main__":

@@ -30,21 +30,24 @@ def describe(label: str, offsets: list[float]) -> str:
             f"min {min(ms):+6.1f}, max {max(ms):+6.1f}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Returns the file's flash/beep pairs [(video time, audio minus video)] and its timeline."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10)
     parser.add_argument("--codec", default="vp8")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     seconds = args.minutes * 60
     with tempfile.TemporaryDirectory() as out:
         started = time.monotonic()
         path, summary = asyncio.run(record_flash_beep(Path(out), args.codec, seconds, VIDEO_DELAY))
         print(f"recorded {time.monotonic() - started:.0f} s ({args.codec}) to {path.name}")
         pairs = flash_beep_pairs(path)
+    timeline = summary.get("av_sync", {}).get("timeline", {}).get("mode")
+    result = {"pairs": pairs, "timeline": timeline}
     if not pairs:
         print("no flash/beep pairs found")
-        return
+        return result
     first, last = pairs[0][0], pairs[-1][0]
     offsets = [o for _, o in pairs]
     early = [o for v, o in pairs if v - first < 60]
@@ -52,8 +55,8 @@ def main() -> None:
     print(describe("first minute", early))
     print(describe("last minute", late))
     print(describe("whole file", offsets))
-    print(f"paired flashes {len(pairs)}; "
-          f"sidecar timeline: {summary.get('av_sync', {}).get('timeline', {}).get('mode')}")
+    print(f"paired flashes {len(pairs)}; sidecar timeline: {timeline}")
+    return result
 
 
 if __name__ == "__main__":

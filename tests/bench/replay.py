@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import fractions
 import math
+import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,8 +83,7 @@ def video_clip(width: int = 1280, height: int = 720, fps: int = 30, kbps: int = 
         packets.append(bytes(packet))
         keys.append(bool(packet.is_keyframe))
     clip = Clip(packets, keys, 90000 // fps)
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps(clip))
+    _store(cache, clip)
     return clip
 
 
@@ -104,9 +104,16 @@ def opus_clip(kbps: int = 128, seconds: int = 2, hz: float = 440.0) -> Clip:
         frame.sample_rate, frame.pts, frame.time_base = 48000, index * samples, AUDIO_TIME_BASE
         packets.extend(bytes(p) for p in codec.encode(frame))
     clip = Clip(packets, [True] * len(packets), samples)
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    cache.write_bytes(pickle.dumps(clip))
+    _store(cache, clip)
     return clip
+
+
+def _store(cache: Path, clip: Clip) -> None:
+    # Whole or not at all: benchmarks started side by side may read it meanwhile.
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    partial = cache.with_name(f"{cache.name}.{os.getpid()}.partial")
+    partial.write_bytes(pickle.dumps(clip))
+    os.replace(partial, cache)
 
 
 class ReplayTrack(MediaStreamTrack):
