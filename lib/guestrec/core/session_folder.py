@@ -152,6 +152,8 @@ class SessionFolders:
             files.append({
                 "file": media.name, "guest": side.get("guest"), "status": side.get("status"),
                 "start_seconds": self._offset(session, start),
+                # The file's time 0 by its media's timing (start_seconds: when it was opened).
+                "media_start_seconds": self._offset(session, _parse(side.get("media_start_utc"))),
                 "end_seconds": self._offset(session, end),
                 "sidecar": sidecar_path(media).name,
             })

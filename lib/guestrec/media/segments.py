@@ -6,8 +6,9 @@ A mixin of RecordingWriter (writer.py): it works on the writer's worker-thread s
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from ..common.names import reserve_recording_path
@@ -28,6 +29,9 @@ class Segment:
     audio_start: int  # recording sample position of the file's 0
     started_utc: datetime
     video_codec: str | None
+    # The wall-clock instant of the file's time 0 by the media's own timing (the first
+    # frame's arrival, RTP/RTCP mapped), not the later moment the file was opened.
+    media_start_utc: datetime | None = None
     ended_utc: datetime | None = None
     previous_file: str | None = None  # the file before this one in the take
     next_file: str | None = None
@@ -110,6 +114,7 @@ class SegmentFiles:
             audio_start=audio_start,
             started_utc=datetime.now(UTC),
             video_codec=video_codec,
+            media_start_utc=wall_clock(self.t0 + audio_start / 48_000),
             sidecar=sidecar,
             previous_file=(self.current.file.path.name if self.current is not None
                            else self.take.get("previous_file")),
@@ -179,6 +184,11 @@ class SegmentFiles:
             st.audio.end_pts / 48_000 if st.audio.end_pts is not None else None,
         ) if x is not None]
         return (seg.start_t - self.t0) + (max(ends) if ends else 0.0)
+
+
+def wall_clock(t: float) -> datetime:
+    """The UTC instant of a guest-timeline time (seconds on the time.monotonic() scale)."""
+    return datetime.now(UTC) - timedelta(seconds=time.monotonic() - t)
 
 
 def remove_empty(path: Path) -> None:

@@ -55,6 +55,8 @@ def segment_summary(writer: RecordingWriter, seg: Segment, final: bool) -> dict:
         "status": status,
         "start_utc": seg.started_utc.isoformat(),
         "end_utc": seg.ended_utc.isoformat() if seg.ended_utc else None,
+        # Where the file belongs on a timeline: its time 0, from the media's own timing.
+        "media_start_utc": seg.media_start_utc.isoformat() if seg.media_start_utc else None,
         "mode": plan.mode,
         "copy": plan.copy,
         "container": seg.file.path.suffix.lstrip("."),
