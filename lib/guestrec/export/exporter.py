@@ -86,7 +86,7 @@ def _write_all(session: Session, formats: list[str], temp: Path, target: Path, p
     for fmt in formats:
         use = proxy_layout if proxy_layout is not None and fmt in PROXY_FORMATS else layout
         if fmt in ("otio", "fcpxml", "xml"):
-            write_timeline(build_timeline(use, title), fmt, temp / FILE_NAMES[fmt])
+            write_timeline(build_timeline(use, title, spine=fmt == "fcpxml"), fmt, temp / FILE_NAMES[fmt])
         elif fmt == "edl":
             (temp / FILE_NAMES[fmt]).write_text(write_edl(use, title), encoding="utf-8")
         elif fmt == "kdenlive":

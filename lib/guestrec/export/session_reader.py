@@ -96,6 +96,7 @@ def _refuse_if_recording(folder: Path, manifest: dict, notes: list[str]) -> None
     busy = [e["file"] for e in manifest.get("files") or []
             if isinstance(e, dict) and e.get("status") == "recording" and e.get("file")]
     busy += [p.name for p in sorted(folder.glob("*.part"))]  # a browser's upload still arriving
+    busy += [name for name in _files_still_written(folder) if name not in busy]
     runs = manifest.get("obs_recordings") or []
     if any(isinstance(r, dict) and r.get("end_seconds") is None for r in runs):
         busy.append("OBS's own recording")
@@ -106,6 +107,21 @@ def _refuse_if_recording(folder: Path, manifest: dict, notes: list[str]) -> None
             "run `python -m guestrec repair FILE` on each file, then export.")
     notes.append("The session has no end time (the studio stopped without closing it); every "
                  "file in it is finished, so it was exported as it is.")
+
+
+def _files_still_written(folder: Path) -> list[str]:
+    """Files whose sidecars say they are being written (the manifest can lag behind)."""
+    names = []
+    for side_path in sorted(folder.glob("*.json")):
+        if side_path.name == MANIFEST:
+            continue
+        try:
+            side = json.loads(side_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(side, dict) and (side.get("status") == "recording" or side.get("state") == "receiving"):
+            names.append(str(side.get("file") or side_path.name))
+    return names
 
 
 def _check_present(folder: Path, entries: list[dict], runs: list[dict], skip_missing: bool) -> list[str]:

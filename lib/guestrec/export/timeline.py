@@ -15,9 +15,18 @@ RT = otio.opentime.RationalTime
 TR = otio.opentime.TimeRange
 
 
-def build_timeline(layout: Layout, name: str) -> otio.schema.Timeline:
+def build_timeline(layout: Layout, name: str, spine: bool = False) -> otio.schema.Timeline:
+    """Every track runs to the end of the session (a gap after its last clip): FCPXML
+    hangs the other tracks' clips on the first video track's items, so that one must span
+    the whole session. `spine`: give a session without pictures an empty video track for
+    the same reason."""
     rate = layout.rate
+    length = layout.length
     timeline = otio.schema.Timeline(name=name, global_start_time=RT(0, rate))
+    if spine and not any(plan.kind != AUDIO for plan in layout.tracks):
+        track = otio.schema.Track(name="Timeline", kind=otio.schema.TrackKind.Video)
+        track.append(otio.schema.Gap(source_range=TR(RT(0, rate), RT(length, rate))))
+        timeline.tracks.append(track)
     for plan in layout.tracks:
         kind = otio.schema.TrackKind.Audio if plan.kind == AUDIO else otio.schema.TrackKind.Video
         track = otio.schema.Track(name=plan.name, kind=kind)
@@ -39,5 +48,7 @@ def build_timeline(layout: Layout, name: str) -> otio.schema.Timeline:
             }
             track.append(item)
             position = clip.record_out
+        if length > position:
+            track.append(otio.schema.Gap(source_range=TR(RT(0, rate), RT(length - position, rate))))
         timeline.tracks.append(track)
     return timeline
