@@ -79,12 +79,13 @@ async def guest_run(codec: str, seconds: float, work: Path) -> dict:
             end_bytes = await page.evaluate("window.guestRecorderState.recordedBytes")
             live = json.loads(await page.evaluate(stats_js))
             mime = await page.evaluate("window.guestRecorderState.mimeType")
-            await page.evaluate("document.getElementById('hangup').click()")
-            if codec != "none":
-                await page.wait_for("window.guestRecorderState.finished.length > 0", 120)
+            # Read while the camera is on: hanging up empties the preview.
             fps = await page.evaluate("""(async () => {
                 const t = document.getElementById('preview').srcObject.getVideoTracks()[0];
                 return t.getSettings().frameRate; })()""")
+            await page.evaluate("document.getElementById('hangup').click()")
+            if codec != "none":
+                await page.wait_for("window.guestRecorderState.finished.length > 0", 120)
     return {
         "codec": codec, "mime": mime if codec != "none" else "-", "cpu": cpu / elapsed,
         "recorder_kbps": (end_bytes - start_bytes) * 8 / elapsed / 1000 if codec != "none" else 0.0,
