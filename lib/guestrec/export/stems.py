@@ -47,19 +47,35 @@ def write_stems(session: Session, folder: Path, progress: Callable[[str], None] 
 
 def write_stem(lane: Lane, path: Path, total: int) -> None:
     writer = WavWriter(path, RATE, lane.channels)
-    cursor = 0
+    cursor = 0  # samples written
+    pending: list[np.ndarray] = []  # blocks that follow on at the cursor, written a second at a time
+    held = 0
+
+    def flush() -> None:
+        nonlocal pending, held, cursor
+        if pending:
+            writer.write(np.concatenate(pending, axis=1) if len(pending) > 1 else pending[0])
+            cursor += held
+        pending, held = [], 0
+
     try:
         for f in sorted((f for f in lane.files if f.probe.has_audio), key=lambda f: f.audio_start):
             for position, block in audio_blocks(f.path, f.audio_start, lane.channels):
+                end = cursor + held
                 if position >= total:
                     break
-                if position > cursor:
+                if position > end:
+                    flush()
                     writer.silence(position - cursor)
-                    cursor = position
-                skip = cursor - position  # overlaps what is written already
-                block = block[:, skip: skip + total - cursor] if skip > 0 else block[:, : total - cursor]
-                writer.write(block)
-                cursor += block.shape[1]
+                    cursor = end = position
+                skip = end - position  # overlaps what is written already
+                block = block[:, skip: skip + total - end] if skip > 0 else block[:, : total - end]
+                if block.shape[1]:
+                    pending.append(block)
+                    held += block.shape[1]
+                if held >= RATE:
+                    flush()
+        flush()
         writer.silence(total - cursor)
     finally:
         writer.close()
@@ -69,7 +85,7 @@ def audio_blocks(path: Path, origin: float, channels: int) -> Iterator[tuple[int
     """(sample position, float32 samples (channels, n)) of the file's sound, positions
     counted from where the file's time 0 is `origin` seconds."""
     layout = "mono" if channels == 1 else "stereo"
-    resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
+    resampler: av.AudioResampler | None = None
     run_start: int | None = None
     produced = 0
     expected: float | None = None  # file time the next frame should have
@@ -81,24 +97,46 @@ def audio_blocks(path: Path, origin: float, channels: int) -> Iterator[tuple[int
                 if at is None:
                     at = 0.0
                 if expected is None or abs(at - expected) > RESYNC_SECONDS:
-                    if run_start is not None:
+                    if resampler is not None:
                         for out in resampler.resample(None):
-                            yield run_start + produced, _planes(out)
+                            yield run_start + produced, _planes(out)  # type: ignore[operator]
                             produced += out.samples
-                        resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
+                        resampler = None
                     run_start = round((origin + at) * RATE)
                     produced = 0
                 expected = at + frame.samples / frame.sample_rate
+                direct = _direct(frame, channels)
+                if direct is not None and resampler is None:
+                    yield run_start + produced, direct
+                    produced += direct.shape[1]
+                    continue
+                if resampler is None:
+                    resampler = av.AudioResampler(format="fltp", layout=layout, rate=RATE)
                 frame.pts = None  # the samples follow on; the resampler need not look at times
                 for out in resampler.resample(frame):
                     yield run_start + produced, _planes(out)
                     produced += out.samples
         except (av.error.InvalidDataError, av.error.EOFError):
             pass  # a file cut short: what was decoded is kept
-    if run_start is not None:
+    if resampler is not None and run_start is not None:
         for out in resampler.resample(None):
             yield run_start + produced, _planes(out)
             produced += out.samples
+
+
+def _direct(frame: av.AudioFrame, channels: int) -> np.ndarray | None:
+    """The samples as they are, when the decoder gives 48 kHz float planes (Opus, PCM
+    float): no resampler needed, only a channel mix."""
+    if frame.sample_rate != RATE or frame.format.name != "fltp":
+        return None
+    planes = frame.to_ndarray()
+    if planes.shape[0] == channels:
+        return planes
+    if channels == 1:
+        return planes.mean(axis=0, keepdims=True, dtype=np.float32)
+    if planes.shape[0] == 1:
+        return np.repeat(planes, 2, axis=0)
+    return planes[:2]
 
 
 def _planes(frame: av.AudioFrame) -> np.ndarray:
