@@ -83,7 +83,8 @@ def write_guest_file(path: Path, spec: GuestSpec) -> None:
     vpackets, apackets = _unit(spec.video, phase)
     seconds = round(spec.seconds)
     ms = fractions.Fraction(1, 1000)
-    with av.open(str(path), "w", format="webm") as out:
+    container = "matroska" if path.suffix == ".mkv" else "webm"
+    with av.open(str(path), "w", format=container) as out:
         vstream = None
         if vpackets:
             vstream = out.add_stream("libvpx", rate=FPS)
@@ -109,7 +110,10 @@ def write_guest_file(path: Path, spec: GuestSpec) -> None:
 
 
 def make_session(parent: Path, guests: list[GuestSpec], started: datetime | None = None,
-                 ended: bool = True, stamp: str = "2026-01-01 10-00-00") -> Path:
+                 ended: bool = True, stamp: str = "2026-01-01 10-00-00",
+                 obs: GuestSpec | None = None) -> Path:
+    """`obs`: OBS's own recording too (start and length), written beside the session
+    folder as OBS does, with its run in the manifest."""
     started = started or datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
     folder = parent / f"Session {stamp}"
     folder.mkdir(parents=True)
@@ -148,5 +152,10 @@ def make_session(parent: Path, guests: list[GuestSpec], started: datetime | None
         "files": [{k: v for k, v in f.items() if k != "media_start_utc"} for f in files],
         "obs_recordings": [],
     }
+    if obs is not None:
+        path = parent / f"OBS {stamp}.mkv"
+        write_guest_file(path, obs)
+        manifest["obs_recordings"].append({"file": str(path), "start_seconds": obs.start,
+                                           "end_seconds": obs.start + obs.seconds})
     (folder / "session.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return folder

@@ -5,6 +5,7 @@ sample, the browser's file preferred when complete, proxies, refusals and replac
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import wave
@@ -203,3 +204,37 @@ def test_the_command_line_exports_and_says_why_it_cannot(tmp_path: Path) -> None
     wrong = subprocess.run([sys.executable, "-m", "guestrec", "export", str(folder), "--to", "avid"],
                            capture_output=True, text=True, env=env, timeout=120)
     assert wrong.returncode == 2 and "unknown export format avid" in wrong.stderr
+
+
+def test_obs_recording_gets_its_own_tracks_and_stem(tmp_path: Path) -> None:
+    obs = GuestSpec("OBS", 0.25, 8)
+    guests = [GuestSpec("Ann", 0.5, 6), GuestSpec("OBS", 1.0, 5, video=False)]  # a guest called OBS
+    folder = make_session(tmp_path, guests, obs=obs)
+    result = export_session(folder)
+    assert [lane.name for lane in result.session.lanes] == ["Ann", "OBS", "OBS recording"]
+    assert [lane.stem_name for lane in result.session.lanes] == ["Ann.wav", "OBS.wav", "OBS_recording.wav"]
+    assert result.session.lanes[-1].is_obs
+    starts = clip_starts(result.folder / "session.otio")
+    obs_name = "OBS 2026-01-01 10-00-00.mkv"
+    assert starts[("video", obs_name)] == starts[("audio", obs_name)] == [0.2667]  # 7.5 frames: to even
+    rate, samples = mono_samples(result.folder / "stems" / "OBS_recording.wav")
+    onsets = tone_onsets(samples, rate, 1000.0)
+    assert len(onsets) == 8 and _off_beat(onsets) < 0.010
+    text = (result.folder / "README.txt").read_text()
+    assert "OBS's recording-started event" in text and "placed only approximately" in text
+    edl = (result.folder / "session.edl").read_text()
+    assert " A3 " in edl and obs_name in edl  # Ann, the guest called OBS, then OBS's recording
+
+    Path(tmp_path / obs_name).unlink()
+    with pytest.raises(ExportError, match=re.escape(str(tmp_path / obs_name))):
+        export_session(folder)
+
+
+def test_a_guest_name_is_made_safe_for_its_stem(tmp_path: Path) -> None:
+    folder = make_session(tmp_path, [GuestSpec("Ann", 0.5, 3)])
+    side_path = folder / "Ann 2026-01-01 10-00-00.json"
+    side_path.write_text(json.dumps({**json.loads(side_path.read_text()), "guest": "../CON: Ann/é"}))
+    result = export_session(folder, ["stems", "edl"])
+    (stem,) = (result.folder / "stems").iterdir()
+    assert stem.name == "CON_Ann_é.wav"
+    assert "../CON: Ann/é" in (result.folder / "README.txt").read_text()

@@ -222,14 +222,14 @@ def _obs_lane(folder: Path, runs: list[dict], skipped: list[str]) -> Lane | None
             files.append(made)
     if not files:
         return None
-    return Lane(name="OBS", files=sorted(files, key=lambda f: f.start),
+    return Lane(name="OBS recording", files=sorted(files, key=lambda f: f.start),
                 reason="OBS's own recording of the show", is_obs=True)
 
 
 def _name_stems(lanes: list[Lane]) -> None:
     taken: set[str] = set()
     for lane in lanes:
-        base = "OBS" if lane.is_obs else safe_file_stem(lane.name)
+        base = safe_file_stem(lane.name)
         name, n = base, 1
         while name.lower() in taken:
             n += 1
