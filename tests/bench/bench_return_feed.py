@@ -11,8 +11,10 @@ studio's alone. For each guest count, three studios are measured:
 Printed per run: the studio's CPU (% of one core; whole process), the return's own CPU
 per guest (mix + Opus encode, timed inside the mixing tick), the grid encoder's CPU (one
 encode whatever the guest count), mouth-to-ear delay from the beeping guest to a
-listening one, the same with the two guests connected directly (the studio's share is
-the difference), and how soon the return started after each guest connected.
+listening one and, measured at the same time in the guests' process, between two peers
+connected directly (the studio's share is the difference), how long the beeping guest's
+voice waited inside the studio, and how soon the return started after each guest
+connected.
 
     .venv/bin/python tests/bench/bench_return_feed.py                       # 1, 4, 8 guests
     .venv/bin/python tests/bench/bench_return_feed.py --guests 2 --seconds 5 --configs audio
@@ -94,12 +96,15 @@ def measure(guests: int, config: str, seconds: float, video_from_guests: bool) -
         row["video_frames_encoded"] = status1["video_frames_encoded"] - status0["video_frames_encoded"]
         row["audio_ticks_skipped"] = status1["audio_ticks_skipped"]
         row["audio_packets_dropped"] = status1["audio_packets_dropped"]
+        row["studio_held_ms"] = status1["audio_held_ms"].get("guest0")
     return row
 
 
-def describe(row: dict, direct_ms: float | None) -> str:
+def describe(row: dict) -> str:
     delays = row.get("mouth_to_ear_ms") or []
     median = statistics.median(delays) if delays else None
+    direct = row.get("direct_mouth_to_ear_ms") or []
+    direct_ms = statistics.median(direct) if direct else None
     text = f"{row['guests']:2d} guests {row['config']:10s} studio CPU {row['studio_cpu_pct']:5.1f} %"
     if "return_audio_cpu_pct_per_guest" in row and row["config"] != "off":
         text += f"  mix+Opus {row['return_audio_cpu_pct_per_guest']:.2f} %/guest"
@@ -107,8 +112,10 @@ def describe(row: dict, direct_ms: float | None) -> str:
         text += (f"  grid encode {row['return_video_cpu_pct']:.1f} % "
                  f"({row['video_encoders_opened']} encoder, {row['video_frames_encoded']} frames)")
     if median is not None and row["config"] != "off":
-        added = f", studio adds {median - direct_ms:.0f} ms" if direct_ms is not None else ""
-        text += f"  mouth-to-ear {median:.0f} ms (max {max(delays):.0f}{added})"
+        added = (f", direct {direct_ms:.0f} ms: studio adds {median - direct_ms:.0f} ms"
+                 if direct_ms is not None else "")
+        held = row.get("studio_held_ms") or {}
+        text += f"  mouth-to-ear {median:.0f} ms (max {max(delays):.0f}{added}; held {held.get('mean')} ms)"
     starts = [s for s in row.get("return_start_s", []) if s is not None]
     if starts:
         text += f"  return starts <= {max(starts):.2f} s after connecting"
@@ -129,16 +136,13 @@ def main() -> None:
         args.guests, args.configs, args.seconds = "2", "audio+grid", 3.0
     counts = [int(n) for n in args.guests.split(",")]
     configs = args.configs.split(",")
-    direct = swarm(["--direct", "--seconds", str(max(3.0, args.seconds / 2))])["mouth_to_ear_ms"]
-    direct_ms = statistics.median(direct) if direct else None
-    print(f"two guests connected directly (aiortc both ends): mouth-to-ear {direct_ms} ms", flush=True)
     rows = []
     for guests in counts:
         for config in configs:
             row = measure(guests, config, args.seconds, args.guest_video)
             rows.append(row)
-            print(describe(row, direct_ms), flush=True)
-    print("RESULT " + json.dumps({"direct_mouth_to_ear_ms": direct, "runs": rows}), flush=True)
+            print(describe(row), flush=True)
+    print("RESULT " + json.dumps({"runs": rows}), flush=True)
 
 
 if __name__ == "__main__":

@@ -73,7 +73,9 @@ def delays_ms(emitted: list[float], arrived: list[float]) -> list[float]:
 async def crowd(args: argparse.Namespace) -> dict:
     clock = SharedClock()
     guests: list[ReturnGuest] = []
+    pair = DirectPair()
     try:
+        await pair.start()
         for index in range(args.guests):
             if index == 0:
                 audio = BeepAudioTrack(PERIOD, FIRST_BEEP, BEEP_SECONDS, clock)
@@ -100,43 +102,61 @@ async def crowd(args: argparse.Namespace) -> dict:
             listener = guests[1]
             heard = [(t, s) for t, s in listener.heard if start <= t < end]
             result["mouth_to_ear_ms"] = delays_ms(beep_times(clock, end), onsets(heard))
+            result["direct_mouth_to_ear_ms"] = pair.delays(start, end)
         return result
     finally:
+        await pair.close()
         for guest in guests:
             await guest.close()
 
 
-async def direct(args: argparse.Namespace) -> dict:
-    """The beeping guest straight to the listening one: aiortc on both ends, no studio."""
-    clock = SharedClock()
-    talker = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    listener = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-    heard: list[tuple[float, np.ndarray]] = []
+class DirectPair:
+    """The beeping guest straight to a listening one: aiortc on both ends, no studio.
+    Run beside the crowd, under the same load, it is the baseline the studio adds to."""
 
-    async def read(track) -> None:
+    def __init__(self) -> None:
+        self.clock = SharedClock()
+        self.talker = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.listener = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.heard: list[tuple[float, np.ndarray]] = []
+        self._readers: list[asyncio.Task] = []
+        self.listener.on("track", lambda track: self._readers.append(
+            asyncio.ensure_future(self._read(track))))
+
+    async def _read(self, track) -> None:
         while True:
             frame = await track.recv()
-            heard.append((time.time(), frame.to_ndarray().reshape(-1, 2).copy()))
+            self.heard.append((time.time(), frame.to_ndarray().reshape(-1, 2).copy()))
 
-    readers = []
-    listener.on("track", lambda track: readers.append(asyncio.ensure_future(read(track))))
-    talker.addTransceiver(BeepAudioTrack(PERIOD, FIRST_BEEP, BEEP_SECONDS, clock), direction="sendonly")
+    async def start(self) -> None:
+        beeps = BeepAudioTrack(PERIOD, FIRST_BEEP, BEEP_SECONDS, self.clock)
+        self.talker.addTransceiver(beeps, direction="sendonly")
+        await self.talker.setLocalDescription(await self.talker.createOffer())
+        await self.listener.setRemoteDescription(self.talker.localDescription)
+        await self.listener.setLocalDescription(await self.listener.createAnswer())
+        await self.talker.setRemoteDescription(self.listener.localDescription)
+
+    def delays(self, start: float, end: float) -> list[float]:
+        heard = [(t, s) for t, s in self.heard if start <= t < end]
+        return delays_ms(beep_times(self.clock, end), onsets(heard))
+
+    async def close(self) -> None:
+        for reader in self._readers:
+            reader.cancel()
+        await self.talker.close()
+        await self.listener.close()
+
+
+async def direct(args: argparse.Namespace) -> dict:
+    pair = DirectPair()
     try:
-        await talker.setLocalDescription(await talker.createOffer())
-        await listener.setRemoteDescription(talker.localDescription)
-        await listener.setLocalDescription(await listener.createAnswer())
-        await talker.setRemoteDescription(listener.localDescription)
+        await pair.start()
         await asyncio.sleep(WARMUP_SECONDS)
         start = time.time()
         await asyncio.sleep(args.seconds)
-        end = time.time()
-        in_window = [(t, s) for t, s in heard if start <= t < end]
-        return {"mouth_to_ear_ms": delays_ms(beep_times(clock, end), onsets(in_window))}
+        return {"mouth_to_ear_ms": pair.delays(start, time.time())}
     finally:
-        for reader in readers:
-            reader.cancel()
-        await talker.close()
-        await listener.close()
+        await pair.close()
 
 
 def main() -> None:

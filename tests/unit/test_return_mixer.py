@@ -24,14 +24,33 @@ def constant(value: int, count: int = TICK_SAMPLES) -> np.ndarray:
     return np.full((count, 2), value, dtype=np.int16)
 
 
+class StepClock:
+    """The mixer's clock in a test: time moves only when the test says."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float = 0.020) -> None:
+        self.now += seconds
+
+
+def mixer_on(clock: StepClock, **options) -> MixMinus:
+    return MixMinus(clock=clock, **options)
+
+
 def run(mixer: MixMinus, sources: dict[str, float], ticks: int) -> dict[str, np.ndarray]:
-    """Push 20 ms of each source's tone per tick (as guests would) and collect every mix."""
+    """Push 20 ms of each source's tone per tick (as guests would), 20 ms apart, and
+    collect every mix."""
     heard: dict[str, list[np.ndarray]] = {}
     for tick in range(ticks):
         for key, freq in sources.items():
             mixer.push(key, tone(freq, tick * TICK_SAMPLES, TICK_SAMPLES))
         for key, samples in mixer.tick().items():
             heard.setdefault(key, []).append(samples)
+        mixer.clock.advance()
     return {key: np.concatenate(parts) for key, parts in heard.items()}
 
 
@@ -48,7 +67,7 @@ def test_sample_queue_takes_exact_counts_across_chunks() -> None:
 
 
 def test_each_listener_hears_the_others_and_never_itself() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     tones = {"Anna": 300.0, "Ben": 700.0, "Cleo": 1500.0}
     for key in tones:
         mixer.add_output(key)
@@ -61,7 +80,7 @@ def test_each_listener_hears_the_others_and_never_itself() -> None:
 
 
 def test_own_voice_stays_out_even_when_the_room_clips() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     for key in ("Anna", "Ben", "Cleo"):
         mixer.add_output(key)
     for _ in range(5):
@@ -69,6 +88,7 @@ def test_own_voice_stays_out_even_when_the_room_clips() -> None:
         mixer.push("Ben", constant(30000))
         mixer.push("Cleo", constant(-1000))
         mixes = mixer.tick()
+        mixer.clock.advance()
     # Anna hears Ben and Cleo exactly, nothing of her own; Anna + Ben are turned down for Cleo.
     assert set(mixes["Anna"][:, 0].tolist()) == {29000}
     assert 29000 <= mixes["Cleo"][-1, 0] <= 30000
@@ -77,7 +97,7 @@ def test_own_voice_stays_out_even_when_the_room_clips() -> None:
 def test_a_loud_room_is_turned_down_without_adding_tones() -> None:
     # Four voices near full scale: clipping their sum would put 2 x 700 - 1100 = 300 Hz
     # (the listener's own tone) into the mix; the limiter's steady gain puts nothing there.
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     tones = {"Anna": 300.0, "Ben": 700.0, "Cleo": 1100.0, "Dan": 1500.0, "Eve": 2500.0}
     for key in tones:
         mixer.add_output(key)
@@ -87,6 +107,7 @@ def test_a_loud_room_is_turned_down_without_adding_tones() -> None:
             mixer.push(key, tone(freq, tick * TICK_SAMPLES, TICK_SAMPLES, amplitude=0.35))
         for key, samples in mixer.tick().items():
             heard.setdefault(key, []).append(samples)
+        mixer.clock.advance()
     anna = np.concatenate(heard["Anna"][50:])
     assert np.abs(anna.astype(np.int32)).max() <= 30000
     levels = tone_levels(anna, list(tones.values()))
@@ -95,56 +116,92 @@ def test_a_loud_room_is_turned_down_without_adding_tones() -> None:
 
 
 def test_a_listener_without_input_hears_everyone() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     mixer.add_output("Quiet")
     heard = run(mixer, {"Anna": 300.0, "Ben": 700.0}, ticks=50)
     levels = tone_levels(heard["Quiet"][TICK_SAMPLES * 5:], [300.0, 700.0])
     assert min(levels.values()) > -20
 
 
-def test_jitter_allowance_delays_by_one_tick_plus_the_allowance_then_plays_steadily() -> None:
-    mixer = MixMinus(jitter_samples=480)
+def test_samples_play_once_they_waited_the_allowance_then_steadily() -> None:
+    clock = StepClock()
+    mixer = mixer_on(clock, jitter_seconds=0.010)
     mixer.add_output("Ben")
     out = []
-    for tick in range(10):
+    for tick in range(10):  # each frame arrives just before a tick: it waits one tick
         mixer.push("Anna", constant(100 + tick))
         out.append(int(mixer.tick()["Ben"][0, 0]))
-    # Silent until 960 + 480 samples are queued (second push), then one frame behind.
+        clock.advance()
     assert out[0] == 0
     assert out[1:] == [100 + t for t in range(9)]
     assert mixer.input_stats("Anna").underruns == 0
 
+    late = mixer_on(clock := StepClock(), jitter_seconds=0.010)
+    late.add_output("Ben")
+    out = []
+    for tick in range(5):  # each frame arrives 15 ms before a tick: it plays at that tick
+        late.push("Anna", constant(100 + tick))
+        clock.advance(0.015)
+        out.append(int(late.tick()["Ben"][0, 0]))
+        clock.advance(0.005)
+    assert out == [100, 101, 102, 103, 104]
+
 
 def test_an_input_that_runs_dry_goes_silent_and_waits_for_its_allowance_again() -> None:
-    mixer = MixMinus(jitter_samples=480)
+    clock = StepClock()
+    mixer = mixer_on(clock, jitter_seconds=0.010)
     mixer.add_output("Ben")
+
+    def tick() -> np.ndarray:
+        mixes = mixer.tick()["Ben"]
+        clock.advance()
+        return mixes
+
     for _ in range(3):
         mixer.push("Anna", constant(50))
-        mixer.tick()
-    quiet = [mixer.tick()["Ben"] for _ in range(3)]  # Anna sends nothing for 60 ms
+        tick()
+    quiet = [tick() for _ in range(3)]  # Anna sends nothing for 60 ms
     stats = mixer.input_stats("Anna")
     assert stats.underruns == 1
     assert not np.any(quiet[-1])
     mixer.push("Anna", constant(60))
-    assert not np.any(mixer.tick()["Ben"])  # 960 < 960 + 480: still priming
-    mixer.push("Anna", constant(60))
-    assert mixer.tick()["Ben"][0, 0] == 60
+    assert not np.any(tick())  # it has not waited its allowance yet
+    mixer.push("Anna", constant(61))
+    assert tick()[0, 0] == 60
 
 
 def test_a_burst_is_trimmed_so_the_delay_stays_bounded() -> None:
-    mixer = MixMinus(jitter_samples=480, excess_samples=960)
+    clock = StepClock()
+    mixer = mixer_on(clock, jitter_seconds=0.010, excess_samples=960)
     mixer.add_output("Ben")
     for value in range(20):  # 400 ms arrive at once
         mixer.push("Anna", constant(value))
+    clock.advance()
     first = int(mixer.tick()["Ben"][0, 0])
     stats = mixer.input_stats("Anna")
-    # Only one tick plus the allowance is kept: the newest audio plays, the rest is gone.
-    assert stats.dropped_samples == 20 * TICK_SAMPLES - (TICK_SAMPLES + 480)
-    assert first == 18
+    # Only the newest tick is kept: it plays, the rest is gone.
+    assert stats.dropped_samples == 19 * TICK_SAMPLES
+    assert first == 19
+
+
+def test_an_input_waiting_a_tick_longer_than_needed_loses_its_oldest_tick() -> None:
+    clock = StepClock()
+    mixer = mixer_on(clock, jitter_seconds=0.010)
+    mixer.add_output("Ben")
+    mixer.push("Anna", constant(1))  # a frame that came early: one more is always queued
+    played = []
+    for tick in range(2, 130):
+        mixer.push("Anna", constant(tick))
+        played.append(int(mixer.tick()["Ben"][0, 0]))
+        clock.advance()
+    stats = mixer.input_stats("Anna")
+    assert stats.drained == 1 and stats.underruns == 0
+    # Before: the frame pushed two ticks ago plays (40 ms); after: the one of the last tick.
+    assert played[10] == 2 + 10 - 2 and played[-1] == 129 - 1
 
 
 def test_hold_silences_both_ways_and_release_restores() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     tones = {"Anna": 300.0, "Ben": 700.0, "Cleo": 1500.0}
     for key in tones:
         mixer.add_output(key)
@@ -159,7 +216,7 @@ def test_hold_silences_both_ways_and_release_restores() -> None:
 
 
 def test_talkback_reaches_only_its_guest() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     for key in ("Anna", "Ben"):
         mixer.add_output(key)
     mixer.add_input("producer", heard_by={"Ben"})
@@ -169,18 +226,19 @@ def test_talkback_reaches_only_its_guest() -> None:
 
 
 def test_a_removed_input_is_gone_from_the_next_tick() -> None:
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     mixer.add_output("Ben")
     for _ in range(6):
         mixer.push("Anna", constant(1000))
+    mixer.clock.advance()
     assert mixer.tick()["Ben"][0, 0] == 1000
     mixer.remove_input("Anna")
     assert not np.any(mixer.tick()["Ben"])
 
 
 def test_studio_input_without_allowance_plays_in_the_tick_it_is_pushed() -> None:
-    mixer = MixMinus()
-    mixer.add_input("studio", jitter_samples=0)
+    mixer = mixer_on(StepClock())
+    mixer.add_input("studio", jitter_seconds=0.0)
     mixer.add_output("Ben")
     mixer.push("studio", constant(7))
     assert mixer.tick()["Ben"][0, 0] == 7
@@ -190,7 +248,7 @@ def test_studio_input_without_allowance_plays_in_the_tick_it_is_pushed() -> None
 def test_mixing_cost_per_listener_is_small(listeners: int) -> None:
     import time
 
-    mixer = MixMinus()
+    mixer = mixer_on(StepClock())
     for n in range(listeners):
         mixer.add_output(f"g{n}")
     block = tone(440.0, 0, TICK_SAMPLES)
@@ -199,6 +257,7 @@ def test_mixing_cost_per_listener_is_small(listeners: int) -> None:
         for n in range(listeners):
             mixer.push(f"g{n}", block)
         mixer.tick()
+        mixer.clock.advance()
     per_listener_share = (time.process_time() - started) / 5.0 / listeners
     # Mixing alone must stay well under a tenth of the 2 % per guest the return may cost.
     assert per_listener_share < 0.005, per_listener_share

@@ -92,7 +92,7 @@ class ReturnFeed:
                 self._studio.close()
             self._studio = StudioFeed(settings.studio_audio) if settings.studio_audio else None
             if self._studio is not None:
-                self.mixer.add_input(STUDIO_KEY, jitter_samples=0)
+                self.mixer.add_input(STUDIO_KEY, jitter_seconds=0.0)
             else:
                 self.mixer.remove_input(STUDIO_KEY)
         self.settings = settings
@@ -264,6 +264,8 @@ class ReturnFeed:
             "audio_ticks": self._clock.ticks, "audio_ticks_skipped": self._clock.skipped,
             "audio_cpu_seconds": round(self.tick_seconds, 4),
             "audio_packets_dropped": sum(t.dropped for t, _ in self._listeners.values()),
+            # How long guests' voices waited in the studio before going out, in ms.
+            "audio_held_ms": self._held_ms(),
             "video_watchers": video.watchers if video else 0,
             "video_encoders_opened": video.encoders_opened if video else 0,
             "video_frames_encoded": video.frames_encoded if video else 0,
@@ -272,6 +274,11 @@ class ReturnFeed:
             "video_cpu_seconds": round(video.encode_seconds, 4) if video else 0.0,
             "grid": self.grid.shown(),
         }
+
+    def _held_ms(self) -> dict[str, dict[str, float]]:
+        return {key: {"mean": round(stats.held_mean * 1000, 1), "max": round(stats.held_max * 1000, 1),
+                      "underruns": stats.underruns}
+                for key, stats in self.mixer.all_input_stats().items() if not key.startswith("\0")}
 
     @property
     def connections(self) -> list[ReturnConnection]:
