@@ -23,6 +23,10 @@ for extra in (ROOT / "lib", TESTS):
 # servers and OBS instances they start). Tests that want ICE servers set them explicitly.
 os.environ["GUESTREC_DEFAULT_ICE_SERVERS"] = "[]"
 
+# tests/bench holds benchmark scripts, run by hand; their smoke runs are tests in the tiers
+# (tests/unit/test_bench_smoke.py and the like).
+collect_ignore = ["bench"]
+
 # folder -> (marker, what the folder's tests need)
 TIERS = {
     "unit": ("fast", "nothing but Python and FFmpeg's libraries (PyAV): the fast tier, under a minute"),
