@@ -55,6 +55,7 @@ class Studio:
             "--ice-servers", ice_servers, *extra, prefix=["ip", "netns", "exec", rig.ns("studio")], port=PORT)
         self.url = f"https://{STUDIO_WAN}:{PORT}"
         self.token = self.serve.token
+        self.operator_key = self.serve.operator_key
         self.log = ""
 
     def ssl(self) -> ssl.SSLContext:
@@ -70,9 +71,11 @@ class Studio:
 
 
 async def _get_json(studio: Studio, path: str) -> Any:
+    # The guest list is the operator's; the ICE servers are a guest's.
+    credential = studio.operator_key if path.startswith("/api/guests") else studio.token
     async with aiohttp.ClientSession() as http:
         async with http.get(f"{studio.url}{path}", ssl=studio.ssl(),
-                            headers={"Authorization": f"Bearer {studio.token}"}) as resp:
+                            headers={"Authorization": f"Bearer {credential}"}) as resp:
             assert resp.status == 200, await resp.text()
             return await resp.json()
 

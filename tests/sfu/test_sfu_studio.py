@@ -84,8 +84,8 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
                     break
                 await asyncio.sleep(0.05)
             assert await room_publishers(rig) == ["Alice"]
-            guests_url = f"{server.base}/api/guests?token={server.token}"
-            _status, body, _ = await post_raw(guests_url, None, method="GET")
+            guests_url = f"{server.base}/api/guests"
+            _status, body, _ = await post_raw(guests_url, None, server.operator(), method="GET")
             (entry,) = json.loads(body)
             assert entry["client"] == "janus" and entry["connected"] and entry["recording"], entry
             await asyncio.sleep(3.0)
@@ -220,7 +220,7 @@ def test_janus_restart_tells_the_page_and_the_studio_recovers(rig: JanusRig, tmp
                 await back.wait_connected()
                 for _ in range(100):
                     _, body, _ = await post_raw(
-                        f"{server.base}/api/guests?token={server.token}", None, method="GET")
+                        f"{server.base}/api/guests", None, server.operator(), method="GET")
                     statuses = json.loads(body)
                     if statuses and statuses[0]["recording"]:
                         break
@@ -334,7 +334,7 @@ def test_dropped_guest_comes_back_through_janus_into_its_take(rig: JanusRig, tmp
                           "--sfu-secret", rig.api_secret)
 
     async def guests_api() -> list[dict]:
-        _, body, _ = await post_raw(f"{server.base}/api/guests?token={server.token}", None, method="GET")
+        _, body, _ = await post_raw(f"{server.base}/api/guests", None, server.operator(), method="GET")
         return json.loads(body)
 
     async def recording_alice() -> dict:

@@ -72,8 +72,7 @@ async def scenario(server: ServeProcess) -> dict:
             connected = time.monotonic() - started
             api_started = time.monotonic()
             async with aiohttp.ClientSession() as http:
-                async with http.get(f"{server.base}/api/guests",
-                                    headers={"Authorization": f"Bearer {server.token}"}) as resp:
+                async with http.get(f"{server.base}/api/guests", headers=server.operator()) as resp:
                     rows = await resp.json()
             api_seconds = time.monotonic() - api_started
             await asyncio.sleep(3)

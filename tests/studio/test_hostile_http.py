@@ -104,8 +104,8 @@ def test_candidate_flood_is_capped(tmp_path: Path) -> None:
     assert 1 <= probed <= 16
 
 
-async def api_get(base: str, token: str, origin: str | None) -> tuple[aiohttp.ClientResponse, list]:
-    headers = {"Authorization": f"Bearer {token}"}
+async def api_get(base: str, key: str, origin: str | None) -> tuple[aiohttp.ClientResponse, list]:
+    headers = {"Authorization": f"Bearer {key}"}
     if origin:
         headers["Origin"] = origin
     async with aiohttp.ClientSession() as http:
@@ -116,8 +116,8 @@ async def api_get(base: str, token: str, origin: str | None) -> tuple[aiohttp.Cl
 def test_api_cors_answers_only_its_own_origin_and_whip_stays_open(tmp_path: Path) -> None:
     async def scenario():
         async with running_server(tmp_path) as server:
-            foreign, _ = await api_get(server.base, server.token, "https://evil.example")
-            own, _ = await api_get(server.base, server.token, server.base)
+            foreign, _ = await api_get(server.base, server.operator_key, "https://evil.example")
+            own, _ = await api_get(server.base, server.operator_key, server.base)
             _, _, whip = await post_raw(server.whip_url("x"), "v=0", {
                 "Content-Type": "application/sdp", "Origin": "https://elsewhere.example"})
             async with aiohttp.ClientSession() as http:
@@ -174,7 +174,7 @@ def test_token_never_reaches_a_log_line(tmp_path: Path) -> None:
             await guest.publish()
             await guest.wait_connected()
             await asyncio.sleep(1.5)
-            _, (row,) = await api_get(server.base, token, None)
+            _, (row,) = await api_get(server.base, server.operator_key, None)
             # The API names the file, not where the server keeps it.
             assert row["file"].startswith("Query") and "/" not in row["file"], row
         status, _, _ = await post_raw(server.base + "/whip/Wrong?token=" + token[:-1] + "x", "v=0",

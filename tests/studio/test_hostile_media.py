@@ -59,8 +59,7 @@ def forged_vp8_keyframes(size: tuple[int, int]) -> Iterator[list[int]]:
 
 async def guests_api(server: ServeProcess) -> list[dict]:
     async with aiohttp.ClientSession() as http:
-        async with http.get(f"{server.base}/api/guests",
-                            headers={"Authorization": f"Bearer {server.token}"}) as resp:
+        async with http.get(f"{server.base}/api/guests", headers=server.operator()) as resp:
             return await resp.json()
 
 

@@ -44,8 +44,7 @@ async def overload(server: ServeProcess) -> dict:
         deadline = time.monotonic() + RECORD_SECONDS
         async with aiohttp.ClientSession() as http:
             while time.monotonic() < deadline:  # bounded: RECORD_SECONDS
-                async with http.get(f"{server.base}/api/guests",
-                                    headers={"Authorization": f"Bearer {server.token}"}) as resp:
+                async with http.get(f"{server.base}/api/guests", headers=server.operator()) as resp:
                     for status in await resp.json():
                         lag[status["name"]] = max(lag.get(status["name"], 0.0),
                                                   status["recording_lag_seconds"])

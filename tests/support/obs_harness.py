@@ -86,10 +86,12 @@ class ObsHarness:
         self.guest_port = free_port()
         self.ws_port = free_port()
         self.token = "test-token-0123456789"
+        self.operator_key = "test-operator-key-0123456789"
         self.out_dir = self.workdir / "guests"
         self.obs_record_dir = self.workdir / "obs-recordings"
         settings: dict[str, Any] = {} if not defaults else {
             "host": "127.0.0.1", "port": self.guest_port, "token": self.token,
+            "operator_key": self.operator_key,
             "out_dir": str(self.out_dir), "record_mode": "video", "video_kbps": 1000,
             "codec": "vp8", "start_recording": "join", "add_to_scene": True,
         }
@@ -257,7 +259,7 @@ class ObsHarness:
     def guests(self) -> dict[str, dict[str, Any]]:
         """The guest server's own status of every guest, by name."""
         request = urllib.request.Request(self.base_url + "/api/guests",
-                                         headers={"Authorization": f"Bearer {self.token}"})
+                                         headers={"Authorization": f"Bearer {self.operator_key}"})
         with urllib.request.urlopen(request, timeout=5) as resp:
             statuses = json.load(resp)
         for status in statuses:

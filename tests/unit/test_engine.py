@@ -21,7 +21,7 @@ from support.whip_client import WhipClient
 
 def get_guests(engine: Engine) -> list[dict]:
     request = urllib.request.Request(
-        f"{engine.base_url}/api/guests", headers={"Authorization": f"Bearer {engine.token}"}
+        f"{engine.base_url}/api/guests", headers={"Authorization": f"Bearer {engine.operator_key}"}
     )
     with urllib.request.urlopen(request, timeout=5) as resp:
         return json.loads(resp.read())

@@ -101,7 +101,7 @@ async def check_bad_requests(server: RunningServer, offer: str) -> None:
         f"{server.base}/whip/session/whatever", "a=candidate:1 1 udp 1 127.0.0.1 9 typ host",
         auth(server, "application/trickle-ice-sdpfrag"), method="PATCH",
     )
-    assert status == 405 and "DELETE" in headers["Allow"] and "PATCH" not in headers["Allow"]
+    assert status == 404  # no such session; its own session's PATCH gets 405 (see below)
 
     status, _, headers = await post_raw(url, b"", {
         "Origin": "https://elsewhere.example", "Access-Control-Request-Method": "POST",
@@ -150,9 +150,15 @@ def test_bad_requests_leave_a_connected_guest_alone(tmp_path: Path) -> None:
                 assert [s["name"] for s in statuses] == ["Alice"]
                 assert statuses[0]["connected"] and alice.pc.connectionState == "connected"
                 status, body, _ = await post_raw(
-                    f"{server.base}/api/guests?token={server.token}", b"", method="GET"
+                    f"{server.base}/api/guests", b"", server.operator(), method="GET"
                 )
                 assert status == 200 and '"Alice"' in body and '"connected": true' in body
+
+                status, _, headers = await post_raw(
+                    alice.location, "a=candidate:1 1 udp 1 127.0.0.1 9 typ host",
+                    auth(server, "application/trickle-ice-sdpfrag"), method="PATCH",
+                )
+                assert status == 405 and "DELETE" in headers["Allow"] and "PATCH" not in headers["Allow"]
 
                 location = alice.location
                 assert await alice.delete() == 200
@@ -232,9 +238,10 @@ def test_self_signed_certificate_is_made_once_and_serves_https(tmp_path: Path) -
     async def fetch() -> tuple[int, str]:
         from aiohttp import web
 
+        from guestrec.server.access import StudioAccess
         from guestrec.server.web_app import build_app
 
-        app = build_app(_NoGuests(), "t0ken")
+        app = build_app(_NoGuests(), StudioAccess("t0ken", operator_key="the-operator-key-0123"))
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         with socket.socket() as probe:
@@ -248,7 +255,8 @@ def test_self_signed_certificate_is_made_once_and_serves_https(tmp_path: Path) -
             client_ctx = ssl.create_default_context(cafile=str(cert))
             async with aiohttp.ClientSession() as http:
                 async with http.get(f"https://127.0.0.1:{port}/api/guests",
-                                    headers={"Authorization": "Bearer t0ken"}, ssl=client_ctx) as resp:
+                                    headers={"Authorization": "Bearer the-operator-key-0123"},
+                                    ssl=client_ctx) as resp:
                     return resp.status, await resp.text()
         finally:
             await runner.cleanup()

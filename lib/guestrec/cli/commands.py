@@ -46,6 +46,13 @@ def _add_serve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pcm", action="store_true", help="record audio as 32-bit float PCM")
     p.add_argument("--codec", default="vp8", choices=RECORD_CODECS, help="record codec (copy = no re-encode)")
     p.add_argument("--token", default="", help="bearer token guests need (default: a random one)")
+    p.add_argument("--operator-key", default="", metavar="KEY|@FILE",
+                   help="the control room's key, needed by every operator action (default: a random one)")
+    p.add_argument("--invite-only", action="store_true",
+                   help="guests join only through their own invites (made in the control room); "
+                        "the guest link lets nobody in")
+    p.add_argument("--invites-file", type=Path, metavar="FILE",
+                   help="keep invites in this file across restarts (default: until the server stops)")
     p.add_argument("--cert", type=Path, help="TLS certificate (PEM); default: self-signed off loopback")
     p.add_argument("--key", type=Path, help="TLS private key (PEM)")
     p.add_argument("--split-minutes", type=float, default=None, help="start a new file every N minutes")
@@ -175,6 +182,7 @@ def serve(args: argparse.Namespace) -> int:
         vdo = vdo_settings(args)
         ice_servers = read_ice_servers_arg(args.ice_servers) if args.ice_servers else ""
         turn_secret = _read_secret(args.turn_secret)
+        operator_key = _read_secret(args.operator_key, "--operator-key")
     except (VdoSettingsError, IceConfigError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -187,12 +195,14 @@ def serve(args: argparse.Namespace) -> int:
         sfu=args.sfu or "", sfu_room=args.sfu_room, sfu_secret=args.sfu_secret,
         return_audio=args.return_audio == "on", return_video=args.return_video,
         studio_audio=args.studio_audio.resolve() if args.studio_audio else None,
+        operator_key=operator_key, invite_only=args.invite_only,
+        invites_file=args.invites_file.resolve() if args.invites_file else None,
     )
     try:
         engine = Engine(settings, log=lambda level, msg: logging.getLogger("guestrec").log(
             logging.getLevelName(level.upper()), msg))
-        for handler in logging.getLogger().handlers:  # whatever logs a request, never the token
-            handler.addFilter(TokenMask(engine.token))
+        for handler in logging.getLogger().handlers:  # whatever logs a request, never a secret
+            handler.addFilter(TokenMask(engine.secrets))
         engine.start()
     except (RecordSettingsError, EngineError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -202,14 +212,19 @@ def serve(args: argparse.Namespace) -> int:
     if settings.sfu:
         print(f"Guests go through {settings.sfu}, room {settings.sfu_room}", flush=True)
     print(f"Recording to {settings.out_dir} ({plan.mode}, {args.codec})", flush=True)
-    # The one place the full token is shown: this is the operator's screen, not a log.
-    print(f"Guest link: {engine.guest_link}", flush=True)
+    # The one place the full token and key are shown: this is the operator's screen, not a log.
+    print(f"Control room: {engine.control_link}", flush=True)
+    if settings.invite_only:
+        print("Guest link: none (invite-only: make each guest's invite in the control room)", flush=True)
+    else:
+        print(f"Guest link: {engine.guest_link}", flush=True)
     ice = settings.ice()
     print(ice.describe(), flush=True)
     for note in ice.for_studio().notes:
         print(f"  {note} (guests' browsers use it)", flush=True)
     print(f"WHIP URL:   {engine.base_url}/whip/<guest name>  "
-          "(Authorization: Bearer TOKEN, the token of the guest link)", flush=True)
+          "(Authorization: Bearer TOKEN, the token of the guest link or of an invite's link)",
+          flush=True)
     cert, key = engine.publisher_dtls_identity()
     print(
         "FFmpeg 8 publishers (its GnuTLS DTLS key is refused without these):\n"
@@ -320,7 +335,7 @@ async def _started(service: Any, errors: type[Exception] | tuple[type[Exception]
     return True
 
 
-def _read_secret(value: str) -> str:
+def _read_secret(value: str, option: str = "--turn-secret") -> str:
     """A secret given as is or as @FILE (keeps it out of the process list)."""
     if not value.startswith("@"):
         return value.strip()
@@ -328,7 +343,7 @@ def _read_secret(value: str) -> str:
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise OSError(f"--turn-secret: cannot read {path}: {exc.strerror or exc}") from None
+        raise OSError(f"{option}: cannot read {path}: {exc.strerror or exc}") from None
 
 
 def sfu_link(args: argparse.Namespace) -> int:

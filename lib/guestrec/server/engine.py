@@ -21,9 +21,11 @@ from aiohttp import web
 from ..common.interfaces import GuestSink
 from ..conversation.settings import ReturnSettingsError
 from ..webrtc.ice import IceConfigError, IceSettings
+from .control_desk import ControlDesk
 from .http_server import serve_app, server_tls
+from .invites import InviteError
 from .netaddr import link_host
-from .secrecy import mask_in, private_dir
+from .secrecy import mask_all, mask_in, masked, private_dir
 from .settings import EngineError, EngineSettings, check_token
 
 T = TypeVar("T")
@@ -42,11 +44,16 @@ class Engine:
     ) -> None:
         settings.plan()  # fail early, in the caller's thread, on bad record settings
         check_token(settings.token)
+        check_token(settings.operator_key, "the operator key")
         self._check_ice(settings)
         self._check_returns(settings)
         if not settings.token:
             settings = replace(settings, token=secrets.token_urlsafe(16))
+        if not settings.operator_key:
+            settings = replace(settings, operator_key=secrets.token_urlsafe(16))
         self._settings = settings
+        self._desk = ControlDesk(settings)  # roles, invites, pictures: the engine's whole life
+        self._control: Any = None  # server.ControlRoom over the running guests
         self._sink_factory = sink_factory
         self._log_fn = log
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -87,6 +94,29 @@ class Engine:
         """The guest link as logs show it: the token masked."""
         return mask_in(self.guest_link, self.token)
 
+    @property
+    def operator_key(self) -> str:
+        return self._settings.operator_key
+
+    @property
+    def control_link(self) -> str:
+        """The control room, its key in the fragment (never sent to a server or a log)."""
+        return f"{self.base_url}/control#key={self.operator_key}"
+
+    def secrets(self) -> list[str]:
+        """What no log line may show: the token, the operator key, invites' credentials."""
+        return self._desk.secrets()
+
+    def make_invite(self, name: str, expires_s: float | None = None) -> str:
+        """A guest link of `name`'s own (any thread): bound to that name, one connection
+        at a time, until it expires or is revoked in the control room."""
+        try:
+            link = self._desk.make_invite(name, expires_s, self.base_url, self._loop)
+        except InviteError as exc:
+            raise EngineError(str(exc)) from None
+        self._log("info", f"invite for {name!r}: {mask_all(link, self.secrets())}")
+        return link
+
     def tls_dir(self) -> Path:
         """Private keys live in the user's config folder (0700), never among recordings."""
         if self._settings.tls_dir is not None:
@@ -119,6 +149,7 @@ class Engine:
                 self._shutdown_loop(timeout=5)
                 raise EngineError(str(exc)) from exc
             self._log("info", f"guest link: {self.masked_guest_link}")
+            self._log("info", f"control room: {self.base_url}/control#key={masked(self.operator_key)}")
             self._log_ice(self._settings)
 
     def stop(self, timeout: float = 5.0) -> None:
@@ -131,16 +162,20 @@ class Engine:
         settings (host, port, token, TLS) restart the HTTP server."""
         settings.plan()  # raises RecordSettingsError with a clear message
         check_token(settings.token)
+        check_token(settings.operator_key, "the operator key")
         ice_changed = self._check_ice(settings) != self._check_ice(self._settings)
         returns = self._check_returns(settings)
         if not settings.token:
             settings = replace(settings, token=self._settings.token)
+        if not settings.operator_key:
+            settings = replace(settings, operator_key=self._settings.operator_key)
         old = self._settings
         if settings.sfu_key() != old.sfu_key() and self.running:
             raise EngineError("SFU settings apply when the guest server is started again")
         if returns != old.returns() and self.running:
             self._call(self._configure_returns(returns), timeout=5)
         self._settings = settings
+        self._desk.configure(settings)
         if settings.vdo != old.vdo and self.running:
             self._call(self._restart_vdo(), timeout=15)
         if ice_changed:
@@ -322,19 +357,23 @@ class Engine:
             self._returns = ReturnFeed(self._settings.returns())
         except StudioFeedError as exc:
             raise EngineError(str(exc)) from None
-        self._roster = GuestRoster(config, sink_factory=self._guest_sink)
+        self._roster = GuestRoster(config, sink_factory=self._guest_sink,
+                                   on_change=self._desk.changes.notify)
         if self._settings.sfu:
             self._ingest = await self._start_sfu()
         else:
             self._ingest = WhipIngest(self._roster, returns=self._returns)
         self._director = Director(self._roster)
+        self._control = self._desk.room(self._roster, self._director, self._ingest,
+                                        lambda: self.base_url)
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self._roster.recover_uploads(Path(self._settings.out_dir))
         await self._start_server()
         await self._restart_vdo()
 
     def _guest_sink(self, name: str) -> GuestSink | None:
-        """A guest's sink: its OBS source (if any) and the return feed's input, both fed."""
+        """A guest's sink: its OBS source (if any), the return feed's input and its
+        picture for the control room, all fed."""
         from ..conversation.sink_tee import SinkTee
 
         own = None
@@ -344,7 +383,8 @@ class Engine:
             except Exception:  # the guest is still heard by the others
                 logger.exception("making the sink for %r failed", name)
         feed = self._returns
-        return SinkTee.of(own, feed.sink_for(name) if feed is not None else None)
+        return SinkTee.of(own, feed.sink_for(name) if feed is not None else None,
+                          self._desk.sink_for(name))
 
     async def _restart_vdo(self) -> None:
         """Leave the current VDO.Ninja room (its guests finish) and join the set one."""
@@ -381,7 +421,8 @@ class Engine:
         if ssl_context is not None:
             self._scheme = "https"
         self._runner = await serve_app(
-            self._settings, self._ingest, self._roster.uploads, ssl_context)
+            self._settings, self._ingest, self._roster.uploads, ssl_context,
+            access=self._desk.access, control=self._control)
 
     async def _restart_server(self) -> None:
         if self._runner is not None:
@@ -440,6 +481,7 @@ class Engine:
             self._log("error", "engine thread did not stop in time")
         self._loop = self._thread = None
         self._roster = self._ingest = self._director = self._vdo = self._returns = None
+        self._control = None
 
     def _call(self, coro: Awaitable[T], timeout: float) -> T:
         loop = self._loop

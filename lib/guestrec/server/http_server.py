@@ -30,15 +30,18 @@ def server_tls(settings: EngineSettings, tls_dir: Path) -> ssl.SSLContext | None
 
 async def serve_app(
     settings: EngineSettings, ingest: Any, uploads: Any, ssl_context: ssl.SSLContext | None,
+    access: Any = None, control: Any = None,
 ) -> web.AppRunner:
-    """Listen on the settings' host and port; EngineError when the port cannot be had."""
+    """Listen on the settings' host and port; EngineError when the port cannot be had.
+    `access` keeps the roles (default: the settings' token alone); `control`: the
+    control room to serve."""
     from .web_app import build_app
     from .web_guard import KEEPALIVE_SECONDS, ConnectionGuard, GuardedSite
 
     s = settings
     guard = ConnectionGuard()
-    app = build_app(ingest, s.token, guard, getattr(ingest, "add_routes", None),
-                    uploads=uploads)
+    app = build_app(ingest, access if access is not None else s.token, guard,
+                    getattr(ingest, "add_routes", None), uploads=uploads, control=control)
     runner = web.AppRunner(app, access_log=None,
                            keepalive_timeout=KEEPALIVE_SECONDS)
     await runner.setup()

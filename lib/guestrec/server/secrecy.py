@@ -1,25 +1,27 @@
-"""Keeping the guest token out of logs, and where the studio keeps its private keys.
+"""Keeping the studio's secrets out of logs, and where the studio keeps its private keys.
 
-The token lets anyone join and record; logs get pasted into support requests. Logs and
-messages therefore show it masked (first characters only); the full guest link is shown
-only where the operator reads it (the OBS script's properties, the serve command's own
-"Guest link" line).
+The guest token and invites let anyone join and record, the operator key runs the whole
+show; logs get pasted into support requests. Logs and messages therefore show them
+masked (first characters only); the full guest link and control room link are shown only
+where the operator reads them (the OBS script's properties, the serve command's own
+"Guest link" and "Control room" lines).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 MIN_TOKEN_CHARS = 16
 APP_DIR_NAME = "guest-recorder-obs"
 
 
-def token_problem(token: str) -> str | None:
-    """Why a chosen token is refused; None when it is long enough."""
+def token_problem(token: str, what: str = "the guest token") -> str | None:
+    """Why a chosen token (or key) is refused; None when it is long enough."""
     if token and len(token) < MIN_TOKEN_CHARS:
-        return (f"the guest token must be at least {MIN_TOKEN_CHARS} characters "
+        return (f"{what} must be at least {MIN_TOKEN_CHARS} characters "
                 f"(it has {len(token)}); leave it empty for a random one")
     return None
 
@@ -32,18 +34,28 @@ def mask_in(text: str, token: str) -> str:
     return text.replace(token, masked(token)) if token else text
 
 
-class TokenMask(logging.Filter):
-    """Masks the token in every record passing a handler or logger it is attached to."""
+def mask_all(text: str, secrets: Iterable[str]) -> str:
+    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
+        if secret in text:
+            text = mask_in(text, secret)
+    return text
 
-    def __init__(self, token: str) -> None:
+
+class TokenMask(logging.Filter):
+    """Masks secrets in every record passing a handler or logger it is attached to: one
+    token, or whatever `secrets()` names at the time (invites are made while running)."""
+
+    def __init__(self, token: str | Callable[[], Iterable[str]]) -> None:
         super().__init__()
-        self.token = token
+        self._secrets = (lambda: (token,)) if isinstance(token, str) else token
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.token:
+        secrets = [s for s in self._secrets() if s]
+        if secrets:
             message = record.getMessage()
-            if self.token in message:
-                record.msg, record.args = mask_in(message, self.token), None
+            hidden = mask_all(message, secrets)
+            if hidden != message:
+                record.msg, record.args = hidden, None
         return True
 
 

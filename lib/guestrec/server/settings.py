@@ -17,8 +17,8 @@ class EngineError(RuntimeError):
     """The engine could not do what was asked; the message is meant for the user."""
 
 
-def check_token(token: str) -> None:
-    problem = token_problem(token)
+def check_token(token: str, what: str = "the guest token") -> None:
+    problem = token_problem(token, what)
     if problem:
         raise EngineError(problem)
 
@@ -29,6 +29,11 @@ class EngineSettings:
     host: str = "127.0.0.1"
     port: int = 8765
     token: str = ""  # empty: a random token is made; read it back from Engine.token
+    # The control room's key (every operator action needs it); empty: a random one, read
+    # back from Engine.operator_key. Invite-only: the guest link's token lets nobody in.
+    operator_key: str = ""
+    invite_only: bool = False
+    invites_file: Path | None = None  # where invites are kept across restarts; None: memory only
     record: str | int | None = None  # the &record value
     pcm: bool = False
     codec: str = "vp8"

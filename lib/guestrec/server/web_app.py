@@ -2,8 +2,8 @@
 
     GET /              the guest page (name, camera, microphone, Join, Hang up)
     GET /static/NAME   its modules and style
-    GET /api/guests    JSON list of guest statuses (same token as WHIP)
     GET /api/ice-servers?name=N   {"iceServers": [...]} for the guest page's peer connection
+    /control, /api/... the control room and the operator's API, see control_routes.py
     /whip/...          see ingest/whip/http.py
     /upload/...        recordings made in the guests' browsers, see recorders/upload_routes.py
 """
@@ -11,16 +11,22 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
 from aiohttp import web, web_app
 
+from ..common.access import AccessRefused
 from ..common.interfaces import SessionHost
-from ..ingest.whip.http import HOST_KEY, MAX_OFFER_BYTES, TOKEN_KEY, add_whip_routes, token_ok, unauthorized
+from ..ingest.whip.http import HOST_KEY, MAX_OFFER_BYTES, add_whip_routes, guest_pass, refused, unauthorized
 from ..media.log_bound import bound_noisy_loggers
 from ..uploads.guest_uploads import GuestUploads
 from ..uploads.upload_routes import add_upload_routes
+from .access import StudioAccess
+from .control_room import ControlRoom
+from .control_routes import add_control_routes, add_guest_list
+from .operator_auth import ACCESS_KEY
 from .web_guard import ConnectionGuard
 
 PAGE_DIR = Path(__file__).resolve().parent.parent / "guest_page"
@@ -78,64 +84,47 @@ async def page_file(request: web.Request) -> web.FileResponse:
     return web.FileResponse(path, headers=headers)
 
 
-async def guests_api(request: web.Request) -> web.Response:
-    if not token_ok(request, request.app[TOKEN_KEY]):
-        return unauthorized()
-    # Guests share this token, and a session id is what DELETE needs: never hand one
-    # guest the means to hang up another; nor another guest's network addresses, nor the
-    # server's folders (only file names).
-    statuses = [_public(status) for status in request.app[HOST_KEY].guest_statuses()]
-    return web.json_response(statuses, headers=_NO_CACHE)
-
-
-_PRIVATE_KEYS = {"session_id", "ice_pair_detail"}
-_PATH_KEYS = {"file", "session_folder"}  # shown by name only
-
-
-def _public(status: dict) -> dict:
-    """A guest's status as the API shows it: no private keys, paths cut to their names,
-    also inside nested parts (e.g. the guest-side recording's file)."""
-    public = {}
-    for key, value in status.items():
-        if key in _PRIVATE_KEYS:
-            continue
-        if key in _PATH_KEYS and isinstance(value, str) and value:
-            value = Path(value).name
-        elif isinstance(value, dict):
-            value = _public(value)
-        public[key] = value
-    return public
-
-
 async def ice_servers_api(request: web.Request) -> web.Response:
     """Fetched by the page before it makes its peer connection (not inlined in the page:
     the page's scripts are files only). TURN credentials in it are minted per request and
     expire; the TURN secret never leaves the studio."""
-    if not token_ok(request, request.app[TOKEN_KEY]):
+    holder = guest_pass(request)
+    if holder is None:
         return unauthorized()
-    guest = request.query.get("name", "")[:64] or "guest"
+    try:
+        request.app[ACCESS_KEY].check_join(holder)
+    except AccessRefused as exc:
+        return refused(exc)
+    guest = holder.name or request.query.get("name", "")[:64] or "guest"
     servers = request.app[HOST_KEY].client_ice_servers(guest)
     return web.json_response({"iceServers": servers}, headers=_NO_CACHE)
 
 
 def build_app(
-    host: SessionHost, token: str, guard: ConnectionGuard | None = None,
+    host: SessionHost, access: StudioAccess | str, guard: ConnectionGuard | None = None,
     add_routes: Callable[[web.Application], None] | None = None,
-    uploads: GuestUploads | None = None,
+    uploads: GuestUploads | None = None, control: ControlRoom | None = None,
 ) -> web.Application:
-    """The application serving guests for one SessionHost, guarded by one token (and, for
-    the engine's server, by a ConnectionGuard that needs to see each request); an ingest
+    """The application serving guests for one SessionHost, its roles kept by `access` (a
+    plain string: the guest token, with an operator key nobody knows), and for the
+    engine's server guarded by a ConnectionGuard that needs to see each request; an ingest
     may add routes of its own (e.g. the SFU's page events); with `uploads` it receives the
-    recordings made in the guests' browsers."""
+    recordings made in the guests' browsers; with `control` it serves the control room."""
+    if isinstance(access, str):
+        access = StudioAccess(access, operator_key=secrets.token_urlsafe(24))
     bound_noisy_loggers()
     middlewares = ([guard.middleware] if guard is not None else []) + [page_security]
     # Nothing we accept is larger than an offer; aiohttp refuses bigger bodies itself.
     app = web.Application(client_max_size=MAX_OFFER_BYTES + 1024, middlewares=middlewares)
-    add_whip_routes(app, host, token)
+    app[ACCESS_KEY] = access
+    add_whip_routes(app, host, access)
     if add_routes is not None:
         add_routes(app)
     app.router.add_get("/", guest_page)
-    app.router.add_get("/api/guests", guests_api)
+    if control is not None:
+        add_control_routes(app, control)
+    else:
+        add_guest_list(app, host)
     if uploads is not None:
         add_upload_routes(app, uploads)
     app.router.add_get("/api/ice-servers", ice_servers_api)

@@ -24,7 +24,7 @@ from ...core import GuestRoster
 from ...core.continuity import new_secret
 from ...core.end_reasons import RECONNECTED, STUDIO_HUNG_UP
 from ...webrtc import sdp
-from ..whip.http import TOKEN_KEY, plain, token_ok, unauthorized
+from ..whip.http import GATE_KEY, guest_pass, plain, unauthorized
 from .follower import Claim, RoomFollower
 from .janus_client import JanusError, JanusGone
 from .page_events import LINK_REL, PageEvents
@@ -153,6 +153,10 @@ class SfuStudio:
             resume_secret=session.secret,
         )
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether that session's guest is still in the room (not ended)."""
+        return session_id in self._sessions
+
     async def close_session(self, session_id: str) -> bool:
         if session_id in self._sessions:
             await self._end(session_id, "hung up")
@@ -224,9 +228,11 @@ class SfuStudio:
         log.info("guest %r left the room: %s", session.name, reason)
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
-        if not token_ok(request, request.app[TOKEN_KEY]):
+        holder = guest_pass(request)
+        if holder is None:
             return unauthorized()
-        session = self._sessions.get(request.match_info["session_id"])
-        if session is None:
+        session_id = request.match_info["session_id"]
+        session = self._sessions.get(session_id)
+        if session is None or not request.app[GATE_KEY].owns(session_id, holder):
             return plain(404, "no such session")
         return await session.events.stream(request)

@@ -9,30 +9,36 @@ Reconnecting: the 201 carries `Guestrec-Resume: <secret>` and `Guestrec-Name: <n
 percent-encoded>`. A guest whose connection dropped POSTs a new offer to the name it was
 given with that header; within the grace period it gets its name, OBS source and take back.
 
-Every request but OPTIONS needs the token, as `Authorization: Bearer <token>` or, for
-the guest page's convenience, `?token=`. Every reply carries CORS headers so the guest
-page may be served from elsewhere. Bad input gets a 4xx with a plain-text reason and
-never touches other guests' sessions.
+Every request but OPTIONS needs a guest credential (the guest link's token, or an
+invite's), as `Authorization: Bearer <token>` or, for the guest page's convenience,
+`?token=`. A credential the studio knows but does not take now (a revoked or expired
+invite, the guest link in invite-only mode) gets 403 with the reason for the guest; an
+invite in use by another connection gets 409. A session belongs to the credential that
+opened it: DELETE and PATCH with any other get 404, as for a session that never was. An
+invite names its guest: the name in the URL is then ignored. Every reply carries CORS
+headers so the guest page may be served from elsewhere. Bad input gets a 4xx with a
+plain-text reason and never touches other guests' sessions.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
+from collections.abc import Callable
 from urllib.parse import quote
 
 from aiohttp import web
 from multidict import CIMultiDict
 
-from ...common.interfaces import OfferRejected, SessionHost
+from ...common.access import IN_USE, AccessRefused, GuestGate, GuestPass, SharedTokenGate
+from ...common.interfaces import OfferRejected, SessionAnswer, SessionHost
 
 log = logging.getLogger(__name__)
 
 MAX_OFFER_BYTES = 64 * 1024
 SDP_TYPE = "application/sdp"
 HOST_KEY: web.AppKey[SessionHost] = web.AppKey("guestrec_host", SessionHost)
-TOKEN_KEY: web.AppKey[str] = web.AppKey("guestrec_token", str)
+GATE_KEY: web.AppKey[GuestGate] = web.AppKey("guestrec_gate", GuestGate)
 ENDPOINT_METHODS = "POST, OPTIONS"
 RESOURCE_METHODS = "DELETE, OPTIONS"
 RESUME_HEADER = "Guestrec-Resume"
@@ -46,23 +52,26 @@ CORS_HEADERS = {
 BODY_TIMEOUT_S = 10.0  # an offer's body must arrive within this (slow senders hold a socket)
 
 
-def token_ok(request: web.Request, token: str) -> bool:
-    """Whether the request carries the token: Bearer header first, `?token=` second."""
-    offered = None
+def bearer(request: web.Request) -> str | None:
+    """The credential a request carries: Bearer header first, `?token=` second."""
     header = request.headers.get("Authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value.strip():
-        offered = value.strip()
-    elif "token" in request.query:
-        offered = request.query["token"]
-    if offered is None or not token:
-        return False
-    # Constant time, so the token cannot be guessed byte by byte from response times.
-    return hmac.compare_digest(offered.encode("utf-8"), token.encode("utf-8"))
+        return value.strip()
+    return request.query.get("token") or None
+
+
+def guest_pass(request: web.Request) -> GuestPass | None:
+    """The pass of the guest credential the request carries, None for none or a wrong one."""
+    return request.app[GATE_KEY].identify(bearer(request))
 
 
 def plain(status: int, text: str, headers: dict[str, str] | None = None) -> web.Response:
     return web.Response(status=status, text=text + "\n", content_type="text/plain", headers=headers)
+
+
+def refused(exc: AccessRefused) -> web.Response:
+    return plain(exc.status, exc.reason)
 
 
 def unauthorized() -> web.Response:
@@ -109,14 +118,19 @@ async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
 
 
 async def post_offer(request: web.Request) -> web.Response:
-    host, token = request.app[HOST_KEY], request.app[TOKEN_KEY]
-    if not token_ok(request, token):
+    host, gate = request.app[HOST_KEY], request.app[GATE_KEY]
+    holder = gate.identify(bearer(request))
+    if holder is None:
         return unauthorized()
+    try:
+        gate.check_join(holder)
+    except AccessRefused as exc:
+        return refused(exc)
     if request.content_type != SDP_TYPE:
         return plain(415, f"Content-Type must be {SDP_TYPE}", {"Accept-Post": SDP_TYPE})
     try:
         body = await asyncio.wait_for(read_limited(request, MAX_OFFER_BYTES), BODY_TIMEOUT_S)
-    except asyncio.TimeoutError:
+    except TimeoutError:
         response = plain(408, f"the offer did not arrive within {BODY_TIMEOUT_S:.0f} s")
         response.force_close()
         return response
@@ -128,15 +142,18 @@ async def post_offer(request: web.Request) -> web.Response:
         offer = body.decode("utf-8")
     except UnicodeDecodeError:
         return plain(400, "the offer is not UTF-8 text")
-    guest = request.match_info["guest"]
+    guest = holder.name or request.match_info["guest"]
     resume = request.headers.get(RESUME_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
     try:
-        answer = await host.open_session(guest, offer, resume, peer=request.remote)
+        with gate.joining(holder):
+            answer = await _answer_for(host, gate, holder, guest, offer, resume, request.remote)
+    except AccessRefused as exc:
+        return refused(exc)
     except OfferRejected as exc:
         log.info("offer from %r rejected (%d): %s", guest[:80], exc.status, exc.reason)
         retry = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return plain(exc.status, exc.reason, retry)
-    except Exception:  # noqa: BLE001 - one broken offer must not take the server down
+    except Exception:
         log.exception("answering %r failed", guest[:80])
         return plain(500, "the server could not answer this offer")
     headers = CIMultiDict({
@@ -152,16 +169,47 @@ async def post_offer(request: web.Request) -> web.Response:
     return web.Response(status=201, text=answer.answer_sdp, content_type=SDP_TYPE, headers=headers)
 
 
+def _session_is_open(host: SessionHost) -> Callable[[str], bool]:
+    # A host that cannot say counts every session it was given as still open.
+    return getattr(host, "has_session", None) or (lambda session_id: True)
+
+
+async def _answer_for(host: SessionHost, gate: GuestGate, holder: GuestPass, guest: str,
+                      offer: str, resume: str | None, peer: str | None) -> SessionAnswer:
+    """The host's answer, the session noted as the pass's. An invite with a connection
+    open lets in only that guest coming back (its resume secret replaces the old one)."""
+    is_open = _session_is_open(host)
+    previous = gate.open_session_of(holder, is_open)
+    if previous is not None and resume is None:
+        raise AccessRefused(409, IN_USE)
+    answer = await host.open_session(guest, offer, resume, peer=peer)
+    if previous is not None and is_open(previous):  # not its own resume secret
+        await host.close_session(answer.session_id)
+        raise AccessRefused(409, IN_USE)
+    gate.opened(answer.session_id, holder, answer.guest)
+    return answer
+
+
 async def delete_session(request: web.Request) -> web.Response:
-    host, token = request.app[HOST_KEY], request.app[TOKEN_KEY]
-    if not token_ok(request, token):
+    host, gate = request.app[HOST_KEY], request.app[GATE_KEY]
+    holder = gate.identify(bearer(request))
+    if holder is None:
         return unauthorized()
-    if await host.close_session(request.match_info["session_id"]):
+    session_id = request.match_info["session_id"]
+    # Another guest's session looks like none at all.
+    if gate.owns(session_id, holder) and await host.close_session(session_id):
+        gate.closed(session_id)
         return plain(200, "session ended")
     return plain(404, "no such session")
 
 
 async def patch_session(request: web.Request) -> web.Response:
+    gate = request.app[GATE_KEY]
+    holder = gate.identify(bearer(request))
+    if holder is None:
+        return unauthorized()
+    if not gate.owns(request.match_info["session_id"], holder):
+        return plain(404, "no such session")
     # RFC 9725 4.3.1: a session that supports neither trickle ICE nor ICE restarts answers
     # PATCH with 405 (422 is for a server that takes trickle but refuses a restart). We
     # gather all candidates before answering and the guests we serve sit on one LAN, so
@@ -180,10 +228,11 @@ def preflight(methods: str) -> web.RequestHandler:
     return handler
 
 
-def add_whip_routes(app: web.Application, host: SessionHost, token: str) -> None:
-    """Register the WHIP endpoint and session resource on an application."""
+def add_whip_routes(app: web.Application, host: SessionHost, gate: GuestGate | str) -> None:
+    """Register the WHIP endpoint and session resource on an application; `gate` decides
+    who may join (a plain string: one token shared by every guest)."""
     app[HOST_KEY] = host
-    app[TOKEN_KEY] = token
+    app[GATE_KEY] = SharedTokenGate(gate) if isinstance(gate, str) else gate
     app.router.add_post("/whip/{guest}", post_offer)
     app.router.add_route("OPTIONS", "/whip/{guest}", preflight(ENDPOINT_METHODS))
     app.router.add_delete("/whip/session/{session_id}", delete_session)

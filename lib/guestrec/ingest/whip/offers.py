@@ -126,6 +126,10 @@ class WhipIngest:
                              links=config.ice.link_headers(name),
                              resume_secret=entry.continuity.secret if entry.continuity else None)
 
+    def has_session(self, session_id: str) -> bool:
+        """Whether that session's guest is still here (not ended, on its own or not)."""
+        return session_id in self._sessions
+
     async def close_session(self, session_id: str) -> bool:
         entry = self._sessions.pop(session_id, None)
         if entry is None:
