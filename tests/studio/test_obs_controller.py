@@ -161,8 +161,8 @@ def test_server_settings_restart_the_server_after_typing_stops(controller: Guest
     for token in ("n", "ne", "new", "newtoken-newtoken"):
         ctl.update_options(ScriptOptions(**{**ctl.options.__dict__, "token": token, "port": new_port}))
         time.sleep(0.1)
-    wait_until(lambda: _get(f"http://127.0.0.1:{new_port}/api/ice-servers?token=newtoken-newtoken") == 200 or None,
-               15, 0.2, "the server on the new port")
+    ice_url = f"http://127.0.0.1:{new_port}/api/ice-servers?token=newtoken-newtoken"
+    wait_until(lambda: _get(ice_url) == 200 or None, 15, 0.2, "the server on the new port")
     assert ctl.guest_link == f"http://127.0.0.1:{new_port}/?token=newtoken-newtoken"
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{old_port}/", timeout=2)
