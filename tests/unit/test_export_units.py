@@ -3,6 +3,7 @@ which file of a guest is used, placement from sidecars, the EDL's channels, the 
 
 from __future__ import annotations
 
+import json
 import struct
 import wave
 from datetime import UTC, datetime, timedelta
@@ -17,6 +18,7 @@ from guestrec.export.edl import timecode, write_edl
 from guestrec.export.layout import AUDIO, VIDEO, plan_layout
 from guestrec.export.model import BROWSER, STUDIO, Lane, Probe, Session, SourceFile
 from guestrec.export.placement import browser_place, studio_place
+from guestrec.uploads.alignment import guest_file_start_utc, studio_start_epoch
 
 STARTED = datetime(2026, 1, 1, 9, 0, 0, tzinfo=UTC)
 
@@ -137,3 +139,16 @@ def test_wav_writer_writes_24_bit_and_becomes_rf64_past_the_limit(tmp_path: Path
     assert data[:4] == b"RF64" and data[12:16] == b"ds64"
     riff, size, frames = struct.unpack("<QQQ", data[20:44])
     assert (riff, size, frames) == (len(data) - 8, 3000, 1000)
+
+
+def test_a_browser_files_start_follows_from_the_studio_files_media_start(tmp_path: Path) -> None:
+    studio = tmp_path / "Ann 2026-01-01 10-00-00.webm"
+    media_start = STARTED + timedelta(seconds=2.5)
+    studio.with_suffix(".json").write_text(json.dumps({"media_start_utc": media_start.isoformat(),
+                                                       "start_utc": STARTED.isoformat()}))
+    start = guest_file_start_utc(studio, {"seconds": -0.25, "method": "audio cross-correlation"})
+    assert start is not None and datetime.fromisoformat(start) == STARTED + timedelta(seconds=2.25)
+    assert guest_file_start_utc(studio, {"method": None}) is None
+    assert guest_file_start_utc(None, {"seconds": 1.0}) is None
+    # The coarse guess of the alignment starts from the media start too.
+    assert studio_start_epoch(studio) == media_start.timestamp()
