@@ -1,0 +1,118 @@
+"""Export of a session where a real browser guest was recorded twice: by the studio and by
+its own page (uploaded). The complete browser file is the one the export uses, and it lands
+where the studio heard the guest: its stem's beeps on the studio file's beeps (within
+20 ms), its clips on the timeline where the measured offsets put them (within a frame).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import wave
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from guestrec.export import export_session
+from guestrec.export.placement import parse_time
+from support.beeps import mono_samples
+from support.cdp import CHROMIUM, Chromium
+from support.guest_server import running_server
+from support.media_probe import audio_samples, beep_times
+from support.timeline_check import clip_starts
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
+]
+
+FPS = 30
+LOOP_S = 6.0
+EVENTS_S = (0.4, 1.3, 2.9, 3.6, 5.1)  # irregular: no shift by a period also matches
+BEEP_S = 0.1
+
+
+def fake_capture(folder: Path) -> list[str]:
+    """Chromium's fake camera and microphone: flashes and beeps at EVENTS_S, looped."""
+    width, height = 320, 240
+    y4m = folder / "flash.y4m"
+    with open(y4m, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
+        chroma = np.full(width * height // 2, 128, np.uint8).tobytes()
+        for index in range(int(LOOP_S * FPS)):
+            lit = any(e <= index / FPS < e + BEEP_S for e in EVENTS_S)
+            f.write(b"FRAME\n" + np.full(width * height, 235 if lit else 16, np.uint8).tobytes() + chroma)
+    wav = folder / "beep.wav"
+    t = np.arange(int(LOOP_S * 48_000)) / 48_000
+    lit = np.zeros_like(t, dtype=bool)
+    for e in EVENTS_S:
+        lit |= (t >= e) & (t < e + BEEP_S)
+    tone = (0.6 * np.sin(2 * np.pi * 880 * t) * lit * 32767).astype(np.int16)
+    with wave.open(str(wav), "wb") as w:
+        w.setnchannels(2)
+        w.setsampwidth(2)
+        w.setframerate(48_000)
+        w.writeframes(np.repeat(tone, 2).tobytes())
+    return [f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
+
+
+def nearest_offsets(found: list[float], expected: list[float], within: float = 0.2) -> list[float]:
+    pairs = []
+    for t in found:
+        near = min(expected, key=lambda e: abs(e - t), default=None)
+        if near is not None and abs(near - t) <= within:
+            pairs.append(t - near)
+    return pairs
+
+
+def test_the_browsers_file_is_exported_where_the_studio_heard_the_guest(tmp_path: Path) -> None:
+    out = tmp_path / "rec"
+    flags = fake_capture(tmp_path)
+
+    async def scenario() -> None:
+        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
+            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
+                page = await browser.open(f"{server.base}/?name=Ann&token={server.token}")
+                await page.wait_for("window.guestState.media", 15)
+                await page.evaluate("document.getElementById('join').click()")
+                await page.wait_for("window.guestRecorderState.recording", 30)
+                await asyncio.sleep(9)
+                await page.evaluate("document.getElementById('hangup').click()")
+                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
+
+    asyncio.run(asyncio.wait_for(scenario(), 150))
+    (folder,) = out.glob("Session *")
+    manifest = json.loads((folder / "session.json").read_text())
+    assert manifest["ended"], manifest
+    result = export_session(folder, ["otio", "stems"])
+
+    (lane,) = result.session.lanes
+    (used,) = lane.files
+    assert used.path.name.endswith(".guest.webm") and "complete" in lane.reason
+    side = json.loads(used.path.with_suffix(".json").read_text())
+    offset = side["studio_offset"]
+    studio = folder / offset["studio_file"]
+    studio_side = json.loads(studio.with_suffix(".json").read_text())
+    started = parse_time(manifest["started"])
+    studio_place = (datetime.fromisoformat(studio_side["media_start_utc"]) - started).total_seconds()
+    (entry,) = [f for f in manifest["files"] if f["file"] == used.path.name]
+    assert abs(entry["media_start_seconds"] - (studio_place + offset["seconds"])) < 0.002
+
+    # The stem made from the browser's file beeps where the studio's file beeped.
+    s_start, s_audio = audio_samples(studio)
+    heard = [studio_place + t for t in beep_times(s_start, s_audio)]
+    rate, stem = mono_samples(result.folder / "stems" / "Ann.wav")
+    in_stem = beep_times(0.0, stem) if rate == 48_000 else []
+    misses = nearest_offsets(in_stem, heard)
+    print(f"offset {offset['seconds'] * 1000:.1f} ms ({offset['method']}), picture "
+          f"{offset.get('video_seconds', 0) * 1000:.1f} ms; stem minus studio beeps (ms): "
+          f"{[round(m * 1000, 1) for m in misses]}")
+    assert len(misses) >= 5
+    assert max(abs(m) for m in misses) <= 0.020, misses
+
+    starts = clip_starts(result.folder / "session.otio", FPS)
+    video_place = studio_place + offset.get("video_seconds", offset["seconds"])
+    assert abs(starts[("audio", used.path.name)][0] - (studio_place + offset["seconds"])) <= 1 / FPS
+    assert abs(starts[("video", used.path.name)][0] - video_place) <= 1 / FPS
