@@ -238,3 +238,13 @@ def test_a_guest_name_is_made_safe_for_its_stem(tmp_path: Path) -> None:
     (stem,) = (result.folder / "stems").iterdir()
     assert stem.name == "CON_Ann_é.wav"
     assert "../CON: Ann/é" in (result.folder / "README.txt").read_text()
+
+
+def test_a_session_without_pictures_exports_sound_tracks_only(tmp_path: Path) -> None:
+    guests = [GuestSpec("Ann", 0.5, 5, video=False), GuestSpec("Bob", 2.0, 5, video=False)]
+    result = export_session(make_session(tmp_path, guests), ["otio", "xml", "fcpxml", "edl"])
+    expected = {("audio", "Ann 2026-01-01 10-00-00.webm"): [0.5],
+                ("audio", "Bob 2026-01-01 10-00-00.webm"): [2.0]}
+    for name in ("session.otio", "session.xml", "session.fcpxml", "session.edl"):
+        # FCPXML hangs the sound on an empty picture track spanning the session.
+        assert clip_starts(result.folder / name) == expected, name
