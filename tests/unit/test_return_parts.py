@@ -144,3 +144,14 @@ def test_return_settings_refuse_an_unknown_video_mode() -> None:
     assert not ReturnSettings(audio=False, video="off").enabled
     with pytest.raises(ReturnSettingsError, match="grid"):
         ReturnSettings(video="program")
+
+
+def test_engine_refuses_return_settings_it_cannot_use(tmp_path: Path) -> None:
+    from guestrec.server.engine import Engine, EngineError, EngineSettings
+
+    with pytest.raises(EngineError, match="return video must be one of off, grid"):
+        Engine(EngineSettings(out_dir=tmp_path, return_video="program"))
+    with pytest.raises(EngineError, match=r"missing\.wav is not a file"):
+        Engine(EngineSettings(out_dir=tmp_path, studio_audio=tmp_path / "missing.wav"))
+    engine = Engine(EngineSettings(out_dir=tmp_path, return_audio=False, return_video="off"))
+    assert not engine.settings.returns().enabled
