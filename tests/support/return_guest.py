@@ -10,7 +10,8 @@
 
 `kinds_without_track=("audio",)` adds a sendrecv section that sends nothing (a guest
 whose microphone gives nothing still asks to hear). `direction="sendonly"` makes it
-an ordinary publisher.
+an ordinary publisher. `decode_video=False` receives the studio's picture (packets,
+RTCP) without decoding it: many guests in one process cost less.
 """
 
 from __future__ import annotations
@@ -29,12 +30,14 @@ from support.whip_client import WhipClient
 class ReturnGuest(WhipClient):
     def __init__(
         self, url: str, token: str, tracks: Iterable[MediaStreamTrack], *,
-        direction: str = "sendrecv", kinds_without_track: Iterable[str] = (), **kwargs,
+        direction: str = "sendrecv", kinds_without_track: Iterable[str] = (),
+        decode_video: bool = True, **kwargs,
     ) -> None:
         super().__init__(url, token, tracks=[], data_channel=kwargs.pop("data_channel", False), **kwargs)
         self.own_tracks = list(tracks)
         self.direction = direction
         self.kinds_without_track = list(kinds_without_track)
+        self.decode_video = decode_video
         self.heard: list[tuple[float, np.ndarray]] = []
         self.seen: list[tuple[float, int, int]] = []
         self.keyframes = 0
@@ -51,7 +54,16 @@ class ReturnGuest(WhipClient):
         for transceiver in self.pc.getTransceivers():
             if transceiver.kind == "video":
                 self._count_keyframes(transceiver.receiver)
+                if not self.decode_video:
+                    self._skip_decoding(transceiver.receiver)
         return await super().publish()
+
+    @staticmethod
+    def _skip_decoding(receiver) -> None:
+        queue = receiver._RTCRtpReceiver__decoder_queue
+        put = queue.put
+        # Encoded frames are dropped; the None that stops aiortc's decoder thread is not.
+        queue.put = lambda item: put(item) if item is None else None
 
     def _count_keyframes(self, receiver) -> None:
         # aiortc's libvpx decoder does not flag keyframes: look at each complete encoded

@@ -155,3 +155,21 @@ def test_engine_refuses_return_settings_it_cannot_use(tmp_path: Path) -> None:
         Engine(EngineSettings(out_dir=tmp_path, studio_audio=tmp_path / "missing.wav"))
     engine = Engine(EngineSettings(out_dir=tmp_path, return_audio=False, return_video="off"))
     assert not engine.settings.returns().enabled
+
+
+def test_the_grid_slows_down_while_recordings_fall_behind_and_recovers() -> None:
+    from guestrec.conversation.video_easing import CALM_CHECKS, RATES, VideoEasing
+
+    lag = {"now": 0.0}
+    rates: list[int] = []
+    easing = VideoEasing(lambda: lag["now"], rates.append)
+    easing.check()
+    assert rates == [] and easing.fps == RATES[0]
+    lag["now"] = 1.5
+    for _ in range(len(RATES) + 2):
+        easing.check()
+    assert rates == list(RATES[1:]) and easing.fps == RATES[-1]
+    lag["now"] = 0.1
+    for _ in range(CALM_CHECKS * len(RATES)):
+        easing.check()
+    assert easing.fps == RATES[0] and rates[-1] == RATES[0]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import av
@@ -44,6 +45,7 @@ from .shared_video_encoder import SharedVideoEncoder
 from .shared_video_track import SharedVideoTrack
 from .studio_feed import StudioFeed
 from .tick_clock import TickClock
+from .video_easing import VideoEasing
 from .voice_tap import VoiceTap
 
 log = logging.getLogger(__name__)
@@ -68,9 +70,16 @@ class Talkback:
         self._feed.mixer.remove_input(self.key)
 
 
+LOAD_CHECK_SECONDS = 1.0
+
+
 class ReturnFeed:
-    def __init__(self, settings: ReturnSettings) -> None:
+    def __init__(self, settings: ReturnSettings, recording_lag: Callable[[], float] | None = None) -> None:
+        """`recording_lag`: how far behind live the recordings are (s); the grid yields to them."""
         self.settings = settings
+        self._recording_lag = recording_lag
+        self._easing: VideoEasing | None = None
+        self._load_task: asyncio.Task | None = None
         self.mixer = MixMinus()
         self.grid = GridVideo()
         self._clock = TickClock(self._tick)
@@ -187,6 +196,22 @@ class ReturnFeed:
         if not connection.closed and connection.video is not None and self._video is not None:
             self._video.subscribe(connection.video)
             connection.video.set_paused(self.mixer.held(connection.name))
+            if self._recording_lag is not None and (self._load_task is None or self._load_task.done()):
+                self._load_task = asyncio.ensure_future(self._watch_load())
+
+    async def _watch_load(self) -> None:
+        """While anyone watches the grid, its rate follows how well recordings keep up."""
+        video = self._video
+        if video is None or self._recording_lag is None:
+            return
+        if self._easing is None:
+            self._easing = VideoEasing(self._recording_lag, video.set_fps)
+        while self._video is video and video.watchers:
+            await asyncio.sleep(LOAD_CHECK_SECONDS)
+            try:
+                self._easing.check()
+            except Exception:  # the grid keeps its rate; the recordings are untouched
+                log.exception("return video: checking the recordings' lag failed")
 
     def _disconnect(self, connection: ReturnConnection) -> None:
         if connection.closed:
@@ -271,6 +296,7 @@ class ReturnFeed:
             "video_frames_encoded": video.frames_encoded if video else 0,
             "video_keyframes": video.keyframes if video else 0,
             "video_frames_skipped": video.frames_skipped if video else 0,
+            "video_fps": video.fps if video else 0,
             "video_cpu_seconds": round(video.encode_seconds, 4) if video else 0.0,
             "grid": self.grid.shown(),
         }
@@ -286,6 +312,8 @@ class ReturnFeed:
 
     async def close(self) -> None:
         self._clock.stop()
+        if self._load_task is not None:
+            self._load_task.cancel()
         for connection in list(self._connections):
             self._disconnect(connection)
         if self._video is not None:

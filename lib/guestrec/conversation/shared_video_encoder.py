@@ -80,6 +80,10 @@ class SharedVideoEncoder:
     def watchers(self) -> int:
         return len(self._watchers)
 
+    def set_fps(self, fps: int) -> None:
+        """Thread-safe: pictures a second from the next one on (the bitrate stays)."""
+        self.fps = max(1, int(fps))
+
     def request_keyframe(self) -> None:
         """Thread-safe: the next picture (or the first allowed one) is a keyframe."""
         self._keyframe_wanted = True
@@ -103,13 +107,13 @@ class SharedVideoEncoder:
     # -- in the encoder's thread ---------------------------------------------------
 
     def _run(self) -> None:
-        interval = 1.0 / self.fps
         origin = next_at = time.monotonic()
         while not self._stop.is_set():
             if not self._watching.is_set():
                 self._watching.wait()
                 next_at = time.monotonic()
                 continue
+            interval = 1.0 / self.fps
             now = time.monotonic()
             if now < next_at:
                 self._stop.wait(next_at - now)

@@ -354,7 +354,7 @@ class Engine:
             )
 
         try:
-            self._returns = ReturnFeed(self._settings.returns())
+            self._returns = ReturnFeed(self._settings.returns(), recording_lag=self._recording_lag)
         except StudioFeedError as exc:
             raise EngineError(str(exc)) from None
         self._roster = GuestRoster(config, sink_factory=self._guest_sink,
@@ -370,6 +370,14 @@ class Engine:
         self._roster.recover_uploads(Path(self._settings.out_dir))
         await self._start_server()
         await self._restart_vdo()
+
+    def _recording_lag(self) -> float:
+        """How far the furthest-behind studio recording is from live, in seconds."""
+        roster = self._roster
+        if roster is None:
+            return 0.0
+        return max((float(s.get("recording_lag_seconds") or 0.0) for s in roster.guest_statuses()),
+                   default=0.0)
 
     def _guest_sink(self, name: str) -> GuestSink | None:
         """A guest's sink: its OBS source (if any), the return feed's input and its
