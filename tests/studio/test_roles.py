@@ -295,3 +295,29 @@ def test_the_key_and_invites_never_reach_a_log_line(tmp_path: Path) -> None:
     assert any(key[:3] + "…" in line for line in lines)
     assert not [line for line in lines if made["token"] in line]
     assert "Traceback" not in output
+
+
+def test_the_control_page_is_served_under_its_own_csp_without_the_key(tmp_path: Path) -> None:
+    async def scenario() -> dict:
+        async with running_server(tmp_path) as server, aiohttp.ClientSession() as http:
+            out = {}
+            for path in ("/control", "/control/control.js", "/control/control_api.js",
+                         "/control/control.css", "/control/nope.js", "/control/..%2Fweb_app.py"):
+                async with http.get(server.base + path, allow_redirects=False) as resp:
+                    out[path] = (resp.status, dict(resp.headers), await resp.text())
+            async with http.get(server.base + "/control/", allow_redirects=False) as resp:
+                out["/control/"] = (resp.status, dict(resp.headers), "")
+            return out
+
+    out = run(scenario())
+    status, headers, body = out["/control"]
+    assert status == 200 and headers["Content-Type"].startswith("text/html")
+    assert headers["Referrer-Policy"] == "no-referrer" and headers["Cache-Control"] == "no-store"
+    csp = headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "img-src 'self' blob:" in csp and "*" not in csp
+    assert 'src="control/control.js"' in body and "key" not in body.split("<body>")[0].lower()
+    for name in ("/control/control.js", "/control/control_api.js"):
+        assert out[name][0] == 200 and out[name][1]["Content-Type"].startswith("text/javascript")
+    assert out["/control/control.css"][1]["Content-Type"].startswith("text/css")
+    assert out["/control/nope.js"][0] == 404 and out["/control/..%2Fweb_app.py"][0] in (403, 404)
+    assert out["/control/"][0] == 302 and out["/control/"][1]["Location"] == "/control"

@@ -20,6 +20,11 @@ export function readGuestLink(loc, storage, hist) {
 }
 
 export function friendlyRefusal(status, reason) {
+  // A link the studio knows but will not take now (an invite revoked, expired or in use
+  // elsewhere): the studio's own words.
+  if ((status === 403 || status === 409) && reason) {
+    return reason + (status === 403 ? " Ask the studio for a new link." : "");
+  }
   if (status === 401 || status === 403) {
     return "This link does not let you in (its token is wrong or old). Ask the studio for a new link.";
   }

@@ -19,8 +19,7 @@ from ..common.access import SHARED_PASS, AccessRefused, GuestGate, GuestPass
 from .invites import Invite, Invites
 
 INVITE_PREFIX = "invite:"
-INVITE_ONLY = ("This studio lets guests in through their own invite links only. "
-               "Ask the studio for yours.")
+INVITE_ONLY = "This studio lets guests in through their own invite links only."
 REVOKED = "This invite link was withdrawn by the studio."
 EXPIRED = "This invite link has expired."
 

@@ -162,6 +162,10 @@ test("busy waits: only 503 with a positive Retry-After, capped, a limited number
 
 test("refusals say what to do, without HTTP words", () => {
   assert.match(friendlyRefusal(403, "x"), /Ask the studio for a new link/);
+  assert.equal(friendlyRefusal(403, "This invite link has expired."),
+    "This invite link has expired. Ask the studio for a new link.");
+  assert.match(friendlyRefusal(403, ""), /token is wrong or old/);
+  assert.equal(friendlyRefusal(409, "In use elsewhere."), "In use elsewhere.");
   assert.match(friendlyRefusal(400, "x"), /another browser/);
   assert.equal(friendlyRefusal(500, "disk full"), "The studio could not let you in (disk full). Try again in a moment.");
   assert.equal(friendlyRefusal(502, ""), "The studio could not let you in. Try again in a moment.");
