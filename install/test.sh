@@ -41,8 +41,10 @@ else
 fi
 
 if [ "$fast" -eq 1 ]; then
-  step "pytest tests/unit"
-  exec "$VENV_DIR/bin/python" -m pytest -q -ra tests/unit "$@"
+  # Two workers, each test file on one (a file's module fixtures, e.g. the benchmark runs,
+  # are made once): most of these tests wait on sockets and timers, not on the CPU.
+  step "pytest tests/unit (2 workers)"
+  exec "$VENV_DIR/bin/python" -m pytest -q -ra -n 2 --dist loadfile tests/unit "$@"
 fi
 step "pytest tests"
 exec "$VENV_DIR/bin/python" -m pytest -q -ra tests "$@"
