@@ -80,7 +80,7 @@ class GuestUpload:
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
     # Told once the recording is closed (finalized, failed or empty), e.g. so that its
     # session folder stays open until then.
-    on_closed: Callable[["GuestUpload"], None] | None = field(default=None, repr=False)
+    on_closed: Callable[[GuestUpload], None] | None = field(default=None, repr=False)
     fresh: InitVar[bool] = True
 
     def __post_init__(self, fresh: bool) -> None:
@@ -158,9 +158,11 @@ class GuestUpload:
                 await asyncio.to_thread(self._truncate, self.size)
                 if exc.errno == errno.ENOSPC:
                     self.error = "the studio's disk is full"
-                    raise UploadRefused(507, "the studio's disk is full; the piece was not kept", self.size) from None
+                    raise UploadRefused(
+                        507, "the studio's disk is full; the piece was not kept", self.size) from None
                 self.error = f"cannot write: {exc.strerror or exc}"
-                raise UploadRefused(500, f"the studio cannot write this file: {exc.strerror or exc}", self.size) from None
+                raise UploadRefused(
+                    500, f"the studio cannot write this file: {exc.strerror or exc}", self.size) from None
             self.size = end
             self.error = None
             return self.size
@@ -207,7 +209,7 @@ class GuestUpload:
             if self.on_closed is not None:
                 try:
                     self.on_closed(self)
-                except Exception:  # noqa: BLE001 - the file is closed all the same
+                except Exception:
                     log.exception("after closing %s", self.part.name)
 
     async def _close(self, outcome: str, reason: str | None) -> Path | None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+from ...common.background import spawn
 from ...common.interfaces import OfferRejected
 from ...core import Guest, GuestControl, GuestRoster
 from ...core.end_reasons import LOST, STUDIO_HUNG_UP
@@ -82,7 +83,7 @@ class RoomFollower:
         if guest is not None:
             if reason.startswith("Janus went away"):
                 guest.fail(reason, unless_failed=True)
-            asyncio.ensure_future(self.roster.finish(guest, reason))
+            spawn(self.roster.finish(guest, reason))
 
     def connection_changed(self, problem: str | None) -> None:
         pass  # the watcher logs it; the engine reads watcher.problem
@@ -161,7 +162,7 @@ class RoomFollower:
         if self._handles.get(publisher.feed) is handle:
             del self._handles[publisher.feed]
         if handle.session.lost is None:
-            asyncio.ensure_future(handle.detach())
+            spawn(handle.detach())
         if reason in LOST and guest.continuity is not None:
             self._resume[publisher.feed] = (guest.name, guest.continuity.secret)
         if reason == STUDIO_HUNG_UP:

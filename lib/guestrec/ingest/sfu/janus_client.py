@@ -53,7 +53,7 @@ def _transaction() -> str:
 class JanusHandle:
     """One attached plugin handle."""
 
-    def __init__(self, session: "JanusSession", handle_id: int) -> None:
+    def __init__(self, session: JanusSession, handle_id: int) -> None:
         self.session = session
         self.id = handle_id
         # Unsolicited plugin events: (plugin data, jsep or None).
@@ -87,7 +87,7 @@ class JanusHandle:
                     self.on_event(data, message.get("jsep"))
             elif self.on_core_event is not None:
                 self.on_core_event(message)
-        except Exception:  # noqa: BLE001 - one listener's bug must not stop the poll
+        except Exception:
             log.exception("handling a Janus event failed")
 
 
@@ -129,7 +129,7 @@ class JanusSession:
         if self.lost is None and self.id is not None and self._http is not None:
             try:
                 await self._post(f"{self.url}/{self.id}", {"janus": "destroy"}, 3)
-            except (JanusError, asyncio.TimeoutError):
+            except (TimeoutError, JanusError):
                 pass
         self.lost = self.lost or "closed"
         for task in self._tasks:
@@ -156,7 +156,7 @@ class JanusSession:
             if reply.get("janus") != "ack":
                 return reply
             return await asyncio.wait_for(asyncio.shield(waiter), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise JanusError(f"Janus did not answer {message.get('janus')} in {timeout:.0f} s") from None
         finally:
             self._waiting.pop(transaction, None)
@@ -172,7 +172,7 @@ class JanusSession:
                 reply = await resp.json(content_type=None)
         except (aiohttp.ClientError, ValueError) as exc:
             raise JanusGone(f"Janus at {self.url} cannot be reached: {exc}") from None
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise JanusError(f"Janus did not answer {message.get('janus')} in {timeout:.0f} s") from None
         return self._check(reply)
 
@@ -209,7 +209,7 @@ class JanusSession:
             except JanusGone as exc:
                 self.lose(str(exc))
                 return
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+            except (TimeoutError, aiohttp.ClientError, ValueError) as exc:
                 # A blip on the way is survived (Janus keeps a session 60 s); a Janus that
                 # stays unreachable, or comes back without our session (458), is not.
                 failures += 1
@@ -265,7 +265,7 @@ class JanusSession:
         if self.on_lost is not None:
             try:
                 self.on_lost(reason)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.exception("on_lost failed")
 
     def _fail_waiting(self, exc: JanusError) -> None:

@@ -15,7 +15,6 @@ links are made again.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import logging
 import secrets
@@ -23,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from ...common.background import spawn
 from .janus_client import JanusError, JanusSession
 from .videoroom import Publisher, request_once
 from .watcher import WATCHER_DISPLAY, RoomWatcher
@@ -61,7 +61,7 @@ def _request(session: JanusSession | None, body: dict[str, Any]) -> Any:
 class _TargetListener:
     """The target's watcher only tells the link when the target comes and goes."""
 
-    def __init__(self, link: "RoomLink") -> None:
+    def __init__(self, link: RoomLink) -> None:
         self.link = link
 
     def publisher_added(self, publisher: Publisher) -> None:
@@ -96,20 +96,20 @@ class RoomLink:
 
     def publisher_added(self, publisher: Publisher) -> None:
         if not publisher.display.startswith(WATCHER_DISPLAY):
-            asyncio.ensure_future(self._link(publisher))
+            spawn(self._link(publisher))
 
     def publisher_removed(self, feed: int, reason: str) -> None:
-        asyncio.ensure_future(self._unlink(feed))
+        spawn(self._unlink(feed))
 
     def connection_changed(self, problem: str | None) -> None:
         if problem is not None:
             # The source's remotizations died with it; the target's copies must go too.
             for feed in list(self.linked):
-                asyncio.ensure_future(self._unlink(feed))
+                spawn(self._unlink(feed))
 
     def target_changed(self, problem: str | None) -> None:
         if problem is None:  # (back) up: link every publisher the source has, afresh
-            asyncio.ensure_future(self._relink_all())
+            spawn(self._relink_all())
 
     async def _relink_all(self) -> None:
         for feed in list(self.linked):

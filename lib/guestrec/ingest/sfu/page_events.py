@@ -88,12 +88,12 @@ class PageEvents:
             while True:
                 try:
                     item = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     await response.write(b": still here\n\n")
                     continue
                 if item is None:
                     break
-                await response.write(f"data: {json.dumps(item)}\n\n".encode("utf-8"))
+                await response.write(f"data: {json.dumps(item)}\n\n".encode())
         except ConnectionResetError:
             pass  # the page went away
         finally:

@@ -22,7 +22,7 @@ class Shard:
     count: int
 
     @classmethod
-    def parse(cls, text: str) -> "Shard":
+    def parse(cls, text: str) -> Shard:
         """"I/N" with 1 <= I <= N."""
         left, slash, right = text.partition("/")
         if not slash or not left.strip().isdigit() or not right.strip().isdigit():

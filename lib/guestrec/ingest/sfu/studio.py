@@ -19,6 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ...common.background import spawn
 from ...common.interfaces import OfferRejected, SessionAnswer
 from ...core import GuestRoster
 from ...core.continuity import new_secret
@@ -85,7 +86,7 @@ class SfuStudio:
             # One of our own guests left the room while its WHIP session was still ours
             # (a DELETE or a hang-up ends the session first): its connection dropped.
             reason = CONNECTION_FAILED
-            asyncio.ensure_future(self._end(sid, reason))
+            spawn(self._end(sid, reason))
         self.follower.publisher_removed(feed, reason)
 
     def connection_changed(self, problem: str | None) -> None:
@@ -94,7 +95,7 @@ class SfuStudio:
         for sid, session in list(self._sessions.items()):
             session.events.send_error(JANUS_LOST_TEXT)
             session.relay = None  # its handle died with the Janus session
-            asyncio.ensure_future(self._end(sid, problem))
+            spawn(self._end(sid, problem))
 
     # -- SessionHost --------------------------------------------------------------
 
@@ -191,7 +192,7 @@ class SfuStudio:
         # Our own guest leaves the room too (its page was told and closes on its own).
         sid = self._by_feed.get(publisher.feed)
         if sid is not None:
-            asyncio.ensure_future(self._end(sid, STUDIO_HUNG_UP))
+            spawn(self._end(sid, STUDIO_HUNG_UP))
 
     def _relay_event(self, sid: str, message: dict[str, Any]) -> None:
         if message.get("janus") in ("hangup", "detached"):
@@ -200,7 +201,7 @@ class SfuStudio:
             session = self._sessions.get(sid)
             log.info("guest %r's connection to the media server ended (%s)", session.name if session else sid,
                      message.get("reason", message.get("janus")))
-            asyncio.ensure_future(self._end(sid, CONNECTION_FAILED))
+            spawn(self._end(sid, CONNECTION_FAILED))
 
     async def _end(self, sid: str, reason: str) -> None:
         session = self._sessions.pop(sid, None)

@@ -77,7 +77,7 @@ class PublisherRelay:
 
     @classmethod
     async def publish(cls, session: JanusSession, room: int, display: str, offer_sdp: str,
-                      on_joined: Callable[[int], None] | None = None) -> "PublisherRelay":
+                      on_joined: Callable[[int], None] | None = None) -> PublisherRelay:
         """Join as `display` and publish the offer. `on_joined(feed)` is called before the
         offer goes out, so the feed is known before anyone is told it publishes."""
         handle = await session.attach(PLUGIN)

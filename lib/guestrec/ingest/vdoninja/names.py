@@ -70,7 +70,7 @@ class RoomKeys:
     token: str = ""
 
     @classmethod
-    def make(cls, room: str, password: str | bool | None = None, salt: str = DEFAULT_SALT) -> "RoomKeys":
+    def make(cls, room: str, password: str | bool | None = None, salt: str = DEFAULT_SALT) -> RoomKeys:
         return cls(room=room_name(room), password=room_password(password), salt=salt)
 
     @property

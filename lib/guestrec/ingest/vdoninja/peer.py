@@ -22,6 +22,7 @@ from typing import Any
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
+from ...common.background import spawn
 from ...common.interfaces import OfferRejected
 from ...common.plan import RecordPlan
 from ...core import ControlRefused, Guest, GuestRoster
@@ -72,7 +73,7 @@ class RoomPeer:
         director: bool = False,
         resume_secret: str | None = None,
         wire_stream: str | None = None,
-        on_gone: Callable[["RoomPeer"], None] | None = None,
+        on_gone: Callable[[RoomPeer], None] | None = None,
     ) -> None:
         self.uuid = uuid
         self.stream_id = stream_id
@@ -121,7 +122,8 @@ class RoomPeer:
             if not text:
                 continue  # end of candidates
             try:
-                candidate = candidate_from_sdp(text.split(":", 1)[1] if text.startswith("candidate:") else text)
+                body = text.split(":", 1)[1] if text.startswith("candidate:") else text
+                candidate = candidate_from_sdp(body)
             except (ValueError, IndexError):
                 log.debug("guest %r: unreadable candidate %.80r", self.name, text)
                 continue
@@ -131,7 +133,7 @@ class RoomPeer:
             candidate.sdpMLineIndex = item.get("sdpMLineIndex")
             try:
                 await self.pc.addIceCandidate(candidate)
-            except Exception:  # noqa: BLE001 - one bad candidate is not fatal
+            except Exception:
                 log.debug("guest %r: candidate refused", self.name, exc_info=True)
 
     # -- the data channel -----------------------------------------------------
@@ -140,9 +142,9 @@ class RoomPeer:
         if channel.label != CHANNEL_LABEL and self.channel is not None:
             return
         self.channel = channel
-        channel.on("message", lambda data: asyncio.ensure_future(self._on_channel_message(data)))
+        channel.on("message", lambda data: spawn(self._on_channel_message(data)))
         loop = asyncio.get_running_loop()
-        self._info_timer = loop.call_later(INFO_WAIT_S, lambda: asyncio.ensure_future(self._admit()))
+        self._info_timer = loop.call_later(INFO_WAIT_S, lambda: spawn(self._admit()))
         if self._on_open is not None:
             self._on_open()
 
@@ -152,7 +154,7 @@ class RoomPeer:
             return False
         try:
             channel.send(json.dumps(seal(message, self.keys.key)))
-        except Exception:  # noqa: BLE001 - a closing channel is not worth more
+        except Exception:
             log.debug("sending to %r failed", self.name, exc_info=True)
             return False
         return True
@@ -170,7 +172,7 @@ class RoomPeer:
         async with self._in_order:
             try:
                 await self._handle(message)
-            except Exception:  # noqa: BLE001 - one odd message must not end the guest
+            except Exception:
                 log.exception("guest %r: handling %s failed", self.name, sorted(message)[:6])
 
     async def _handle(self, message: dict[str, Any]) -> None:
@@ -206,7 +208,7 @@ class RoomPeer:
             config = self.roster.current_config()
         except OfferRejected as exc:  # too many guests, or settings that take none
             log.warning("guest stream %s not taken: %s", self.stream_id, exc.reason)
-            asyncio.ensure_future(self.close(exc.reason))
+            spawn(self.close(exc.reason))
             return
         name = await self.roster.claim_name(self.label or self.stream_id, self.resume_secret)
         if self.guest is not None or self.gone:  # settled while the name was claimed

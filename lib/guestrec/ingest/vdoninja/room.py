@@ -14,6 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
+from ...common.background import spawn
 from ...common.interfaces import OfferRejected
 from ...core import GuestRoster
 from ...core.end_reasons import LOST, RECONNECTED
@@ -99,7 +100,7 @@ class VdoRoom:
         elif event.kind == "left" and event.sender:
             link = self.links.get(event.sender)
             if link is not None:
-                asyncio.ensure_future(self._left(link))
+                spawn(self._left(link))
         elif event.kind == "error":
             await self._server_error(str(event.message.get("error")))
 
@@ -131,7 +132,7 @@ class VdoRoom:
 
     def _error(self, text: str) -> None:
         log.warning("VDO.Ninja room %s: %s", self.keys.room, text)
-        self.errors = (self.errors + [text])[-10:]
+        self.errors = [*self.errors, text][-10:]
 
     def _wants(self, wire_stream: str | None) -> bool:
         if not self._wanted:
@@ -196,7 +197,7 @@ class VdoRoom:
         if link.end_reason in LOST and link.wire_stream:
             # As VDO.Ninja's own viewers do: ask again. A guest still in the room offers a
             # new connection, which takes up its held name and take.
-            asyncio.ensure_future(self._ask_again(link.uuid, link.wire_stream))
+            spawn(self._ask_again(link.uuid, link.wire_stream))
 
     async def _ask_again(self, uuid: str, wire_stream: str) -> None:
         await asyncio.sleep(ASK_AGAIN_S)

@@ -101,7 +101,7 @@ class SignalingSocket:
         if self._on_state is not None:
             try:
                 self._on_state(state)
-            except Exception:  # noqa: BLE001 - a listener's bug must not stop signaling
+            except Exception:
                 log.exception("signaling state listener failed")
 
     async def _run(self) -> None:
@@ -126,14 +126,14 @@ class SignalingSocket:
                         self.last_error = "the handshake server closed the connection"
                 except asyncio.CancelledError:
                     raise
-                except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, aiohttp.ClientError, OSError) as exc:
                     self.last_error = f"cannot reach the handshake server: {exc}"
                 finally:
                     self._ws = None
                 if self._closing:
                     break
                 log.warning("%s; retrying in %.1f s", self.last_error, delay)
-                self.waits = (self.waits + [delay])[-8:]
+                self.waits = [*self.waits, delay][-8:]
                 self._set_state("retrying")
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_S)
@@ -151,5 +151,5 @@ class SignalingSocket:
                 continue
             try:
                 await self._on_message(message)
-            except Exception:  # noqa: BLE001 - one odd message must not drop the socket
+            except Exception:
                 log.exception("handling a handshake message failed: %.200r", message)
