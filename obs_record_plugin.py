@@ -122,6 +122,10 @@ def script_description():
     link = state.controller.guest_link if state.controller else ""
     if link:
         text += f'<br><br>Guest link: <a href="{html.escape(link)}">{html.escape(link)}</a>'
+    control = state.controller.control_link if state.controller else ""
+    if control:
+        text += (f'<br>Control room: <a href="{html.escape(control)}">{html.escape(control)}</a> '
+                 "(add it as a Custom Browser Dock: Docks &gt; Custom Browser Docks)")
     if state.controller and state.controller.last_error:
         text += f"<br><b>Error:</b> {html.escape(state.controller.last_error)}"
     return text
@@ -144,9 +148,11 @@ def script_load(settings):
     state.shut_down = False
     state.settings = settings
     state.log_handler = route_package_logs_to_obs(user_sink=log)
-    if not obs.obs_data_get_string(settings, "token"):
-        # Made once and saved with the script's settings, so the guest link stays the same.
-        obs.obs_data_set_string(settings, "token", secrets.token_urlsafe(16))
+    for name in ("token", "operator_key"):
+        if not obs.obs_data_get_string(settings, name):
+            # Made once and saved with the script's settings: the guest link and the
+            # control room's link (a dock's address) stay the same.
+            obs.obs_data_set_string(settings, name, secrets.token_urlsafe(16))
     if not state.default_out_dir:
         state.default_out_dir = obs_record_folder()
     settle_settings(settings)

@@ -24,11 +24,12 @@ pytestmark = [pytest.mark.obs]
 TOOLS = ("xdotool", "import", "tesseract")
 # Every label and button of the panel in the video mode, and of a guest source, whole.
 SCRIPT_PANEL_TEXTS = (
-    "Guest link", "Guests (at", "1 recording, 0 live, not recording", "Refresh status",
+    "Guest link", "Control room", "Custom Browser Dock", "Guests (at",
+    "1 recording, 0 live, not recording", "Refresh status",
     "Start all guest recordings", "Stop all guest recordings", "Open recordings folder",
-    "A guest's own link", "Make guest link", "Recording", "Video + audio", "Video bitrate",
+    "A guest's own link", "Make guest link", "Invites only", "Recording", "Video + audio", "Video bitrate",
     "1000 kbps", "Video codec", "When a guest joins", "Folder", "Browse",
-    "Add guests to the current scene", "Server", "Address", "Port", "Token", "ICE servers",
+    "Add guests to the current scene", "Server", "Address", "Port", "Token", "Operator key", "ICE servers",
     "TURN secret", "Certificate", "Private key", "VDO.Ninja room", "Link", "Room", "Password",
     "Streams", "Director mode",
 )
@@ -121,7 +122,7 @@ def test_scripts_dialog_and_guest_properties_fit(tmp_path: Path) -> None:
         scripts = open_scripts_dialog(screen)
         assert screen.size(scripts) == (775, 492)  # OBS 29's default: what this panel is made for
         time.sleep(1)
-        shots = screen.scroll_shots(scripts, "scripts-dialog", wheel_at=(462, 300), shots=8)
+        shots = screen.scroll_shots(scripts, "scripts-dialog", wheel_at=(462, 300), shots=10)
         text = words(" ".join(screen.read(shot) for shot in shots))
         for label in SCRIPT_PANEL_TEXTS:
             assert label in text, (label, text)

@@ -71,6 +71,10 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert settings["start_recording"] == "join" and settings["video_kbps"] == 900
         assert not {"bitrate_kbps", "auto_record", "follow_obs_recording"} & set(settings)
         assert settings["guest_link"] == link and script["guest_link"] == "Guest link"
+        control = f"{h.base_url}/control#key={h.operator_key}"
+        assert settings["control_link"] == control and script["control_link"] == "Control room"
+        assert control in first["description"] and "Custom Browser Docks" in script["control_help"]
+        assert script["operator_key"] == "Operator key" and script["invite_only"] == "Invites only"
         assert "No guests yet." in script["status_info"]
         # Video mode: the video bitrate and codec are shown, the Opus bitrate is not.
         assert script["video_kbps"] == "Video bitrate" and script["codec"] == "Video codec"
@@ -164,9 +168,15 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert opus["settings"]["audio_kbps"] == 510
         assert opus["script"]["audio_kbps"] == "Opus bitrate"
         assert opus["script"]["video_kbps"] is None and opus["script"]["codec"] is None
+        # Make guest link makes an invite: its own token, the guest named by it.
         named = apply_and_dump(h, {"settings": {"link_name": "Eve Two"}, "press": "make_link"})
-        assert named["settings"]["guest_link"] == link + "&name=Eve%20Two"
-        assert "Link for Eve Two" in named["script"]["notice"]
+        invite = named["settings"]["guest_link"]
+        assert invite.startswith(f"{h.base_url}/?token=") and invite.endswith("&name=Eve%20Two")
+        assert h.token not in invite and "Invite for Eve Two" in named["script"]["notice"]
+        eve = BackgroundGuest(h.whip_url("Somebody"), invite.split("token=")[1].split("&")[0],
+                              GREEN_YUV).join()
+        wait_until(lambda: "Eve Two" in h.guests() or None, 20, 0.5, "Eve Two through her invite")
+        eve.leave()
 
         ivy.leave()
         ivy = None

@@ -23,7 +23,8 @@ _spec = importlib.util.spec_from_file_location("obs_record_plugin", ROOT / "obs_
 product = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(product)
 
-SCRIPT_PROPS = ["guest_link", "error_info", "status_info", "start_all", "stop_all", "refresh",
+SCRIPT_PROPS = ["guest_link", "control_link", "control_help", "operator_key", "invite_only",
+                "error_info", "status_info", "start_all", "stop_all", "refresh",
                 "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
                 "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
                 "notice", "ice_servers", "turn_secret", "cert_file", "key_file",

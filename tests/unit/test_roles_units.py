@@ -177,3 +177,16 @@ def test_the_stream_sends_a_part_again_only_when_it_changed(tmp_path: Path) -> N
     assert names.count("guests") == 1 and names.count("show") == 1, names
     invites = [value for name, value in seen if name == "invites"]
     assert invites[0] == [] and [row["name"] for row in invites[-1]] == ["Ann"], invites
+
+
+def test_a_short_key_or_one_equal_to_the_guest_token_is_refused(tmp_path: Path) -> None:
+    from guestrec.server.engine import Engine, EngineError, EngineSettings
+
+    with pytest.raises(EngineError, match="operator key must be at least 16"):
+        Engine(EngineSettings(out_dir=tmp_path, operator_key="short"))
+    with pytest.raises(EngineError, match="must differ from the guest token"):
+        Engine(EngineSettings(out_dir=tmp_path, token="same-secret-0123456", operator_key="same-secret-0123456"))
+    engine = Engine(EngineSettings(out_dir=tmp_path))
+    assert len(engine.operator_key) >= 16 and engine.operator_key != engine.token
+    assert engine.control_link.endswith(f"/control#key={engine.operator_key}")
+    assert set(engine.secrets()) == {engine.token, engine.operator_key}

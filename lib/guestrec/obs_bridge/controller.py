@@ -79,6 +79,18 @@ class GuestRecorderController:
         return self._engine.guest_link if self._engine else ""
 
     @property
+    def control_link(self) -> str:
+        """The control room (for an OBS Custom Browser Dock), the operator key in it."""
+        return self._engine.control_link if self._engine else ""
+
+    def make_invite(self, guest: str) -> str:
+        """A new invite's link for `guest` (UI thread: no loop is waited on); raises
+        EngineError when none can be made."""
+        if self._engine is None:
+            raise EngineError("the guest server is not running")
+        return self._engine.make_invite(guest)
+
+    @property
     def masked_guest_link(self) -> str:
         """For the OBS log: the token masked (the properties show the full link)."""
         return self._engine.masked_guest_link if self._engine else ""

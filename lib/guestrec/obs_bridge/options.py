@@ -15,6 +15,7 @@ from ..ingest.vdoninja.settings import (
     settings_from_link,
 )
 from ..server.engine import EngineSettings
+from ..server.secrecy import config_dir
 
 RECORD_MODES = ("video", "opus", "pcm")
 START_MODES = ("join", "obs", "manual")  # when guest recordings start
@@ -33,6 +34,8 @@ class ScriptOptions:
     host: str = "127.0.0.1"
     port: int = 8765
     token: str = ""
+    operator_key: str = ""  # the control room's key (made once by the script, like the token)
+    invite_only: bool = False  # guests join through their own invites only
     add_to_scene: bool = True
     record_at: str = ""  # studio | guest | both; "" = both in video modes, studio otherwise
     sfu: str = ""  # "janus:http://host:8088/janus"; empty: guests connect to this machine
@@ -118,6 +121,10 @@ def engine_settings(
         host=opts.host.strip() or "127.0.0.1",
         port=int(opts.port),
         token=opts.token,
+        operator_key=opts.operator_key.strip(),
+        invite_only=opts.invite_only,
+        # Invites outlive OBS: guests keep the links they were sent.
+        invites_file=config_dir() / "invites" / "invites.json",
         record=value,
         codec=codec,
         auto_record=opts.auto_record or (opts.follow_obs_recording and obs_recording),

@@ -18,6 +18,7 @@ from pathlib import Path
 import obspython as obs
 
 from ..server.netaddr import is_loopback, link_host
+from ..server.settings import EngineError
 from . import script_settings as S
 from .room_properties import room_fields
 from .script_state import link_for, log, read_options, refresh_status, state
@@ -27,6 +28,11 @@ RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
 CODECS = [("vp8", "VP8"), ("vp9", "VP9"), ("av1", "AV1"), ("h264", "H.264"),
           ("copy", "Original, no re-encode")]
 START_CHOICES = [("join", "When a guest joins"), ("obs", "With OBS's recording"), ("manual", "By hand")]
+CONTROL_ROOM_DOCK = "Add it as a Custom Browser Dock (Docks > Custom Browser Docks)."
+CONTROL_ROOM_HELP = (
+    "Every guest live, with their controls and invites: add this address as a Custom Browser "
+    "Dock (Docks > Custom Browser Docks), or open it in a browser. It holds the operator key: "
+    "keep it to yourself.")
 RECORD_AT = [("", "Studio and guest's browser (audio only: studio)"), ("both", "Studio and guest's browser"),
              ("studio", "Studio only (what arrives)"), ("guest", "Guest's browser only (uploaded)")]
 
@@ -34,12 +40,17 @@ RECORD_AT = [("", "Studio and guest's browser (audio only: studio)"), ("both", "
 def build_properties():
     props = obs.obs_properties_create()
     settings = state.settings
+    controller = state.controller
     if settings is not None:
-        obs.obs_data_set_string(settings, "guest_link",
-                                link_for(state.link_name) or "(the guest server is not running)")
+        obs.obs_data_set_string(settings, "guest_link", _shown_guest_link())
+        obs.obs_data_set_string(settings, "control_link", (controller.control_link if controller else "")
+                                or "(the guest server is not running)")
     link = obs.obs_properties_add_text(props, "guest_link", "Guest link", obs.OBS_TEXT_DEFAULT)
     obs.obs_property_set_long_description(link, "Select it and copy it (Ctrl+C) to send to a guest.")
-    controller = state.controller
+    control = obs.obs_properties_add_text(props, "control_link", "Control room", obs.OBS_TEXT_DEFAULT)
+    obs.obs_property_set_long_description(control, CONTROL_ROOM_HELP)
+    # Plain text (no markup in it), wrapped under the link.
+    obs.obs_properties_add_text(props, "control_help", CONTROL_ROOM_DOCK, obs.OBS_TEXT_INFO)
     if controller and controller.last_error:
         p = obs.obs_properties_add_text(props, "error_info", f"Error: {html.escape(controller.last_error)}",
                                         obs.OBS_TEXT_INFO)
@@ -76,9 +87,14 @@ def _guests(props) -> None:
 def _own_link(props) -> None:
     name = obs.obs_properties_add_text(props, "link_name", "Name", obs.OBS_TEXT_DEFAULT)
     obs.obs_property_set_long_description(
-        name, "The guest's name: Make guest link puts a link with it in the Guest link field, "
-              "and the guest page has the name filled in.")
+        name, "The guest's name: Make guest link makes an invite for that guest alone and puts "
+              "its link in the Guest link field. Whoever uses it joins under this name, one "
+              "connection at a time; revoke it in the control room.")
     obs.obs_properties_add_button(props, "make_link", "Make guest link", on_make_link)
+    only = obs.obs_properties_add_bool(props, "invite_only", "Invites only")
+    obs.obs_property_set_long_description(
+        only, "Guests join only through their own links (Make guest link, or the control room's "
+              "invites); the shared guest link lets nobody in.")
 
 
 def _recording(props) -> None:
@@ -125,6 +141,10 @@ def _server(props) -> None:
         prop = (obs.obs_properties_add_int(props, name, label, 1, 65535, 1) if kind == "int"
                 else obs.obs_properties_add_text(props, name, label, obs.OBS_TEXT_DEFAULT))
         obs.obs_property_set_modified_callback(prop, on_server_changed)
+    key = obs.obs_properties_add_text(props, "operator_key", "Operator key", obs.OBS_TEXT_PASSWORD)
+    obs.obs_property_set_long_description(
+        key, "The control room's key: every operator action needs it, guests never get it. "
+             "Change it to lock out an old control room link.")
     # Guests on the internet: ICE servers, TURN secret, own certificate (see the README).
     ice = obs.obs_properties_add_text(props, "ice_servers", "ICE servers", obs.OBS_TEXT_MULTILINE)
     obs.obs_property_set_long_description(
@@ -199,14 +219,35 @@ def on_stop_all(props, prop):
     return _say("Asked every guest recording to stop.")
 
 
+def _shown_guest_link() -> str:
+    """The link the Guest link field shows: the last invite made, else the shared link."""
+    if state.invite_link:
+        return state.invite_link
+    if state.controller is not None and state.controller.options.invite_only:
+        return "(invites only: type a name and press Make guest link)"
+    return link_for() or "(the guest server is not running)"
+
+
 def on_make_link(props, prop):
+    """An invite for the named guest: bound to that name, one connection at a time."""
     name = obs.obs_data_get_string(state.settings, "link_name").strip() if state.settings else ""
-    link = link_for(name)
-    if not link:
+    controller = state.controller
+    if not controller or not controller.running:
         return _say("The guest server is not running; see the Script Log.")
-    state.link_name = name
+    if not name:
+        state.invite_link = ""
+        obs.obs_data_set_string(state.settings, "guest_link", _shown_guest_link())
+        if controller.options.invite_only:
+            return _say("Type the guest's name first: the link is made for that guest alone.")
+        return _say("The Guest link field shows the link every guest may use; type a name "
+                    "for a guest's own link.")
+    try:
+        link = controller.make_invite(name)
+    except EngineError as exc:
+        return _say(f"No link made: {exc}")
+    state.invite_link = link
     obs.obs_data_set_string(state.settings, "guest_link", link)
-    return _say(f"Link for {name}: {link}" if name else f"Guest link: {link}")
+    return _say(f"Invite for {name}: {link}")
 
 
 def on_open_folder(props, prop):

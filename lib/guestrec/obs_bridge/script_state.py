@@ -30,7 +30,7 @@ class ScriptState:
         self.default_out_dir = ""
         self.status_text = "No guests yet."
         self.status_time = ""
-        self.link_name = ""  # the guest name of the link shown, after "Make guest link"
+        self.invite_link = ""  # the last invite made with "Make guest link", shown as the guest link
         self.notice = ""
         self.shut_down = False
         self.script_log: deque[str] = deque(maxlen=500)  # lines for the Script Log, printed by the timer
@@ -84,6 +84,8 @@ def read_options(settings) -> ScriptOptions:
         host=g(settings, "host") or "127.0.0.1",
         port=int(obs.obs_data_get_int(settings, "port")),
         token=g(settings, "token"),
+        operator_key=g(settings, "operator_key") or "",
+        invite_only=obs.obs_data_get_bool(settings, "invite_only"),
         add_to_scene=obs.obs_data_get_bool(settings, "add_to_scene"),
         record_at=g(settings, "record_at") or "",
         sfu=g(settings, "sfu") or "",
@@ -129,6 +131,7 @@ def set_defaults(settings) -> None:
     obs.obs_data_set_default_string(settings, "host", "127.0.0.1")
     obs.obs_data_set_default_int(settings, "port", 8765)
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
+    obs.obs_data_set_default_bool(settings, "invite_only", False)
     obs.obs_data_set_default_int(settings, "sfu_room", 1234)
 
 

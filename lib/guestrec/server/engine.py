@@ -26,7 +26,7 @@ from .http_server import serve_app, server_tls
 from .invites import InviteError
 from .netaddr import link_host
 from .secrecy import mask_all, mask_in, masked, private_dir
-from .settings import EngineError, EngineSettings, check_token
+from .settings import EngineError, EngineSettings, check_roles, check_token
 
 T = TypeVar("T")
 LogFn = Callable[[str, str], None]
@@ -51,6 +51,7 @@ class Engine:
             settings = replace(settings, token=secrets.token_urlsafe(16))
         if not settings.operator_key:
             settings = replace(settings, operator_key=secrets.token_urlsafe(16))
+        check_roles(settings)
         self._settings = settings
         self._desk = ControlDesk(settings)  # roles, invites, pictures: the engine's whole life
         self._control: Any = None  # server.ControlRoom over the running guests
@@ -169,6 +170,7 @@ class Engine:
             settings = replace(settings, token=self._settings.token)
         if not settings.operator_key:
             settings = replace(settings, operator_key=self._settings.operator_key)
+        check_roles(settings)
         old = self._settings
         if settings.sfu_key() != old.sfu_key() and self.running:
             raise EngineError("SFU settings apply when the guest server is started again")
@@ -187,6 +189,7 @@ class Engine:
         except Exception as exc:
             # Keep guests able to reach us: go back to the server that worked.
             self._settings = old
+            self._desk.configure(old)
             try:
                 self._call(self._restart_server(), timeout=15)
             except Exception as again:

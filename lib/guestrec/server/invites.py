@@ -164,7 +164,7 @@ class Invites:
         rows: list[dict[str, Any]] = [asdict(invite) for invite in self._by_id.values()]
         temporary = self._store.with_name(self._store.name + ".tmp")
         try:
-            self._store.parent.mkdir(parents=True, exist_ok=True)
+            self._store.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0)
             with os.fdopen(os.open(temporary, flags, 0o600), "wb") as out:
                 out.write(json.dumps(rows).encode("utf-8"))

@@ -23,6 +23,12 @@ def check_token(token: str, what: str = "the guest token") -> None:
         raise EngineError(problem)
 
 
+def check_roles(settings: EngineSettings) -> None:
+    """A guest's credential must never be the operator's."""
+    if settings.operator_key and settings.operator_key == settings.token:
+        raise EngineError("the operator key must differ from the guest token")
+
+
 @dataclass
 class EngineSettings:
     out_dir: Path
