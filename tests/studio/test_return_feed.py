@@ -201,3 +201,45 @@ def test_serve_flags_choose_what_guests_get_back(tmp_path: Path) -> None:
         env={"PYTHONPATH": str(ROOT / "lib"), "PATH": "/usr/bin:/bin"},
     )
     assert refused.returncode == 2 and "missing.wav is not a file" in refused.stderr, refused.stderr
+
+
+async def hold_and_release(engine: Engine) -> dict:
+    anna, ben = (talker(engine, name) for name in ("Anna", "Ben"))
+    marks = {}
+    try:
+        for guest in (anna, ben):
+            await guest.publish()
+            await guest.wait_connected(15)
+        await asyncio.sleep(2.0)
+        marks["held"] = time.time()
+        engine.hold_guest("Ben", True)
+        await asyncio.sleep(2.0)
+        marks["released"] = time.time()
+        engine.hold_guest("Ben", False)
+        await asyncio.sleep(2.0)
+        marks["end"] = time.time()
+        return {"anna": anna, "ben": ben, **marks}
+    finally:
+        for guest in (anna, ben):
+            await guest.close()
+
+
+def test_a_guest_on_hold_hears_nothing_and_is_not_heard(tmp_path: Path) -> None:
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), record="-128", ice_servers="[]"))
+    engine.start()
+    try:
+        got = asyncio.run(asyncio.wait_for(hold_and_release(engine), 60))
+    finally:
+        engine.stop(timeout=20)
+    anna, ben = got["anna"], got["ben"]
+    tones = [TALKERS["Anna"][0], TALKERS["Ben"][0]]
+    on_hold = (got["held"] + 0.5, got["released"])
+    ben_hears = tone_levels(ben.audio_between(*on_hold), tones)
+    anna_hears = tone_levels(anna.audio_between(*on_hold), tones)
+    assert max(ben_hears.values()) < -80 and max(anna_hears.values()) < -80, (ben_hears, anna_hears)
+    back = (got["released"] + 0.5, got["end"])
+    assert tone_levels(ben.audio_between(*back), tones)[TALKERS["Anna"][0]] > HEARD_DB
+    assert tone_levels(anna.audio_between(*back), tones)[TALKERS["Ben"][0]] > HEARD_DB
+    # Ben's picture of the others stopped while on hold, and came back with a keyframe.
+    held_frames = [s for s in ben.seen if got["held"] + 0.5 <= s[0] < got["released"]]
+    assert held_frames == [] and len([s for s in ben.seen if s[0] >= got["released"] + 0.5]) > 5
