@@ -4,4 +4,5 @@
     names       guest names made safe for file and source names; recording file names
     interfaces  the seams between layers, as protocols (SessionHost, GuestSink)
     access      who may join and which WHIP session is whose (GuestPass), as a seam
+    background  tasks left to finish by themselves, held until done, failures logged
 """
