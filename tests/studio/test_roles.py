@@ -321,3 +321,51 @@ def test_the_control_page_is_served_under_its_own_csp_without_the_key(tmp_path: 
     assert out["/control/control.css"][1]["Content-Type"].startswith("text/css")
     assert out["/control/nope.js"][0] == 404 and out["/control/..%2Fweb_app.py"][0] in (403, 404)
     assert out["/control/"][0] == 302 and out["/control/"][1]["Location"] == "/control"
+
+
+def test_serve_streams_the_control_room_and_each_guests_picture(tmp_path: Path) -> None:
+    """Through `guestrec serve` (the engine): a join reaches an open event stream, and the
+    guest's picture is served from its latest frame."""
+    server = ServeProcess(tmp_path, "--record", "600")
+
+    async def scenario() -> dict:
+        out: dict = {}
+        async with aiohttp.ClientSession() as http:
+            async with http.get(f"{server.base}/api/events", headers=server.operator()) as events:
+                assert events.status == 200
+
+                async def guests_event(predicate) -> list:
+                    name = None
+                    async for raw in events.content:
+                        line = raw.decode().rstrip("\n")
+                        if line.startswith("event: "):
+                            name = line[7:]
+                        elif line.startswith("data: ") and name == "guests":
+                            rows = json.loads(line[6:])
+                            if predicate(rows):
+                                return rows
+                    raise AssertionError("the event stream ended")
+
+                await asyncio.wait_for(guests_event(lambda rows: rows == []), 5)
+                async with WhipClient(server.base + "/whip/Pia", server.token) as pia:
+                    await pia.publish()
+                    answered = time.monotonic()
+                    await asyncio.wait_for(guests_event(lambda rows: [r["name"] for r in rows] == ["Pia"]), 5)
+                    out["join_to_event_ms"] = 1000 * (time.monotonic() - answered)
+                    rows = await asyncio.wait_for(guests_event(
+                        lambda rows: rows and rows[0]["picture"] and rows[0]["state"] == "recording"), 15)
+                    out["row"] = rows[0]
+                    url = f"{server.base}/api/guests/Pia/picture"
+                    async with http.get(url, headers=server.operator()) as r:
+                        out["picture"] = (r.status, r.headers["Content-Type"], await r.read())
+        return out
+
+    try:
+        out = run(scenario())
+    finally:
+        server.stop()
+    print(f"join (201 answer) to its event: {out['join_to_event_ms']:.0f} ms")
+    assert out["join_to_event_ms"] < 2000
+    assert out["row"]["ice_pair"] and "ice_pair_detail" not in out["row"]
+    status, kind, body = out["picture"]
+    assert status == 200 and kind == "image/jpeg" and body[:3] == b"\xff\xd8\xff"
