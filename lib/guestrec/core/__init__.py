@@ -22,6 +22,7 @@ The parts, each in its own file:
     session_folder     SessionFolders: a folder and manifest per recording session
     live_stats         LiveStats: bitrate, frame rate and loss for status displays
     liveness           noticing a dead guest within seconds (ICE consent checks)
+    media_liveness     arriving media counts as a consent answer (publishers that never answer)
     page_channel       PageChannel: our guest page's control channel
     director           Director: hang up, mute, message, bitrate of one guest
 """

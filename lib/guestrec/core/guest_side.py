@@ -10,7 +10,7 @@ again whenever the channel (re)opens, so the page only ever reapplies the wanted
 
 The page reports its recorder (`{"type": "guest-recorder", "id": ..., "state": ...,
 "recordedBytes": ..., "pageTimeMs": ..., ...}`); the bytes themselves go over HTTP
-(recorders/upload_routes.py), never the data channel.
+(uploads/upload_routes.py), never the data channel.
 """
 
 from __future__ import annotations
