@@ -46,7 +46,8 @@ def card(name: str) -> str:
 
 
 def figure(name: str, label: str) -> str:
-    return f"(({card(name)} || document).querySelector('dd[data-figure={json.dumps(label)}]') || {{}}).textContent"
+    inside = f"querySelector('dd[data-figure={json.dumps(label)}]')"
+    return f"(({card(name)} || document).{inside} || {{}}).textContent"
 
 
 async def open_control_room(browser: Chromium, server: RunningServer, width: int, height: int) -> Page:
@@ -102,7 +103,8 @@ def test_cards_follow_the_guests_live_and_hang_up_ends_one(tmp_path: Path) -> No
                     async with WhipClient(server.whip_url("Bob"), server.token) as bob:
                         await bob.publish()
                         await bob.wait_connected()
-                        await page.wait_for(f"!!{card('Bob')} && {card('Bob')}.dataset.state === 'recording'", 15)
+                        await page.wait_for(
+                            f"!!{card('Bob')} && {card('Bob')}.dataset.state === 'recording'", 15)
                         hang_up = f"{card('Bob')}.querySelector('button.hangup')"
                         await page.evaluate(f"{hang_up}.click()")  # asks once more, on the button
                         assert await page.evaluate(f"{hang_up}.textContent") == "Sure? Hang up"
@@ -145,9 +147,11 @@ BOXES = """(() => {
   };
   document.querySelectorAll('.card').forEach((c, i) => {
     take('card' + i, c);
-    c.querySelectorAll('button, input, img.picture, .badge').forEach((el, j) => take('card' + i + ':' + j, el));
+    c.querySelectorAll('button, input, img.picture, .badge')
+      .forEach((el, j) => take('card' + i + ':' + j, el));
   });
-  ['start-all', 'stop-all', 'invite-name', 'invite-expiry', 'make-invite'].forEach((id) => take(id, document.getElementById(id)));
+  ['start-all', 'stop-all', 'invite-name', 'invite-expiry', 'make-invite']
+    .forEach((id) => take(id, document.getElementById(id)));
   document.querySelectorAll('#invite-list button').forEach((el, j) => take('invite:' + j, el));
   out._width = document.documentElement.clientWidth;
   out._scrollWidth = document.documentElement.scrollWidth;
@@ -170,7 +174,8 @@ def test_control_room_layout_holds(tmp_path: Path, viewport: str) -> None:
                 await bob.publish()
                 page = await open_control_room(browser, server, width, height)
                 await page.wait_for("document.querySelectorAll('.card[data-pictures]').length === 2", 15)
-                await page.wait_for(f"!!document.querySelector('#invite-list li[data-id=\"{invite['id']}\"]')", 5)
+                row = f"#invite-list li[data-id={json.dumps(invite['id'])}]"
+                await page.wait_for(f"!!document.querySelector({json.dumps(row)})", 5)
                 boxes = await page.evaluate(BOXES)
                 result = await page.send("Page.captureScreenshot",
                                          {"format": "png", "captureBeyondViewport": True})
