@@ -71,6 +71,8 @@ SITE_DIRS = _put_on_path()
 _forget_old_code()
 IMPORT_ERROR = ""
 PRELOADED: list[str] = []
+# The packages install/requirements.txt brings for the script (import names).
+DEPENDENCIES = ("av", "aiortc", "aiohttp", "numpy", "opentimelineio")
 try:
     from guestrec.obs_bridge.preload import isolate_pyav_libraries
 
@@ -98,9 +100,13 @@ try:
     )
     from guestrec.obs_bridge.sources import GuestSourceManager
 except ImportError as exc:
-    missing = exc.name or str(exc)
+    # Name every dependency that is missing, not only the first one imported.
+    from importlib.util import find_spec
+
+    absent = [name for name in DEPENDENCIES if find_spec(name) is None]
+    missing = ", ".join(repr(name) for name in absent) or repr(exc.name or str(exc))
     IMPORT_ERROR = (
-        f"[guestrec] error: cannot import the Python module {missing!r} ({exc}); looked in "
+        f"[guestrec] error: cannot import the Python module(s) {missing} ({exc}); looked in "
         f"{', '.join(str(d) for d in dependency_dirs())}; " + install_hint()
     )
     print(IMPORT_ERROR)
