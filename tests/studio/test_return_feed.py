@@ -175,7 +175,8 @@ def test_serve_flags_choose_what_guests_get_back(tmp_path: Path) -> None:
         guest = asyncio.run(hear_one(server))
     finally:
         output = server.stop()
-    assert f"Return feed: audio (the other guests and {studio_wav.name}, never themselves)" in output
+    assert f"Return feed: audio (the other guests and {studio_wav.name}, never themselves)" in output, \
+        output.splitlines()
     levels = tone_levels(guest.audio_between(guest.connected_at + 1.0), [STUDIO_HZ, 300.0])
     assert levels[STUDIO_HZ] > HEARD_DB and levels[300.0] < levels[STUDIO_HZ] - OWN_BELOW_DB, levels
     assert guest.seen == []

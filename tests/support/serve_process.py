@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -42,13 +43,27 @@ class ServeProcess:
             match = re.search(r"Guest link: (\S+)/\?token=(\S+)", line)
             if match:
                 self.base, self.token = match.group(1), match.group(2)
+                self._keep_reading()
                 return
             if line.startswith("Guest link: none"):
+                self._keep_reading()
                 return
             if not line and self.proc.poll() is not None:
                 break
         self.proc.kill()
         raise RuntimeError("guestrec serve did not start")
+
+    def _keep_reading(self) -> None:
+        # The rest of the output is read as it comes, through the same buffered file that
+        # read the first lines (communicate() would read the pipe beneath it and miss what
+        # that file had already buffered), and the pipe never fills up.
+        self._reader = threading.Thread(target=self._read_rest, daemon=True)
+        self._reader.start()
+
+    def _read_rest(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.output.append(line)
 
     def operator(self) -> dict[str, str]:
         """The operator's request headers."""
@@ -58,8 +73,9 @@ class ServeProcess:
         """Ctrl-C, as a user would; returns everything the server printed."""
         self.proc.send_signal(signal.SIGINT)
         try:
-            out, _ = self.proc.communicate(timeout=60)
+            self.proc.wait(timeout=60)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            out, _ = self.proc.communicate()
-        return "".join(self.output) + (out or "")
+            self.proc.wait()
+        self._reader.join(timeout=10)
+        return "".join(self.output)
