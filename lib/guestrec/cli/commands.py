@@ -253,6 +253,8 @@ def serve(args: argparse.Namespace) -> int:
 
 def _return_line(settings: Any) -> str:
     """What guests who ask for a return get, in one line."""
+    if settings.sfu:
+        return "Return feed: off (guests go through the SFU)"
     parts = []
     if settings.return_audio:
         studio = f" and {settings.studio_audio.name}" if settings.studio_audio else ""

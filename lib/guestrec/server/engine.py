@@ -356,10 +356,12 @@ class Engine:
                 media_limits=MediaLimits(max_width=s.max_video_size[0], max_height=s.max_video_size[1]),
             )
 
-        try:
-            self._returns = ReturnFeed(self._settings.returns(), recording_lag=self._recording_lag)
-        except StudioFeedError as exc:
-            raise EngineError(str(exc)) from None
+        # Through an SFU no guest can take a return from us: no feed, and no decoding for it.
+        if not self._settings.sfu:
+            try:
+                self._returns = ReturnFeed(self._settings.returns(), recording_lag=self._recording_lag)
+            except StudioFeedError as exc:
+                raise EngineError(str(exc)) from None
         self._roster = GuestRoster(config, sink_factory=self._guest_sink,
                                    on_change=self._desk.changes.notify)
         if self._settings.sfu:
