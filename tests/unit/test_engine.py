@@ -124,7 +124,8 @@ def test_apply_settings_restarts_the_server_on_a_new_port(tmp_path: Path) -> Non
         assert get_guests(engine) == []
         with pytest.raises(urllib.error.HTTPError) as refused:
             urllib.request.urlopen(urllib.request.Request(
-                f"{engine.base_url}/api/guests", headers={"Authorization": "Bearer first-token-0123456"}), timeout=5)
+                f"{engine.base_url}/api/guests", headers={"Authorization": "Bearer first-token-0123456"}),
+                timeout=5)
         assert refused.value.code == 401
     finally:
         engine.stop()
@@ -140,7 +141,8 @@ def test_a_new_port_in_use_keeps_the_old_server(tmp_path: Path) -> None:
             busy.listen()
             taken = busy.getsockname()[1]
             with pytest.raises(EngineError, match=f"cannot listen on 127.0.0.1:{taken}"):
-                engine.apply_settings(EngineSettings(out_dir=tmp_path, port=taken, token="token-of-the-studio"))
+                engine.apply_settings(
+                    EngineSettings(out_dir=tmp_path, port=taken, token="token-of-the-studio"))
         assert engine.running and engine.base_url == old_url
         assert get_guests(engine) == []  # still answering on the old port
     finally:
