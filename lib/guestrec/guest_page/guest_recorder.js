@@ -93,7 +93,7 @@ export function startGuestRecorder() {
     rec.onstop = () => {
       // Stamped when stop() was called: this event can come late on a busy page.
       upload.stoppedMs = upload.stoppedMs || performance.timeOrigin + performance.now();
-      const frames = upload.framesAtStop !== undefined ? upload.framesAtStop : recMedia.cameraFrames(videoTrack);
+      const frames = upload.framesAtStop !== undefined ? upload.framesAtStop : recMedia.cameraFrames(videoTrack, state.sourceFrames);
       if (frames !== null && upload.framesAtStart !== null) upload.cameraFrames = frames - upload.framesAtStart;
       entry.chain = entry.chain.then(() => { upload.stopped = true; return saveUpload(upload); }).then(pump, storageFailed);
       if (recorder === entry) {  // not when a newer recording already took over
@@ -107,7 +107,7 @@ export function startGuestRecorder() {
     rec.start(SLICE_MS);
     // When recording began, on the page's clock (the start event can come late on a busy page).
     upload.startedMs = performance.timeOrigin + performance.now();
-    upload.framesAtStart = recMedia.cameraFrames(videoTrack);
+    upload.framesAtStart = recMedia.cameraFrames(videoTrack, state.sourceFrames);
     state.recording = true; state.id = msg.id; state.mimeType = mimeType; state.error = null;
     show();
     report("recording");
@@ -126,7 +126,7 @@ export function startGuestRecorder() {
     if (entry.rec.state !== "inactive") {
       entry.rec.stop();
       entry.upload.stoppedMs = performance.timeOrigin + performance.now();
-      entry.upload.framesAtStop = recMedia.cameraFrames(entry.videoTrack);
+      entry.upload.framesAtStop = recMedia.cameraFrames(entry.videoTrack, state.sourceFrames);
     }
   }
 
@@ -341,8 +341,9 @@ export function startGuestRecorder() {
     mediaChanged(newStream) {
       stream = newStream;
       const entry = recorder;
+      if (entry) stop(null);
+      state.sourceFrames = undefined; // the old camera's count: not the new one's
       if (!entry) return;
-      stop(null);
       report("ended");
     },
     sha256: sha256Of,

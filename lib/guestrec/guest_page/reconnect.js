@@ -4,6 +4,8 @@
 //   rejoin       tries new connections with growing pauses until one connects or time is up
 // No DOM: the peer and the storage come in, so Node's tests can hand in their own.
 
+import { receivedProgress } from "./link_stats.js";
+
 export const TIMING = Object.freeze({
   dropAfterMs: 3000, // "disconnected" this long counts as a drop
   // The studio sends something every second or so (RTCP reports, ICE consent checks),
@@ -48,20 +50,15 @@ export class ResumeStore {
 
 function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
 
-// Bytes the peer has received so far, over all its transports.
-async function bytesReceived(peer) {
-  let bytes = 0;
-  (await peer.getStats()).forEach((s) => { if (s.type === "transport") bytes += s.bytesReceived || 0; });
-  return bytes;
-}
 
 // Returns stop(). onDrop(why) is called at most once: "failed", "disconnected" (for longer
-// than dropAfterMs) or "silent" (nothing received for silenceMs).
+// than dropAfterMs) or "silent" (nothing received for silenceMs, by the counter
+// link_stats.receivedProgress finds in the browser's report).
 export function watchDrop(peer, onDrop, timing) {
   const t = Object.assign({}, TIMING, timing || {});
   let done = false;
   let timer = null;
-  let lastBytes = -1;
+  let last = null; // the last reading: "source value"
   let lastChange = performance.now();
   const drop = (why) => { if (!done) { stop(); onDrop(why); } };
   const onState = () => {
@@ -73,10 +70,12 @@ export function watchDrop(peer, onDrop, timing) {
     else if (s === "disconnected") timer = setTimeout(() => drop("disconnected"), t.dropAfterMs);
   };
   const poll = setInterval(async () => {
-    let bytes;
-    try { bytes = await bytesReceived(peer); } catch (e) { return; }
+    let progress;
+    try { progress = receivedProgress(await peer.getStats()); } catch (e) { return; }
     const now = performance.now();
-    if (bytes !== lastBytes) { lastBytes = bytes; lastChange = now; }
+    const reading = progress.source + " " + progress.value;
+    // A report with no counter to read says nothing about silence.
+    if (progress.source === null || reading !== last) { last = reading; lastChange = now; }
     else if (now - lastChange > t.silenceMs) drop("silent");
   }, t.statsEveryMs);
   function stop() {

@@ -2,6 +2,8 @@
 // (uploads then give way), keeping its resolution, and the camera's delivered frames.
 // Used by guest_recorder.js. Nothing runs at import.
 
+import { sourceFrames } from "./link_stats.js";
+
 // From one statistics report: {limited, live}. Short of bandwidth: the browser's encoder
 // says so, or the studio's reports show real loss or a long round trip. (The studio's
 // answer sets a minimum bitrate for the recording plan, so the encoder may keep its rate
@@ -26,12 +28,16 @@ export function readLive(report) {
   return { limited, live };
 }
 
-// Whether the live stream is short of bandwidth now; what it sends goes to state.live.
+// Whether the live stream is short of bandwidth now; what it sends goes to state.live, the
+// camera's frames by the report to state.sourceFrames (for browsers without track.stats).
 export async function liveShortOfBandwidth(pc, state) {
   if (!pc) return false;
   try {
-    const { limited, live } = readLive(await pc.getStats());
+    const report = await pc.getStats();
+    const { limited, live } = readLive(report);
     if (live) state.live = live;
+    const frames = sourceFrames(report);
+    if (frames !== null) state.sourceFrames = frames;
     return limited;
   } catch (e) { return false; }
 }
@@ -49,9 +55,12 @@ export function keepResolution(peer) {
   }
 }
 
-export function cameraFrames(track) {
+export function cameraFrames(track, fromReport) {
   // Frames the camera delivered so far, so the studio can tell a complete file from one
-  // the guest's own computer could not keep up with.
+  // the guest's own computer could not keep up with. Only Chromium counts them on the
+  // track; elsewhere the latest statistics report's count (link_stats.sourceFrames, read
+  // every few seconds, so start and stop lag alike) stands in, or null without one.
   const stats = track && track.stats;
-  return stats && typeof stats.deliveredFrames === "number" ? stats.deliveredFrames : null;
+  if (stats && typeof stats.deliveredFrames === "number") return stats.deliveredFrames;
+  return typeof fromReport === "number" ? fromReport : null;
 }
