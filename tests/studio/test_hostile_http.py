@@ -21,6 +21,7 @@ from support.guest_server import running_server
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import MovingVideoTrack, ToneAudioTrack
 from support.whip_client import WhipClient, post_raw
+from support.wrong_secret import one_off
 
 FLOOD = 300
 
@@ -177,7 +178,7 @@ def test_token_never_reaches_a_log_line(tmp_path: Path) -> None:
             _, (row,) = await api_get(server.base, server.operator_key, None)
             # The API names the file, not where the server keeps it.
             assert row["file"].startswith("Query") and "/" not in row["file"], row
-        status, _, _ = await post_raw(server.base + "/whip/Wrong?token=" + token[:-1] + "x", "v=0",
+        status, _, _ = await post_raw(server.base + "/whip/Wrong?token=" + one_off(token), "v=0",
                                       {"Content-Type": "application/sdp"})
         assert status == 401
         await send_garbage(server.base)

@@ -79,7 +79,7 @@ async def conversation(engine: Engine) -> dict:
         status_after_pli = engine.return_status()
         # The studio's senders of the grid only packed what the shared encoder made.
         studio_senders = [(c.name, getattr(t.sender._RTCRtpSender__encoder, "codec", "none"))
-                          for c in engine._returns.connections
+                          for c in engine._studio.returns.connections
                           for t in c.pc.getTransceivers() if t.kind == "video" and t.sender.track]
         left_at = time.time()
         await talkers["Cleo"].close()

@@ -19,6 +19,7 @@ from guestrec.server import certificates as certs
 from guestrec.webrtc import sdp
 from support.guest_server import RunningServer, running_server
 from support.whip_client import WhipClient, WhipError, post_raw
+from support.wrong_secret import one_off
 
 UNSUPPORTED_OFFER = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n"
@@ -59,7 +60,7 @@ async def check_bad_requests(server: RunningServer, offer: str) -> None:
     assert headers["Access-Control-Allow-Origin"] == "*"  # CORS on errors too
 
     status, _, headers = await post_raw(
-        url, offer, {"Authorization": "Bearer " + server.token[:-1] + "x", "Content-Type": "application/sdp"}
+        url, offer, {"Authorization": "Bearer " + one_off(server.token), "Content-Type": "application/sdp"}
     )
     assert status == 401 and "Bearer" in headers["WWW-Authenticate"]
     status, _, _ = await post_raw(url, offer, {"Authorization": f"Basic {server.token}",
