@@ -8,19 +8,19 @@ import signal
 
 import pytest
 
-from guestrec.cli.commands import _stop_on_signals, _stop_signals
+from guestrec.cli.stop_signals import stop_on_signals, stop_signals
 
 
 @pytest.fixture
 def kept_handlers():
-    before = {sig: signal.getsignal(sig) for sig in _stop_signals()}
+    before = {sig: signal.getsignal(sig) for sig in stop_signals()}
     yield
     for sig, handler in before.items():
         signal.signal(sig, handler)
 
 
 async def _stopped_by_ctrl_c() -> bool:
-    stop = _stop_on_signals()
+    stop = stop_on_signals()
     asyncio.get_running_loop().call_later(0.05, signal.raise_signal, signal.SIGINT)
     await asyncio.wait_for(stop.wait(), 5)
     return stop.is_set()
@@ -42,6 +42,6 @@ def test_ctrl_c_sets_the_stop_event_without_add_signal_handler(kept_handlers, mo
     assert signal.SIGINT in refused  # the fallback, not the loop's handler, set the event
 
 
-def test_the_stop_signals_exist_here() -> None:
-    names = {sig.name for sig in _stop_signals()}
+def test_thestop_signals_exist_here() -> None:
+    names = {sig.name for sig in stop_signals()}
     assert "SIGINT" in names and names <= {"SIGINT", "SIGTERM", "SIGBREAK"}
