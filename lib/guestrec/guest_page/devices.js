@@ -1,17 +1,20 @@
 // Camera and microphone for the guest page: what is asked of the browser, the pickers and
 // the level meter. Nothing runs at import (Node's tests import the pure parts).
 
+// Raw sound for recording: the browser's voice processing would colour it. Echo
+// cancellation only when the guest hears the studio on speakers (see return_feed.js).
 const AUDIO = {
-  // Raw sound for recording: the browser's voice processing would colour it.
   echoCancellation: false, noiseSuppression: false, autoGainControl: false,
   channelCount: { ideal: 2 }, sampleRate: { ideal: 48000 },
 };
 const VIDEO = { width: { ideal: 1280 }, height: { ideal: 720 }, frameRate: { ideal: 30 } };
 
-// What the page asks for: raw sound, 720p30 video; the chosen devices when there are.
-export function constraints(cameraId, micId) {
+// What the page asks for: raw sound (echo cancellation on unless options.headphones),
+// 720p30 video; the chosen devices when there are.
+export function constraints(cameraId, micId, options) {
+  const headphones = !!(options && options.headphones);
   return {
-    audio: Object.assign({}, AUDIO, micId ? { deviceId: { exact: micId } } : {}),
+    audio: Object.assign({}, AUDIO, { echoCancellation: !headphones }, micId ? { deviceId: { exact: micId } } : {}),
     video: Object.assign({}, VIDEO, cameraId ? { deviceId: { exact: cameraId } } : {}),
   };
 }
@@ -28,13 +31,13 @@ export function friendly(err) {
 }
 
 // Opens the chosen (or default) devices; throws an Error with a text for the guest.
-export async function open(cameraId, micId) {
+export async function open(cameraId, micId, options) {
   const media = globalThis.navigator && globalThis.navigator.mediaDevices;
   if (!media || !media.getUserMedia) {
     throw new Error("This browser cannot use a camera here. Open the link over https:// (or ask the studio for a working link).");
   }
   try {
-    return await media.getUserMedia(constraints(cameraId, micId));
+    return await media.getUserMedia(constraints(cameraId, micId, options));
   } catch (err) {
     throw new Error(friendly(err));
   }

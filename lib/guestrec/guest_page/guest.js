@@ -5,7 +5,9 @@
 // state machine (connection_states.js) asks for. The requests to the studio are in
 // studio_requests.js, what the page shows in guest_view.js, camera and microphone in
 // local_media.js, coming back after a drop in reconnect.js, connection quality in
-// quality.js, the recording on the guest's own computer in guest_recorder.js.
+// quality.js, the recording on the guest's own computer in guest_recorder.js, what the
+// studio sends back (the others' sound and picture) and the headphones choice in
+// return_feed.js.
 
 import { ConnectionMachine, Ev, State, controlsFor, flagsFor, peerEvent } from "./connection_states.js";
 import { errorText, statusText, studioMessageText } from "./guest_texts.js";
@@ -14,6 +16,7 @@ import { ResumeStore, rejoin, watchDrop } from "./reconnect.js";
 import * as quality from "./quality.js";
 import { createGuestView } from "./guest_view.js";
 import { LocalMedia } from "./local_media.js";
+import { NOTES, ReturnFeed, echoNote, keepHeadphones, storedHeadphones } from "./return_feed.js";
 import { startGuestRecorder } from "./guest_recorder.js";
 
 const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
@@ -23,6 +26,7 @@ const { params, token } = readGuestLink(location, sessionStorage, history);
 const requests = new StudioRequests(token, location.href);
 const resume = new ResumeStore(sessionStorage);
 const machine = new ConnectionMachine();
+const kept = (() => { try { return window.localStorage; } catch (e) { return null; } })(); // the guest's choices
 
 // Read by tests and handy when debugging in the console.
 const state = window.guestState = {
@@ -30,6 +34,7 @@ const state = window.guestState = {
   messages: [], guest: null, muted: false, cameraOff: false, level: 0, quality: null, devices: null,
   studioMessage: null, iceServers: null, mediaUnreachable: false, busyRetries: 0,
   reconnects: 0, reconnectAttempts: 0,
+  headphones: storedHeadphones(kept), returnVolume: 100, returnAudio: false, returnVideo: false,
   connectMs: null, reconnectMs: null, // Join -> connected; drop noticed -> connected again
   dropNoticedAt: null, // performance.now() of the last drop noticed
   ...flagsFor(machine.state), // connection, joined, connected, reconnecting, ended
@@ -41,6 +46,8 @@ const recorder = startGuestRecorder();
 window.guestRecorder = recorder; // tests hash the page's bytes and stop it as Hang up does
 window.guestRecorderState = recorder.state;
 const media = new LocalMedia(view, state, { onNewStream: useStream, onToggle: tellStudio });
+const returnFeed = new ReturnFeed(ui, state, kept);
+window.guestReturn = returnFeed; // tests read what came in: await guestReturn.stats()
 
 // The current connection to the studio.
 let pc = null;
@@ -141,7 +148,8 @@ async function connect(typed, run) {
     ch.onmessage = (event) => { if (pc === peer) onMessage(event, ch); };
     ch.onopen = () => { if (pc === peer) tellStudio(); };
     for (const track of stream.getTracks()) {
-      peer.addTransceiver(track, { direction: "sendonly", streams: [stream] });
+      // sendrecv: the studio sends the others' sound and its picture back on the same line.
+      peer.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
     }
     recorder.attach(stream, peer, ch);
     peer.onconnectionstatechange = () => { if (pc === peer) onPeerState(peer.connectionState); };
@@ -196,6 +204,7 @@ async function join(run, typed) {
     return;
   }
   if (!dispatch({ type: Ev.JOINED, run, connected: peer.connectionState === "connected" })) discard(peer);
+  else if (pc === peer) returnFeed.show(peer);
 }
 
 // A connection that worked and then dropped is replaced by a new one under the same name.
@@ -213,6 +222,7 @@ async function comeBack(run, typed) {
   }
   if (!peer) dispatch({ type: Ev.GAVE_UP, run });
   else if (!dispatch({ type: Ev.RECONNECTED, run })) discard(peer);
+  else if (pc === peer) returnFeed.show(peer); // the new connection's tracks
 }
 
 function watchQuality() {
@@ -235,6 +245,7 @@ function dropPeer() {
   const old = pc;
   pc = null;
   channel = null;
+  returnFeed.clear(NOTES.reconnecting);
   if (old) { old.onconnectionstatechange = null; old.close(); }
 }
 
@@ -262,6 +273,7 @@ async function leave(effect) {
   channel = null;
   // From here on this connection's events are not the page's business.
   if (closing) closing.onconnectionstatechange = null;
+  returnFeed.clear();
   view.setRecording(false);
   // The camera light goes off when the call ends, unless this computer still records.
   if ((effect.wasInCall || closing) && !recorder.recording()) media.release();
@@ -343,6 +355,7 @@ ui.form.addEventListener("submit", async (event) => {
   const name = ui.name.value.trim();
   if (!name) { ui.name.focus(); return; }
   if (!controlsFor(machine.state).join) return;
+  returnFeed.unlock(); // still inside the click: the studio's sound may play later
   view.showError("");
   view.showStudioMessage("");
   if (!media.stream) {
@@ -357,6 +370,19 @@ ui.cameraOff.addEventListener("click", () => media.setCameraOff(!state.cameraOff
 const switchDevice = () => media.start(ui.camera.value, ui.microphone.value).catch((err) => view.showError(err.message));
 ui.camera.addEventListener("change", switchDevice);
 ui.microphone.addEventListener("change", switchDevice);
+// Headphones or speakers: the microphone opens again with or without echo cancellation
+// (as another microphone would); a reconnect keeps the stream, so the choice stays.
+function showHeadphones() {
+  ui.headphones.checked = state.headphones;
+  ui.echoNote.textContent = echoNote(state.headphones);
+}
+ui.headphones.addEventListener("change", () => {
+  state.headphones = ui.headphones.checked;
+  keepHeadphones(kept, state.headphones);
+  showHeadphones();
+  if (media.stream) switchDevice();
+});
+showHeadphones();
 // Closing the tab hangs up too.
 window.addEventListener("pagehide", () => dispatch({ type: Ev.PAGE_HIDDEN }));
 

@@ -11,6 +11,9 @@ export function createGuestView(doc, state) {
     error: $("error"), rec: $("rec-state"), recText: $("rec-text"),
     camera: $("camera"), microphone: $("microphone"), level: $("level"), mute: $("mute"),
     cameraOff: $("camera-off"), quality: $("quality"), message: $("studio-message"),
+    returnAudio: $("return-audio"), returnVideo: $("return-video"), returnNote: $("return-note"),
+    returnVolume: $("return-volume"), returnPlay: $("return-play"), headphones: $("headphones"),
+    echoNote: $("echo-note"),
   };
 
   function showError(text) {

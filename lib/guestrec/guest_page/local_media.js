@@ -15,11 +15,12 @@ export class LocalMedia {
     this.stopMeter = () => {};
   }
 
-  // Opens the chosen (or default) devices in place of the current ones; throws an Error
-  // with a text for the guest.
+  // Opens the chosen (or default) devices in place of the current ones, the microphone
+  // with echo cancellation unless the guest uses headphones (state.headphones); throws an
+  // Error with a text for the guest.
   async start(cameraId, micId) {
     const { ui } = this.view;
-    const fresh = await devices.open(cameraId, micId);
+    const fresh = await devices.open(cameraId, micId, { headphones: !!this.state.headphones });
     const old = this.stream;
     this.stream = fresh;
     fresh.getAudioTracks().forEach((t) => { t.enabled = !this.state.muted; });

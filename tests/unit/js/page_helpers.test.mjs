@@ -65,7 +65,7 @@ test("the studio's bitrate caps the first video encoding", async () => {
 });
 
 test("camera and microphone: raw sound, 720p30, the chosen devices", () => {
-  const c = constraints("cam-2", "mic-3");
+  const c = constraints("cam-2", "mic-3", { headphones: true });
   assert.equal(c.audio.echoCancellation, false);
   assert.equal(c.audio.noiseSuppression, false);
   assert.equal(c.audio.autoGainControl, false);
@@ -74,6 +74,11 @@ test("camera and microphone: raw sound, 720p30, the chosen devices", () => {
   assert.deepEqual(c.video.height, { ideal: 720 });
   const d = constraints();
   assert.equal("deviceId" in d.audio || "deviceId" in d.video, false);
+  // On speakers (the default) the studio's sound would come back in: echo cancellation
+  // only; the rest of the voice processing stays off.
+  assert.equal(d.audio.echoCancellation, true);
+  assert.equal(d.audio.noiseSuppression || d.audio.autoGainControl, false);
+  assert.equal(constraints("cam-2", "mic-3", { headphones: false }).audio.echoCancellation, true);
   assert.match(friendly({ name: "NotAllowedError" }), /refused/);
   assert.match(friendly({ name: "NotReadableError" }), /busy in another program/);
   assert.match(friendly({ name: "Odd", message: "why" }), /: why$/);
