@@ -1,7 +1,8 @@
 """The studio's server: the engine thread and the HTTP side guests and the operator reach.
 
-    engine          the asyncio loop in its own thread, with a thread-safe API for the OBS
-                    script and the command line
+    engine          the thread-safe API for the OBS script and the command line
+    loop_thread     the asyncio loop in its own thread; calls into it with a timeout
+    studio          what runs on that loop: guest core, ingest, room, return feed, server
     settings        the engine's settings and the error it raises for the user
     http_server     the HTTP server: TLS off this machine, the connection guard, the app
     web_app         the HTTP application: guest page, WHIP and upload routes, ICE servers
