@@ -134,8 +134,9 @@ def test_devices_meter_self_mute_name_and_studio_requests(tmp_path: Path) -> Non
 
 
 VIEWPORTS = {"desktop": (1280, 900, False), "phone": (390, 844, True)}
-LAYOUT_IDS = ["rec-state", "preview", "camera", "microphone", "level", "mute", "camera-off",
-              "name", "join", "hangup", "status", "quality", "studio-message"]
+LAYOUT_IDS = ["rec-state", "preview", "return-video", "camera", "microphone", "level", "mute", "camera-off",
+              "return-volume", "headphones", "echo-note", "name", "join", "hangup", "status", "quality",
+              "studio-message"]
 BOXES = """(() => {
   const out = {};
   for (const id of %s) {
@@ -186,7 +187,8 @@ def test_guest_page_layout_holds(tmp_path: Path, viewport: str) -> None:
         shutil.copy2(shot, SHOTS / shot.name)
     page_width = boxes.pop("_width")
     assert boxes.pop("_scrollWidth") <= page_width, "the page scrolls sideways"
-    missing = {"rec-state", "preview", "camera", "microphone", "mute", "join", "hangup"} - set(boxes)
+    missing = {"rec-state", "preview", "return-video", "camera", "microphone", "mute", "return-volume",
+               "headphones", "echo-note", "join", "hangup"} - set(boxes)
     assert not missing, f"not shown: {missing}"
     for name, (left, top, right, bottom) in boxes.items():
         assert left >= 0 and right <= page_width + 0.5, f"{name} is off-screen: {boxes[name]}"
