@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from guestrec.export import export_session
-from guestrec.export.placement import parse_time
+from guestrec.media.sidecar import parse_time
 from support.beeps import mono_samples
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server

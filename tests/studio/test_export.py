@@ -25,7 +25,7 @@ import numpy as np
 import pytest
 
 from guestrec.export import ExportError, export_session
-from guestrec.export.placement import parse_time
+from guestrec.media.sidecar import parse_time
 from support.beeps import mono_samples, tone_onsets
 from support.guest_server import running_server
 from support.synthetic import BeepAudioTrack, FlashVideoTrack, SharedClock

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..media.sidecar import sidecar_path
+from ..media.sidecar import parse_time, sidecar_path
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +147,13 @@ class SessionFolders:
                 side = json.loads(sidecar_path(media).read_text(encoding="utf-8"))
             except (OSError, ValueError):
                 continue  # not one of ours, or its recording has not written yet
-            start = _parse(side.get("start_utc"))
-            end = _parse(side.get("end_utc"))
+            start = parse_time(side.get("start_utc"))
+            end = parse_time(side.get("end_utc"))
             files.append({
                 "file": media.name, "guest": side.get("guest"), "status": side.get("status"),
                 "start_seconds": self._offset(session, start),
                 # The file's time 0 by its media's timing (start_seconds: when it was opened).
-                "media_start_seconds": self._offset(session, _parse(side.get("media_start_utc"))),
+                "media_start_seconds": self._offset(session, parse_time(side.get("media_start_utc"))),
                 "end_seconds": self._offset(session, end),
                 "sidecar": sidecar_path(media).name,
             })
@@ -169,13 +169,3 @@ class SessionFolders:
                 for run in session.obs_runs
             ],
         }
-
-
-def _parse(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

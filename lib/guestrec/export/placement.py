@@ -15,7 +15,9 @@ so their place follows from the studio file's. Without that, the page's clock re
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
+
+from ..media.sidecar import parse_time
 
 
 @dataclass(frozen=True)
@@ -24,16 +26,6 @@ class Place:
     video: float  # ... by its picture
     how: str
     exact: bool = True  # False: only good to a second or so (README.txt says so)
-
-
-def parse_time(text: object) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def studio_place(sidecar: dict, started: datetime) -> Place | None:

@@ -11,11 +11,12 @@ import json
 from pathlib import Path
 
 from ..common.names import safe_file_stem
+from ..media.sidecar import parse_time
 from .best_file import choose
 from .errors import ExportError
 from .file_probe import probe_file
 from .model import BROWSER, OBS, STUDIO, Lane, Session, SourceFile
-from .placement import Place, browser_place, obs_place, parse_time, studio_place
+from .placement import Place, browser_place, obs_place, studio_place
 
 MANIFEST = "session.json"
 DEFAULT_FRAME_RATE = 30.0

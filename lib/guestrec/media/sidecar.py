@@ -13,6 +13,7 @@ the one beside the media.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 from .positioned_file import PositionedFile
@@ -22,6 +23,18 @@ RESERVED_BYTES = 16 * 1024
 
 def sidecar_path(media: Path) -> Path:
     return Path(media).with_suffix(".json")
+
+
+def parse_time(text: object) -> datetime | None:
+    """A moment as sidecars and manifests write it (ISO 8601; UTC when no zone); None
+    when absent or not a moment."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def write_sidecar(media: Path, summary: dict, final: bool = False) -> bool:
