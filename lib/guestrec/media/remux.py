@@ -38,13 +38,16 @@ def remux(
     kinds: Iterable[str] = ("video", "audio"),
     options: dict[str, str] | None = None,
     monotonic: bool = False,
+    delays: dict[str, float] | None = None,
 ) -> dict[str, int]:
     """Copy the first stream of each kind in `kinds` from source into target.
 
     Returns packets copied per kind. The target is written completely or removed. With
     `monotonic`, a packet stamped no later than the one before it in its stream is moved
     just after it (a browser's recorder rounds to the millisecond and can stamp two frames
-    alike); how many were moved is returned as "nudged".
+    alike); how many were moved is returned as "nudged". `delays` moves every packet of
+    a kind later by that many seconds (lip sync of a file whose recorder stamped its sound
+    and picture apart).
     """
     wanted = set(kinds)
     packets = dict.fromkeys(wanted, 0)
@@ -63,7 +66,11 @@ def remux(
                 raise ValueError(f"{source.name} has no {' or '.join(sorted(wanted))} stream")
             selected = [src.streams[i] for i in mapping]
             last_dts: dict[int, int] = {}
+            ticks = {index: round((delays or {}).get(kind, 0.0) / src.streams[index].time_base)
+                     for index, (kind, _) in mapping.items()}
             for packet in _packets(src, selected):
+                if ticks[packet.stream.index]:
+                    _delay(packet, ticks[packet.stream.index])
                 if monotonic and packet.dts is not None:
                     before = last_dts.get(packet.stream.index)
                     if before is not None and packet.dts <= before:
@@ -83,6 +90,13 @@ def remux(
     return packets
 
 
+def _delay(packet: av.Packet, ticks: int) -> None:
+    if packet.dts is not None:
+        packet.dts += ticks
+    if packet.pts is not None:
+        packet.pts += ticks
+
+
 def _packets(container, streams) -> Iterable[av.Packet]:
     demuxer = container.demux(streams)
     while True:
@@ -97,6 +111,8 @@ def _packets(container, streams) -> Iterable[av.Packet]:
             continue  # the demuxer's empty end-of-stream packets
         if packet.size == 0:
             continue
+        if packet.is_corrupt:
+            continue  # read short: a file cut inside this packet (e.g. an MP4 fragment)
         yield packet
 
 

@@ -189,7 +189,7 @@ def align(guest_file: Path, studio_file: Path | None, recorder_started_ms: float
                 result["video_seconds"] = round(picture[0], 4)
                 result["video_events"] = picture[1]
                 # > 0: the guest file's sound comes later against its picture than the studio's.
-                result["guest_av_skew_ms"] = round((picture[0] - seconds) * -1000, 1)
+                result["guest_av_skew_ms"] = round((picture[0] - seconds) * 1000, 1)
         else:
             result["note"] = "audio match too weak; the clock estimate is kept"
     return result

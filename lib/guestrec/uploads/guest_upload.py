@@ -1,13 +1,14 @@
 """One recording made in the guest's browser, arriving in pieces while the guest records.
 
-The page's MediaRecorder gives byte slices of one WebM/Matroska stream; they only make
+The page's MediaRecorder gives byte slices of one WebM or fragmented MP4 stream; they only make
 sense appended in order. So the studio keeps a `.part` file and accepts a piece only at
 the size it holds: a piece that starts later is refused with that size (the page sends
 from there), one it already holds is acknowledged again after checking its bytes. Every
 piece is on disk (fsync) before it is acknowledged, since the page deletes its own copy
 then. When the page says it has stopped and the byte counts match, the `.part` is copied
-(no re-encoding) into the final `.webm`/`.mkv`/`.mka`, which adds duration and cues. A
-guest who never finishes leaves a file finalized as far as it got, marked so in its sidecar.
+(no re-encoding) into the final file (finalize.py: `.webm`/`.mkv`/`.mka`, or `.mp4`/`.m4a`
+from Safari's fragmented MP4), placed on the studio's timeline and lip-synced. A guest who
+never finishes leaves a file finalized as far as it got, marked so in its sidecar.
 """
 
 from __future__ import annotations
@@ -26,12 +27,18 @@ from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 
 from ..media.positioned_file import PositionedFile, create_empty
-from ..media.remux import probe, remux
 from ..media.sidecar import write_sidecar
-from .alignment import align, guest_file_start_utc
+from .alignment import guest_file_start_utc
+from .finalize import final_extension, finalize
 from .guest_plan import GuestRecording
 
 log = logging.getLogger(__name__)
+
+__all__ = ["FINAL_EXTENSIONS", "GuestUpload", "UploadRefused", "final_extension"]
+
+STUDIO_EXTENSIONS = ("webm", "mkv", "mka")  # what the studio records a guest into
+# What a finalized guest recording can be: Matroska/WebM, or MP4 from Safari.
+FINAL_EXTENSIONS = (*STUDIO_EXTENSIONS, "mp4", "m4a")
 
 # A piece larger than this is refused whatever the budget: the page sends ~1 s slices.
 MAX_PIECE_BYTES = 8 * 1024 * 1024
@@ -234,24 +241,18 @@ class GuestUpload:
 
     def _remux(self) -> Path | None:
         self.extra["sha256"] = file_sha256(self.part)  # of the bytes as the browser made them
-        codecs = probe(self.part)
-        ext = final_extension(codecs)
-        final = self.part.with_suffix("." + ext)
-        tmp = final.with_name(final.name + ".tmp")
-        self.extra["packets"] = remux(self.part, tmp, "webm" if ext == "webm" else "matroska", monotonic=True)
-        self.extra["codecs"] = codecs
-        os.replace(tmp, final)
-        self.part.unlink()
         studio = self.studio_file()
-        self.extra["studio_offset"] = align(
-            final, studio, self.times.recorder_started_ms, self.times.page_minus_studio_ms)
-        self.extra["media_start_utc"] = guest_file_start_utc(studio, self.extra["studio_offset"])
-        return final
+        done = finalize(self.part, studio, self.times.recorder_started_ms, self.times.page_minus_studio_ms)
+        self.part.unlink()
+        self.extra.update(packets=done.packets, codecs=done.codecs, container=done.container,
+                          studio_offset=done.studio_offset, av_shift_ms=done.av_shift)
+        self.extra["media_start_utc"] = guest_file_start_utc(studio, done.studio_offset)
+        return done.file
 
     def studio_file(self) -> Path | None:
         """The studio's own recording of this guest: same stem, beside it."""
         stem = self.part.name.rsplit(".guest", 1)[0]
-        for ext in ("webm", "mkv", "mka"):
+        for ext in STUDIO_EXTENSIONS:
             candidate = self.part.with_name(f"{stem}.{ext}")
             if candidate.exists():
                 return candidate
@@ -293,12 +294,3 @@ def file_sha256(path: Path) -> str:
 
 def key_hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
-
-
-def final_extension(codecs: dict[str, str | None]) -> str:
-    """WebM takes VP8/VP9/AV1 and Opus; H.264 and PCM go into Matroska (.mka without video)."""
-    video, audio = codecs.get("video"), codecs.get("audio")
-    webm_ok = video in (None, "vp8", "vp9", "av1") and audio in (None, "opus")
-    if webm_ok:
-        return "webm"
-    return "mkv" if video else "mka"

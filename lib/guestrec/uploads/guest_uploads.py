@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .guest_plan import GuestRecording
-from .guest_upload import GuestUpload, UploadRefused
+from .guest_upload import FINAL_EXTENSIONS, GuestUpload, UploadRefused
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class GuestUploads:
         part = guest_part_path(studio_stem)
         for number in range(2, 1000):
             if not part.exists() and not part.with_suffix(".json").exists() and not any(
-                    part.with_suffix(ext).exists() for ext in (".webm", ".mkv", ".mka")):
+                    part.with_suffix("." + ext).exists() for ext in FINAL_EXTENSIONS):
                 break
             part = studio_stem.with_name(f"{studio_stem.name}.guest-{number}.part")
         upload = GuestUpload(guest=guest, recording=recording, part=part)
