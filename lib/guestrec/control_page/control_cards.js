@@ -2,6 +2,7 @@
 // are kept by name and updated in place (an input being typed in is never rebuilt).
 
 import { guestFigures, stateWord } from "./control_format.js";
+import { button, make } from "./elements.js";
 
 const CONFIRM_MS = 3000;
 
@@ -21,19 +22,6 @@ export async function copyText(doc, text) {
   try { done = doc.execCommand("copy"); } catch (err) { done = false; }
   area.remove();
   return done;
-}
-
-function make(doc, tag, className, text) {
-  const el = doc.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-function button(doc, className, text) {
-  const el = make(doc, "button", className, text);
-  el.type = "button";
-  return el;
 }
 
 class GuestCard {

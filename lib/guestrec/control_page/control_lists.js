@@ -2,19 +2,7 @@
 
 import { copyText } from "./control_cards.js";
 import { bytes, expiry } from "./control_format.js";
-
-function make(doc, tag, className, text) {
-  const el = doc.createElement(tag);
-  if (className) el.className = className;
-  if (text !== undefined) el.textContent = text;
-  return el;
-}
-
-function button(doc, className, text) {
-  const el = make(doc, "button", className, text);
-  el.type = "button";
-  return el;
-}
+import { button, make } from "./elements.js";
 
 export class InviteList {
   constructor(doc, api, list, form, note) {
