@@ -17,6 +17,8 @@ def test_guest_recording_follows_the_plan() -> None:
     video = guest_recording(make_plan(6000))
     assert video.mime_types[0] == "video/webm;codecs=vp8,opus"
     assert video.mime_types[1] == "video/webm;codecs=h264,opus"  # cheapest fallback next
+    # Safari without WebM recording: fragmented MP4, after every WebM type.
+    assert video.mime_types[-2:] == ("video/mp4;codecs=avc1,mp4a.40.2", "video/mp4")
     assert (video.video_bps, video.audio_bps, video.pcm) == (6_000_000, 128_000, False)
     assert guest_recording(make_plan(3000)).audio_bps == 128_000  # recorded column, not inbound 80
     assert guest_recording(make_plan(2000)).audio_bps == 32_000
@@ -25,9 +27,10 @@ def test_guest_recording_follows_the_plan() -> None:
     pcm_video = guest_recording(make_plan(2500, pcm=True))
     assert pcm_video.mime_types[0] == "video/webm;codecs=vp8,pcm" and pcm_video.audio_bps is None
     pcm = guest_recording(make_plan(0))
-    assert pcm.mime_types == ("audio/webm;codecs=pcm",) and not pcm.video and pcm.max_kbps == 3072
+    assert pcm.mime_types[0] == "audio/webm;codecs=pcm" and not pcm.video and pcm.max_kbps == 3072
+    assert pcm.mime_types[1:] == ("audio/mp4;codecs=mp4a.40.2", "audio/mp4")  # Safari: AAC
     opus = guest_recording(make_plan(-120))
-    assert opus.mime_types == ("audio/webm;codecs=opus",) and opus.audio_bps == 120_000
+    assert opus.mime_types[0] == "audio/webm;codecs=opus" and opus.audio_bps == 120_000
     assert opus.video_bps is None and opus.max_kbps == 120
 
 
