@@ -108,9 +108,18 @@ export function startGuestRecorder() {
     // When recording began, on the page's clock (the start event can come late on a busy page).
     upload.startedMs = performance.timeOrigin + performance.now();
     upload.framesAtStart = recMedia.cameraFrames(videoTrack, state.sourceFrames);
+    entry.began = performance.now();
+    if (upload.framesAtStart === null) recMedia.readSourceFrames(pc, state).then(() => countFromStart(entry));
     state.recording = true; state.id = msg.id; state.mimeType = mimeType; state.error = null;
     show();
     report("recording");
+  }
+
+  // No count on the track and no report read yet when recording began (a browser without
+  // track.stats, early in the call): the first reading that has one, carried back to then.
+  function countFromStart(entry) {
+    if (entry.upload.framesAtStart !== null || !entry.videoTrack || entry.upload.framesAtStop !== undefined) return;
+    entry.upload.framesAtStart = recMedia.cameraFrames(entry.videoTrack, state.sourceFrames, entry.began);
   }
 
   function storageFailed(err) {
@@ -295,6 +304,7 @@ export function startGuestRecorder() {
 
   setInterval(async () => {
     state.liveLimited = await recMedia.liveShortOfBandwidth(pc, state);
+    if (recorder) countFromStart(recorder);
     if (!retryTimer) pump();
     report();
     show();

@@ -57,14 +57,17 @@ export function receivedProgress(report) {
   return seen ? { source: "rtp", value } : { source: null, value: 0 };
 }
 
-// Frames the camera has delivered, from the report: the video media source's count (its
-// trackIdentifier is the track's id when known), else the frames the encoder took (a lower
-// bound: an encoder short of bandwidth skips some). null when the report has neither.
-export function sourceFrames(report, trackId) {
+// Frames the camera has delivered, from the report, and its frame rate: {frames, fps}, from
+// the video media source (its trackIdentifier is the track's id when known), else from the
+// frames the encoder took (a lower bound: an encoder short of bandwidth skips some). null
+// when the report has neither. fps is 0 when the report gives none.
+export function cameraSource(report, trackId) {
   const stats = statsOf(report);
   const sources = stats.filter((s) => s.type === "media-source" && s.kind === "video" && isCount(s.frames));
   const own = sources.find((s) => trackId && s.trackIdentifier === trackId) || sources[0];
-  if (own) return own.frames;
+  if (own) return { frames: own.frames, fps: isCount(own.framesPerSecond) ? own.framesPerSecond : 0 };
   const sent = stats.filter((s) => s.type === "outbound-rtp" && s.kind === "video" && isCount(s.framesEncoded));
-  return sent.length ? sent.reduce((n, s) => n + s.framesEncoded, 0) : null;
+  if (!sent.length) return null;
+  return { frames: sent.reduce((n, s) => n + s.framesEncoded, 0),
+    fps: sent.reduce((n, s) => n + (isCount(s.framesPerSecond) ? s.framesPerSecond : 0), 0) };
 }

@@ -2,7 +2,7 @@
 // (uploads then give way), keeping its resolution, and the camera's delivered frames.
 // Used by guest_recorder.js. Nothing runs at import.
 
-import { sourceFrames } from "./link_stats.js";
+import { cameraSource } from "./link_stats.js";
 
 // From one statistics report: {limited, live}. Short of bandwidth: the browser's encoder
 // says so, or the studio's reports show real loss or a long round trip. (The studio's
@@ -29,15 +29,14 @@ export function readLive(report) {
 }
 
 // Whether the live stream is short of bandwidth now; what it sends goes to state.live, the
-// camera's frames by the report to state.sourceFrames (for browsers without track.stats).
+// camera's frames by the report to state.sourceFrames (see noteSourceFrames).
 export async function liveShortOfBandwidth(pc, state) {
   if (!pc) return false;
   try {
     const report = await pc.getStats();
     const { limited, live } = readLive(report);
     if (live) state.live = live;
-    const frames = sourceFrames(report);
-    if (frames !== null) state.sourceFrames = frames;
+    noteSourceFrames(report, state);
     return limited;
   } catch (e) { return false; }
 }
@@ -55,12 +54,27 @@ export function keepResolution(peer) {
   }
 }
 
-export function cameraFrames(track, fromReport) {
-  // Frames the camera delivered so far, so the studio can tell a complete file from one
-  // the guest's own computer could not keep up with. Only Chromium counts them on the
-  // track; elsewhere the latest statistics report's count (link_stats.sourceFrames, read
-  // every few seconds, so start and stop lag alike) stands in, or null without one.
-  const stats = track && track.stats;
-  if (stats && typeof stats.deliveredFrames === "number") return stats.deliveredFrames;
-  return typeof fromReport === "number" ? fromReport : null;
+// The camera's frames by a statistics report, for browsers without track.stats:
+// state.sourceFrames = {frames, fps, at} (at: performance.now() of the reading).
+function noteSourceFrames(report, state) {
+  const source = cameraSource(report);
+  if (source) state.sourceFrames = Object.assign(source, { at: performance.now() });
+}
+
+// A fresh reading now (resolves when state.sourceFrames is up to date, or could not be).
+export async function readSourceFrames(pc, state) {
+  if (!pc) return;
+  try { noteSourceFrames(await pc.getStats(), state); } catch (e) { /* closed */ }
+}
+
+export function cameraFrames(track, reading, now) {
+  // Frames the camera delivered so far (by `now`, a performance.now() time), so the studio
+  // can tell a complete file from one the guest's own computer could not keep up with. Only
+  // Chromium counts them on the track; elsewhere a statistics reading ({frames, fps, at})
+  // carried to `now` at its frame rate stands in, or null without one.
+  if (!track) return null;
+  if (track.stats && typeof track.stats.deliveredFrames === "number") return track.stats.deliveredFrames;
+  if (!reading || typeof reading.frames !== "number") return null;
+  const seconds = ((now === undefined ? performance.now() : now) - reading.at) / 1000;
+  return Math.max(0, Math.round(reading.frames + (reading.fps || 0) * seconds));
 }
