@@ -17,7 +17,7 @@ if [ "$fast" -eq 1 ]; then
   apt_ensure python3.11 python3.11-venv ffmpeg
   command -v node >/dev/null || apt_ensure nodejs
 else
-  apt_ensure python3.11 python3.11-venv ffmpeg chromium obs-studio xvfb xauth x11-utils coturn nftables \
+  apt_ensure python3.11 python3.11-venv ffmpeg chromium firefox-esr obs-studio xvfb xauth x11-utils coturn nftables \
       iproute2 xdotool imagemagick tesseract-ocr tesseract-ocr-eng nodejs janus vlc-bin vlc-plugin-base melt
   # npm: Debian's package, unless the installed node brings its own (NodeSource's does, and
   # conflicts with Debian's npm).
