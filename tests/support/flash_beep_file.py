@@ -21,7 +21,7 @@ EVENTS_S = (0.5, 1.4, 2.7, 3.3, 4.8, 5.5, 6.9, 7.6)
 FLASH_S = 0.1
 FPS = 30
 RATE = 48_000
-WIDTH, HEIGHT = 320, 240
+WIDTH, HEIGHT = 160, 120
 # Safari's MediaRecorder: an empty moov first, then one moof+mdat per keyframe interval.
 SAFARI_MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 
