@@ -7,6 +7,7 @@ and stamp its sound later than its picture (`sound_late_s`), as Chromium's recor
 
     write_flash_beep(path, "webm")         VP8 + Opus WebM
     write_flash_beep(path, "fmp4")         H.264 + AAC fragmented MP4, the way Safari records
+    jump_times(path)                       when the "moving" picture's square jumps
 """
 
 from __future__ import annotations
@@ -48,9 +49,21 @@ def _sound(real_t: np.ndarray) -> np.ndarray:
     return (tone + floor).astype(np.float32)
 
 
+def _moving_square(real_t: float) -> np.ndarray:
+    """A grey picture with a white square drifting and jumping sideways at each event: its
+    brightness never changes, only where things are (like a person moving)."""
+    picture = np.full((HEIGHT, WIDTH, 3), 110, np.uint8)
+    jumps = sum(1 for event in EVENTS_S if event <= real_t)
+    x = int(20 + 8 * np.sin(2 * np.pi * real_t / 3) + 70 * (jumps % 2))
+    y = int(45 + 6 * np.cos(2 * np.pi * real_t / 2))
+    picture[y:y + 24, x:x + 24] = 255
+    return picture
+
+
 def write_flash_beep(path: Path, kind: str, seconds: float = 8.5, start_s: float = 0.0,
-                     sound_late_s: float = 0.0) -> Path:
-    """File time t shows real time t + start_s; its sound is that of t + start_s - sound_late_s."""
+                     sound_late_s: float = 0.0, picture: str = "flash") -> Path:
+    """File time t shows real time t + start_s; its sound is that of t + start_s - sound_late_s.
+    `picture`: "flash" (white flashes) or "moving" (a square that jumps at each beep)."""
     fmt, vcodec, acodec, options = _KINDS[kind]
     with av.open(str(path), "w", format=fmt, options=options) as out:
         video = out.add_stream(vcodec, rate=FPS)
@@ -63,8 +76,12 @@ def write_flash_beep(path: Path, kind: str, seconds: float = 8.5, start_s: float
         audio.layout = "mono"
         frame_size = 960 if acodec == "libopus" else 1024
         for i in range(int(seconds * FPS)):
-            level = 235 if _lit(i / FPS + start_s + 1e-6) else 16  # frame times are exact
-            frame = av.VideoFrame.from_ndarray(np.full((HEIGHT, WIDTH, 3), level, np.uint8), format="rgb24")
+            real_t = i / FPS + start_s + 1e-6  # frame times are exact; no rounding below one
+            if picture == "moving":
+                image = _moving_square(real_t)
+            else:
+                image = np.full((HEIGHT, WIDTH, 3), 235 if _lit(real_t) else 16, np.uint8)
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
             frame.pts, frame.time_base = i, fractions.Fraction(1, FPS)
             out.mux(video.encode(frame))
         for i in range(int(seconds * RATE / frame_size)):
@@ -76,3 +93,16 @@ def write_flash_beep(path: Path, kind: str, seconds: float = 8.5, start_s: float
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
     return path
+
+
+def jump_times(path: Path, threshold: float = 8.0) -> list[float]:
+    """Times of the frames where the picture changed far more than by drifting (the jumps)."""
+    times = []
+    previous = None
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            gray = frame.to_ndarray(format="gray").astype(np.float32)
+            if previous is not None and float(np.abs(gray - previous).mean()) > threshold:
+                times.append(float(frame.time))
+            previous = gray
+    return times

@@ -19,13 +19,13 @@ import pytest
 from guestrec.common.plan import make_plan
 from guestrec.uploads.guest_plan import guest_recording
 from guestrec.uploads.guest_uploads import GuestUploads
-from support.flash_beep_file import write_flash_beep
-from support.flash_sync import flash_beep_pairs
+from support.flash_beep_file import jump_times, write_flash_beep
 from support.media_probe import (
     audio_samples,
     beep_times,
     ffprobe_decode_errors,
     flash_times,
+    pair_offsets,
     probe,
     streams_of,
     video_luma,
@@ -43,9 +43,18 @@ def matched(guest: list[float], studio: list[float]) -> list[float]:
     return [min(studio, key=lambda s: abs(s - g - GUEST_LATER_S)) - g for g in guest]
 
 
-def studio_file(folder: Path) -> Path:
+def picture_times(path: Path, picture: str) -> list[float]:
+    return jump_times(path) if picture == "moving" else flash_times(video_luma(path))
+
+
+def sound_minus_picture(path: Path, picture: str) -> list[float]:
+    """At each flash (or jump of the square): its beep's time minus its own."""
+    return pair_offsets(picture_times(path, picture), beep_times(*audio_samples(path)))
+
+
+def studio_file(folder: Path, picture: str = "flash") -> Path:
     """The studio's recording of the guest, in sync, with the sidecar that dates it."""
-    path = write_flash_beep(folder / "Ann_1.webm", "webm")
+    path = write_flash_beep(folder / "Ann_1.webm", "webm", picture=picture)
     side = {"media_start_utc": STUDIO_START.isoformat(), "start_utc": STUDIO_START.isoformat()}
     path.with_suffix(".json").write_text(json.dumps(side), encoding="utf-8")
     return path
@@ -80,29 +89,31 @@ def upload(folder: Path, data: bytes, mime: str, sent: int | None = None,
     return rec, side
 
 
-@pytest.mark.parametrize(("kind", "mime", "sound_late_ms", "moved"), [
-    ("webm", "video/webm;codecs=vp8,opus", 61, "video"),  # Chromium: sound stamped late
-    ("fmp4", "video/mp4;codecs=avc1,mp4a.40.2", -45, "audio"),  # sound early
+@pytest.mark.parametrize(("kind", "mime", "sound_late_ms", "moved", "picture"), [
+    ("webm", "video/webm;codecs=vp8,opus", 61, "video", "flash"),  # Chromium: sound stamped late
+    ("fmp4", "video/mp4;codecs=avc1,mp4a.40.2", -45, "audio", "flash"),  # sound early
+    # No brightness changes, only motion (a person moving): measured from the motion.
+    ("webm", "video/webm;codecs=vp8,opus", 61, "video", "moving"),
 ])
 def test_finalized_guest_file_has_sound_and_picture_within_20_ms(
-        tmp_path: Path, kind: str, mime: str, sound_late_ms: int, moved: str) -> None:
-    studio = studio_file(tmp_path)
-    assert all(abs(skew) <= 0.002 for _, skew in flash_beep_pairs(studio))
+        tmp_path: Path, kind: str, mime: str, sound_late_ms: int, moved: str, picture: str) -> None:
+    studio = studio_file(tmp_path, picture)
+    assert all(abs(skew) <= 0.002 for skew in sound_minus_picture(studio, picture))
     source = write_flash_beep(tmp_path / f"source.{kind}", kind, start_s=GUEST_LATER_S,
-                              sound_late_s=sound_late_ms / 1000)
-    before = flash_beep_pairs(source)
-    assert all(abs(skew * 1000 - sound_late_ms) <= 2 for _, skew in before), before
+                              sound_late_s=sound_late_ms / 1000, picture=picture)
+    before = sound_minus_picture(source, picture)
+    assert all(abs(skew * 1000 - sound_late_ms) <= 2 for skew in before), before
 
     rec, side = upload(tmp_path, source.read_bytes(), mime)
 
     assert rec.state == "complete", rec.error
     final = rec.final
     assert final.name == ("Ann_1.guest.webm" if kind == "webm" else "Ann_1.guest.mp4")
-    after = flash_beep_pairs(final)
-    print(f"{kind}: sound minus picture before {[round(s * 1000, 1) for _, s in before]} ms, "
-          f"after {[round(s * 1000, 1) for _, s in after]} ms; sidecar {side['av_shift_ms']}")
+    after = sound_minus_picture(final, picture)
+    print(f"{kind}, {picture}: sound minus picture before {[round(s * 1000, 1) for s in before]} ms, "
+          f"after {[round(s * 1000, 1) for s in after]} ms; sidecar {side['av_shift_ms']}")
     assert len(after) >= 7
-    assert all(abs(skew) <= 0.020 for _, skew in after), after
+    assert all(abs(skew) <= 0.020 for skew in after), after
     shift = side["av_shift_ms"]
     assert shift["moved"] == moved and abs(shift["by_ms"] - abs(sound_late_ms)) <= 10, shift
     assert abs(shift["measured_skew_ms"] - sound_late_ms) <= 10
@@ -112,11 +123,12 @@ def test_finalized_guest_file_has_sound_and_picture_within_20_ms(
     offset = side["studio_offset"]
     assert offset["method"] == "audio cross-correlation", offset
     by_beep = matched(beep_times(*audio_samples(final)), beep_times(*audio_samples(studio)))
-    by_flash = matched(flash_times(video_luma(final)), flash_times(video_luma(studio)))
+    by_flash = matched(picture_times(final, picture), picture_times(studio, picture))
     assert len(by_beep) >= 7 and len(by_flash) >= 7
     assert abs(offset["seconds"] - float(np.median(by_beep))) <= 0.020, (offset, by_beep)
     assert abs(offset["video_seconds"] - float(np.median(by_flash))) <= 0.020, (offset, by_flash)
     assert abs(offset["guest_av_skew_ms"]) <= 5
+    assert offset["video_method"] == ("motion" if picture == "moving" else "brightness changes")
     assert ffprobe_decode_errors(final) == ""
 
 

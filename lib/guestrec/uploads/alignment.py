@@ -4,9 +4,11 @@ Coarse: the page says when its recorder started (page clock) and how its clock s
 against the studio's (from its reports over the control channel); the studio's sidecar says
 when its file started. That is good to a few hundred milliseconds. Refined: the same voice
 is in both files, so the guest's audio is cross-correlated against the studio's around the
-coarse guess; the peak gives the offset to well under a frame. Sudden brightness changes
-seen in both pictures give the picture's own offset: Chromium's recorder stamps its sound
-about 30 ms later against its picture than the live stream does, so the two are kept apart.
+coarse guess; the peak gives the offset to well under a frame. The picture's own offset
+comes from sudden brightness changes seen in both pictures, else from matching how much
+each picture moves frame to frame (a person talking): Chromium's recorder stamps its sound
+about 30 ms later against its picture than the live stream does, so the two are kept apart
+(and finalize.py moves one stream of the guest's file to close the gap).
 Chrome's RTCP sender-report clock cannot be used: it was hours away from the page's clock.
 """
 
@@ -28,6 +30,11 @@ WINDOW_S = 20.0  # of the guest's audio that is matched
 # an older studio sidecar has only the moment its file was opened (up to ~1.5 s late).
 SEARCH_S = 3.0
 MIN_PEAK_RATIO = 3.0  # peak against the typical correlation: below this the match is doubtful
+# The picture's offset is looked for this close to the sound's: a recorder's skew is smaller.
+PICTURE_SEARCH_S = 0.15
+MOTION_STEP_S = 0.002
+MIN_MOTION = 0.3  # spread of the frame-to-frame change (grey levels): below this, a still picture
+MIN_MOTION_CORRELATION = 0.6
 
 
 def studio_start_epoch(studio_file: Path) -> float | None:
@@ -150,13 +157,85 @@ def video_offset(guest_file: Path, studio_file: Path, audio_offset: float) -> tu
     studio = [(t, d) for t, d in _luma_steps(studio_file, WINDOW_S + audio_offset + SEARCH_S) if abs(d) > 20]
     found = []
     for t, step in guest:
-        near = [(s, d) for s, d in studio if abs(s - t - audio_offset) <= 0.15 and d * step > 0]
+        near = [(s, d) for s, d in studio
+                if abs(s - t - audio_offset) <= PICTURE_SEARCH_S and d * step > 0]
         if near:
             s, _ = min(near, key=lambda e: abs(e[0] - t - audio_offset))
             found.append(s - t)
     if len(found) < 3:
         return None
     return float(np.median(found)), len(found)
+
+
+def _motion(path: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+    """(times, how much the picture changed from the frame before) over the first seconds."""
+    times: list[float] = []
+    energy: list[float] = []
+    previous = None
+    with av.open(str(path)) as container:
+        if not container.streams.video:
+            return np.zeros(0), np.zeros(0)
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                if frame.time > seconds:
+                    break
+                small = frame.reformat(width=64, height=36, format="gray", threads=1).to_ndarray()
+                small = small.astype(np.float32)
+                if previous is not None:
+                    times.append(float(frame.time))
+                    energy.append(float(np.abs(small - previous).mean()))
+                previous = small
+        except (av.error.InvalidDataError, av.error.EOFError):
+            pass
+    return np.asarray(times), np.asarray(energy)
+
+
+def motion_offset(guest_file: Path, studio_file: Path, audio_offset: float) -> tuple[float, float] | None:
+    """(offset, correlation) of the picture from how much it moves frame to frame, matched
+    between the two files within PICTURE_SEARCH_S of the sound's offset: for pictures with
+    no sudden brightness changes (a person talking). None when there is too little motion
+    or the match is weak."""
+    g_t, g_e = _motion(guest_file, WINDOW_S)
+    s_t, s_e = _motion(studio_file, WINDOW_S + audio_offset + SEARCH_S)
+    if g_t.size < 30 or s_t.size < 30 or float(np.std(g_e)) < MIN_MOTION:
+        return None
+    grid = np.arange(g_t[0], g_t[-1], MOTION_STEP_S)
+    guest = np.interp(grid, g_t, g_e)
+    guest = (guest - guest.mean()) / (guest.std() or 1.0)
+    best: tuple[float, float] | None = None
+    for lag in np.arange(audio_offset - PICTURE_SEARCH_S, audio_offset + PICTURE_SEARCH_S, MOTION_STEP_S):
+        inside = (grid + lag >= s_t[0]) & (grid + lag <= s_t[-1])
+        if inside.mean() < 0.8:
+            continue  # the studio file does not cover most of the guest's window here
+        studio = np.interp(grid[inside] + lag, s_t, s_e)
+        if studio.std() == 0:
+            continue
+        r = float(np.corrcoef(guest[inside], studio)[0, 1])
+        if best is None or r > best[1]:
+            best = (float(lag), r)
+    if best is None or best[1] < MIN_MOTION_CORRELATION:
+        return None
+    return best
+
+
+def picture_offset(guest_file: Path, studio_file: Path, audio_offset: float) -> dict:
+    """The picture's own offset (`video_seconds` and how it was found): from sudden
+    brightness changes, else from motion; {} when neither finds it."""
+    for method, find in (("brightness changes", video_offset), ("motion", motion_offset)):
+        try:
+            found = find(guest_file, studio_file, audio_offset)
+        except Exception as exc:  # noqa: BLE001 - the audio's offset still stands
+            log.warning("matching %s's picture by %s failed: %s", guest_file.name, method, exc)
+            continue
+        if found is not None:
+            measure = "video_events" if method == "brightness changes" else "video_correlation"
+            return {"video_seconds": round(found[0], 4), "video_method": method,
+                    measure: round(found[1], 3)}
+    return {}
 
 
 def align(guest_file: Path, studio_file: Path | None, recorder_started_ms: float | None,
@@ -180,16 +259,11 @@ def align(guest_file: Path, studio_file: Path | None, recorder_started_ms: float
         result["peak_ratio"] = round(ratio, 1)
         if ratio >= MIN_PEAK_RATIO:
             result.update(seconds=round(seconds, 4), method="audio cross-correlation")
-            try:
-                picture = video_offset(guest_file, studio_file, seconds)
-            except Exception as exc:  # noqa: BLE001 - the audio's offset still stands
-                log.warning("matching %s's picture failed: %s", guest_file.name, exc)
-                picture = None
-            if picture is not None:
-                result["video_seconds"] = round(picture[0], 4)
-                result["video_events"] = picture[1]
+            picture = picture_offset(guest_file, studio_file, seconds)
+            if picture:
+                result.update(picture)
                 # > 0: the guest file's sound comes later against its picture than the studio's.
-                result["guest_av_skew_ms"] = round((picture[0] - seconds) * 1000, 1)
+                result["guest_av_skew_ms"] = round((picture["video_seconds"] - seconds) * 1000, 1)
         else:
             result["note"] = "audio match too weak; the clock estimate is kept"
     return result

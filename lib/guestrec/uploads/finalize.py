@@ -72,8 +72,8 @@ def lip_sync_shift(offset: dict) -> dict:
     its picture than in the studio's file."""
     skew = offset.get("guest_av_skew_ms")
     if not isinstance(skew, int | float):
-        return {"moved": None, "by_ms": 0, "note": "not measured: too few sudden picture changes "
-                "seen in both files, or no studio file to compare with"}
+        return {"moved": None, "by_ms": 0, "note": "not measured: no studio file to compare with, "
+                "or its picture could not be matched (no sudden brightness changes, too little motion)"}
     shift = {"measured_skew_ms": skew, "against": offset.get("studio_file"),
              "sound_vs_picture": "later" if skew > 0 else "earlier"}
     by = round(abs(skew))
