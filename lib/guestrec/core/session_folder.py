@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 MANIFEST = "session.json"
 FOLDER_FORMAT = "Session %Y-%m-%d %H-%M-%S"
-MEDIA_SUFFIXES = (".webm", ".mkv", ".mka", ".mp4", ".m4a")  # .mp4/.m4a: Safari's own recordings
+MEDIA_SUFFIXES = (".webm", ".mkv", ".mka", ".mp4", ".m4a")  # .m4a: a Safari guest's own sound-only file
 
 
 def _iso_local(moment: datetime) -> str:
