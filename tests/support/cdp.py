@@ -81,14 +81,21 @@ class Page:
         return result["result"].get("value")
 
     async def wait_for(self, expression: str, timeout: float = 20, interval: float = 0.1) -> Any:
-        """Poll until the expression is truthy; returns its value."""
+        """Poll until the expression is truthy; returns its value. An expression that
+        throws (e.g. a page object its module scripts have not made yet) is polled again;
+        the last error is part of the timeout's message."""
         deadline = asyncio.get_running_loop().time() + timeout
+        last_error: CdpError | None = None
         while True:
-            value = await self.evaluate(expression)
+            try:
+                value = await self.evaluate(expression)
+            except CdpError as exc:
+                value, last_error = None, exc
             if value:
                 return value
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited {timeout}s for: {expression}")
+                detail = f" (last error: {last_error})" if last_error is not None else ""
+                raise TimeoutError(f"waited {timeout}s for: {expression}{detail}")
             await asyncio.sleep(interval)
 
     async def screenshot(self, path: Path) -> Path:
