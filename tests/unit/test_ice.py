@@ -119,7 +119,7 @@ def test_candidate_types_and_pair_kinds() -> None:
         "a=candidate:3 1 tcp 1518280447 abc.local 9 typ host tcptype active",
         "a=candidate:4 1 udp 16777215 198.51.100.10 6000 typ relay raddr 0.0.0.0 rport 0",
     ])
-    assert candidate_types(sdp) == ["host", "host/tcp", "srflx", "relay"]
+    assert candidate_types(sdp) == ["host", "mdns/tcp", "srflx", "relay"]  # abc.local: an mDNS name
     assert pair_kind("host", "host") == PAIR_DIRECT
     assert pair_kind("host", "srflx") == pair_kind("prflx", "host") == PAIR_STUN
     assert pair_kind("relay", "srflx") == pair_kind("host", "relay") == PAIR_RELAY

@@ -19,7 +19,7 @@ from aiortc.contrib.media import MediaBlackhole
 
 from ..common.interfaces import GuestSink
 from ..media import GuestMedia
-from ..webrtc.ice_status import ICE_HINT, describe_types, selected_pair
+from ..webrtc.ice_status import describe_types, ice_hint, selected_pair
 from .guest import Guest
 from .live_stats import LiveStats
 
@@ -35,7 +35,7 @@ def ice_failure(guest: Guest, what: str) -> str:
     if not offered:
         return what
     return (f"{what}; the guest offered {describe_types(offered.get('guest', []))} "
-            f"candidates, the studio {describe_types(offered.get('studio', []))}: {ICE_HINT}")
+            f"candidates, the studio {describe_types(offered.get('studio', []))}: {ice_hint(offered)}")
 
 
 def connection_failure(guest: Guest) -> str:

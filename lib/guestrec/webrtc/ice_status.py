@@ -12,10 +12,23 @@ PAIR_STUN = "via STUN"
 PAIR_RELAY = "via TURN relay"
 ICE_HINT = ("check the ICE servers setting (STUN for home routers, TURN for strict NATs "
             "and networks that block UDP)")
+# A browser that may not use the camera yet (and Firefox or Safari on some pages) hides
+# its addresses behind random mDNS names; they resolve only on the guest's own network.
+MDNS = "mdns"
+MDNS_HINT = ("the guest offered only mDNS (.local) host candidates, which this studio cannot "
+             "resolve; the studio still offered its own, which the guest's browser can reach "
+             "when it is on the studio's network or the studio has a public address. Otherwise "
+             "give the studio STUN or TURN servers (ICE servers setting), so the browser offers "
+             "addresses it can reach too")
+
+
+def is_mdns_name(address: str) -> bool:
+    return address.lower().rstrip(".").endswith(".local")
 
 
 def candidate_types(sdp: str) -> list[str]:
-    """The candidate types an SDP offers, e.g. ["host", "srflx"], with "/tcp" for TCP ones."""
+    """The candidate types an SDP offers, e.g. ["host", "srflx"], with "/tcp" for TCP ones;
+    host candidates named by mDNS (a .local name, not an address) as "mdns"."""
     found: set[str] = set()
     for line in sdp.splitlines():
         if not line.startswith("a=candidate:"):
@@ -25,12 +38,25 @@ def candidate_types(sdp: str) -> list[str]:
             kind = fields[fields.index("typ") + 1]
         except (ValueError, IndexError):
             continue
+        if kind == "host" and len(fields) > 4 and is_mdns_name(fields[4]):
+            kind = MDNS
         protocol = fields[2].lower() if len(fields) > 2 else "udp"
         found.add(kind if protocol == "udp" else f"{kind}/{protocol}")
     return sorted(found, key=lambda t: (_rank(t.split("/")[0]), t))
 
 
+def only_mdns(types: list[str]) -> bool:
+    """Whether candidate types (as candidate_types gives them) are all mDNS names."""
+    return bool(types) and all(t.split("/")[0] == MDNS for t in types)
+
+
+def ice_hint(offered: dict[str, list[str]]) -> str:
+    """Where to look when ICE failed, given the candidate types each side offered."""
+    return MDNS_HINT if only_mdns(offered.get("guest", [])) else ICE_HINT
+
+
 def _rank(kind: str) -> int:
+    kind = "host" if kind == MDNS else kind
     return _TYPE_ORDER.index(kind) if kind in _TYPE_ORDER else len(_TYPE_ORDER)
 
 

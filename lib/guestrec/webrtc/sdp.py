@@ -298,3 +298,10 @@ def bandwidth_lines(sdp: str, kind: str) -> list[str]:
         if lines[start].startswith(f"m={kind} "):
             found.extend(line for line in lines[start:end] if line.startswith("b="))
     return found
+
+
+def without_end_of_candidates(sdp: str) -> str:
+    """The SDP with its a=end-of-candidates lines left out: its ICE agent then goes on
+    expecting candidates, and learns the peer's address from the peer's own checks."""
+    lines, newline = split_lines(sdp)
+    return join_lines([line for line in lines if line != "a=end-of-candidates"], newline)

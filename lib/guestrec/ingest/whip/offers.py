@@ -19,7 +19,7 @@ from ...core import Guest, GuestRoster, PageChannel
 from ...core.continuity import Continuity
 from ...webrtc import sdp
 from ...webrtc.ice import IceSettings
-from ...webrtc.ice_status import candidate_types
+from ...webrtc.ice_status import MDNS, candidate_types
 from .offer_checks import cap_candidates, require_fingerprint
 
 if TYPE_CHECKING:
@@ -86,6 +86,13 @@ class WhipIngest:
             raise OfferRejected(str(exc), 400) from None
         require_fingerprint(offer_sdp)
         offer_sdp = cap_candidates(offer_sdp)
+        guest_types = candidate_types(offer_sdp)
+        if any(t.split("/")[0] == MDNS for t in guest_types):
+            # aioice tries to resolve .local names (on the guest's own network they do).
+            # When none does, the offer's end-of-candidates would fail ICE at once, before
+            # the answer is read, and the answer would lose the studio's candidates. Without
+            # it, ICE waits for the guest's checks to the studio's candidates instead.
+            offer_sdp = sdp.without_end_of_candidates(offer_sdp)
         problem = sdp.offer_problem(offer_sdp)
         if problem:
             raise OfferRejected(problem, 422)
@@ -113,7 +120,7 @@ class WhipIngest:
             except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
                 raise OfferRejected(f"cannot use this offer: {exc}", 400) from None
             answer = sdp.tune_answer(pc.localDescription.sdp, config.plan)
-            entry.ice_offered = {"guest": candidate_types(offer_sdp), "studio": candidate_types(answer)}
+            entry.ice_offered = {"guest": guest_types, "studio": candidate_types(answer)}
         except BaseException:
             await self.roster.finish(entry, "offer not answered")
             raise
