@@ -152,14 +152,19 @@ class Page:
         return remote_value(result.get("result"))
 
     async def wait_for(self, expression: str, timeout: float = 20, interval: float = 0.1) -> Any:
-        """Poll until the expression is truthy; returns its value."""
+        """Poll until the expression is truthy; returns its value. An expression that throws
+        is polled again (the page's module scripts make its objects after the load event)."""
         deadline = asyncio.get_running_loop().time() + timeout
+        error: BidiError | None = None
         while True:
-            value = await self.evaluate(expression)
-            if value:
-                return value
+            try:
+                value = await self.evaluate(expression)
+                if value:
+                    return value
+            except BidiError as exc:
+                error = exc
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited {timeout}s for: {expression}")
+                raise TimeoutError(f"waited {timeout}s for: {expression}" + (f" (last: {error})" if error else ""))
             await asyncio.sleep(interval)
 
 
