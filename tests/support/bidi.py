@@ -164,7 +164,8 @@ class Page:
             except BidiError as exc:
                 error = exc
             if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited {timeout}s for: {expression}" + (f" (last: {error})" if error else ""))
+                last = f" (last: {error})" if error else ""
+                raise TimeoutError(f"waited {timeout}s for: {expression}{last}")
             await asyncio.sleep(interval)
 
 
