@@ -30,14 +30,15 @@ async def upload_server(uploads: GuestUploads):
         await runner.cleanup()
 
 
-async def put(http, upload, offset: int, data: bytes) -> tuple[int, dict]:
-    headers = {"Authorization": f"Bearer {upload.key}"}
+async def put(http, upload, offset: int, data: bytes, key: str | bool | None = None) -> tuple[int, dict]:
+    """One piece at `offset`; `key`: another key than the upload's, or False for none."""
+    headers = {} if key is False else {"Authorization": f"Bearer {key or upload.key}"}
     async with http.put(f"/upload/{upload.upload_id}?offset={offset}", data=data, headers=headers) as r:
         return r.status, await r.json()
 
 
-async def finish(http, upload, size: int, **report) -> tuple[int, dict]:
-    headers = {"Authorization": f"Bearer {upload.key}"}
+async def finish(http, upload, size: int, key: str | None = None, **report) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {key or upload.key}"}
     body = json.dumps({"size": size, **report})
     async with http.post(f"/upload/{upload.upload_id}/finish", data=body, headers=headers) as r:
         return r.status, await r.json()

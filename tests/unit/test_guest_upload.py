@@ -8,23 +8,20 @@ upload gets a 4xx and leaves the file as it was.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fractions
 import json
 import subprocess
 from pathlib import Path
 
-import aiohttp
 import av
 import numpy as np
 import pytest
-from aiohttp import web
 
 from guestrec.common.plan import make_plan
 from guestrec.uploads.guest_plan import guest_recording
 from guestrec.uploads.guest_uploads import GuestUploads
-from guestrec.uploads.upload_routes import add_upload_routes
 from support.media_probe import ffprobe_decode_errors, probe, streams_of
+from support.upload_client import finish, put, upload_server
 
 
 def webm_bytes(path: Path, seconds: float = 3.0) -> bytes:
@@ -48,36 +45,6 @@ def webm_bytes(path: Path, seconds: float = 3.0) -> bytes:
         out.mux(video.encode(None))
         out.mux(audio.encode(None))
     return path.read_bytes()
-
-
-@contextlib.asynccontextmanager
-async def upload_server(uploads: GuestUploads):
-    app = web.Application()
-    add_upload_routes(app, uploads)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}"
-    try:
-        async with aiohttp.ClientSession(base) as http:
-            yield http
-    finally:
-        await uploads.close_all()
-        await runner.cleanup()
-
-
-async def put(http, upload, offset, data, key=None):
-    headers = {} if key is False else {"Authorization": f"Bearer {key or upload.key}"}
-    async with http.put(f"/upload/{upload.upload_id}?offset={offset}", data=data, headers=headers) as r:
-        return r.status, await r.json()
-
-
-async def finish(http, upload, size, key=None, **extra):
-    headers = {"Authorization": f"Bearer {key or upload.key}"}
-    body = json.dumps({"size": size, **extra})
-    async with http.post(f"/upload/{upload.upload_id}/finish", data=body, headers=headers) as r:
-        return r.status, await r.json()
 
 
 def pieces(data: bytes, size: int) -> list[tuple[int, bytes]]:
