@@ -7,11 +7,8 @@ and the layout holds in an OBS dock (400 px wide) and full screen.
 from __future__ import annotations
 
 import asyncio
-import base64
 import io
 import json
-import os
-import shutil
 import time
 from pathlib import Path
 
@@ -21,6 +18,7 @@ import pytest
 
 from support.cdp import CHROMIUM, Chromium, Page
 from support.guest_server import RunningServer, running_server
+from support.page_layout import assert_fits, boxes_and_screenshot, keep_screenshot
 from support.whip_client import WhipClient
 
 pytestmark = [
@@ -28,7 +26,6 @@ pytestmark = [
     pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium"),
 ]
 
-SHOTS = Path(os.environ["GUESTREC_SCREENSHOTS"]) if os.environ.get("GUESTREC_SCREENSHOTS") else None
 # When each card first appeared, by the page's own clock (Date.now(), the machine's).
 WATCH_CARDS = """(() => {
   window.cardSeenAt = {};
@@ -176,22 +173,12 @@ def test_control_room_layout_holds(tmp_path: Path, viewport: str) -> None:
                 await page.wait_for("document.querySelectorAll('.card[data-pictures]').length === 2", 15)
                 row = f"#invite-list li[data-id={json.dumps(invite['id'])}]"
                 await page.wait_for(f"!!document.querySelector({json.dumps(row)})", 5)
-                boxes = await page.evaluate(BOXES)
-                result = await page.send("Page.captureScreenshot",
-                                         {"format": "png", "captureBeyondViewport": True})
-                shot.write_bytes(base64.b64decode(result["data"]))
-                return boxes
+                return await boxes_and_screenshot(page, BOXES, shot)
 
     boxes = asyncio.run(asyncio.wait_for(scenario(), 90))
-    if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, SHOTS / shot.name)
-    page_width = boxes.pop("_width")
-    assert boxes.pop("_scrollWidth") <= page_width, "the page scrolls sideways"
+    keep_screenshot(shot)
+    assert_fits(boxes)
     assert {"card0", "card1", "start-all", "make-invite", "invite:0"} <= set(boxes), sorted(boxes)
-    for name, (left, top, right, bottom) in boxes.items():
-        assert left >= 0 and right <= page_width + 0.5, f"{name} is off-screen: {boxes[name]}"
-        assert right - left > 10 and bottom - top > 5, f"{name} is squashed: {boxes[name]}"
     buttons = [b for k, b in boxes.items() if k.startswith("card0:")]
     clashes = [(a, b) for i, a in enumerate(buttons) for b in buttons[i + 1:]
                if a[0] < b[2] - 1 and b[0] < a[2] - 1 and a[1] < b[3] - 1 and b[1] < a[3] - 1]

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import shutil
 from pathlib import Path
 
 import av
@@ -21,6 +19,7 @@ import pytest
 from guestrec.core.director import Director
 from support.cdp import CHROMIUM, Chromium
 from support.guest_server import running_server
+from support.page_layout import assert_fits, boxes_and_screenshot, keep_screenshot
 from support.whip_client import WhipClient
 
 pytestmark = [
@@ -30,7 +29,6 @@ pytestmark = [
 
 STATE = "JSON.stringify(window.guestState)"
 # Where the screenshots are kept for people to look at (besides pytest's tmp_path).
-SHOTS = Path(os.environ.get("GUESTREC_SCREENSHOTS", "")) if os.environ.get("GUESTREC_SCREENSHOTS") else None
 
 
 def text_of(element_id: str) -> str:
@@ -173,26 +171,14 @@ def test_guest_page_layout_holds(tmp_path: Path, viewport: str) -> None:
                 await page.evaluate("document.getElementById('join').click()")
                 await page.wait_for("window.guestState.recording", 20)
                 await page.wait_for("window.guestState.quality", 10)
-                boxes = await page.evaluate(BOXES)
-                result = await page.send("Page.captureScreenshot",
-                                         {"format": "png", "captureBeyondViewport": True})
-                import base64
-
-                shot.write_bytes(base64.b64decode(result["data"]))
-                return boxes
+                return await boxes_and_screenshot(page, BOXES, shot)
 
     boxes = asyncio.run(asyncio.wait_for(scenario(), 90))
-    if SHOTS is not None:
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(shot, SHOTS / shot.name)
-    page_width = boxes.pop("_width")
-    assert boxes.pop("_scrollWidth") <= page_width, "the page scrolls sideways"
+    keep_screenshot(shot)
+    assert_fits(boxes)
     missing = {"rec-state", "preview", "return-video", "camera", "microphone", "mute", "return-volume",
                "headphones", "echo-note", "join", "hangup"} - set(boxes)
     assert not missing, f"not shown: {missing}"
-    for name, (left, top, right, bottom) in boxes.items():
-        assert left >= 0 and right <= page_width + 0.5, f"{name} is off-screen: {boxes[name]}"
-        assert right - left > 10 and bottom - top > 5, f"{name} is squashed: {boxes[name]}"
     names = sorted(boxes)
     clashes = [(a, b) for i, a in enumerate(names) for b in names[i + 1:] if overlaps(boxes[a], boxes[b])]
     assert not clashes, f"overlapping at {viewport} width: {clashes} {boxes}"
