@@ -18,8 +18,8 @@ import pytest
 from guestrec.export import export_session
 from guestrec.media.sidecar import parse_time
 from support.beeps import mono_samples
-from support.cdp import CHROMIUM, Chromium
-from support.guest_server import running_server
+from support.browser_take import recorded_take
+from support.cdp import CHROMIUM
 from support.media_probe import audio_samples, beep_times
 from support.timeline_check import clip_starts
 
@@ -71,18 +71,7 @@ def test_the_browsers_file_is_exported_where_the_studio_heard_the_guest(tmp_path
     out = tmp_path / "rec"
     flags = fake_capture(tmp_path)
 
-    async def scenario() -> None:
-        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
-            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
-                page = await browser.open(f"{server.base}/?name=Ann&token={server.token}")
-                await page.wait_for("window.guestState.media", 15)
-                await page.evaluate("document.getElementById('join').click()")
-                await page.wait_for("window.guestRecorderState.recording", 30)
-                await asyncio.sleep(9)
-                await page.evaluate("document.getElementById('hangup').click()")
-                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
-
-    asyncio.run(asyncio.wait_for(scenario(), 150))
+    asyncio.run(asyncio.wait_for(recorded_take(out, tmp_path / "profile", "Ann", flags), 150))
     (folder,) = out.glob("Session *")
     manifest = json.loads((folder / "session.json").read_text())
     assert manifest["ended"], manifest

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from support.cdp import CHROMIUM, Chromium
+from support.browser_take import recorded_take
+from support.cdp import CHROMIUM
 from support.flash_sync import flash_beep_pairs
-from support.guest_server import running_server
 from support.media_probe import audio_samples, beep_times, flash_times, found, video_luma
 
 pytestmark = [
@@ -80,19 +80,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
     y4m, wav = write_flash_beep_media(tmp_path)
     flags = [f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
 
-    async def scenario():
-        async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
-            async with Chromium(tmp_path / "profile", extra_flags=flags) as browser:
-                page = await browser.open(f"{server.base}/?name=Sync&token={server.token}")
-                await page.wait_for("window.guestState.media", 15)
-                await page.evaluate("document.getElementById('join').click()")
-                await page.wait_for("window.guestRecorderState.recording", 30)
-                await asyncio.sleep(9)
-                await page.evaluate("document.getElementById('hangup').click()")
-                await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
-                return json.loads(await page.evaluate("JSON.stringify(window.guestRecorderState.finished)"))
-
-    (finished,) = asyncio.run(asyncio.wait_for(scenario(), 150))
+    (finished,) = asyncio.run(asyncio.wait_for(recorded_take(out, tmp_path / "profile", "Sync", flags), 150))
     guest_file = found(out, finished["file"])
     return guest_file, json.loads(guest_file.with_suffix(".json").read_text())
 
