@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import wave
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from guestrec.export import export_session
@@ -20,6 +18,7 @@ from guestrec.media.sidecar import parse_time
 from support.beeps import mono_samples
 from support.browser_take import recorded_take
 from support.cdp import CHROMIUM
+from support.fake_capture import capture_flags, flash_beep_capture
 from support.media_probe import audio_samples, beep_times
 from support.timeline_check import clip_starts
 
@@ -36,26 +35,7 @@ BEEP_S = 0.1
 
 def fake_capture(folder: Path) -> list[str]:
     """Chromium's fake camera and microphone: flashes and beeps at EVENTS_S, looped."""
-    width, height = 320, 240
-    y4m = folder / "flash.y4m"
-    with open(y4m, "wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        chroma = np.full(width * height // 2, 128, np.uint8).tobytes()
-        for index in range(int(LOOP_S * FPS)):
-            lit = any(e <= index / FPS < e + BEEP_S for e in EVENTS_S)
-            f.write(b"FRAME\n" + np.full(width * height, 235 if lit else 16, np.uint8).tobytes() + chroma)
-    wav = folder / "beep.wav"
-    t = np.arange(int(LOOP_S * 48_000)) / 48_000
-    lit = np.zeros_like(t, dtype=bool)
-    for e in EVENTS_S:
-        lit |= (t >= e) & (t < e + BEEP_S)
-    tone = (0.6 * np.sin(2 * np.pi * 880 * t) * lit * 32767).astype(np.int16)
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(48_000)
-        w.writeframes(np.repeat(tone, 2).tobytes())
-    return [f"--use-file-for-fake-video-capture={y4m}", f"--use-file-for-fake-audio-capture={wav}"]
+    return capture_flags(*flash_beep_capture(folder, EVENTS_S, LOOP_S, BEEP_S, FPS))
 
 
 def nearest_offsets(found: list[float], expected: list[float], within: float = 0.2) -> list[float]:

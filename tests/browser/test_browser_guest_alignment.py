@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import wave
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pytest
 
 from support.browser_take import recorded_take
 from support.cdp import CHROMIUM
+from support.fake_capture import flash_beep_capture
 from support.flash_sync import flash_beep_pairs
 from support.media_probe import audio_samples, beep_times, flash_times, found, video_luma
 
@@ -36,28 +36,7 @@ FLASH_S = 0.1
 
 
 def write_flash_beep_media(folder: Path) -> tuple[Path, Path]:
-    width, height = 320, 240
-    y4m = folder / "flash.y4m"
-    with open(y4m, "wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F{FPS}:1 Ip A1:1 C420jpeg\n".encode())
-        chroma = np.full(width * height // 2, 128, np.uint8).tobytes()
-        for index in range(int(LOOP_S * FPS)):
-            t = index / FPS
-            lit = any(e <= t < e + FLASH_S for e in EVENTS_S)
-            f.write(b"FRAME\n" + np.full(width * height, 235 if lit else 16, np.uint8).tobytes() + chroma)
-    wav = folder / "beep.wav"
-    rate = 48_000
-    t = np.arange(int(LOOP_S * rate)) / rate
-    lit = np.zeros_like(t, dtype=bool)
-    for e in EVENTS_S:
-        lit |= (t >= e) & (t < e + FLASH_S)
-    tone = (0.6 * np.sin(2 * np.pi * 880 * t) * lit * 32767).astype(np.int16)
-    with wave.open(str(wav), "wb") as w:
-        w.setnchannels(2)
-        w.setsampwidth(2)
-        w.setframerate(rate)
-        w.writeframes(np.repeat(tone, 2).tobytes())
-    return y4m, wav
+    return flash_beep_capture(folder, EVENTS_S, LOOP_S, FLASH_S, FPS)
 
 
 def matched_offsets(guest: list[float], studio: list[float], guess: float,
