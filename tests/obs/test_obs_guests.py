@@ -148,6 +148,7 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
     time.sleep(1.5)
     rex.drop()
     wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    assert "Rex" in h.awaited()  # the control room shows him as reconnecting
     # OBS says he is awaited, not gone (the script's status polls once a second).
     wait_until(lambda: "guest 'Rex' dropped; waiting for it to reconnect" in h.log_text() or None,
                10, 0.5, "the Script Log to say Rex is awaited")

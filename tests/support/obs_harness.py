@@ -257,16 +257,24 @@ class ObsHarness:
         return max(peaks) if peaks else 0.0
 
     def guests(self) -> dict[str, dict[str, Any]]:
-        """The guest server's own status of every guest, by name."""
-        request = urllib.request.Request(self.base_url + "/api/guests",
-                                         headers={"Authorization": f"Bearer {self.operator_key}"})
-        with urllib.request.urlopen(request, timeout=5) as resp:
-            statuses = json.load(resp)
+        """The guest server's own status of every guest with a connection, by name (a
+        dropped guest awaiting its return is in `awaited()` instead)."""
+        statuses = [s for s in self._guest_list() if not s.get("returning")]
         for status in statuses:
             # The API names files without the server's folders; the test knows them.
             if status.get("file") and status.get("session_folder"):
                 status["file"] = str(self.out_dir.resolve() / status["session_folder"] / status["file"])
         return {g["name"]: g for g in statuses}
+
+    def awaited(self) -> list[str]:
+        """Dropped guests whose name, source and take wait for their return."""
+        return [s["name"] for s in self._guest_list() if s.get("returning")]
+
+    def _guest_list(self) -> list[dict[str, Any]]:
+        request = urllib.request.Request(self.base_url + "/api/guests",
+                                         headers={"Authorization": f"Bearer {self.operator_key}"})
+        with urllib.request.urlopen(request, timeout=5) as resp:
+            return json.load(resp)
 
     def inputs_of_our_kind(self) -> list[str]:
         return [i["inputName"] for i in self.ws.get_input_list().inputs
