@@ -24,4 +24,5 @@ def test_guest_recorder_benchmark_measures_the_browser_and_the_upload_endpoint()
         assert row["cpu"] > 0 and row["live_kbps"] > 0 and row["live_fps"], row
     assert recording["recorder_kbps"] > 0 and "vp8" in recording["mime"], recording
     upload = result["upload"]
-    assert upload["mb"] >= 1.5 and upload["cpu"] > 0 and upload["seconds"] > 0, upload
+    # A couple of MB can take only a clock tick or two here: CPU may read 0, time may not.
+    assert upload["mb"] >= 1.5 and upload["cpu"] >= 0 and upload["seconds"] > 0, upload

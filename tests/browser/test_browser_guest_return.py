@@ -239,7 +239,8 @@ def test_the_return_plays_again_after_a_drop_and_rejoin(tmp_path: Path) -> None:
 
         try:
             studio.call(in_studio(engine.start), 30)
-            publisher = carl(engine.base_url, engine.token, ssl=False)
+            # Made on the studio's loop, which it runs on (aiortc takes the current loop).
+            publisher = studio.call(in_studio(lambda: carl(engine.base_url, engine.token, ssl=False)), 30)
             studio.call(publisher.publish(), 30)
             studio.call(publisher.wait_connected(15), 20)
             browser = Chromium(tmp_path / "profile", extra_flags=[
