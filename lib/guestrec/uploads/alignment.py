@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -124,13 +125,12 @@ def refine_offset(guest_file: Path, studio_file: Path, coarse: float) -> tuple[f
     return base + lags[best] / RATE, float(scores[best] / typical)
 
 
-def _luma_steps(path: Path, seconds: float) -> list[tuple[float, float]]:
-    """(time, change of mean brightness from the previous frame) over the first seconds."""
-    steps: list[tuple[float, float]] = []
-    previous = None
+def _small_frames(path: Path, seconds: float) -> Iterator[tuple[float, np.ndarray]]:
+    """(time, 64x36 grey picture) of every frame over the first seconds of the file's
+    video; nothing when it has none. A damaged tail ends the frames early."""
     with av.open(str(path)) as container:
         if not container.streams.video:
-            return steps
+            return
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         try:
@@ -139,13 +139,21 @@ def _luma_steps(path: Path, seconds: float) -> list[tuple[float, float]]:
                     continue
                 if frame.time > seconds:
                     break
-                small = frame.reformat(width=64, height=36, format="gray", threads=1).to_ndarray()
-                level = float(small.mean())
-                if previous is not None:
-                    steps.append((float(frame.time), level - previous))
-                previous = level
+                small = frame.reformat(width=64, height=36, format="gray", threads=1)
+                yield float(frame.time), small.to_ndarray()
         except (av.error.InvalidDataError, av.error.EOFError):
-            pass
+            return
+
+
+def _luma_steps(path: Path, seconds: float) -> list[tuple[float, float]]:
+    """(time, change of mean brightness from the previous frame) over the first seconds."""
+    steps: list[tuple[float, float]] = []
+    previous = None
+    for time, small in _small_frames(path, seconds):
+        level = float(small.mean())
+        if previous is not None:
+            steps.append((time, level - previous))
+        previous = level
     return steps
 
 
@@ -172,25 +180,12 @@ def _motion(path: Path, seconds: float) -> tuple[np.ndarray, np.ndarray]:
     times: list[float] = []
     energy: list[float] = []
     previous = None
-    with av.open(str(path)) as container:
-        if not container.streams.video:
-            return np.zeros(0), np.zeros(0)
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        try:
-            for frame in container.decode(stream):
-                if frame.time is None:
-                    continue
-                if frame.time > seconds:
-                    break
-                small = frame.reformat(width=64, height=36, format="gray", threads=1).to_ndarray()
-                small = small.astype(np.float32)
-                if previous is not None:
-                    times.append(float(frame.time))
-                    energy.append(float(np.abs(small - previous).mean()))
-                previous = small
-        except (av.error.InvalidDataError, av.error.EOFError):
-            pass
+    for time, grey in _small_frames(path, seconds):
+        small = grey.astype(np.float32)
+        if previous is not None:
+            times.append(time)
+            energy.append(float(np.abs(small - previous).mean()))
+        previous = small
     return np.asarray(times), np.asarray(energy)
 
 
