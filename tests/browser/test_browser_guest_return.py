@@ -20,14 +20,13 @@ import json
 import time
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from guestrec.server.engine import Engine, EngineSettings
 from obs_launcher.obs_config import free_port
 from support.cdp import CHROMIUM, Chromium, Page
 from support.link_rig import STUDIO_ADDR, LinkRig, NetnsLoop
+from support.media_probe import stereo_s16
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.tones import tone_levels, write_tone_wav
 from support.whip_client import WhipClient
@@ -126,15 +125,6 @@ def carl(base: str, token: str, ssl: bool = True) -> WhipClient:
                       tracks=[ToneAudioTrack(frequency=CARL_HZ), SolidVideoTrack(160, 120, fps=10)])
 
 
-def file_audio(path: Path) -> np.ndarray:
-    """A recording's audio, (n, 2) int16 at 48 kHz, decoded by PyAV."""
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
-        parts = [out.to_ndarray().reshape(-1, 2) for frame in container.decode(audio=0)
-                 for out in resampler.resample(frame)]
-    return np.concatenate(parts)
-
-
 def assert_hears(levels: dict, heard: list[float], not_heard: list[float], who: str) -> None:
     loud = {float(hz): round(float(db), 1) for hz, db in levels.items()}
     for hz in heard:
@@ -215,7 +205,7 @@ def test_two_guest_pages_hear_and_see_the_return_and_record_only_themselves(tmp_
     for name, hz in [*PAGES.items(), ("Carl", CARL_HZ)]:
         # The studio's file (the page's own recording, uploaded beside it, is .guest.webm).
         (file,) = [f for f in out.glob(f"Session */{name} *.webm") if not f.name.endswith(".guest.webm")]
-        samples = file_audio(file)
+        samples = stereo_s16(file)
         assert len(samples) > 48000 * (CALL_S - 2), (name, len(samples))
         levels = tone_levels(samples[48000 * 2:48000 * 10], ALL_TONES)  # dB of int16 full scale
         loud = {h: round(db, 1) for h, db in levels.items()}

@@ -16,12 +16,11 @@ import sys
 import time
 from pathlib import Path
 
-import av
-import numpy as np
 import pytest
 
 from guestrec.server.engine import Engine, EngineSettings
 from obs_launcher.obs_config import free_port
+from support.media_probe import stereo_s16
 from support.return_guest import ReturnGuest
 from support.serve_process import ROOT, ServeProcess
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
@@ -39,15 +38,6 @@ def talker(engine: Engine, name: str, direction: str = "sendrecv") -> ReturnGues
     hz, luma = TALKERS.get(name, (PUBLISHER[1], 200))
     tracks = [ToneAudioTrack(frequency=hz), SolidVideoTrack(160, 120, fps=10, color=(luma, 128, 128))]
     return ReturnGuest(f"{engine.base_url}/whip/{name}", engine.token, tracks, direction=direction)
-
-
-def file_audio(path: Path) -> np.ndarray:
-    """A recording's audio as (n, 2) samples on the int16 scale, decoded by PyAV."""
-    with av.open(str(path)) as container:
-        resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
-        parts = [out.to_ndarray().reshape(-1, 2) for frame in container.decode(audio=0)
-                 for out in resampler.resample(frame)]
-    return np.concatenate(parts)
 
 
 def assert_hears(levels: dict[float, float], heard: list[float], not_heard: list[float], who: str) -> None:
@@ -148,7 +138,7 @@ def test_guests_hear_each_other_and_the_studio_never_themselves(tmp_path: Path) 
     for name, hz in [*((n, t[0]) for n, t in TALKERS.items()), PUBLISHER]:
         files = list(tmp_path.glob(f"Session */{name} *.webm"))
         assert len(files) == 1, (name, sorted(p.name for p in tmp_path.rglob("*")))
-        samples = file_audio(files[0])
+        samples = stereo_s16(files[0])
         levels = tone_levels(samples[48000:48000 * 4], ALL_TONES)
         assert_hears(levels, [hz], [h for h in ALL_TONES if h != hz], f"{name}'s recording")
 

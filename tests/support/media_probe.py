@@ -120,6 +120,15 @@ def audio_samples(path: Path) -> tuple[float, np.ndarray]:
     return start or 0.0, np.concatenate(chunks)
 
 
+def stereo_s16(path: Path) -> np.ndarray:
+    """A recording's whole audio as (n, 2) samples on the int16 scale at 48 kHz (PyAV)."""
+    with av.open(str(path)) as container:
+        resampler = av.AudioResampler(format="s16", layout="stereo", rate=48000)
+        parts = [out.to_ndarray().reshape(-1, 2) for frame in container.decode(audio=0)
+                 for out in resampler.resample(frame)]
+    return np.concatenate(parts)
+
+
 def flash_times(luma: list[tuple[float, float]], threshold: float = 128.0) -> list[float]:
     times = []
     previous = 0.0
