@@ -5,6 +5,7 @@
     feed.connect("Anna", pc, sections)             # before the answer: her return tracks
     feed.hold("Anna", True)                        # she hears (and sees) nothing, nobody hears her
     talk = feed.talkback("Anna"); talk.push(frame) # only Anna hears it
+    feed.talkback_to("Anna")                       # only Anna hears the studio's sound, until None
     await feed.close()
 
 Audio: every 20 ms each listening guest gets its own mix (everyone else plus the studio
@@ -83,23 +84,31 @@ class ReturnFeed:
         self.mixer = MixMinus()
         self.grid = GridVideo()
         self._clock = TickClock(self._tick)
-        self._studio: StudioFeed | None = None
+        self._studio: StudioFeed | Any = None  # StudioFeed, or a PushedFeed
+        self._studio_source: Any = None  # the file or the pushed feed it plays
         self._video: SharedVideoEncoder | None = None
         self._listeners: dict[str, tuple[ReturnAudioTrack, OpusPackets]] = {}
         self._connections: list[ReturnConnection] = []
         self._departed: set[str] = set()  # connections ended; their late frames are ignored
         self._voices: dict[str, VoiceTap] = {}  # guests heard from their packets, not a sink
         self.tick_seconds = 0.0  # loop-thread CPU spent mixing and encoding audio
+        self._talking_to: str | None = None  # talkback: the studio's sound for this guest alone
         self.configure(settings)
 
     # -- settings ------------------------------------------------------------------
 
     def configure(self, settings: ReturnSettings) -> None:
         """New settings; audio and video on/off apply to guests who connect from now on."""
-        if self._studio is None or settings.studio_audio != self._studio.path:
+        # The studio's sound: pushed live (an OBS track), else a file played in a loop.
+        source = settings.studio_feed if settings.studio_feed is not None else settings.studio_audio
+        if self._studio is None or source != self._studio_source:
             if self._studio is not None:
                 self._studio.close()
-            self._studio = StudioFeed(settings.studio_audio) if settings.studio_audio else None
+            if settings.studio_feed is not None:
+                self._studio = settings.studio_feed
+            else:
+                self._studio = StudioFeed(settings.studio_audio) if settings.studio_audio else None
+            self._studio_source = source
             if self._studio is not None:
                 self.mixer.add_input(STUDIO_KEY, jitter_seconds=0.0)
             else:
@@ -255,6 +264,19 @@ class ReturnFeed:
         self.mixer.add_input(key, heard_by={name})
         return Talkback(self, key)
 
+    def talkback_to(self, name: str | None) -> bool:
+        """Talkback: the studio's sound goes to `name` alone (None: to every guest again).
+        False when there is no studio sound to send."""
+        self._talking_to = name
+        if not self.mixer.has_input(STUDIO_KEY):
+            return False
+        self.mixer.add_input(STUDIO_KEY, jitter_seconds=0.0, heard_by=None if name is None else {name})
+        return True
+
+    @property
+    def talking_to(self) -> str | None:
+        return self._talking_to
+
     # -- the audio tick --------------------------------------------------------------
 
     def _tick(self) -> None:
@@ -284,6 +306,7 @@ class ReturnFeed:
         return {
             "audio": self.settings.audio, "video": self.settings.video,
             "studio_audio": str(self.settings.studio_audio) if self.settings.studio_audio else None,
+            "studio_feed": self._studio.status() if hasattr(self._studio, "status") else None,
             "listeners": sorted(self._listeners),
             "held": sorted(n for n in self._listeners if self.mixer.held(n)),
             "audio_ticks": self._clock.ticks, "audio_ticks_skipped": self._clock.skipped,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 RETURN_VIDEO_MODES = ("off", "grid")  # "program" (OBS's output) comes with the OBS side
 
@@ -17,6 +18,9 @@ class ReturnSettings:
     audio: bool = True  # each guest hears the others and the studio feed, never itself
     video: str = "grid"  # "grid": the guests' pictures side by side, one encode for all
     studio_audio: Path | None = None  # a file looped as the studio's sound
+    # The studio's sound pushed in live (PushedFeed: read(count) like StudioFeed), e.g. an
+    # OBS audio track; it takes the place of `studio_audio`.
+    studio_feed: Any = None
 
     def __post_init__(self) -> None:
         if self.video not in RETURN_VIDEO_MODES:

@@ -61,6 +61,7 @@ class EngineSettings:
     return_audio: bool = True
     return_video: str = "grid"  # "off" | "grid"
     studio_audio: Path | None = None
+    studio_feed: Any = None  # the studio's sound pushed live (OBS: one audio track); beats studio_audio
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
@@ -72,7 +73,7 @@ class EngineSettings:
     def returns(self) -> ReturnSettings:
         """The return feed's settings; raises ReturnSettingsError with a clear message."""
         return ReturnSettings(audio=self.return_audio, video=self.return_video,
-                              studio_audio=self.studio_audio)
+                              studio_audio=self.studio_audio, studio_feed=self.studio_feed)
 
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
