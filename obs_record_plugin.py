@@ -84,8 +84,10 @@ try:
     import numpy  # noqa: F401
 
     import guestrec.media  # noqa: F401  (imports everything recording needs)
+    from guestrec.conversation.pushed_feed import PushedFeed
     from guestrec.obs_bridge.controller import GuestRecorderController
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
+    from guestrec.obs_bridge.obs_mix_tap import ObsMixTap
     from guestrec.obs_bridge.script_panel import build_properties
     from guestrec.obs_bridge.script_state import (
         flush_script_log,
@@ -178,6 +180,10 @@ def script_load(settings):
     except Exception as exc:  # noqa: BLE001 - reported in the Script Log; OBS goes on without the source type
         log("error", f"cannot register the WebRTC Guest source type: {exc!r}")
         return
+    manager.studio_track = options.studio_track  # before any guest source is made
+    studio_feed = PushedFeed()
+    state.studio_tap = ObsMixTap(studio_feed, log)
+    _hear_track(options.studio_track)
     controller = GuestRecorderController(
         options,
         default_out_dir=lambda: Path(state.default_out_dir),
@@ -185,6 +191,7 @@ def script_load(settings):
         sink_factory=manager.sink_factory,
         on_status_change=manager.refresh_properties,
         obs_recording=bool(obs.obs_frontend_recording_active()),
+        studio_feed=studio_feed,
     )
     controller_box.append(controller)
     state.manager, state.controller = manager, controller
@@ -203,7 +210,18 @@ def script_update(settings):
         return
     state.default_out_dir = obs_record_folder()  # follows OBS's own setting
     settle_settings(settings)
-    state.controller.update_options(read_options(settings))
+    options = read_options(settings)
+    state.controller.update_options(options)
+    _hear_track(options.studio_track)
+    state.manager.set_studio_track(options.studio_track)
+
+
+def _hear_track(track: int) -> None:
+    """Read OBS's audio track `track` as the studio's sound for guests (0: none)."""
+    try:
+        state.studio_tap.set_track(track)
+    except (ValueError, AttributeError, OSError) as exc:  # AttributeError: a libobs without it
+        log("error", f"guests cannot hear OBS track {track}: {exc}")
 
 
 def script_save(settings):
@@ -232,6 +250,9 @@ def shutdown(why: str) -> None:
         obs.timer_remove(refresh_status)
     except Exception:  # noqa: BLE001 - the timer may be gone with OBS already
         pass
+    if state.studio_tap is not None:
+        state.studio_tap.close()  # before OBS's audio stops: no call into Python after this
+        state.studio_tap = None
     if state.controller is not None:
         state.controller.stop(timeout=5.0)
     if state.manager is not None:

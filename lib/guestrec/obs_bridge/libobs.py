@@ -44,7 +44,9 @@ VIDEO_RANGE_PARTIAL = 1
 VIDEO_RANGE_FULL = 2
 
 # enum audio_format / speaker_layout (media-io/audio-io.h)
+AUDIO_FORMAT_16BIT = 2
 AUDIO_FORMAT_FLOAT_PLANAR = 8
+MAX_AUDIO_MIXES = 6
 SPEAKERS_STEREO = 2
 
 # enum obs_task_type
@@ -128,6 +130,40 @@ class SourceAudio(Structure):
         ("samples_per_sec", c_uint32),
         ("timestamp", c_uint64),
     ]
+
+
+class AudioData(Structure):
+    """struct audio_data (media-io/audio-io.h): what a raw audio callback gets."""
+
+    _fields_ = [("data", c_void_p * MAX_AV_PLANES), ("frames", c_uint32), ("timestamp", c_uint64)]
+
+
+class AudioConvertInfo(Structure):
+    """struct audio_convert_info (media-io/audio-io.h, OBS 27..29); the trailing padding
+    stays zero, as later versions' added flag (allow_clipping) wants by default."""
+
+    _fields_ = [("samples_per_sec", c_uint32), ("format", c_int), ("speakers", c_int),
+                ("padding", c_uint32)]
+
+
+class VideoData(Structure):
+    """struct video_data (media-io/video-io.h): what a raw video callback gets."""
+
+    _fields_ = [("data", c_void_p * MAX_AV_PLANES), ("linesize", c_uint32 * MAX_AV_PLANES),
+                ("timestamp", c_uint64)]
+
+
+class VideoScaleInfo(Structure):
+    """struct video_scale_info (media-io/video-io.h)."""
+
+    _fields_ = [("format", c_int), ("width", c_uint32), ("height", c_uint32), ("range", c_int),
+                ("colorspace", c_int)]
+
+
+# void (*)(void *param, size_t mix_idx, struct audio_data *data)
+RAW_AUDIO_FN = CFUNCTYPE(None, c_void_p, c_size_t, POINTER(AudioData))
+# void (*)(void *param, struct video_data *frame)
+RAW_VIDEO_FN = CFUNCTYPE(None, c_void_p, POINTER(VideoData))
 
 
 class Vec2(Structure):
@@ -282,6 +318,13 @@ class LibObs:
         b(obs, "obs_property_set_enabled", None, c_void_p, c_bool)
         b(obs, "obs_property_name", c_char_p, c_void_p)
         b(obs, "obs_hotkey_register_source", c_size_t, c_void_p, c_char_p, c_char_p, HOTKEY_FN, c_void_p)
+        b(obs, "obs_source_get_audio_mixers", c_uint32, c_void_p)
+        b(obs, "obs_source_set_audio_mixers", None, c_void_p, c_uint32)
+        b(obs, "obs_add_raw_audio_callback", None,
+          c_size_t, POINTER(AudioConvertInfo), RAW_AUDIO_FN, c_void_p)
+        b(obs, "obs_remove_raw_audio_callback", None, c_size_t, RAW_AUDIO_FN, c_void_p)
+        b(obs, "obs_add_raw_video_callback", None, POINTER(VideoScaleInfo), RAW_VIDEO_FN, c_void_p)
+        b(obs, "obs_remove_raw_video_callback", None, RAW_VIDEO_FN, c_void_p)
         _bind_variadic(obs, "blog", None, c_int, c_char_p)  # void blog(int, const char *, ...)
         self.has_params_for_format = hasattr(obs, "video_format_get_parameters_for_format")
         if self.has_params_for_format:

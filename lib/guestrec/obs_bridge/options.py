@@ -52,6 +52,9 @@ class ScriptOptions:
     vdo_server: str = ""  # "" = VDO.Ninja's own handshake server (or the link's)
     vdo_streams: str = ""  # comma separated; "" = every publisher
     vdo_director: bool = False
+    # The OBS audio track guests hear as the studio's sound (1..6; 0: none). Guest sources
+    # are kept out of it, so no guest hears itself.
+    studio_track: int = 6
 
     @property
     def auto_record(self) -> bool:
@@ -102,9 +105,10 @@ def record_value(mode: str, video_kbps: int, audio_kbps: int = 128) -> tuple[int
 
 
 def engine_settings(
-    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False
+    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False, studio_feed: Any = None,
 ) -> tuple[EngineSettings, list[str]]:
-    """EngineSettings for the options; raises RecordSettingsError on unusable values."""
+    """EngineSettings for the options; raises RecordSettingsError on unusable values.
+    `studio_feed`: what OBS's studio track pushes (guests hear it unless the track is none)."""
     if opts.start_recording not in START_MODES:
         raise RecordSettingsError(
             f"start recording must be one of {', '.join(START_MODES)}, got {opts.start_recording!r}")
@@ -137,6 +141,7 @@ def engine_settings(
         ice_servers=opts.ice_servers,
         turn_secret=opts.turn_secret.strip(),
         vdo=vdo_settings(opts),
+        studio_feed=studio_feed if opts.studio_track else None,
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     settings.ice()  # IceConfigError says which server and what is wrong

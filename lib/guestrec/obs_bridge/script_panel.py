@@ -82,6 +82,19 @@ def _guests(props) -> None:
     add = obs.obs_properties_add_bool(props, "add_to_scene", "Add guests to the current scene")
     obs.obs_property_set_long_description(
         add, "New guests appear in the current scene, side by side in a grid.")
+    _studio_track(props)
+
+
+def _studio_track(props) -> None:
+    hear = obs.obs_properties_add_list(props, "studio_track", "Guests hear OBS track",
+                                       obs.OBS_COMBO_TYPE_LIST, obs.OBS_COMBO_FORMAT_INT)
+    for track in range(1, 7):
+        obs.obs_property_list_add_int(hear, f"Track {track}", track)
+    obs.obs_property_list_add_int(hear, "None (guests hear only each other)", 0)
+    obs.obs_property_set_long_description(
+        hear, "What is on this audio track reaches every guest with the other guests' voices: "
+              "tick the track in Edit > Advanced Audio Properties for your microphone, music or "
+              "media. Guest sources are left out of it, so no guest hears itself.")
 
 
 def _own_link(props) -> None:

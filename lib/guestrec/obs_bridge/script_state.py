@@ -24,6 +24,7 @@ class ScriptState:
     def __init__(self) -> None:
         self.controller: Any = None  # GuestRecorderController
         self.manager: Any = None  # GuestSourceManager
+        self.studio_tap: Any = None  # ObsMixTap: the OBS track guests hear
         self.settings: Any = None  # the script's obs_data_t
         self.hotkeys: dict[str, int] = {}
         self.log_handler: Any = None
@@ -95,6 +96,7 @@ def read_options(settings) -> ScriptOptions:
         turn_secret=g(settings, "turn_secret") or "",
         cert_file=g(settings, "cert_file") or "",
         key_file=g(settings, "key_file") or "",
+        studio_track=int(obs.obs_data_get_int(settings, "studio_track")),
         **read_room_options(settings),
     )
 
@@ -133,6 +135,7 @@ def set_defaults(settings) -> None:
     obs.obs_data_set_default_bool(settings, "add_to_scene", True)
     obs.obs_data_set_default_bool(settings, "invite_only", False)
     obs.obs_data_set_default_int(settings, "sfu_room", 1234)
+    obs.obs_data_set_default_int(settings, "studio_track", 6)
 
 
 # ----- status (timer: graphics thread, reads the controller's cache only) --------------

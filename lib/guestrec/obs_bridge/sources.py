@@ -156,6 +156,7 @@ class GuestSourceManager:
         self._control, self._notice, self._guest_link = control, notice, guest_link
         self.panel: GuestProperties | None = None
         self.layout = SceneLayout(self.lib, self._is_ours)
+        self.studio_track = 0  # the OBS audio track guests hear (1..6); guest sources stay out of it
 
     # ----- set-up -------------------------------------------------------------------
 
@@ -232,10 +233,39 @@ class GuestSourceManager:
             entry.source_name = name
         if old:
             obs.obs_source_release(old)  # we keep exactly one reference: the new one
+        self._keep_out_of_track(src, 0, self.studio_track)
         if created and self._add_to_scene():
             self._in_current_scene(lambda scene: self.layout.add_to_grid(scene, src))
         elif not created:
             self._in_current_scene(lambda scene: self.layout.set_shown(scene, name, True))
+
+    def set_studio_track(self, track: int) -> None:
+        """Guests hear OBS's track `track` now (0: none): every guest source leaves it, and
+        goes back into the track it was kept out of before (any thread)."""
+        def move() -> None:
+            old, self.studio_track = self.studio_track, track
+            if old == track or self._closed:
+                return
+            with self._lock:
+                entries = list(self._entries.values())
+            for entry in entries:
+                with entry.lock:
+                    if entry.ptr:
+                        self._keep_out_of_track(entry.ptr, old, track)
+
+        registry.queue_ui_task(move)
+
+    def _keep_out_of_track(self, source: int, old: int, new: int) -> None:
+        """A guest must not hear itself through OBS: its source is left out of the track
+        guests hear; the other tracks stay as OBS set them."""
+        obs = self.lib.obs
+        mixers = before = obs.obs_source_get_audio_mixers(source)
+        if old:
+            mixers |= 1 << (old - 1)
+        if new:
+            mixers &= ~(1 << (new - 1))
+        if mixers != before:
+            obs.obs_source_set_audio_mixers(source, mixers)
 
     def guest_left(self, entry: _Entry) -> None:
         """Hide a departed guest's picture in the scene; it comes back with the guest."""

@@ -1,0 +1,125 @@
+"""The studio's sound inside OBS: guests hear one OBS audio track, never themselves.
+
+A real OBS (Xvfb, our own configuration) plays a tone from a looping Media Source on
+track 6 only; an aiortc guest sends its own, different tone and asks for a return
+(sendrecv). What the guest receives is decoded and its spectrum read: OBS's tone is
+there and the guest's own is not, although OBS mixes the guest's source too (on the
+other tracks). The guest's source is left out of track 6 by the script. Set to "None"
+(as in the Scripts dialog), the guest no longer hears OBS and its source is back on 6.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from support.obs_harness import ObsHarness, obs_available, wait_until
+from support.return_guest import ReturnGuest
+from support.synthetic import ToneAudioTrack
+from support.tones import tone_levels, write_tone_wav
+
+pytestmark = [pytest.mark.obs, pytest.mark.slow]
+SETTINGS_HELPER = Path(__file__).resolve().parent.parent / "support" / "obs_settings_helper.py"
+OBS_HZ = 1800.0  # the studio's sound, on OBS track 6
+GUEST_HZ = 600.0  # the guest's own voice
+HEARD_DB = -35.0  # tones at 0.3 of full scale come in around -13 dB
+QUIET_BY_DB = 40.0  # what must not be heard is at least this far below what is
+ALL_TRACKS = {str(n): True for n in range(1, 7)}
+
+
+class GuestThread:
+    """A ReturnGuest on its own asyncio loop, for a test that is not async."""
+
+    def __init__(self, url: str, token: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="return-guest", daemon=True)
+        self.thread.start()
+        self.guest = ReturnGuest(url, token, [ToneAudioTrack(frequency=GUEST_HZ)])
+
+    def run(self, coro, timeout: float = 30):
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    async def _join(self) -> None:
+        await self.guest.publish()
+        await self.guest.wait_connected(20)
+
+    def join(self) -> None:
+        self.run(self._join(), 40)
+
+    def heard(self, seconds: float) -> dict[float, float]:
+        """Tone levels (dB) of what the guest hears during the next `seconds`."""
+        start = time.time()
+        time.sleep(seconds)
+        samples = self.run(self._between(start, start + seconds))
+        return tone_levels(samples, [OBS_HZ, GUEST_HZ])
+
+    async def _between(self, start: float, end: float):
+        return self.guest.audio_between(start, end)
+
+    def close(self) -> None:
+        try:
+            self.run(self.guest.close(), 20)
+        finally:
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+
+def tracks_of(h: ObsHarness, name: str) -> dict[str, bool]:
+    return dict(h.ws.get_input_audio_tracks(name).input_audio_tracks)
+
+
+def change_settings(h: ObsHarness, settings_file: Path, values: dict) -> None:
+    settings_file.write_text(json.dumps(values))
+    h.ws.trigger_hotkey_by_name("guestrec_test_settings")
+
+
+def rounded(levels: dict[float, float]) -> dict[float, float]:
+    return {hz: round(db, 1) for hz, db in levels.items()}
+
+
+def test_guest_hears_obs_track_six_and_never_itself(tmp_path: Path) -> None:
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    tone = tmp_path / "studio-tone.wav"
+    write_tone_wav(tone, OBS_HZ, seconds=2.0)
+    settings_file = tmp_path / "settings.json"
+    harness = ObsHarness(tmp_path / "obs", {"start_recording": "manual", "studio_track": 6},
+                         extra_scripts=[SETTINGS_HELPER],
+                         extra_env={"GUESTREC_TEST_SETTINGS": str(settings_file)})
+    with harness as h:
+        h.wait_for_server()
+        scene = h.ws.get_current_program_scene().current_program_scene_name
+        h.ws.create_input(scene, "Studio tone", "ffmpeg_source",
+                          {"is_local_file": True, "local_file": str(tone), "looping": True}, True)
+        h.ws.set_input_audio_tracks("Studio tone", {**{str(n): False for n in range(1, 6)}, "6": True})
+        guest = GuestThread(h.whip_url("Gina"), h.token)
+        try:
+            guest.join()
+            wait_until(lambda: "Gina" in h.inputs_of_our_kind(), 15, what="Gina's source")
+            # OBS's own mixer has Gina's voice on tracks 1-5, never on the one guests hear.
+            assert wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None,
+                              10, what="Gina's source out of track 6")
+            assert h.meter_peak("Gina") > 0.1, "OBS should be playing Gina's voice"
+            time.sleep(1.0)
+            levels = guest.heard(3.0)
+            assert levels[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6: {rounded(levels)}"
+            assert levels[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(levels)}"
+
+            change_settings(h, settings_file, {"studio_track": 0})
+            wait_until(lambda: tracks_of(h, "Gina") == ALL_TRACKS or None, 10,
+                       what="Gina's source back on track 6")
+            time.sleep(1.5)
+            silent = guest.heard(2.0)
+            assert silent[OBS_HZ] < levels[OBS_HZ] - QUIET_BY_DB, \
+                f"with None Gina should not hear OBS: {rounded(silent)}, before {rounded(levels)}"
+            assert silent[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(silent)}"
+        finally:
+            guest.close()
+        log = h.log_text()
+    assert "guests hear OBS's audio track 6" in log and "guests hear no OBS track" in log
