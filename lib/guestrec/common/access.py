@@ -92,6 +92,13 @@ class GuestGate:
             self._session_of[guest_pass.holder] = session_id
         self.joined(guest_pass, session_id, name)
 
+    def opened_beside(self, session_id: str, guest_pass: GuestPass) -> None:
+        """A second session of a guest already in (its screen share): it belongs to the
+        pass, but the pass's one connection stays the guest's own."""
+        self._owners[session_id] = guest_pass.holder
+        while len(self._owners) > OWNERS_KEPT:
+            self._owners.popitem(last=False)
+
     def owns(self, session_id: str, guest_pass: GuestPass) -> bool:
         owner = self._owners.get(session_id)
         return owner is not None and hmac.compare_digest(owner, guest_pass.holder)

@@ -25,6 +25,7 @@ The parts, each in its own file:
     media_liveness     arriving media counts as a consent answer (publishers that never answer)
     page_channel       PageChannel: our guest page's control channel
     director           Director: hang up, mute, message, bitrate of one guest
+    screen_shares      a guest's screen share: its name, its owner, ending with the owner
 """
 
 from .admission import MAX_GUESTS

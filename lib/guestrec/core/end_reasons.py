@@ -8,6 +8,8 @@ SERVER_STOPPED = "server stopped"
 STUDIO_HUNG_UP = "hung up by the studio"
 RECONNECTED = "replaced by its reconnection"
 NEVER_CONNECTED = "never connected"
+SCREEN_STOPPED = "screen share stopped"  # its page stopped sharing
+OWNER_LEFT = "its guest left"  # a screen share ends with the guest who shared it
 
 STUDIO_ENDED_TEXT = "The studio ended the session."
 # The studio's ends and what the guest is told of them.

@@ -94,6 +94,8 @@ class Guest:
     extra_status: dict[str, Any] = field(default_factory=dict)  # set by ingests, shown as is
     live: Any = None  # live_stats.LiveStats once media arrived
     page_state: dict[str, bool] = field(default_factory=dict)  # what the guest's page reports
+    # A screen share: the guest who shares it (its continuity, kept across reconnections).
+    screen_of: Continuity | None = None
     # Candidate types each side offered, e.g. {"guest": ["host", "srflx"], "studio": ["host"]},
     # set by the ingest from the two descriptions; named when ICE fails.
     ice_offered: dict[str, list[str]] = field(default_factory=dict)

@@ -18,13 +18,22 @@ from ..common.interfaces import GuestSink
 from ..common.names import display_name
 from .connection_wiring import ConnectionWiring, ice_failure
 from .continuity import Continuity, secret_matches
-from .end_reasons import LOST, NEVER_CONNECTED, RECONNECTED, SERVER_STOPPED, STUDIO_ENDS, STUDIO_HUNG_UP
+from .end_reasons import (
+    LOST,
+    NEVER_CONNECTED,
+    OWNER_LEFT,
+    RECONNECTED,
+    SERVER_STOPPED,
+    STUDIO_ENDS,
+    STUDIO_HUNG_UP,
+)
 from .guest import Guest, GuestConfig, GuestControl
 from .guest_messenger import GuestMessenger
 from .guest_names import GuestNames
 from .guest_side import REPORT_TYPE
 from .guest_table import GuestTable
 from .recording_control import RecordingControl
+from .screen_shares import screens_of
 
 # The roster's own logger: one guest's story reads in one place.
 log = logging.getLogger(__package__ + ".roster")
@@ -72,6 +81,7 @@ class GuestLifecycle:
         self, name: str, pc: RTCPeerConnection, *, client: str, config: GuestConfig,
         control: GuestControl | None, dtls_failure_hint: str | None,
         on_finished: FinishedFn | None, peer: str | None, secret: str | None,
+        screen_of: Continuity | None = None,
     ) -> Guest:
         """Take a guest in (back into what it had, when `name` was claimed by its resume
         secret): wire its connection and start its connect watchdog."""
@@ -79,7 +89,8 @@ class GuestLifecycle:
         fresh = Continuity(name=name, secret=secret) if secret else Continuity(name=name)
         guest = Guest(name=name, pc=pc, config=config, client=client, control=control,
                       dtls_failure_hint=dtls_failure_hint, peer=peer,
-                      continuity=continuity or fresh, resumed=continuity is not None)
+                      continuity=continuity or fresh, resumed=continuity is not None,
+                      screen_of=screen_of)
         if continuity is not None:
             continuity.parts += 1
             guest.sink = continuity.sink
@@ -164,6 +175,11 @@ class GuestLifecycle:
         finally:
             self._names.returning.drop_all()
 
+    def end_screens_of(self, owner: Continuity) -> None:
+        """The owner is gone for good: its screen shares end with it."""
+        for screen in screens_of(self._guests, owner):
+            self._begin_finish(screen, OWNER_LEFT)
+
     def _lost(self, guest: Guest, reason: str) -> None:
         if guest.finishing is None and guest in self._guests:
             self._begin_finish(guest, reason)
@@ -228,10 +244,13 @@ class GuestLifecycle:
             return
         status = guest.media.recording_status() if guest.media is not None else None
         continuity.connection_ended(status, went_on_record=was_recording or not guest.connected_once)
-        held = reason in LOST and (guest.connected_once or guest.resumed) and not self._closing
+        # A screen share is not held: its page shares again instead.
+        held = (reason in LOST and (guest.connected_once or guest.resumed) and not self._closing
+                and guest.screen_of is None)
         if held:
             self._names.returning.hold(continuity)
         else:
             continuity.end()
+            self.end_screens_of(continuity)
         if not held or continuity.take is None:
             self._recordings.take_ended(continuity)

@@ -194,6 +194,8 @@ class RecordingControl:
             self._record_failed(guest, f"recording failed to start: {exc}")
             return False
         guest.recovered()
+        if guest.screen_of is not None:
+            self._sessions.link_screen(guest.name, guest.screen_of.name)
         self._sessions.recording_started(_session_key(guest))
         log.info("guest %r recording to %s", guest.name, path)
         if where == "both":

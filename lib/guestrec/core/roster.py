@@ -123,12 +123,16 @@ class GuestRoster:
         on_finished: FinishedFn | None = None,
         peer: str | None = None,
         secret: str | None = None,
+        screen_of: Continuity | None = None,
     ) -> Guest:
         """Take a guest in: wire its connection and start its connect watchdog. `secret`:
-        the resume secret a new guest gets, when its ingest handed one out already."""
+        the resume secret a new guest gets, when its ingest handed one out already.
+        `screen_of`: this guest is the screen share of the guest with that continuity
+        (see screen_shares.py)."""
         return self._lifecycle.admit(
             name, pc, client=client, config=config, control=control,
-            dtls_failure_hint=dtls_failure_hint, on_finished=on_finished, peer=peer, secret=secret)
+            dtls_failure_hint=dtls_failure_hint, on_finished=on_finished, peer=peer, secret=secret,
+            screen_of=screen_of)
 
     # -- guests --------------------------------------------------------------------
 
@@ -200,6 +204,7 @@ class GuestRoster:
     def _return_ended(self, continuity: Continuity) -> None:
         """A dropped guest's wait ended without its return (or the studio ended it)."""
         self._recordings.take_ended(continuity)
+        self._lifecycle.end_screens_of(continuity)
         self._changed()
 
     def _changed(self) -> None:

@@ -39,6 +39,7 @@ class _Session:
     started: datetime
     active: set[str] = field(default_factory=set)  # recordings running now
     obs_runs: list[dict[str, Any]] = field(default_factory=list)
+    screens: dict[str, str] = field(default_factory=dict)  # a screen share's name -> its guest's
     ended: datetime | None = None
 
 
@@ -85,6 +86,11 @@ class SessionFolders:
         if self._session is not None:
             self._session.active.add(key)
             self.write_manifest()
+
+    def link_screen(self, screen: str, owner: str) -> None:
+        """The recordings of `screen` are the screen share of guest `owner`."""
+        if self._session is not None:
+            self._session.screens[screen] = owner
 
     def recording_ended(self, key: str) -> None:
         session = self._session
@@ -149,14 +155,18 @@ class SessionFolders:
                 continue  # not one of ours, or its recording has not written yet
             start = parse_time(side.get("start_utc"))
             end = parse_time(side.get("end_utc"))
-            files.append({
+            entry = {
                 "file": media.name, "guest": side.get("guest"), "status": side.get("status"),
                 "start_seconds": self._offset(session, start),
                 # The file's time 0 by its media's timing (start_seconds: when it was opened).
                 "media_start_seconds": self._offset(session, parse_time(side.get("media_start_utc"))),
                 "end_seconds": self._offset(session, end),
                 "sidecar": sidecar_path(media).name,
-            })
+            }
+            owner = session.screens.get(str(side.get("guest")))
+            if owner is not None:
+                entry["screen_of"] = owner  # the guest whose screen share this is
+            files.append(entry)
         files.sort(key=lambda f: (f["start_seconds"] is None, f["start_seconds"] or 0.0, f["file"]))
         return {
             "session": session.folder.name,

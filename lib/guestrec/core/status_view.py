@@ -52,6 +52,8 @@ class StatusView:
             "ice_pair": pair["kind"] if pair else None,
             "ice_pair_detail": f"studio {pair['local']}, guest {pair['remote']}" if pair else None,
             "ice_offered": dict(guest.ice_offered),
+            # A screen share names the guest who shares it.
+            "screen_of": guest.screen_of.name if guest.screen_of is not None else None,
             **_continuity(guest),
             **guest.extra_status,
         }

@@ -6,8 +6,8 @@
 // studio_requests.js, what the page shows in guest_view.js, camera and microphone in
 // local_media.js, coming back after a drop in reconnect.js, connection quality in
 // quality.js, the recording on the guest's own computer in guest_recorder.js, what the
-// studio sends back (the others' sound and picture) and the headphones choice in
-// return_feed.js.
+// studio sends back (the others' sound and picture) in return_feed.js, the headphones
+// choice in headphones.js, sharing the screen in screen_share.js.
 
 import { ConnectionMachine, Ev, State, controlsFor, flagsFor, peerEvent } from "./connection_states.js";
 import { errorText, statusText, studioMessageText } from "./guest_texts.js";
@@ -16,8 +16,10 @@ import { ResumeStore, rejoin, watchDrop } from "./reconnect.js";
 import * as quality from "./quality.js";
 import { createGuestView } from "./guest_view.js";
 import { LocalMedia } from "./local_media.js";
-import { NOTES, ReturnFeed, echoNote, keepHeadphones, storedHeadphones } from "./return_feed.js";
+import { NOTES, ReturnFeed, storedHeadphones } from "./return_feed.js";
 import { startGuestRecorder } from "./guest_recorder.js";
+import { wireHeadphones } from "./headphones.js";
+import { ScreenShare } from "./screen_share.js";
 
 const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
 const ICE_GATHERING_MS = 3000; // WHIP without trickle: all candidates go in the offer
@@ -48,6 +50,11 @@ window.guestRecorderState = recorder.state;
 const media = new LocalMedia(view, state, { onNewStream: useStream, onToggle: tellStudio });
 const returnFeed = new ReturnFeed(ui, state, kept);
 window.guestReturn = returnFeed; // tests read what came in: await guestReturn.stats()
+const screenUi = { button: document.getElementById("share-screen"), note: document.getElementById("screen-note") };
+const screen = new ScreenShare(screenUi, navigator, requests,
+  () => (resource ? { resource, name: state.guest || machine.name } : null), view.showError);
+window.guestScreen = screen.state;
+window.guestScreenShare = screen; // tests end its tracks as the browser's "Stop sharing" does
 
 // The current connection to the studio.
 let pc = null;
@@ -88,6 +95,7 @@ function dispatch(event) {
 function showControls() {
   const controls = controlsFor(machine.state);
   view.showControls(Object.assign(controls, { join: controls.join && mediaReady }));
+  screen.allow(machine.state === State.CONNECTED);
 }
 
 const EFFECTS = {
@@ -274,6 +282,7 @@ async function leave(effect) {
   // From here on this connection's events are not the page's business.
   if (closing) closing.onconnectionstatechange = null;
   returnFeed.clear();
+  screen.stop("left");
   view.setRecording(false);
   // The camera light goes off when the call ends, unless this computer still records.
   if ((effect.wasInCall || closing) && !recorder.recording()) media.release();
@@ -293,6 +302,7 @@ async function leave(effect) {
 
 // The tab closes: hang up (nothing to resume).
 function farewell() {
+  screen.farewell();
   if (!resource) return;
   resume.drop(machine.name);
   requests.farewell(resource);
@@ -370,19 +380,7 @@ ui.cameraOff.addEventListener("click", () => media.setCameraOff(!state.cameraOff
 const switchDevice = () => media.start(ui.camera.value, ui.microphone.value).catch((err) => view.showError(err.message));
 ui.camera.addEventListener("change", switchDevice);
 ui.microphone.addEventListener("change", switchDevice);
-// Headphones or speakers: the microphone opens again with or without echo cancellation
-// (as another microphone would); a reconnect keeps the stream, so the choice stays.
-function showHeadphones() {
-  ui.headphones.checked = state.headphones;
-  ui.echoNote.textContent = echoNote(state.headphones);
-}
-ui.headphones.addEventListener("change", () => {
-  state.headphones = ui.headphones.checked;
-  keepHeadphones(kept, state.headphones);
-  showHeadphones();
-  if (media.stream) switchDevice();
-});
-showHeadphones();
+wireHeadphones(ui, state, kept, () => { if (media.stream) switchDevice(); });
 // Closing the tab hangs up too.
 window.addEventListener("pagehide", () => dispatch({ type: Ev.PAGE_HIDDEN }));
 

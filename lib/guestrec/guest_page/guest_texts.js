@@ -48,3 +48,31 @@ export function studioMessageText(key) {
   if (!(key in STUDIO_MESSAGES)) throw new Error("no studio message for " + key);
   return STUDIO_MESSAGES[key];
 }
+
+// Sharing the screen (screen_share.js). The recording on the guest's computer is the
+// camera's alone: the studio records the screen.
+const SCREEN = {
+  "share-button": "Share screen",
+  "stop-button": "Stop sharing",
+  "choosing": "Choose what to share…",
+  "sharing": "Your screen goes to the studio, which records it on its own. " +
+    "The recording on this computer is of your camera only.",
+  "sharing-with-sound": "Your screen and its sound go to the studio, which records them on their own. " +
+    "The recording on this computer is of your camera only.",
+  "cancelled": "Nothing is shared: choosing what to share was cancelled or not allowed.",
+  "unreadable": "Your screen could not be captured. Close other programs that capture it, then try again.",
+  "cannot-share": "This browser could not share your screen",
+  "refused": "The studio did not take your screen share.",
+  "studio-problem": "The studio reports a problem with your screen share:",
+  "stopped-button": "You stopped sharing your screen.",
+  "stopped-browser": "You stopped sharing your screen.",
+  "stopped-studio": "The studio ended your screen share.",
+  "stopped-lost": "Your screen share lost its connection to the studio. Press Share screen to share again.",
+  "stopped-left": "",
+  "stopped-refused": "",
+};
+
+export function screenText(key) {
+  if (!(key in SCREEN)) throw new Error("no screen share text for " + key);
+  return SCREEN[key];
+}

@@ -125,10 +125,10 @@ export class StudioRequests {
   // coming back). Resolves with the studio's 201 answer {status, sdp, name, resumeSecret,
   // location (absolute), link, whipUrl}; rejects with an Error for the guest (err.status,
   // err.final). hooks.onBusy(seconds, retries) before each wait for a busy studio,
-  // hooks.onResend() when the offer goes again.
+  // hooks.onResend() when the offer goes again; hooks.headers: more headers to send.
   async postOffer(name, resumeSecret, sdp, hooks) {
     const on = hooks || {};
-    const headers = { "Content-Type": "application/sdp" };
+    const headers = Object.assign({ "Content-Type": "application/sdp" }, on.headers || {});
     if (resumeSecret) headers["Guestrec-Resume"] = resumeSecret;
     const whipUrl = new URL("whip/" + encodeURIComponent(name), this.pageUrl);
     let response;

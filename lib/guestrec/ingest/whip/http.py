@@ -9,6 +9,10 @@ Reconnecting: the 201 carries `Guestrec-Resume: <secret>` and `Guestrec-Name: <n
 percent-encoded>`. A guest whose connection dropped POSTs a new offer to the name it was
 given with that header; within the grace period it gets its name, OBS source and take back.
 
+Screen share: an offer with `Guestrec-Screen-Of: <the guest's own session id>` and the
+guest's credential is the screen of that guest (see core/screen_shares.py): the name in
+the URL is ignored, and an invite's one connection at a time is the guest's own.
+
 Every request but OPTIONS needs a guest credential (the guest link's token, or an
 invite's), as `Authorization: Bearer <token>` or, for the guest page's convenience,
 `?token=`. A credential the studio knows but does not take now (a revoked or expired
@@ -32,6 +36,7 @@ from multidict import CIMultiDict
 
 from ...common.access import IN_USE, AccessRefused, GuestGate, GuestPass, SharedTokenGate
 from ...common.interfaces import OfferRejected, SessionAnswer, SessionHost
+from ...core.screen_shares import NO_OWNER, NOT_HERE
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +48,12 @@ ENDPOINT_METHODS = "POST, OPTIONS"
 RESOURCE_METHODS = "DELETE, OPTIONS"
 RESUME_HEADER = "Guestrec-Resume"
 NAME_HEADER = "Guestrec-Name"
+SCREEN_HEADER = "Guestrec-Screen-Of"
 MAX_RESUME_CHARS = 200
 CORS_HEADERS = {
     "Access-Control-Allow-Origin": "*",
-    "Access-Control-Allow-Headers": f"Authorization, Content-Type, If-Match, {RESUME_HEADER}",
+    "Access-Control-Allow-Headers":
+        f"Authorization, Content-Type, If-Match, {RESUME_HEADER}, {SCREEN_HEADER}",
     "Access-Control-Expose-Headers": f"Location, ETag, Link, Retry-After, {RESUME_HEADER}, {NAME_HEADER}",
 }
 BODY_TIMEOUT_S = 10.0  # an offer's body must arrive within this (slow senders hold a socket)
@@ -144,9 +151,13 @@ async def post_offer(request: web.Request) -> web.Response:
         return plain(400, "the offer is not UTF-8 text")
     guest = holder.name or request.match_info["guest"]
     resume = request.headers.get(RESUME_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
+    screen_of = request.headers.get(SCREEN_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
     try:
-        with gate.joining(holder):
-            answer = await _answer_for(host, gate, holder, guest, offer, resume, request.remote)
+        if screen_of is not None:
+            answer = await _answer_screen(host, gate, holder, screen_of, offer, request.remote)
+        else:
+            with gate.joining(holder):
+                answer = await _answer_for(host, gate, holder, guest, offer, resume, request.remote)
     except AccessRefused as exc:
         return refused(exc)
     except OfferRejected as exc:
@@ -187,6 +198,19 @@ async def _answer_for(host: SessionHost, gate: GuestGate, holder: GuestPass, gue
         await host.close_session(answer.session_id)
         raise AccessRefused(409, IN_USE)
     gate.opened(answer.session_id, holder, answer.guest)
+    return answer
+
+
+async def _answer_screen(host: SessionHost, gate: GuestGate, holder: GuestPass, owner_session: str,
+                         offer: str, peer: str | None) -> SessionAnswer:
+    """A guest's screen share, beside its own session opened with the same pass."""
+    open_screen = getattr(host, "open_screen", None)
+    if open_screen is None:
+        raise OfferRejected(NOT_HERE, 409)
+    if not gate.owns(owner_session, holder) or not _session_is_open(host)(owner_session):
+        raise OfferRejected(NO_OWNER, 409)
+    answer = await open_screen(owner_session, offer, peer=peer)
+    gate.opened_beside(answer.session_id, holder)
     return answer
 
 

@@ -7,6 +7,7 @@ session id names the guest's resource for DELETE; the core never sees it.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from collections import OrderedDict
@@ -17,6 +18,8 @@ from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from ...common.interfaces import OfferRejected, SessionAnswer
 from ...core import Guest, GuestRoster, PageChannel
 from ...core.continuity import Continuity
+from ...core.end_reasons import SCREEN_STOPPED
+from ...core.screen_shares import NO_OWNER, SOUND_ONLY, screen_name
 from ...webrtc import sdp
 from ...webrtc.ice import IceSettings
 from ...webrtc.ice_status import MDNS, candidate_types
@@ -80,6 +83,23 @@ class WhipIngest:
         self, guest: str, offer_sdp: str, resume_secret: str | None = None,
         peer: str | None = None,
     ) -> SessionAnswer:
+        return await self._open(guest, offer_sdp, resume_secret, peer)
+
+    async def open_screen(self, owner_session: str, offer_sdp: str, peer: str | None = None) -> SessionAnswer:
+        """A guest's screen share, beside the session `owner_session` of the guest who
+        shares it: a guest of its own named "<name> (screen)", recorded at the studio only
+        (the guest's browser records its camera). Refused in sound-only record modes."""
+        owner = self._sessions.get(owner_session)
+        if owner is None or owner.ended or owner.continuity is None or owner.screen_of is not None:
+            raise OfferRejected(NO_OWNER, 409)
+        if not self.roster.current_config().plan.video:
+            raise OfferRejected(SOUND_ONLY, 409)
+        return await self._open(screen_name(owner.name), offer_sdp, None, peer, screen_of=owner)
+
+    async def _open(
+        self, guest: str, offer_sdp: str, resume_secret: str | None, peer: str | None,
+        screen_of: Guest | None = None,
+    ) -> SessionAnswer:
         try:
             sections = sdp.parse_media(offer_sdp)
         except sdp.SdpError as exc:
@@ -98,6 +118,8 @@ class WhipIngest:
             raise OfferRejected(problem, 422)
         await self.roster.make_room(peer)
         config = self.roster.current_config()
+        if screen_of is not None:
+            config = dataclasses.replace(config, record_at="studio")
         name = await self.roster.claim_name(guest, resume_secret)
         is_ffmpeg = any(m in offer_sdp for m in _FFMPEG_MARKERS)
         try:
@@ -110,6 +132,7 @@ class WhipIngest:
             name, pc, client="ffmpeg" if is_ffmpeg else "webrtc", config=config,
             control=PageChannel(pc), dtls_failure_hint=FFMPEG_DTLS_HINT if is_ffmpeg else None,
             on_finished=lambda g, reason: self._ended_on_its_own(session_id, g), peer=peer,
+            screen_of=screen_of.continuity if screen_of is not None else None,
         )
         try:
             try:
@@ -125,7 +148,8 @@ class WhipIngest:
             await self.roster.finish(entry, "offer not answered")
             raise
         self._sessions[session_id] = entry
-        log.info("guest %r %s (%s, %s)", name, "is back" if entry.resumed else "joined",
+        log.info("guest %r %s (%s, %s)", name, "is back" if entry.resumed else
+                 f"shares {screen_of.name}'s screen" if screen_of is not None else "joined",
                  entry.client, ", ".join(entry.kinds) or "no media")
         # RFC 9725 4.6: the ICE servers for a WHIP client, in the 201 only (OPTIONS here is
         # an unauthenticated CORS preflight, which must not hand out TURN credentials).
@@ -147,7 +171,7 @@ class WhipIngest:
                     self.roster.forget_return(continuity)
                 return True
             return False
-        await self.roster.finish(entry, "hung up")
+        await self.roster.finish(entry, SCREEN_STOPPED if entry.screen_of is not None else "hung up")
         return True
 
     def _ended_on_its_own(self, session_id: str, guest: Guest) -> None:
