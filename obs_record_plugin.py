@@ -84,10 +84,9 @@ try:
     import numpy  # noqa: F401
 
     import guestrec.media  # noqa: F401  (imports everything recording needs)
-    from guestrec.conversation.pushed_feed import PushedFeed
     from guestrec.obs_bridge.controller import GuestRecorderController
     from guestrec.obs_bridge.logs import route_package_logs_to_obs, stop_routing
-    from guestrec.obs_bridge.obs_mix_tap import ObsMixTap
+    from guestrec.obs_bridge.return_taps import ReturnTaps
     from guestrec.obs_bridge.script_panel import build_properties
     from guestrec.obs_bridge.script_state import (
         flush_script_log,
@@ -181,9 +180,8 @@ def script_load(settings):
         log("error", f"cannot register the WebRTC Guest source type: {exc!r}")
         return
     manager.studio_track = options.studio_track  # before any guest source is made
-    studio_feed = PushedFeed()
-    state.studio_tap = ObsMixTap(studio_feed, log)
-    _hear_track(options.studio_track)
+    state.return_taps = ReturnTaps(log)
+    state.return_taps.apply(options)
     controller = GuestRecorderController(
         options,
         default_out_dir=lambda: Path(state.default_out_dir),
@@ -191,7 +189,7 @@ def script_load(settings):
         sink_factory=manager.sink_factory,
         on_status_change=manager.refresh_properties,
         obs_recording=bool(obs.obs_frontend_recording_active()),
-        studio_feed=studio_feed,
+        obs_media=state.return_taps.media,
     )
     controller_box.append(controller)
     state.manager, state.controller = manager, controller
@@ -212,16 +210,8 @@ def script_update(settings):
     settle_settings(settings)
     options = read_options(settings)
     state.controller.update_options(options)
-    _hear_track(options.studio_track)
+    state.return_taps.apply(options)
     state.manager.set_studio_track(options.studio_track)
-
-
-def _hear_track(track: int) -> None:
-    """Read OBS's audio track `track` as the studio's sound for guests (0: none)."""
-    try:
-        state.studio_tap.set_track(track)
-    except (ValueError, AttributeError, OSError) as exc:  # AttributeError: a libobs without it
-        log("error", f"guests cannot hear OBS track {track}: {exc}")
 
 
 def script_save(settings):
@@ -250,9 +240,9 @@ def shutdown(why: str) -> None:
         obs.timer_remove(refresh_status)
     except Exception:  # noqa: BLE001 - the timer may be gone with OBS already
         pass
-    if state.studio_tap is not None:
-        state.studio_tap.close()  # before OBS's audio stops: no call into Python after this
-        state.studio_tap = None
+    if state.return_taps is not None:
+        state.return_taps.close()  # before OBS's audio and video stop: no call into Python after it
+        state.return_taps = None
     if state.controller is not None:
         state.controller.stop(timeout=5.0)
     if state.manager is not None:

@@ -1,4 +1,5 @@
-"""The studio's sound inside OBS: guests hear one OBS audio track, never themselves.
+"""The return inside OBS: guests hear one OBS audio track (never themselves) and may see
+OBS's program.
 
 A real OBS (Xvfb, our own configuration) plays a tone from a looping Media Source on
 track 6 only; an aiortc guest sends its own, different tone and asks for a return
@@ -6,6 +7,8 @@ track 6 only; an aiortc guest sends its own, different tone and asks for a retur
 there and the guest's own is not, although OBS mixes the guest's source too (on the
 other tracks). The guest's source is left out of track 6 by the script. Set to "None"
 (as in the Scripts dialog), the guest no longer hears OBS and its source is back on 6.
+With "Guests see" set to OBS's program, a guest watching its grid (its own green picture)
+gets the red of a colour source OBS shows instead.
 """
 
 from __future__ import annotations
@@ -17,10 +20,19 @@ import time
 from pathlib import Path
 
 import pytest
+from aiortc.mediastreams import MediaStreamError
 
-from support.obs_harness import ObsHarness, obs_available, wait_until
+from support.obs_harness import (
+    GREEN_RGB,
+    GREEN_YUV,
+    RED_RGB,
+    ObsHarness,
+    close_to,
+    obs_available,
+    wait_until,
+)
 from support.return_guest import ReturnGuest
-from support.synthetic import ToneAudioTrack
+from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.tones import tone_levels, write_tone_wav
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
@@ -32,14 +44,36 @@ QUIET_BY_DB = 40.0  # what must not be heard is at least this far below what is
 ALL_TRACKS = {str(n): True for n in range(1, 7)}
 
 
+class WatchingGuest(ReturnGuest):
+    """Keeps the mean colour (RGB) of the latest picture of the return it decodes."""
+
+    colour: tuple[float, float, float] | None = None
+
+    async def _read(self, track) -> None:
+        if track.kind != "video":
+            await super()._read(track)
+            return
+        while True:
+            try:
+                frame = await track.recv()
+            except MediaStreamError:
+                return
+            self.seen.append((time.time(), frame.width, frame.height))
+            rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+            self.colour = (float(rgb[0]), float(rgb[1]), float(rgb[2]))
+
+
 class GuestThread:
     """A ReturnGuest on its own asyncio loop, for a test that is not async."""
 
-    def __init__(self, url: str, token: str) -> None:
+    def __init__(self, url: str, token: str, video: bool = False) -> None:
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, name="return-guest", daemon=True)
         self.thread.start()
-        self.guest = ReturnGuest(url, token, [ToneAudioTrack(frequency=GUEST_HZ)])
+        tracks = [ToneAudioTrack(frequency=GUEST_HZ)]
+        if video:
+            tracks.append(SolidVideoTrack(320, 180, 15, color=GREEN_YUV))
+        self.guest = WatchingGuest(url, token, tracks)
 
     def run(self, coro, timeout: float = 30):
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -73,53 +107,89 @@ def tracks_of(h: ObsHarness, name: str) -> dict[str, bool]:
     return dict(h.ws.get_input_audio_tracks(name).input_audio_tracks)
 
 
-def change_settings(h: ObsHarness, settings_file: Path, values: dict) -> None:
-    settings_file.write_text(json.dumps(values))
+def change_settings(h: ObsHarness, values: dict) -> None:
+    h.settings_file.write_text(json.dumps(values))
     h.ws.trigger_hotkey_by_name("guestrec_test_settings")
+
+
+@pytest.fixture(scope="module")
+def obs_return(tmp_path_factory):
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    workdir = tmp_path_factory.mktemp("obs-return")
+    tone = workdir / "studio-tone.wav"
+    write_tone_wav(tone, OBS_HZ, seconds=2.0)
+    settings_file = workdir / "settings.json"
+    harness = ObsHarness(workdir / "obs", {"start_recording": "manual", "studio_track": 6,
+                                           "return_video": "grid", "add_to_scene": True},
+                         extra_scripts=[SETTINGS_HELPER],
+                         extra_env={"GUESTREC_TEST_SETTINGS": str(settings_file)})
+    with harness as h:
+        h.wait_for_server()
+        h.settings_file = settings_file
+        scene = h.ws.get_current_program_scene().current_program_scene_name
+        h.ws.create_input(scene, "Studio tone", "ffmpeg_source",
+                          {"is_local_file": True, "local_file": str(tone), "looping": True}, True)
+        h.ws.set_input_audio_tracks("Studio tone", {**{str(n): False for n in range(1, 6)}, "6": True})
+        yield h
 
 
 def rounded(levels: dict[float, float]) -> dict[float, float]:
     return {hz: round(db, 1) for hz, db in levels.items()}
 
 
-def test_guest_hears_obs_track_six_and_never_itself(tmp_path: Path) -> None:
-    reason = obs_available()
-    if reason:
-        pytest.skip(reason)
-    tone = tmp_path / "studio-tone.wav"
-    write_tone_wav(tone, OBS_HZ, seconds=2.0)
-    settings_file = tmp_path / "settings.json"
-    harness = ObsHarness(tmp_path / "obs", {"start_recording": "manual", "studio_track": 6},
-                         extra_scripts=[SETTINGS_HELPER],
-                         extra_env={"GUESTREC_TEST_SETTINGS": str(settings_file)})
-    with harness as h:
-        h.wait_for_server()
-        scene = h.ws.get_current_program_scene().current_program_scene_name
-        h.ws.create_input(scene, "Studio tone", "ffmpeg_source",
-                          {"is_local_file": True, "local_file": str(tone), "looping": True}, True)
-        h.ws.set_input_audio_tracks("Studio tone", {**{str(n): False for n in range(1, 6)}, "6": True})
-        guest = GuestThread(h.whip_url("Gina"), h.token)
-        try:
-            guest.join()
-            wait_until(lambda: "Gina" in h.inputs_of_our_kind(), 15, what="Gina's source")
-            # OBS's own mixer has Gina's voice on tracks 1-5, never on the one guests hear.
-            assert wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None,
-                              10, what="Gina's source out of track 6")
-            assert h.meter_peak("Gina") > 0.1, "OBS should be playing Gina's voice"
-            time.sleep(1.0)
-            levels = guest.heard(3.0)
-            assert levels[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6: {rounded(levels)}"
-            assert levels[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(levels)}"
+def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> None:
+    h = obs_return
+    guest = GuestThread(h.whip_url("Gina"), h.token)
+    try:
+        guest.join()
+        wait_until(lambda: "Gina" in h.inputs_of_our_kind(), 15, what="Gina's source")
+        # OBS's own mixer has Gina's voice on tracks 1-5, never on the one guests hear.
+        assert wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None,
+                          10, what="Gina's source out of track 6")
+        assert h.meter_peak("Gina") > 0.1, "OBS should be playing Gina's voice"
+        time.sleep(1.0)
+        levels = guest.heard(3.0)
+        assert levels[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6: {rounded(levels)}"
+        assert levels[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(levels)}"
 
-            change_settings(h, settings_file, {"studio_track": 0})
-            wait_until(lambda: tracks_of(h, "Gina") == ALL_TRACKS or None, 10,
-                       what="Gina's source back on track 6")
-            time.sleep(1.5)
-            silent = guest.heard(2.0)
-            assert silent[OBS_HZ] < levels[OBS_HZ] - QUIET_BY_DB, \
-                f"with None Gina should not hear OBS: {rounded(silent)}, before {rounded(levels)}"
-            assert silent[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(silent)}"
-        finally:
-            guest.close()
-        log = h.log_text()
+        change_settings(h, {"studio_track": 0})
+        wait_until(lambda: tracks_of(h, "Gina") == ALL_TRACKS or None, 10,
+                   what="Gina's source back on track 6")
+        time.sleep(1.5)
+        silent = guest.heard(2.0)
+        assert silent[OBS_HZ] < levels[OBS_HZ] - QUIET_BY_DB, \
+            f"with None Gina should not hear OBS: {rounded(silent)}, before {rounded(levels)}"
+        assert silent[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(silent)}"
+    finally:
+        guest.close()
+        change_settings(h, {"studio_track": 6})
+    log = h.log_text()
     assert "guests hear OBS's audio track 6" in log and "guests hear no OBS track" in log
+
+
+def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> None:
+    h = obs_return
+    guest = GuestThread(h.whip_url("Vera"), h.token, video=True)
+    try:
+        guest.join()
+        wait_until(lambda: "Vera" in h.inputs_of_our_kind(), 15, what="Vera's source")
+        scene = h.ws.get_current_program_scene().current_program_scene_name
+        h.ws.create_input(scene, "Red", "color_source_v3",  # on top of everything, the whole canvas
+                          {"color": 0xFF0000FF, "width": 640, "height": 360}, True)  # ABGR: red
+        # The grid: Vera sees her own green picture.
+        wait_until(lambda: guest.guest.colour and close_to(guest.guest.colour, GREEN_RGB, 40), 20, 0.3,
+                   "Vera's grid picture")
+        change_settings(h, {"return_video": "program"})
+        seen = wait_until(lambda: guest.guest.colour if close_to(guest.guest.colour, RED_RGB, 40) else None,
+                          15, 0.3, "OBS's red program in Vera's return")
+        frames_before = len(guest.guest.seen)
+        time.sleep(2.0)
+        fps = (len(guest.guest.seen) - frames_before) / 2.0
+        assert 5 <= fps <= 16, f"the program reaches guests at {fps} fps"
+        print(f"program seen as {tuple(round(c) for c in seen)} at {fps} fps")
+    finally:
+        guest.close()
+        change_settings(h, {"return_video": "grid"})
+    assert "guests see OBS's program" in h.log_text()

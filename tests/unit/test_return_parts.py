@@ -150,6 +150,8 @@ def test_engine_refuses_return_settings_it_cannot_use(tmp_path: Path) -> None:
     from guestrec.server.engine import Engine, EngineError, EngineSettings
 
     with pytest.raises(EngineError, match="return video must be one of off, grid"):
+        Engine(EngineSettings(out_dir=tmp_path, return_video="mosaic"))
+    with pytest.raises(EngineError, match="'program' is OBS's picture: it works inside OBS only"):
         Engine(EngineSettings(out_dir=tmp_path, return_video="program"))
     with pytest.raises(EngineError, match=r"missing\.wav is not a file"):
         Engine(EngineSettings(out_dir=tmp_path, studio_audio=tmp_path / "missing.wav"))

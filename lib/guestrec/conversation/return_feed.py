@@ -123,7 +123,7 @@ class ReturnFeed:
         it in (a sink makes the studio decode the guest's media, headless too)."""
         if not self.settings.enabled:
             return None
-        if name in self._voices and self.settings.video == "off":
+        if name in self._voices and self.settings.video != "grid":
             return None
         return ReturnInput(self, name)
 
@@ -145,6 +145,8 @@ class ReturnFeed:
             self.mixer.remove_input(name)  # nobody listens: nothing piles up
 
     def guest_video(self, name: str, frame: av.VideoFrame) -> None:
+        if self.settings.video != "grid":
+            return  # OBS's program is shown, or nothing: no grid to keep up to date
         if name not in self._departed and self._video is not None and self._video.watchers:
             self.grid.set_frame(name, frame)
 
@@ -296,8 +298,16 @@ class ReturnFeed:
 
     def _video_encoder(self) -> SharedVideoEncoder:
         if self._video is None:
-            self._video = SharedVideoEncoder(self.grid.compose, asyncio.get_running_loop())
+            self._video = SharedVideoEncoder(self._picture, asyncio.get_running_loop())
         return self._video
+
+    def _picture(self) -> av.VideoFrame:
+        """The encoder thread's next picture: OBS's program or the grid, as set now (both
+        640x360, so a change of setting reaches guests already watching)."""
+        settings = self.settings
+        if settings.video == "program" and settings.program_picture is not None:
+            return settings.program_picture.compose()
+        return self.grid.compose()
 
     # -- status and end ----------------------------------------------------------------
 

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-RETURN_VIDEO_MODES = ("off", "grid")  # "program" (OBS's output) comes with the OBS side
+RETURN_VIDEO_MODES = ("off", "grid")
+PROGRAM = "program"  # OBS's program picture: only where OBS pushes it (program_picture)
 
 
 class ReturnSettingsError(ValueError):
@@ -21,9 +22,13 @@ class ReturnSettings:
     # The studio's sound pushed in live (PushedFeed: read(count) like StudioFeed), e.g. an
     # OBS audio track; it takes the place of `studio_audio`.
     studio_feed: Any = None
+    program_picture: Any = None  # PushedPicture: OBS's program, for video "program"
 
     def __post_init__(self) -> None:
-        if self.video not in RETURN_VIDEO_MODES:
+        if self.video == PROGRAM and self.program_picture is None:
+            raise ReturnSettingsError("return video 'program' is OBS's picture: it works inside OBS only; "
+                                      f"use one of {', '.join(RETURN_VIDEO_MODES)}")
+        if self.video not in (*RETURN_VIDEO_MODES, PROGRAM):
             raise ReturnSettingsError(
                 f"return video must be one of {', '.join(RETURN_VIDEO_MODES)}, not {self.video!r}")
 

@@ -41,7 +41,7 @@ class GuestRecorderController:
         on_status_change: Callable[[list[str]], None] | None = None,
         obs_recording: bool = False,
         engine_factory: Callable[..., Engine] = Engine,
-        studio_feed: Any = None,
+        obs_media: Any = None,
     ) -> None:
         self._options = options
         self._default_out_dir = default_out_dir
@@ -50,7 +50,7 @@ class GuestRecorderController:
         self._on_status_change = on_status_change
         self._obs_recording = obs_recording
         self._engine_factory = engine_factory
-        self._studio_feed = studio_feed  # OBS's studio track, pushed (conversation.PushedFeed)
+        self._obs_media = obs_media  # options.ObsReturnSources: what OBS pushes for the return
         self._engine: Engine | None = None
         self._commands: queue.Queue[Callable[[], None] | None] = queue.Queue()
         self._pending_options: ScriptOptions | None = None
@@ -105,7 +105,7 @@ class GuestRecorderController:
         """Make the engine and start it on the worker thread; returns at once."""
         try:
             settings, warnings = engine_settings(
-                self._options, self._default_out_dir(), self._obs_recording, self._studio_feed)
+                self._options, self._default_out_dir(), self._obs_recording, self._obs_media)
         except (RecordSettingsError, ValueError) as exc:
             self._error(f"settings not usable: {exc}")
             settings, warnings = None, []
@@ -235,7 +235,7 @@ class GuestRecorderController:
         if self._pending_options is not None:
             self._options, self._pending_options = self._pending_options, None
         settings, warnings = engine_settings(
-            self._options, self._default_out_dir(), self._obs_recording, self._studio_feed)
+            self._options, self._default_out_dir(), self._obs_recording, self._obs_media)
         for warning in warnings:
             self._log("warning", warning)
         engine = self._engine

@@ -18,7 +18,16 @@ from ..server.engine import EngineSettings
 from ..server.secrecy import config_dir
 
 RECORD_MODES = ("video", "opus", "pcm")
+RETURN_VIDEO_CHOICES = ("grid", "program", "off")  # what guests see
 START_MODES = ("join", "obs", "manual")  # when guest recordings start
+
+
+@dataclass(frozen=True)
+class ObsReturnSources:
+    """What OBS pushes into the guests' return: its studio track and its program picture."""
+
+    sound: Any = None  # conversation.PushedFeed
+    picture: Any = None  # conversation.PushedPicture
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,7 @@ class ScriptOptions:
     # The OBS audio track guests hear as the studio's sound (1..6; 0: none). Guest sources
     # are kept out of it, so no guest hears itself.
     studio_track: int = 6
+    return_video: str = "grid"  # grid of the guests | OBS's program | off
 
     @property
     def auto_record(self) -> bool:
@@ -105,10 +115,14 @@ def record_value(mode: str, video_kbps: int, audio_kbps: int = 128) -> tuple[int
 
 
 def engine_settings(
-    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False, studio_feed: Any = None,
+    opts: ScriptOptions, default_out_dir: Path, obs_recording: bool = False,
+    obs_media: ObsReturnSources | None = None,
 ) -> tuple[EngineSettings, list[str]]:
     """EngineSettings for the options; raises RecordSettingsError on unusable values.
-    `studio_feed`: what OBS's studio track pushes (guests hear it unless the track is none)."""
+    `obs_media`: what OBS pushes for the return (its studio track unless that is none)."""
+    if opts.return_video not in RETURN_VIDEO_CHOICES:
+        raise ValueError(
+            f"guests see must be one of {', '.join(RETURN_VIDEO_CHOICES)}, got {opts.return_video!r}")
     if opts.start_recording not in START_MODES:
         raise RecordSettingsError(
             f"start recording must be one of {', '.join(START_MODES)}, got {opts.start_recording!r}")
@@ -141,7 +155,9 @@ def engine_settings(
         ice_servers=opts.ice_servers,
         turn_secret=opts.turn_secret.strip(),
         vdo=vdo_settings(opts),
-        studio_feed=studio_feed if opts.studio_track else None,
+        studio_feed=obs_media.sound if obs_media and opts.studio_track else None,
+        return_video=opts.return_video,
+        program_picture=obs_media.picture if obs_media else None,
     )
     settings.plan()  # the plan's own checks, with its own clear messages
     settings.ice()  # IceConfigError says which server and what is wrong

@@ -27,6 +27,7 @@ RECORD_MODES = [("video", "Video + audio"), ("opus", "Audio only, Opus"),
                 ("pcm", "Audio only, PCM (lossless)")]
 CODECS = [("vp8", "VP8"), ("vp9", "VP9"), ("av1", "AV1"), ("h264", "H.264"),
           ("copy", "Original, no re-encode")]
+RETURN_VIDEO = [("grid", "The guests, side by side"), ("program", "OBS's program"), ("off", "Nothing")]
 START_CHOICES = [("join", "When a guest joins"), ("obs", "With OBS's recording"), ("manual", "By hand")]
 CONTROL_ROOM_DOCK = "Add it as a Custom Browser Dock (Docks > Custom Browser Docks)."
 CONTROL_ROOM_HELP = (
@@ -95,6 +96,13 @@ def _studio_track(props) -> None:
         hear, "What is on this audio track reaches every guest with the other guests' voices: "
               "tick the track in Edit > Advanced Audio Properties for your microphone, music or "
               "media. Guest sources are left out of it, so no guest hears itself.")
+    see = obs.obs_properties_add_list(props, "return_video", "Guests see", obs.OBS_COMBO_TYPE_LIST,
+                                      obs.OBS_COMBO_FORMAT_STRING)
+    for value, label in RETURN_VIDEO:
+        obs.obs_property_list_add_string(see, label, value)
+    obs.obs_property_set_long_description(
+        see, "The picture every guest gets back: the guests side by side, or what OBS shows "
+             "(its program, small; OBS then renders it as while recording), or nothing.")
 
 
 def _own_link(props) -> None:

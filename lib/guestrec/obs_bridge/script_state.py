@@ -24,7 +24,7 @@ class ScriptState:
     def __init__(self) -> None:
         self.controller: Any = None  # GuestRecorderController
         self.manager: Any = None  # GuestSourceManager
-        self.studio_tap: Any = None  # ObsMixTap: the OBS track guests hear
+        self.return_taps: Any = None  # ReturnTaps: the OBS track guests hear, the program they see
         self.settings: Any = None  # the script's obs_data_t
         self.hotkeys: dict[str, int] = {}
         self.log_handler: Any = None
@@ -97,6 +97,7 @@ def read_options(settings) -> ScriptOptions:
         cert_file=g(settings, "cert_file") or "",
         key_file=g(settings, "key_file") or "",
         studio_track=int(obs.obs_data_get_int(settings, "studio_track")),
+        return_video=g(settings, "return_video") or "grid",
         **read_room_options(settings),
     )
 
@@ -136,6 +137,7 @@ def set_defaults(settings) -> None:
     obs.obs_data_set_default_bool(settings, "invite_only", False)
     obs.obs_data_set_default_int(settings, "sfu_room", 1234)
     obs.obs_data_set_default_int(settings, "studio_track", 6)
+    obs.obs_data_set_default_string(settings, "return_video", "grid")
 
 
 # ----- status (timer: graphics thread, reads the controller's cache only) --------------

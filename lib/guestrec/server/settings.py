@@ -59,9 +59,10 @@ class EngineSettings:
     # The return feed: guests who ask for it hear each other (never themselves) and see
     # the guests' grid; `studio_audio` is a file looped as the studio's own sound.
     return_audio: bool = True
-    return_video: str = "grid"  # "off" | "grid"
+    return_video: str = "grid"  # "off" | "grid" | "program" (OBS's picture, with program_picture)
     studio_audio: Path | None = None
     studio_feed: Any = None  # the studio's sound pushed live (OBS: one audio track); beats studio_audio
+    program_picture: Any = None  # OBS's program picture pushed live (conversation.PushedPicture)
 
     def plan(self) -> RecordPlan:
         return make_plan(self.record, pcm=self.pcm, codec=self.codec)
@@ -73,7 +74,8 @@ class EngineSettings:
     def returns(self) -> ReturnSettings:
         """The return feed's settings; raises ReturnSettingsError with a clear message."""
         return ReturnSettings(audio=self.return_audio, video=self.return_video,
-                              studio_audio=self.studio_audio, studio_feed=self.studio_feed)
+                              studio_audio=self.studio_audio, studio_feed=self.studio_feed,
+                              program_picture=self.program_picture)
 
     def server_key(self) -> tuple[Any, ...]:
         """The settings whose change needs the HTTP server restarted."""
