@@ -98,6 +98,19 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
                 seen["awaited_after_browser_stop"] = server.sessions.awaiting_return()
                 seen["ann_connected"] = statuses(server)["Ann"]["connected"]
 
+                # The studio hangs up the screen alone: the page is told and stops sharing.
+                await page.evaluate("document.getElementById('share-screen').click()")
+                await page.wait_for(f"{SCREEN}.phase === 'on'", 20)
+                await until(lambda: statuses(server).get("Ann (screen)", {}).get("recording"), 20,
+                            "the third share's recording")
+                await asyncio.sleep(1.0)
+                await server.sessions.hang_up("Ann (screen)")
+                await page.wait_for(f"{SCREEN}.phase === 'off'", 10)
+                seen["stopped_by_studio"] = await page.evaluate(f"{SCREEN}.stoppedBy")
+                seen["note_after_studio"] = await page.evaluate(
+                    "document.getElementById('screen-note').textContent")
+                seen["ann_after_studio"] = statuses(server)["Ann"]["connected"]
+
                 await page.evaluate("document.getElementById('hangup').click()")
                 await until(lambda: not statuses(server), 15, "Ann's end")
                 await page.wait_for("window.guestRecorderState.finished.length > 0", 60)
@@ -121,13 +134,15 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
     assert seen["ann_after_stop"]["connected"] and seen["ann_after_stop"]["recording"]
     assert seen["ann_after_stop"]["screen_of"] is None
     assert seen["ann_connected"]
+    assert seen["stopped_by_studio"] == "studio" and "studio ended" in seen["note_after_studio"]
+    assert seen["ann_after_studio"]
     assert seen["browser_files"] == 1  # the browser recorded its camera, once
 
     folder = Path(seen["folder"])
     manifest = json.loads((folder / "session.json").read_text())
     screens = [f for f in manifest["files"] if f["guest"] == "Ann (screen)"]
     cameras = [f for f in manifest["files"] if f["guest"] == "Ann" and ".guest." not in f["file"]]
-    assert len(screens) == 2 and len(cameras) == 1, manifest
+    assert len(screens) == 3 and len(cameras) == 1, manifest
     assert all(f["screen_of"] == "Ann" and f["status"] == "complete" for f in screens), screens
     assert "screen_of" not in cameras[0] and cameras[0]["status"] == "complete"
 
@@ -142,7 +157,7 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
     # The camera's one file spans both shares, its frames unbroken by them.
     camera_file = cameras[0]
     assert camera_file["start_seconds"] <= screens[0]["start_seconds"]
-    assert camera_file["end_seconds"] >= screens[1]["end_seconds"], manifest
+    assert camera_file["end_seconds"] >= max(f["end_seconds"] for f in screens), manifest
     camera = probe(folder / camera_file["file"])
     camera_video = streams_of(camera, "video")[0]
     # The fake screen (800x450) and the fake camera (1280x720) differ: each file holds its own.
