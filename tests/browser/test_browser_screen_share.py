@@ -63,6 +63,7 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
                 await page.wait_for("window.guestState.connected", 20)
                 await page.wait_for("!document.getElementById('share-screen').disabled", 5)
 
+                pressed = asyncio.get_running_loop().time()
                 await page.evaluate("document.getElementById('share-screen').click()")
                 await page.wait_for(f"{SCREEN}.phase === 'on'", 20)
                 seen["page_name"] = await page.evaluate(f"{SCREEN}.name")
@@ -71,6 +72,7 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
                 seen["note"] = await page.evaluate("document.getElementById('screen-note').textContent")
                 await until(lambda: statuses(server).get("Ann (screen)", {}).get("recording"), 20,
                             "the screen's recording")
+                seen["press_to_recording_s"] = asyncio.get_running_loop().time() - pressed
                 for _ in range(int(SHARE_S)):
                     seen["screen_status"].append(statuses(server)["Ann (screen)"])
                     await asyncio.sleep(1.0)
@@ -164,6 +166,7 @@ def test_screen_share_is_its_own_guest_and_recording(tmp_path: Path) -> None:
     assert (video["width"], video["height"]) != (camera_video["width"], camera_video["height"])
     camera_times = [t for t, _ in decoded_video(folder / camera_file["file"], lambda frame: None)]
     assert max(b - a for a, b in itertools.pairwise(camera_times)) < 1.5
-    print(f"screen: {len(times)} frames over {times[-1] - times[0]:.1f} s, "
+    print(f"Share screen pressed -> studio records it: {seen['press_to_recording_s']:.2f} s; "
+          f"screen: {len(times)} frames over {times[-1] - times[0]:.1f} s, "
           f"{video['width']}x{video['height']}; camera {camera_times[-1] - camera_times[0]:.1f} s; "
           f"manifest {json.dumps(manifest['files'])}")
