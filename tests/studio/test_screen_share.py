@@ -2,7 +2,8 @@
 offer with `Guestrec-Screen-Of: <the guest's session id>` becomes "<name> (screen)", linked
 to its guest, answered receive-only (nothing goes back), named around collisions, listed
 in session.json with its guest; it ends with its guest, is never awaited back, and is
-refused with a reason the page shows when it cannot be taken.
+refused with a reason the page shows when it cannot be taken. Its sound reaches the other
+guests' return but not the guest who shares it.
 """
 
 from __future__ import annotations
@@ -18,7 +19,12 @@ import pytest
 
 from guestrec.common.plan import make_plan
 from guestrec.core.screen_shares import NO_OWNER, SOUND_ONLY
+from guestrec.server.engine import Engine, EngineSettings
+from obs_launcher.obs_config import free_port
 from support.guest_server import RunningServer, running_server
+from support.return_guest import ReturnGuest
+from support.synthetic import SolidVideoTrack, ToneAudioTrack
+from support.tones import tone_levels
 from support.whip_client import WhipClient, WhipError
 
 SCREEN = "Guestrec-Screen-Of"
@@ -169,3 +175,45 @@ def test_screen_beside_an_invite_lost_screens_and_refusals(tmp_path: Path) -> No
     status = seen["screen_while_awaited"]
     assert status is not None and status["connected"] and status["screen_of"] == "Ann"
     assert seen["sound_only"].status == 409 and SOUND_ONLY in seen["sound_only"].body
+
+
+async def sharing_with_sound(engine: Engine) -> dict:
+    def guest(name: str, hz: float, direction: str = "sendrecv", **extra) -> ReturnGuest:
+        tracks = [ToneAudioTrack(frequency=hz), SolidVideoTrack(160, 120, fps=10)]
+        return ReturnGuest(f"{engine.base_url}/whip/{name}", engine.token, tracks, direction=direction,
+                           **extra)
+
+    anna, ben = guest("Anna", 300.0), guest("Ben", 700.0)
+    everyone = [anna, ben]
+    try:
+        for talker in everyone:
+            await talker.publish()
+            await talker.wait_connected(15)
+        screen = guest("x", 1500.0, direction="sendonly", headers={SCREEN: session_of(anna)})
+        everyone.append(screen)
+        await screen.publish()
+        await screen.wait_connected(15)
+        await asyncio.sleep(2.0)
+        window = (time.time(), time.time() + 3.0)
+        await asyncio.sleep(3.0)
+        return {"anna": anna.audio_between(*window), "ben": ben.audio_between(*window),
+                "screen_name": screen.given_name}
+    finally:
+        for talker in everyone:
+            await talker.close()
+
+
+def test_the_shared_sound_reaches_the_others_but_not_the_sharer(tmp_path: Path) -> None:
+    engine = Engine(EngineSettings(out_dir=tmp_path, port=free_port(), record="500", ice_servers="[]"))
+    engine.start()
+    try:
+        got = asyncio.run(asyncio.wait_for(sharing_with_sound(engine), 60))
+    finally:
+        engine.stop(timeout=20)
+    tones = [300.0, 700.0, 1500.0]
+    anna, ben = tone_levels(got["anna"], tones), tone_levels(got["ben"], tones)
+    print(f"Anna hears {anna}; Ben hears {ben}")
+    assert got["screen_name"] == "Anna (screen)"
+    assert anna[700.0] > -35 and anna[1500.0] < anna[700.0] - 40, anna  # not her own screen
+    assert anna[300.0] < anna[700.0] - 40, anna  # nor herself
+    assert ben[300.0] > -35 and ben[1500.0] > -35, ben  # Ben hears Anna and her screen

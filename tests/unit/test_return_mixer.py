@@ -261,3 +261,20 @@ def test_mixing_cost_per_listener_is_small(listeners: int) -> None:
     per_listener_share = (time.process_time() - started) / 5.0 / listeners
     # Mixing alone must stay well under a tenth of the 2 % per guest the return may cost.
     assert per_listener_share < 0.005, per_listener_share
+
+
+def test_a_screen_share_is_kept_from_the_guest_who_shares_it() -> None:
+    mixer = mixer_on(StepClock())
+    for key in ("Anna", "Ben"):
+        mixer.add_output(key)
+    mixer.keep_from("Anna (screen)", {"Anna"})
+    tones = {"Anna": 300.0, "Ben": 700.0, "Anna (screen)": 1500.0}
+    heard = run(mixer, tones, 40)
+    anna = tone_levels(heard["Anna"][TICK_SAMPLES * 5:], list(tones.values()))
+    ben = tone_levels(heard["Ben"][TICK_SAMPLES * 5:], list(tones.values()))
+    assert anna[700.0] > -20 and anna[1500.0] < anna[700.0] - 80, anna  # nothing of her screen
+    assert ben[300.0] > -20 and ben[1500.0] > -20, ben  # Ben hears Anna and her screen
+    # Kept from nobody any more: Anna hears that input again.
+    mixer.keep_from("Anna (screen)", set())
+    again = run(mixer, tones, 20)
+    assert tone_levels(again["Anna"][TICK_SAMPLES * 5:], [1500.0])[1500.0] > -20

@@ -15,7 +15,9 @@ running fast) loses its oldest tick, so the delay does not creep up; one that ho
 more (a burst) keeps only its newest tick.
 
 An input is heard by every listener but itself, or, given `heard_by`, only by those
-listeners (talkback: the studio speaking to one guest). A listener on hold hears
+listeners (talkback: the studio speaking to one guest). An input may also be kept from
+some listeners besides itself (a guest's screen share is not played back to that guest,
+who hears the shared sound already). A listener on hold hears
 nothing and is heard by nobody. Mixing is done in float, so a listener's mix never
 carries a trace of its own voice; a mix too loud for 16 bits is turned down by the
 listener's limiter (limiter.py), not clipped.
@@ -128,6 +130,7 @@ class MixMinus:
         self._inputs: dict[str, _Input] = {}
         self._outputs: dict[str, Limiter] = {}
         self._held: set[str] = set()
+        self._kept_from: dict[str, frozenset[str]] = {}  # input -> listeners who never hear it
 
     # -- inputs ------------------------------------------------------------------
 
@@ -142,6 +145,14 @@ class MixMinus:
         else:
             current.jitter = jitter
             current.heard_by = frozenset(heard_by) if heard_by is not None else None
+
+    def keep_from(self, key: str, listeners: set[str]) -> None:
+        """Input `key` is not heard by these listeners either (none: heard as usual); it
+        holds whether or not the input exists yet."""
+        if listeners:
+            self._kept_from[key] = frozenset(listeners)
+        else:
+            self._kept_from.pop(key, None)
 
     def push(self, key: str, samples: np.ndarray) -> None:
         if key not in self._inputs:
@@ -200,7 +211,8 @@ class MixMinus:
             as_float = samples.astype(np.float32)
             if source.heard_by is None:
                 public += as_float
-                own[key] = as_float
+                for listener in (key, *self._kept_from.get(key, ())):
+                    own[listener] = own[listener] + as_float if listener in own else as_float
             else:
                 for listener in source.heard_by:
                     private.setdefault(listener, []).append(as_float)

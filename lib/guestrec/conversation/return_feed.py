@@ -150,6 +150,11 @@ class ReturnFeed:
         if name not in self._departed and self._video is not None and self._video.watchers:
             self.grid.set_frame(name, frame)
 
+    def unheard_by(self, name: str, listeners: set[str]) -> None:
+        """`name` is not heard by these guests either: a guest's screen share is not
+        played back to the guest who shares it (it hears the shared sound already)."""
+        self.mixer.keep_from(name, listeners)
+
     def guest_gone(self, name: str) -> None:
         self.mixer.remove_input(name)
         self.grid.remove(name)
@@ -247,6 +252,7 @@ class ReturnFeed:
         if not any(c.name == name for c in self._connections):
             self._departed.add(name)  # until its media comes back on a new connection
             self.mixer.remove_input(name)
+            self.mixer.keep_from(name, set())  # the next guest of this name is heard as usual
             self.grid.remove(name)
         if not self._listeners:
             self._clock.stop()  # guests' audio is not taken in while nobody listens

@@ -139,6 +139,8 @@ class WhipIngest:
                 await pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
                 if self.returns is not None:
                     self.returns.connect(name, pc, sections)  # before the answer names them
+                    if screen_of is not None:
+                        self.returns.unheard_by(name, {screen_of.name})
                 await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
             except Exception as exc:  # noqa: BLE001 - aiortc raises many kinds on odd SDP
                 raise OfferRejected(f"cannot use this offer: {exc}", 400) from None
