@@ -69,7 +69,7 @@ def test_ffmpeg_publishes_and_is_recorded(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ffmpeg_publishes_for_a_minute_on_one_connection(tmp_path: Path) -> None:
     """FFmpeg's muxer stops answering ICE consent checks once connected; its media keep it
-    connected (core/media_liveness.py). It was cut ~5 s after connecting before that."""
+    connected (webrtc/media_liveness.py). It was cut ~5 s after connecting before that."""
     seconds = 60.0
     cert, key = certs.ensure_dtls_identity(tmp_path / "dtls")
     samples: list[tuple[float, bool, float]] = []  # (time, connected, the guest's `since`)

@@ -1,4 +1,4 @@
-"""ICE consent with media counting as liveness (core/media_liveness.py), between two real
+"""ICE consent with media counting as liveness (webrtc/media_liveness.py), between two real
 aiortc peers on 127.0.0.1 at the studio's quick pace (1 s checks, 4 misses).
 
 A guest that stops answering consent checks but keeps sending (what FFmpeg's WHIP muxer
@@ -15,7 +15,7 @@ import pytest
 from aioice import ice
 
 from guestrec.core.liveness import CONSENT_MISSES, quicken_consent_checks
-from guestrec.core.media_liveness import datagrams_heard
+from guestrec.webrtc.media_liveness import datagrams_heard
 from support.peer_pair import PeerPair
 from support.whip_client import ToneTrack
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 
-from .media_liveness import count_media_as_liveness
+from ..webrtc.media_liveness import count_media_as_liveness
 
 log = logging.getLogger(__name__)
 

@@ -30,6 +30,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from ..common.interfaces import GuestSink
 from ..common.plan import RecordPlan
 from .bitstream import vp8_frame_size
+from .direct_receive import receive_directly
 from .limits import DEFAULT_LIMITS, MediaLimits
 from .studio_recorder import StudioRecorder
 from .tap import EncodedFrame, ReceiverTap
@@ -83,6 +84,7 @@ class GuestMedia:
             on_report=lambda ntp, rtp, kind=kind: self.timeline.on_report(kind, ntp, rtp),
             limits=self.limits, on_refused=self._on_refused,
         )
+        receive_directly(receiver)  # after the tap: it wraps the jitter buffer the shortcut feeds
         self.tracks[kind] = track
         self._timestamps[kind] = OrderedDict()
         self._consumers[kind] = asyncio.ensure_future(self._consume(kind, track))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from ...common.background import spawn
 from ...common.interfaces import OfferRejected
 from ...core import Guest, GuestControl, GuestRoster
 from ...core.end_reasons import LOST, STUDIO_HUNG_UP
+from ...media.direct_receive import without_bitrate_estimate
 from .consent import pace_consent_checks_for_sfu
 from .janus_client import JanusError, JanusHandle
 from .receive_buffers import enlarge_receive_buffers
@@ -120,6 +122,7 @@ class RoomFollower:
         except OfferRejected as exc:
             log.error("not taking %r: %s", publisher.display, exc.reason)
             return
+        began = time.monotonic()
         try:
             handle, offer = await join_as_subscriber(session, self.watcher.room, publisher.feed)
         except JanusError as exc:
@@ -144,9 +147,12 @@ class RoomFollower:
         self.roster.set_extra_status(guest, sfu_feed=publisher.feed)
         self.guests[publisher.feed] = guest
         self._handles[publisher.feed] = handle
+        offered = time.monotonic()
         try:
             await pc.setRemoteDescription(RTCSessionDescription(offer, "offer"))
+            without_bitrate_estimate(pc)  # Janus ignores a subscriber's REMB: no need to work it out
             await pc.setLocalDescription(await pc.createAnswer())  # gathers ICE fully
+            answered = time.monotonic()
             enlarge_receive_buffers(pc)
             await start_subscriber(handle, pc.localDescription.sdp)
         except Exception as exc:  # noqa: BLE001 - aiortc and Janus raise many kinds
@@ -154,7 +160,9 @@ class RoomFollower:
             guest.fail(f"subscribing through Janus failed: {exc}")
             await self.roster.finish(guest, "subscription failed")
             return
-        log.info("subscribed to %r (feed %s)", name, publisher.feed)
+        # Where a subscription's time goes, for a room picked up at once (bench_sfu_pickup.py).
+        log.info("subscribed to %r (feed %s): janus offer %.2f s, answer %.2f s, start %.2f s",
+                 name, publisher.feed, offered - began, answered - offered, time.monotonic() - answered)
 
     def _ended(self, publisher: Publisher, guest: Guest, handle: JanusHandle, reason: str) -> None:
         if self.guests.get(publisher.feed) is guest:

@@ -67,6 +67,11 @@ def datagrams_heard(connection: Any) -> int:
     return connection.__dict__.get(_HEARD, 0)
 
 
+def note_heard(connection: Any) -> None:
+    """Count a datagram taken from the connection by another path (media/direct_receive.py)."""
+    connection.__dict__[_HEARD] = connection.__dict__.get(_HEARD, 0) + 1
+
+
 def _counting(aioice_data_received):
     def data_received(self, data: bytes, component: int) -> None:
         self.__dict__[_HEARD] = self.__dict__.get(_HEARD, 0) + 1
