@@ -13,94 +13,30 @@ gets the red of a colour source OBS shows instead.
 
 from __future__ import annotations
 
-import asyncio
 import json
-import threading
 import time
 from pathlib import Path
 
 import pytest
-from aiortc.mediastreams import MediaStreamError
 
 from support.obs_harness import (
     GREEN_RGB,
-    GREEN_YUV,
     RED_RGB,
     ObsHarness,
     close_to,
     obs_available,
     wait_until,
 )
-from support.return_guest import ReturnGuest
-from support.synthetic import SolidVideoTrack, ToneAudioTrack
+from support.obs_return_guest import GuestThread
 from support.tones import tone_levels, write_tone_wav
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
 SETTINGS_HELPER = Path(__file__).resolve().parent.parent / "support" / "obs_settings_helper.py"
 OBS_HZ = 1800.0  # the studio's sound, on OBS track 6
-GUEST_HZ = 600.0  # the guest's own voice
+GUEST_HZ = 600.0  # the guest's own voice (GuestThread's tone)
 HEARD_DB = -35.0  # tones at 0.3 of full scale come in around -13 dB
 QUIET_BY_DB = 40.0  # what must not be heard is at least this far below what is
 ALL_TRACKS = {str(n): True for n in range(1, 7)}
-
-
-class WatchingGuest(ReturnGuest):
-    """Keeps the mean colour (RGB) of the latest picture of the return it decodes."""
-
-    colour: tuple[float, float, float] | None = None
-
-    async def _read(self, track) -> None:
-        if track.kind != "video":
-            await super()._read(track)
-            return
-        while True:
-            try:
-                frame = await track.recv()
-            except MediaStreamError:
-                return
-            self.seen.append((time.time(), frame.width, frame.height))
-            rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
-            self.colour = (float(rgb[0]), float(rgb[1]), float(rgb[2]))
-
-
-class GuestThread:
-    """A ReturnGuest on its own asyncio loop, for a test that is not async."""
-
-    def __init__(self, url: str, token: str, video: bool = False) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="return-guest", daemon=True)
-        self.thread.start()
-        tracks = [ToneAudioTrack(frequency=GUEST_HZ)]
-        if video:
-            tracks.append(SolidVideoTrack(320, 180, 15, color=GREEN_YUV))
-        self.guest = WatchingGuest(url, token, tracks)
-
-    def run(self, coro, timeout: float = 30):
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
-
-    async def _join(self) -> None:
-        await self.guest.publish()
-        await self.guest.wait_connected(20)
-
-    def join(self) -> None:
-        self.run(self._join(), 40)
-
-    def heard(self, seconds: float) -> dict[float, float]:
-        """Tone levels (dB) of what the guest hears during the next `seconds`."""
-        start = time.time()
-        time.sleep(seconds)
-        samples = self.run(self._between(start, start + seconds))
-        return tone_levels(samples, [OBS_HZ, GUEST_HZ])
-
-    async def _between(self, start: float, end: float):
-        return self.guest.audio_between(start, end)
-
-    def close(self) -> None:
-        try:
-            self.run(self.guest.close(), 20)
-        finally:
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
 
 
 def tracks_of(h: ObsHarness, name: str) -> dict[str, bool]:
@@ -141,7 +77,7 @@ def rounded(levels: dict[float, float]) -> dict[float, float]:
 
 def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> None:
     h = obs_return
-    guest = GuestThread(h.whip_url("Gina"), h.token)
+    guest = GuestThread(h.whip_url("Gina"), h.token, tone_hz=GUEST_HZ)
     try:
         guest.join()
         wait_until(lambda: "Gina" in h.inputs_of_our_kind(), 15, what="Gina's source")
@@ -150,7 +86,7 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
                           10, what="Gina's source out of track 6")
         assert h.meter_peak("Gina") > 0.1, "OBS should be playing Gina's voice"
         time.sleep(1.0)
-        levels = guest.heard(3.0)
+        levels = tone_levels(guest.heard(3.0), [OBS_HZ, GUEST_HZ])
         assert levels[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6: {rounded(levels)}"
         assert levels[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(levels)}"
 
@@ -158,7 +94,7 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
         wait_until(lambda: tracks_of(h, "Gina") == ALL_TRACKS or None, 10,
                    what="Gina's source back on track 6")
         time.sleep(1.5)
-        silent = guest.heard(2.0)
+        silent = tone_levels(guest.heard(2.0), [OBS_HZ, GUEST_HZ])
         assert silent[OBS_HZ] < levels[OBS_HZ] - QUIET_BY_DB, \
             f"with None Gina should not hear OBS: {rounded(silent)}, before {rounded(levels)}"
         assert silent[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(silent)}"
@@ -171,7 +107,7 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
 
 def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> None:
     h = obs_return
-    guest = GuestThread(h.whip_url("Vera"), h.token, video=True)
+    guest = GuestThread(h.whip_url("Vera"), h.token, tone_hz=GUEST_HZ, video=True)
     try:
         guest.join()
         wait_until(lambda: "Vera" in h.inputs_of_our_kind(), 15, what="Vera's source")

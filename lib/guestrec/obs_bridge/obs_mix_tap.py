@@ -24,6 +24,7 @@ from . import libobs as L
 
 LogFn = Callable[[str, str], None]
 TRACKS = range(1, L.MAX_AUDIO_MIXES + 1)
+SLOW_CALL_MS = 10.0  # OBS's audio ticks are 21 ms: a call this long delays the next one
 
 
 class ObsMixTap:
@@ -40,6 +41,7 @@ class ObsMixTap:
         self.calls = 0
         self.failures = 0
         self.slowest_call_ms = 0.0
+        self.slow_calls = 0  # calls that held OBS's audio thread over SLOW_CALL_MS
 
     def set_track(self, track: int) -> None:
         """Read mix track `track` (1..6) from now on; 0 reads none."""
@@ -62,7 +64,8 @@ class ObsMixTap:
         if self.track:
             self.set_track(0)
         if self.calls:
-            self._log("info", f"OBS track tap: {self.calls} calls, slowest {self.slowest_call_ms:.2f} ms, "
+            self._log("info", f"OBS track tap: {self.calls} calls, {self.slow_calls} over "
+                              f"{SLOW_CALL_MS:.0f} ms, slowest {self.slowest_call_ms:.2f} ms, "
                               f"{self.failures} failed")
 
     def _on_audio(self, _param: int, _mix: int, data) -> None:
@@ -78,5 +81,7 @@ class ObsMixTap:
         except Exception:  # noqa: BLE001 - an exception cannot cross into libobs
             self.failures += 1
         took = (time.perf_counter() - started) * 1000
+        if took > SLOW_CALL_MS:
+            self.slow_calls += 1
         if took > self.slowest_call_ms:
             self.slowest_call_ms = took
