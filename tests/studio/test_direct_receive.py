@@ -35,27 +35,27 @@ def count_rembs(pc: Any, counted: dict[str, int]) -> None:
         sender._handle_rtcp_packet = handle
 
 
-def drop_on_the_wire(receiver: Any, every: int, dropped: dict[str, int]) -> None:
-    """Drop every `every`-th video datagram before anything reads it (the socket's
-    protocol), once each: its retransmission comes through."""
-    connection = receiver.transport.transport._connection
+def drop_on_the_wire(pc: Any, every: int, dropped: dict[str, int]) -> None:
+    """The publisher's every `every`-th video datagram never arrives (lost on the way), once
+    each: the retransmission NACKs ask for is another datagram, which comes through."""
     dropped.update(n=0, seen=0)
+    connection = pc.getTransceivers()[0].sender.transport.transport._connection
     assert connection._protocols
     for protocol in connection._protocols:
-        original = protocol.datagram_received
+        original = protocol.send_data
 
-        def datagram_received(data: bytes, addr: Any, _orig=original) -> None:
+        async def send_data(data: bytes, addr: Any, _orig=original) -> None:
             if len(data) > 300 and 127 < data[0] < 192 and not 192 <= data[1] <= 223:  # video RTP
                 dropped["seen"] += 1
                 if dropped["seen"] % every == 0:
                     dropped["n"] += 1
                     return
-            _orig(data, addr)
+            await _orig(data, addr)
 
-        protocol.datagram_received = datagram_received
+        protocol.send_data = send_data
 
 
-def run_guest(tmp_path: Path, during=None, subscriber: bool = False):
+def run_guest(tmp_path: Path, on_pair=None, subscriber: bool = False):
     video = CounterVideoTrack(320, 240)
     rembs: dict[str, int] = {}
     spec = GuestSpec("direct", [video, ToneAudioTrack()], make_plan(1000, codec="copy"), tmp_path)
@@ -71,12 +71,14 @@ def run_guest(tmp_path: Path, during=None, subscriber: bool = False):
                 made.append(self)
                 await super().start()
                 count_rembs(self.sender, rembs)
+                if on_pair is not None:
+                    on_pair(self)
                 if subscriber:
                     without_bitrate_estimate(self.receiver)
 
         guest_run.PeerPair = Pair
         try:
-            (result,) = await record_guests([spec], seconds=SECONDS, warmup=0.5, during=during)
+            (result,) = await record_guests([spec], seconds=SECONDS, warmup=0.5)
         finally:
             guest_run.PeerPair = real_pair
         return result, made[0]
@@ -102,11 +104,7 @@ def test_every_packet_goes_the_direct_way_and_every_frame_is_written(tmp_path: P
 def test_lost_packets_come_back_through_nacks(tmp_path: Path) -> None:
     dropped: dict[str, int] = {}
 
-    def during(results, t: float) -> None:
-        if not dropped:  # connected and recording: the sockets exist
-            drop_on_the_wire(results[0].media.taps["video"].receiver, 40, dropped)
-
-    (result, _), _ = run_guest(tmp_path, during=during)
+    (result, _), _ = run_guest(tmp_path, on_pair=lambda pair: drop_on_the_wire(pair.sender, 40, dropped))
     network = result.summary["network"]["video"]
     print(f"dropped {dropped}; {network}")
     assert dropped["n"] >= 5

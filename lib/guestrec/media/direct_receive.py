@@ -16,6 +16,7 @@ kept, but for three things:
 - the remote bitrate estimate (REMB) runs only for connections that want it: a browser
   or WHIP publisher sending to the studio adapts to it; Janus, when we subscribe to it,
   does not (it uses REMB only to cap publishers), so `without_bitrate_estimate` drops it.
+Once media flows, the connection's sockets are read in batches (socket_reads.py).
 RTCP, DTLS and STUN still take aiortc's own path. The RTCP the receiver sends (NACK, PLI,
 REMB) is rare and goes out as a task, as aiortc would send it.
 
@@ -36,6 +37,7 @@ from aiortc.rtp import RTCP_PSFB_APP, RtcpPsfbPacket, RtpPacket, is_rtcp, pack_r
 
 from ..common.background import spawn
 from ..webrtc.media_liveness import note_heard
+from .socket_reads import read_in_batches
 
 log = logging.getLogger(__name__)
 
@@ -182,6 +184,9 @@ class DirectReceive:
             self.uninstall()
 
     def _take(self, srtp: Any, data: bytes) -> None:
+        if not self.packets:  # media flows: the sockets exist and are read in batches from now on
+            for protocol in list(getattr(self.connection, "_protocols", [])):
+                read_in_batches(protocol)
         note_heard(self.connection)
         dtls = self.dtls.__dict__
         dtls["_RTCDtlsTransport__rx_bytes"] += len(data)

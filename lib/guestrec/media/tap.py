@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 PLI_MIN_INTERVAL = 0.25  # seconds between keyframe requests
 HOLE_SECONDS = 1.0  # how long a missing packet may hold up the video (NACKs had their chance)
+HOLE_CHECK_EVERY = 0.05  # seconds between looks for such a hole
 
 
 @dataclass
@@ -134,6 +135,7 @@ class ReceiverTap:
         queue = receiver._RTCRtpReceiver__decoder_queue
         self._jitter = jitter
         self._hole_since: tuple[int, float] | None = None  # (origin, first seen)
+        self._hole_checked = float("-inf")
         self.holes_skipped = 0
         self._jitter_add = jitter.add
         self._queue_put = queue.put
@@ -175,7 +177,8 @@ class ReceiverTap:
         if frame is not None:
             self._hole_since = None
             self._describe(frame)
-        elif self.kind == "video":
+        elif self.kind == "video" and now - self._hole_checked >= HOLE_CHECK_EVERY:
+            self._hole_checked = now  # a scan per packet would cost more than the rest of it
             self._check_hole(now, seq)
         return pli, frame
 
