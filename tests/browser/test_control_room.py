@@ -1,7 +1,8 @@
 """The control room page in real headless Chromium against the real guest server with
 real aiortc guests: cards appear when guests join (the delay measured), recording time
 moves without a reload, the picture changes, Hang up on one card ends that guest only,
-and the layout holds in an OBS dock (400 px wide) and full screen.
+Hold and Talkback show on the card, Export last session exports, and the layout holds in
+an OBS dock (400 px wide) and full screen.
 """
 
 from __future__ import annotations
@@ -218,3 +219,88 @@ def test_the_guest_page_says_why_an_invite_is_refused_and_a_good_one_names_the_g
     assert out["revoked"] == "This invite link was withdrawn by the studio. Ask the studio for a new link."
     assert out["expired"] == "This invite link has expired. Ask the studio for a new link."
     assert out["names"] == ["Cy"] and "as Cy" in out["status"], out
+
+
+def test_hold_talkback_and_export_from_the_control_room(tmp_path: Path) -> None:
+    """On the engine as OBS runs it (a return feed): Hold shows "On hold" on the guest's
+    card and back, the held-down Talkback shows while held, and Export last session says
+    which file still records, then, once the session ended, exports it."""
+    from guestrec.server.engine import Engine, EngineSettings
+    from obs_launcher.obs_config import free_port
+
+    out = tmp_path / "rec"
+    engine = Engine(EngineSettings(out_dir=out, port=free_port(), record="500", ice_servers="[]"))
+    engine.start()
+
+    def badge(name: str) -> str:
+        return f"{card(name)}.querySelector('.badge.return')"
+
+    async def scenario() -> dict:
+        got: dict = {}
+        async with Chromium(tmp_path / "profile") as browser:
+            page = await browser.open(engine.control_link)
+            await page.wait_for("window.controlRoom && window.controlRoom.link === 'live'", 10)
+            async with WhipClient(f"{engine.base_url}/whip/Alice", engine.token) as alice:
+                await alice.publish()
+                await page.wait_for(f"!!{card('Alice')} && {card('Alice')}.dataset.state === 'recording'", 15)
+                hold = f"{card('Alice')}.querySelector('button.hold')"
+                got["hold_before"] = await page.evaluate(f"[{hold}.textContent, {badge('Alice')}.hidden]")
+                await page.evaluate(f"{hold}.click()")
+                await page.wait_for(f"{card('Alice')}.dataset.held === '1'", 5)
+                got["held"] = await page.evaluate(
+                    f"[{badge('Alice')}.textContent, {badge('Alice')}.hidden, {hold}.textContent]")
+                got["engine_held"] = engine._studio.returns.mixer.held("Alice")
+                await page.evaluate(f"{hold}.click()")
+                await page.wait_for(f"{card('Alice')}.dataset.held === ''", 5)
+                got["released"] = await page.evaluate(f"[{badge('Alice')}.hidden, {hold}.textContent]")
+
+                talk = f"{card('Alice')}.querySelector('button.talkback')"
+                await page.evaluate(f"{talk}.dispatchEvent(new PointerEvent('pointerdown'))")
+                await page.wait_for(f"{card('Alice')}.dataset.talkback === '1'", 5)
+                got["talking"] = await page.evaluate(f"[{badge('Alice')}.textContent, {talk}.textContent]")
+                got["engine_talking_to"] = engine._studio.returns.talking_to
+                await page.evaluate(f"{talk}.dispatchEvent(new PointerEvent('pointerup'))")
+                await page.wait_for(f"{card('Alice')}.dataset.talkback === ''", 5)
+
+                # Export while Alice records (her file written): the page says which file.
+                for _ in range(100):
+                    if [g for g in engine.guests() if g.get("file_bytes")]:
+                        break
+                    await asyncio.sleep(0.1)
+                await page.evaluate("document.getElementById('export-last').click()")
+                await page.wait_for("document.getElementById('export-note').dataset.state === 'failed'", 30)
+                got["refused"] = await page.evaluate(
+                    "[document.getElementById('export-note').textContent, "
+                    "document.getElementById('export-note').className]")
+            folder = next(out.glob("Session *"))
+            for _ in range(100):
+                if json.loads((folder / "session.json").read_text()).get("ended"):
+                    break
+                await asyncio.sleep(0.1)
+            await page.evaluate("document.getElementById('export-last').click()")
+            await page.wait_for("document.getElementById('export-note').dataset.state === 'done'", 60)
+            got["done"] = await page.evaluate(
+                "[document.getElementById('export-note').textContent, "
+                "[...document.querySelectorAll('#export-lines li')].map((li) => li.textContent), "
+                "document.getElementById('export-last').disabled]")
+            got["folder"] = folder
+            got["console"] = [line for line in page.console if "exception" in line]
+        return got
+
+    try:
+        got = asyncio.run(asyncio.wait_for(scenario(), 120))
+    finally:
+        engine.stop(timeout=20)
+    assert got["hold_before"] == ["Hold", True]
+    assert got["held"] == ["On hold", False, "Release hold"] and got["engine_held"], got["held"]
+    assert got["released"] == [True, "Hold"]
+    assert got["talking"] == ["Talkback", "Talking…"] and got["engine_talking_to"] == "Alice"
+    text, classes = got["refused"]
+    assert "still recording (Alice " in text and "bad" in classes, got["refused"]
+    folder = got["folder"]
+    text, lines, disabled = got["done"]
+    assert text.startswith(f"Exported {folder.name}: ") and str(folder / "export") in text, text
+    assert "session.otio written" in lines and not disabled, lines
+    for name in ("session.otio", "session.fcpxml", "session.kdenlive", "README.txt", "stems/Alice.wav"):
+        assert (folder / "export" / name).is_file(), name
+    assert not got["console"], got["console"]

@@ -8,7 +8,8 @@ script's description, its properties (name -> description) and, for every WebRTC
 source, that source's own properties as OBS builds them (through the source type's get_properties callback).
 Before dumping, it applies a request the test left in the file named by
 GUESTREC_PROBE_APPLY, if any: {"settings": {...}} set as the Scripts dialog would (then
-script_update), and {"press": "<button>"} pressed as a user would.
+script_update), and {"press": "<button>"} (or a list of buttons, pressed one right after
+the other) pressed as a user would.
 """
 
 import importlib.util
@@ -25,12 +26,12 @@ _spec.loader.exec_module(product)
 
 SCRIPT_PROPS = ["guest_link", "control_link", "control_help", "operator_key", "invite_only",
                 "error_info", "status_info", "start_all", "stop_all", "refresh",
-                "open_folder", "link_name", "make_link", "record_mode", "video_kbps", "audio_kbps",
-                "codec", "out_dir", "start_recording", "add_to_scene", "host", "port", "token",
-                "notice", "ice_servers", "turn_secret", "cert_file", "key_file",
+                "open_folder", "export_last", "export_proxies", "link_name", "make_link", "record_mode",
+                "video_kbps", "audio_kbps", "codec", "out_dir", "start_recording", "add_to_scene", "host",
+                "port", "token", "notice", "ice_servers", "turn_secret", "cert_file", "key_file",
                 "vdo_link", "vdo_room", "vdo_password", "vdo_server", "vdo_streams", "vdo_director",
                 "sfu", "sfu_room", "sfu_secret"]
-SOURCE_PROPS = ["status", "notice", "record", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
+SOURCE_PROPS = ["status", "notice", "record", "hold", "video_kbps", "hang_up", "ask_mute", "ask_unmute",
                 "message", "send_message", "guest_link", "refresh"]
 _hotkey = {"id": None}
 
@@ -69,9 +70,10 @@ def _apply():
         obs.obs_property_modified(mode, settings)  # what the dialog does on a change
         obs.obs_properties_destroy(props)
         product.script_update(settings)
-    if request.get("press"):
+    presses = request.get("press") or []
+    for name in [presses] if isinstance(presses, str) else presses:
         props = product.script_properties()
-        obs.obs_property_button_clicked(obs.obs_properties_get(props, request["press"]), None)
+        obs.obs_property_button_clicked(obs.obs_properties_get(props, name), None)
         obs.obs_properties_destroy(props)
 
 

@@ -34,9 +34,27 @@ class GuestSpec:
     recorded_at: str = "studio"  # or "guest": a browser-made file, placed by its offset
     status: str = "complete"
     part: int = 1
+    size: tuple[int, int] = (160, 120)  # larger pictures move (a gradient and blocks), as a camera's do
 
 
-def _unit(video: bool, phase: float) -> tuple[list[bytes], list[bytes]]:
+def _picture(index: int, flash: bool, size: tuple[int, int]) -> np.ndarray:
+    """RGB: white on the flash, else black at the smallest size; larger ones move, so an
+    encoder (a proxy's) has real work: a sliding gradient and blocks that change."""
+    width, height = size
+    if flash:
+        return np.full((height, width, 3), 235, np.uint8)
+    if size == (160, 120):
+        return np.full((height, width, 3), 16, np.uint8)
+    ramp = np.add.outer(np.arange(height), np.arange(width)) + index * 8
+    picture = np.repeat((16 + ramp % 200).astype(np.uint8)[:, :, None], 3, axis=2)
+    rng = np.random.default_rng(index)
+    for _ in range(12):
+        x, y = rng.integers(0, width - 64), rng.integers(0, height - 64)
+        picture[y:y + 64, x:x + 64] = rng.integers(16, 235, (64, 64, 3), dtype=np.uint8)
+    return picture
+
+
+def _unit(video: bool, phase: float, size: tuple[int, int] = (160, 120)) -> tuple[list[bytes], list[bytes]]:
     """One second of packets (video at FPS, Opus in 20 ms packets); the beep and the white
     frame come `phase` seconds into it. The Opus packets are those of the second second
     encoded (the encoder in its steady state), so the unit repeats without a seam."""
@@ -61,16 +79,16 @@ def _unit(video: bool, phase: float) -> tuple[list[bytes], list[bytes]]:
     vpackets: list[bytes] = []
     if video:
         vctx = av.CodecContext.create("libvpx", "w")
-        vctx.width, vctx.height, vctx.pix_fmt = 160, 120, "yuv420p"
+        vctx.width, vctx.height, vctx.pix_fmt = *size, "yuv420p"
         vctx.time_base = fractions.Fraction(1, FPS)
         vctx.framerate = FPS
-        vctx.bit_rate = 100_000
+        vctx.bit_rate = 100_000 if size == (160, 120) else size[0] * size[1] * 3  # 2.8 Mbps at 720p
         vctx.options = {"deadline": "realtime", "cpu-used": "8", "g": str(FPS)}
         vctx.open()
         flash = round(phase * FPS) % FPS
         for i in range(FPS):
-            picture = np.full((120, 160, 3), 235 if i == flash else 16, np.uint8)
-            frame = av.VideoFrame.from_ndarray(picture, format="rgb24").reformat(format="yuv420p")
+            frame = av.VideoFrame.from_ndarray(_picture(i, i == flash, size), format="rgb24").reformat(
+                format="yuv420p")
             frame.pts, frame.time_base = i, fractions.Fraction(1, FPS)
             vpackets += [bytes(p) for p in vctx.encode(frame)]
         vpackets += [bytes(p) for p in vctx.encode(None)]
@@ -80,7 +98,7 @@ def _unit(video: bool, phase: float) -> tuple[list[bytes], list[bytes]]:
 
 def write_guest_file(path: Path, spec: GuestSpec) -> None:
     phase = (-spec.start) % 1.0  # the session's whole seconds, in file time
-    vpackets, apackets = _unit(spec.video, phase)
+    vpackets, apackets = _unit(spec.video, phase, spec.size)
     seconds = round(spec.seconds)
     ms = fractions.Fraction(1, 1000)
     container = "matroska" if path.suffix == ".mkv" else "webm"
@@ -88,7 +106,7 @@ def write_guest_file(path: Path, spec: GuestSpec) -> None:
         vstream = None
         if vpackets:
             vstream = out.add_stream("libvpx", rate=FPS)
-            vstream.width, vstream.height, vstream.pix_fmt = 160, 120, "yuv420p"
+            vstream.width, vstream.height, vstream.pix_fmt = *spec.size, "yuv420p"
             vstream.time_base = ms
         astream = out.add_stream("libopus", rate=RATE)
         astream.layout = "stereo"

@@ -4,13 +4,14 @@
 
 import { KeyRefused, StudioApi, readKey } from "./control_api.js";
 import { GuestCards } from "./control_cards.js";
+import { ExportPanel } from "./control_export.js";
 import { InviteList, showFiles } from "./control_lists.js";
 
 const PICTURE_EVERY_MS = 1000;
 const RETRY_MS = 1000;
 
 const $ = (id) => document.getElementById(id);
-const state = { key: false, link: "connecting", events: 0, guests: [], show: null, lastEventAt: 0 };
+const state = { key: false, link: "connecting", events: 0, guests: [], show: null, exportJob: null, lastEventAt: 0 };
 window.controlRoom = state;
 
 function setLink(word) {
@@ -43,11 +44,15 @@ function start() {
   const api = new StudioApi(key);
   const cards = new GuestCards($("cards"), api, document);
   const invites = new InviteList(document, api, $("invite-list"), $("invite-form"), $("invite-note"));
+  const exporter = new ExportPanel(document, api, {
+    button: $("export-last"), proxies: $("export-proxies"), note: $("export-note"), lines: $("export-lines"),
+  });
   const handlers = {
     guests: (guests) => { state.guests = guests; cards.update(guests); },
     show: (show) => { state.show = show; $("show-summary").textContent = summary(show); },
     invites: (rows) => invites.update(rows),
     files: (files) => showFiles(document, $("files-folder"), $("file-list"), files),
+    export: (job) => { state.exportJob = job; exporter.update(job); },
   };
   const onEvent = (name, value) => {
     state.events += 1;

@@ -2,6 +2,7 @@
 // are kept by name and updated in place (an input being typed in is never rebuilt).
 
 import { guestFigures, stateWord } from "./control_format.js";
+import { HoldToTalk } from "./control_talkback.js";
 import { button, make } from "./elements.js";
 
 const CONFIRM_MS = 3000;
@@ -41,7 +42,10 @@ class GuestCard {
     const head = make(doc, "div", "head");
     this.title = make(doc, "h2", "name", name);
     this.state = make(doc, "span", "badge state");
-    head.append(this.title, this.state);
+    // The return feed: on hold (hears nobody, heard by nobody), or hearing the talkback.
+    this.returnState = make(doc, "span", "badge return");
+    this.returnState.hidden = true;
+    head.append(this.title, this.returnState, this.state);
     this.figures = make(doc, "dl", "figures");
     const actions = make(doc, "div", "buttons");
     this.record = button(doc, "record", "Record");
@@ -49,7 +53,11 @@ class GuestCard {
     this.mute = button(doc, "mute", "Ask to mute");
     this.unmute = button(doc, "unmute", "Ask to unmute");
     this.copy = button(doc, "copy-invite", "Copy invite link");
-    actions.append(this.record, this.hangup, this.mute, this.unmute, this.copy);
+    this.hold = button(doc, "hold", "Hold");
+    this.hold.title = "On hold the guest hears nobody and nobody hears the guest; the recording goes on.";
+    this.talk = button(doc, "talkback", "Talkback");
+    this.talk.title = "Hold down: the studio's sound goes to this guest alone.";
+    actions.append(this.record, this.hangup, this.mute, this.unmute, this.hold, this.talk, this.copy);
     this.messageForm = this.form("message", "Message to " + name, "text", "Send");
     this.bitrateForm = this.form("bitrate", "Video bitrate (kbps)", "number", "Set");
     this.note = make(doc, "p", "note");
@@ -83,6 +91,18 @@ class GuestCard {
       this.api.call("POST", path("mute"), { mute: true }), "Asked to mute."));
     this.unmute.addEventListener("click", () => this.act(
       this.api.call("POST", path("mute"), { mute: false }), "Asked to unmute."));
+    this.hold.addEventListener("click", () => this.act(
+      this.api.call("POST", path("hold"), { on: !this.guest.held }),
+      this.guest.held ? "Off hold." : "On hold: hears nobody, heard by nobody."));
+    this.talkback = new HoldToTalk(this.talk,
+      (on) => this.api.call("POST", path("talkback"), { on }).then((answer) => {
+        if (on && answer && answer.studio_sound === false) this.say("No studio sound is set: talkback has nothing to send.", true);
+        return answer;
+      }),
+      (active) => {
+        this.talk.classList.toggle("on", active);
+        this.talk.textContent = active ? "Talking…" : "Talkback";
+      });
     this.copy.addEventListener("click", async () => {
       const link = this.guest.invite && this.guest.invite.link;
       if (link) this.say(await copyText(this.doc, link) ? "Invite link copied." : link);
@@ -146,6 +166,18 @@ class GuestCard {
     this.record.classList.toggle("on", Boolean(guest.recording));
     for (const el of [this.record, this.mute, this.unmute]) el.disabled = !connected;
     this.copy.hidden = !guest.invite;
+    // Hold and talkback exist only where guests get a return feed.
+    const hasReturn = guest.held !== undefined;
+    this.hold.hidden = this.talk.hidden = !hasReturn;
+    this.hold.textContent = guest.held ? "Release hold" : "Hold";
+    this.hold.classList.toggle("on", Boolean(guest.held));
+    this.talk.disabled = !connected || Boolean(guest.held);
+    this.el.dataset.held = guest.held ? "1" : "";
+    this.el.dataset.talkback = guest.talkback ? "1" : "";
+    const word = guest.held ? "On hold" : guest.talkback ? "Talkback" : "";
+    this.returnState.textContent = word;
+    this.returnState.hidden = !word;
+    this.returnState.className = "badge return" + (guest.held ? " held" : guest.talkback ? " talkback" : "");
     const rows = guestFigures(guest);
     const doc = this.doc;
     this.figures.replaceChildren(...rows.flatMap(([label, value]) => {
@@ -180,6 +212,7 @@ class GuestCard {
 
   remove() {
     clearTimeout(this.confirmTimer);
+    this.talkback.release();
     if (this.pictureUrl) URL.revokeObjectURL(this.pictureUrl);
     this.el.remove();
   }

@@ -18,10 +18,28 @@ edit-friendly proxies, and a README.txt saying which editor opens which file.
     proxies         edit-friendly H.264 + PCM copies in MOV
     proxy_set       the proxies an export needs
     readme          README.txt: which editor opens which file, which file of each guest
-    errors          the one error an export raises, in words for the user
+    errors          the error an export raises, in words for the user
+    background_export  the export a button starts: the last session, one at a time, in a
+                    thread, its progress as lines (OBS's panel and the control room)
+
+The exporter (PyAV, OpenTimelineIO) is imported on first use, so that the engine can hold
+a background_export without loading it.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from .errors import ExportError
-from .exporter import FORMATS, ExportResult, export_session, parse_formats
+
+_LAZY = {"FORMATS": "exporter", "ExportResult": "exporter", "export_session": "exporter",
+         "parse_formats": "exporter"}
 
 __all__ = ["FORMATS", "ExportError", "ExportResult", "export_session", "parse_formats"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from .edl import write_edl
-from .errors import ExportError
+from .errors import ExportError, StillRecording
 from .formats import write_timeline
 from .kdenlive import write_kdenlive
 from .layout import Layout, plan_layout
@@ -59,6 +59,12 @@ def export_session(session_dir: Path | str, formats: list[str] | tuple[str, ...]
                    progress: Callable[[str], None] = lambda _: None) -> ExportResult:
     began = time.monotonic()
     session = read_session(session_dir, frame_rate=frame_rate, skip_missing=skip_missing)
+    if not session.lanes and session.ended is None:
+        # Open, and nothing written yet (its first recording has just begun), or ended by a
+        # crash before anything was.
+        raise StillRecording(f"the session in {session.folder.name} has not ended and none of its "
+                             "recordings is written yet: stop its recordings and export again once "
+                             "the session has ended", [])
     if not session.lanes:
         raise ExportError(f"{session.folder.name} has no recording that can be exported")
     target = Path(out).expanduser().resolve() if out else session.folder / "export"

@@ -13,7 +13,7 @@ from pathlib import Path
 from ..common.names import safe_file_stem
 from ..media.sidecar import parse_time
 from .best_file import choose
-from .errors import ExportError
+from .errors import ExportError, MissingFiles, StillRecording
 from .file_probe import probe_file
 from .model import BROWSER, OBS, STUDIO, Lane, Session, SourceFile
 from .placement import Place, browser_place, obs_place, studio_place
@@ -102,10 +102,10 @@ def _refuse_if_recording(folder: Path, manifest: dict, notes: list[str]) -> None
     if any(isinstance(r, dict) and r.get("end_seconds") is None for r in runs):
         busy.append("OBS's own recording")
     if busy:
-        raise ExportError(
+        raise StillRecording(
             f"the session in {folder.name} is still recording ({', '.join(busy)}): stop its "
             "recordings and export again. If the studio stopped without finishing them (a crash), "
-            "run `python -m guestrec repair FILE` on each file, then export.")
+            "run `python -m guestrec repair FILE` on each file, then export.", busy)
     notes.append("The session has no end time (the studio stopped without closing it); every "
                  "file in it is finished, so it was exported as it is.")
 
@@ -129,9 +129,9 @@ def _check_present(folder: Path, entries: list[dict], runs: list[dict], skip_mis
     missing = [e["file"] for e in entries if not (folder / e["file"]).exists()]
     missing += [str(r["file"]) for r in runs if r.get("file") and not _obs_path(folder, r).exists()]
     if missing and not skip_missing:
-        raise ExportError("missing file" + ("s" if len(missing) > 1 else "") + " of the session: "
-                          + ", ".join(missing) + ". Put them back (the session's files are listed "
-                          "in session.json), or export without them with --skip-missing.")
+        raise MissingFiles("missing file" + ("s" if len(missing) > 1 else "") + " of the session: "
+                           + ", ".join(missing) + ". Put them back (the session's files are listed "
+                           "in session.json), or export without them with --skip-missing.", missing)
     return [f"{name}: missing, left out" for name in missing]
 
 

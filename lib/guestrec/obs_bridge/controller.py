@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..common.plan import RecordSettingsError
+from ..export.background_export import BackgroundExport, ExportJob
 from ..server.engine import Engine, EngineError
 from .options import ScriptOptions, engine_settings, record_value
 
@@ -65,6 +66,8 @@ class GuestRecorderController:
         self._threads: list[threading.Thread] = []
         self.last_error = ""
         self._ingest_problem: str | None = None
+        # The export of the last session (the panel's button), shared with the control room.
+        self.exports = BackgroundExport()
 
     # ----- lifecycle (called on OBS's UI thread) -------------------------------------
 
@@ -113,7 +116,7 @@ class GuestRecorderController:
             self._log("warning", warning)
         if settings is not None:
             self._engine = self._engine_factory(
-                settings, sink_factory=self._sink_factory, log=self._log)
+                settings, sink_factory=self._sink_factory, log=self._log, exports=self.exports)
         for target, name in ((self._work, "guestrec-commands"), (self._poll, "guestrec-status")):
             thread = threading.Thread(target=target, name=name, daemon=True)
             thread.start()
@@ -125,6 +128,7 @@ class GuestRecorderController:
         """Stop the engine (recordings finalized) and join our threads. Idempotent."""
         deadline = time.monotonic() + timeout
         self._stop.set()
+        self.exports.close(timeout=0)  # a running export stops at its next step
         self._commands.put(None)
         engine = self._engine
         if engine is not None:
@@ -134,6 +138,8 @@ class GuestRecorderController:
             if thread.is_alive():
                 self._log("error", f"thread {thread.name} did not stop in time")
         self._threads = [t for t in self._threads if t.is_alive()]
+        if not self.exports.wait(max(0.1, deadline - time.monotonic())):
+            self._log("error", "the export did not stop in time")
 
     # ----- requests from OBS (any thread; never block) --------------------------------
 
@@ -158,7 +164,8 @@ class GuestRecorderController:
 
     def control(self, guest: str, action: str, value: Any = None) -> None:
         """A director's request for one guest: "hang_up", "mute", "unmute", "message"
-        (value: the text), "bitrate" (value: kbps). The outcome shows as the guest's notice."""
+        (value: the text), "bitrate" (value: kbps), "hold" (value: on). The outcome shows as
+        the guest's notice."""
         self._commands.put(lambda: self._control(guest, action, value))
 
     def notice(self, guest: str) -> str:
@@ -168,6 +175,17 @@ class GuestRecorderController:
     def session_folder(self) -> Path | None:
         engine = self._engine
         return engine.session_folder() if engine is not None and engine.running else None
+
+    def export_last_session(self, proxies: bool = False) -> ExportJob:
+        """Export the last session in the background (any thread; returns at once); its
+        progress and result go to the log. Raises ExportBusy while an export runs (this
+        one's or the control room's), ExportError when there is no session to export."""
+        engine = self._engine
+        chosen = self.options.out_dir.strip()  # the engine's, when its settings were usable
+        out_dir = engine.settings.out_dir if engine is not None else (
+            Path(chosen).expanduser() if chosen else self._default_out_dir())
+        return self.exports.start_last(self.session_folder(), out_dir, proxies=proxies,
+                                       on_line=lambda line: self._log("info", line))
 
     def obs_recording_changed(self, active: bool, path: str | None = None) -> None:
         """OBS's own recording started or stopped (path: its file when known)."""
@@ -241,7 +259,7 @@ class GuestRecorderController:
         engine = self._engine
         if engine is None:
             self._engine = self._engine_factory(
-                settings, sink_factory=self._sink_factory, log=self._log)
+                settings, sink_factory=self._sink_factory, log=self._log, exports=self.exports)
             self._start_engine()
             return
         if not engine.running or settings.sfu_key() != engine.settings.sfu_key():
@@ -250,7 +268,7 @@ class GuestRecorderController:
             if engine.running:
                 engine.stop(timeout=10)
             self._engine = self._engine_factory(
-                settings, sink_factory=self._sink_factory, log=self._log)
+                settings, sink_factory=self._sink_factory, log=self._log, exports=self.exports)
             self._start_engine()
             return
         engine.apply_settings(settings)
@@ -286,6 +304,12 @@ class GuestRecorderController:
                 text = "Message sent."
             elif action == "bitrate":
                 text = f"Video bitrate set to {engine.set_guest_bitrate(guest, int(value))} kbps."
+            elif action == "hold":
+                engine.hold_guest(guest, bool(value))
+                with self._status_lock:  # so the source shows it now, not at the next poll
+                    if guest in self._status:
+                        self._status[guest]["held"] = bool(value)
+                text = "On hold: hears nobody, heard by nobody." if value else "Off hold."
             else:
                 raise ValueError(f"unknown request {action!r}")
         except Exception as exc:  # noqa: BLE001 - shown to the user on the guest's source

@@ -1,10 +1,11 @@
 """A guest source's own properties: its live status and the director's controls.
 
 Everything here works from obs-websocket too, so a Stream Deck can drive a guest:
-SetInputSettings {"record": bool} or {"video_kbps": N}, and PressInputPropertiesButton
-"hang_up", "ask_mute", "ask_unmute", "send_message" (the text in the "message" setting).
+SetInputSettings {"record": bool}, {"hold": bool} or {"video_kbps": N}, and
+PressInputPropertiesButton "hang_up", "ask_mute", "ask_unmute", "send_message" (the text
+in the "message" setting).
 
-Settings that mirror the guest's real state ("record", "video_kbps") are written back
+Settings that mirror the guest's real state ("record", "hold", "video_kbps") are written back
 from that state whenever the properties are built or refreshed; `update` acts only on a
 value that differs from what was last written, so typing a message never flips the
 recording because some other control changed it meanwhile.
@@ -48,6 +49,8 @@ class GuestProperties:
 
     def _real(self, status: Mapping[str, Any] | None) -> dict[str, Any]:
         real: dict[str, Any] = {"record": bool(status and status.get("recording"))}
+        if status and "held" in status:  # only where guests get a return feed
+            real["hold"] = bool(status["held"])
         if status and status.get("video_kbps"):
             real["video_kbps"] = int(status["video_kbps"])
         return real
@@ -61,6 +64,7 @@ class GuestProperties:
             return
         try:
             obs.obs_data_set_bool(settings, b"record", real["record"])
+            obs.obs_data_set_bool(settings, b"hold", real.get("hold", False))
             if "video_kbps" in real:
                 obs.obs_data_set_int(settings, b"video_kbps", real["video_kbps"])
             obs.obs_data_set_string(settings, b"guest_link", self._link(guest).encode())
@@ -83,6 +87,11 @@ class GuestProperties:
         connected = bool(status and status.get("connected"))
         toggle = obs.obs_properties_add_bool(props, b"record", b"Record this guest")
         obs.obs_property_set_enabled(toggle, connected)
+        hold = obs.obs_properties_add_bool(props, b"hold", b"On hold (hears nobody, heard by nobody)")
+        obs.obs_property_set_long_description(
+            hold, b"The guest hears none of the others nor the studio, and nobody hears the guest; "
+                  b"the recording goes on.")
+        obs.obs_property_set_visible(hold, bool(status and "held" in status))
         video = bool(status and status.get("mode") == "video")
         kbps = obs.obs_properties_add_int(props, b"video_kbps", b"Guest's video bitrate",
                                           MIN_KBPS, MAX_KBPS, 100)
@@ -114,6 +123,10 @@ class GuestProperties:
             status = self._status(guest)
             if status and status.get("connected") and bool(status.get("recording")) != want_record:
                 self._set_recording(guest, want_record)
+        want_hold = bool(obs.obs_data_get_bool(settings, b"hold"))
+        if want_hold != seen.values.get("hold", False):
+            seen.values["hold"] = want_hold
+            self._control(guest, "hold", want_hold)
         kbps = int(obs.obs_data_get_int(settings, b"video_kbps"))
         if kbps and kbps != seen.values.get("video_kbps"):
             seen.values["video_kbps"] = kbps

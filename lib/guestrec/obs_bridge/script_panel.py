@@ -17,6 +17,8 @@ from pathlib import Path
 
 import obspython as obs
 
+from ..export.background_export import ExportBusy
+from ..export.errors import ExportError
 from ..server.netaddr import is_loopback, link_host
 from ..server.settings import EngineError
 from . import script_settings as S
@@ -80,6 +82,12 @@ def _guests(props) -> None:
     obs.obs_properties_add_button(props, "start_all", "Start all guest recordings", on_start_all)
     obs.obs_properties_add_button(props, "stop_all", "Stop all guest recordings", on_stop_all)
     obs.obs_properties_add_button(props, "open_folder", "Open recordings folder", on_open_folder)
+    export = obs.obs_properties_add_button(props, "export_last", "Export last session for editing",
+                                           on_export_last)
+    obs.obs_property_set_long_description(
+        export, "Timelines for every editor and a WAV per guest, in the session folder's export "
+                "folder; progress and the result in the Script Log.")
+    obs.obs_properties_add_bool(props, "export_proxies", "Export with proxies (Premiere, Final Cut, Avid)")
     add = obs.obs_properties_add_bool(props, "add_to_scene", "Add guests to the current scene")
     obs.obs_property_set_long_description(
         add, "New guests appear in the current scene, side by side in a grid.")
@@ -269,6 +277,21 @@ def on_make_link(props, prop):
     state.invite_link = link
     obs.obs_data_set_string(state.settings, "guest_link", link)
     return _say(f"Invite for {name}: {link}")
+
+
+def on_export_last(props, prop):
+    """The last session exported on a thread of its own; the Script Log follows it."""
+    controller = state.controller
+    if controller is None:
+        return False
+    proxies = bool(state.settings is not None and obs.obs_data_get_bool(state.settings, "export_proxies"))
+    try:
+        job = controller.export_last_session(proxies)
+    except ExportBusy as exc:
+        return _say(f"Not started: {exc}.")
+    except ExportError as exc:
+        return _say(f"Nothing to export: {exc}.")
+    return _say(f"Exporting {job.session} for editing; the Script Log shows how it goes.")
 
 
 def on_open_folder(props, prop):

@@ -1,16 +1,21 @@
-"""What the control room sees and does: every guest (with its state word, its invite and
-whether a picture of it exists), the invites, the session folder's files, and the
-operator's actions on one guest or on the whole show. Runs on the loop.
+"""What the control room sees and does: every guest (with its state word, its invite,
+whether a picture of it exists, and whether it is on hold or hears the talkback), the
+invites, the session folder's files, the export of the last session, and the operator's
+actions on one guest or on the whole show. Runs on the loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..common.interfaces import OfferRejected
 from ..core.director import Director, DirectorError
+from ..export.background_export import BackgroundExport, ExportBusy
+from ..export.errors import ExportError
 from .access import StudioAccess
 from .event_stream import ChangeSignal
 from .guest_pictures import GuestPictures
@@ -18,6 +23,9 @@ from .invites import Invite, invite_link
 from .public_status import public_status
 
 UPLOADING_STATES = ("receiving", "finalizing")
+# Talkback lasts while the operator holds its button: the page renews it every
+# TALKBACK_RENEW_S; a page that goes away without letting go ends it after this long.
+TALKBACK_LEASE_S = 4.0
 
 
 class ControlError(ValueError):
@@ -46,6 +54,7 @@ class ControlRoom:
         self, roster: Any, director: Director, access: StudioAccess, pictures: GuestPictures,
         changes: ChangeSignal, link_base: Callable[[], str],
         session_open: Callable[[str], bool] = lambda session_id: False,
+        returns: Any = None, exports: BackgroundExport | None = None,
     ) -> None:
         self.roster = roster
         self.director = director
@@ -54,6 +63,9 @@ class ControlRoom:
         self.changes = changes
         self._link_base = link_base
         self._session_open = session_open
+        self.returns = returns  # conversation.ReturnFeed; None: guests get no return here
+        self.exports = exports if exports is not None else BackgroundExport()
+        self._talkback_end: asyncio.TimerHandle | None = None
 
     # -- what it shows -------------------------------------------------------------
 
@@ -66,11 +78,18 @@ class ControlRoom:
             row["picture"] = self.pictures.frames_seen(status["name"]) > 0
             invite = invites.get(status["name"])
             row["invite"] = {"id": invite.id, "link": self.invite_link(invite)} if invite else None
+            self._return_state(row)
             rows.append(row)
         for name in self.roster.awaiting_return():
             rows.append({"name": name, "state": "reconnecting", "returning": True,
                          "connected": False, "picture": False, "invite": None})
         return rows
+
+    def _return_state(self, row: dict[str, Any]) -> None:
+        """On hold, hearing the talkback: only where guests get a return."""
+        if self.returns is not None:
+            row["held"] = self.returns.mixer.held(row["name"])
+            row["talkback"] = self.returns.talking_to == row["name"]
 
     def _invites_in_use(self) -> dict[str, Invite]:
         """Guest name -> the invite it is connected through (only those with a session
@@ -105,6 +124,10 @@ class ControlRoom:
             "guests": len(statuses), "recording": sum(bool(s.get("recording")) for s in statuses),
             "invite_only": self.access.invite_only, "session_folder": folder.name if folder else None,
         }
+
+    def export_status(self) -> dict[str, Any]:
+        """The last export (started here or in OBS): its state, progress and result."""
+        return self.exports.status()
 
     def files(self) -> dict[str, Any]:
         """The session folder's files (the open session's, else the last one's)."""
@@ -168,6 +191,72 @@ class ControlRoom:
             return request(name, *args)
         except DirectorError as exc:
             raise ControlError(str(exc)) from None
+
+    # -- the return feed: hold and talkback ---------------------------------------------
+
+    def _return_feed(self) -> Any:
+        if self.returns is None:
+            raise ControlError("guests get no return feed from this studio (its return is off, "
+                               "or guests come through an SFU)")
+        return self.returns
+
+    def hold(self, name: str, on: bool) -> None:
+        """On hold the guest hears nobody and nobody hears it (its recording goes on)."""
+        self._known(name)
+        self._return_feed().hold(name, on)
+        self.changes.notify()
+
+    def talkback(self, name: str, on: bool) -> bool:
+        """While on (renewed within TALKBACK_LEASE_S), the studio's sound goes to `name`
+        alone; False when there is no studio sound to send."""
+        returns = self._return_feed()
+        if not on:
+            if returns.talking_to == name:
+                self._talkback_over()
+            return True
+        self._known(name)
+        if self._talkback_end is not None:
+            self._talkback_end.cancel()
+        sound = returns.talkback_to(name)
+        self._talkback_end = asyncio.get_running_loop().call_later(TALKBACK_LEASE_S, self._talkback_over)
+        self.changes.notify()
+        return sound
+
+    def _talkback_over(self) -> None:
+        if self._talkback_end is not None:
+            self._talkback_end.cancel()
+            self._talkback_end = None
+        if self.returns is not None and self.returns.talking_to is not None:
+            self.returns.talkback_to(None)
+            self.changes.notify()
+
+    # -- export --------------------------------------------------------------------------
+
+    def start_export(self, proxies: bool) -> dict[str, Any]:
+        """The last session exported in the background, as OBS's button does."""
+        loop = asyncio.get_running_loop()
+
+        def line(text: str) -> None:  # on the export's thread: the streams show it at once
+            try:
+                loop.call_soon_threadsafe(self.changes.notify)
+            except RuntimeError:  # the loop is closed: nobody watches any more
+                pass
+
+        try:
+            out_dir = self.roster.current_config().out_dir
+        except OfferRejected as exc:  # the settings are not usable: nor is their folder
+            raise ControlError(exc.reason) from None
+        try:
+            job = self.exports.start_last(self.roster.session_folder(), out_dir, proxies=proxies,
+                                          on_line=line)
+        except ExportBusy as exc:
+            raise ControlError(str(exc), 409) from None
+        except ExportError as exc:
+            raise ControlError(str(exc), 404) from None
+        self.changes.notify()
+        return job.as_dict()
+
+    # -- invites -------------------------------------------------------------------------
 
     def make_invite(self, name: str, expires_s: float | None) -> dict[str, Any]:
         invite = self.access.invites.make(name, expires_s)

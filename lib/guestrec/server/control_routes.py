@@ -3,15 +3,20 @@
     GET    /control                       the page (its key comes in the fragment, #key=KEY)
     GET    /control/NAME                  its module and style
     GET    /api/guests                    every guest's status (at least "name")
-    GET    /api/events                    server-sent events: guests, show, invites, files
+    GET    /api/events                    server-sent events: guests, show, invites, files, export
     GET    /api/guests/NAME/picture       the guest's latest picture, JPEG (404: none yet)
     POST   /api/guests/NAME/record        {"on": true|false}
     POST   /api/guests/NAME/hangup        the studio closes the guest's connection
     POST   /api/guests/NAME/mute          {"mute": true|false}: asks the guest's page
     POST   /api/guests/NAME/message       {"text": "..."}
     POST   /api/guests/NAME/bitrate       {"kbps": N}
+    POST   /api/guests/NAME/hold          {"on": true|false}: hears nobody, heard by nobody
+    POST   /api/guests/NAME/talkback      {"on": true|false}: the studio's sound to this guest
+                                          alone; renewed while held, it ends after 4 s without
     POST   /api/recording                 {"on": true|false}: every guest
     GET    /api/files                     the session folder's files and their states
+    POST   /api/export                    {"proxies": false}: export the last session (202)
+    GET    /api/export                    the last export: state, progress lines, result
     GET    /api/invites                   every invite, with its link
     POST   /api/invites                   {"name": "Ann", "expires_s": 3600}: a new invite
     DELETE /api/invites/ID[?hang_up=1]    revoked at once (and its guest hung up)
@@ -52,7 +57,7 @@ CONTROL_PAGE_SECURITY = {
 }
 _FILE_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 _FILE_NAME = re.compile(r"[a-z0-9_]+\.(?:js|css)")
-GUEST_ACTIONS = ("record", "hangup", "mute", "message", "bitrate")
+GUEST_ACTIONS = ("record", "hangup", "mute", "message", "bitrate", "hold", "talkback")
 
 
 def _error(status: int, reason: str) -> web.Response:
@@ -137,6 +142,10 @@ async def guest_action(request: web.Request, room: ControlRoom) -> web.Response:
         await room.hang_up(name)
     elif action == "mute":
         room.ask_mute(name, _flag(body, "mute"))
+    elif action == "hold":
+        room.hold(name, _flag(body, "on"))
+    elif action == "talkback":
+        return _ok({"studio_sound": room.talkback(name, _flag(body, "on"))})
     elif action == "message":
         text = body.get("text")
         if not isinstance(text, str):
@@ -158,6 +167,16 @@ async def files(request: web.Request, room: ControlRoom) -> web.Response:
     return _ok(room.files())
 
 
+async def start_export(request: web.Request, room: ControlRoom) -> web.Response:
+    body = await _json_body(request)
+    proxies = _flag(body, "proxies") if "proxies" in body else False
+    return web.json_response(room.start_export(proxies), status=202, headers=_NO_CACHE)
+
+
+async def export_status(request: web.Request, room: ControlRoom) -> web.Response:
+    return _ok(room.export_status())
+
+
 async def list_invites(request: web.Request, room: ControlRoom) -> web.Response:
     return _ok(room.invites())
 
@@ -176,7 +195,7 @@ async def revoke_invite(request: web.Request, room: ControlRoom) -> web.Response
 def add_control_routes(app: web.Application, room: ControlRoom) -> None:
     app[CONTROL_KEY] = room
     streams = EventStreams({"show": room.show, "guests": room.guests, "invites": room.invites,
-                            "files": room.files}, room.changes)
+                            "files": room.files, "export": room.export_status}, room.changes)
     app.on_shutdown.append(streams.close)
     app.router.add_get("/control", control_page)
     app.router.add_get("/control/", _redirect_to_page)
@@ -188,6 +207,8 @@ def add_control_routes(app: web.Application, room: ControlRoom) -> None:
     app.router.add_post("/api/guests/{name:.+}/{action:" + actions + "}", _answering(guest_action))
     app.router.add_post("/api/recording", _answering(record_all))
     app.router.add_get("/api/files", _answering(files))
+    app.router.add_post("/api/export", _answering(start_export))
+    app.router.add_get("/api/export", _answering(export_status))
     app.router.add_get("/api/invites", _answering(list_invites))
     app.router.add_post("/api/invites", _answering(make_invite))
     app.router.add_delete("/api/invites/{invite_id}", _answering(revoke_invite))

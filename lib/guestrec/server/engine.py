@@ -36,7 +36,10 @@ class Engine:
         settings: EngineSettings,
         sink_factory: SinkFactory | None = None,
         log: LogFn | None = None,
+        exports: Any = None,
     ) -> None:
+        """`exports`: the BackgroundExport the control room's export shares (one at a time
+        with OBS's button); the engine makes its own when none is given."""
         settings.plan()  # fail early, in the caller's thread, on bad record settings
         check_token(settings.token)
         check_token(settings.operator_key, "the operator key")
@@ -48,7 +51,7 @@ class Engine:
             settings = replace(settings, operator_key=secrets.token_urlsafe(16))
         check_roles(settings)
         self._settings = settings
-        self._desk = ControlDesk(settings)  # roles, invites, pictures: the engine's whole life
+        self._desk = ControlDesk(settings, exports)  # roles, invites, pictures: the engine's whole life
         self._sink_factory = sink_factory
         self._log_fn = log
         self._loop_thread = LoopThread("guestrec-engine", lambda text: self._log("error", text))
@@ -142,6 +145,7 @@ class Engine:
             studio = self._studio
             self._loop_thread.stop(studio.stop if studio is not None else None, timeout)
             self._studio = None
+        self._desk.stop_own_export()  # the control room's, when the engine made it
 
     def apply_settings(self, settings: EngineSettings) -> None:
         """Take new settings; the record plan applies to the next recording, server
@@ -217,10 +221,19 @@ class Engine:
     # ----- guests and recordings --------------------------------------------------
 
     def guests(self) -> list[dict[str, Any]]:
+        """Every guest's status; "held" (on hold in the return feed) where guests get one."""
         studio = self._studio
         if not self.running or studio is None or studio.roster is None:
             return []
-        return self._call(self._on_loop(studio.roster.guest_statuses), timeout=5)
+        return self._call(self._on_loop(self._statuses, studio), timeout=5)
+
+    @staticmethod
+    def _statuses(studio: Studio) -> list[dict[str, Any]]:
+        rows = studio.roster.guest_statuses()
+        if studio.returns is not None:
+            for row in rows:
+                row["held"] = studio.returns.mixer.held(row["name"])
+        return rows
 
     def returning_guests(self) -> list[str]:
         """Guests whose connection dropped: their names, sources and takes wait for them."""

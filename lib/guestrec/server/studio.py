@@ -80,7 +80,8 @@ class Studio:
         else:
             self.ingest = WhipIngest(self.roster, returns=self.returns)
         self.director = Director(self.roster)
-        self._control = self._desk.room(self.roster, self.director, self.ingest, self._base_url)
+        self._control = self._desk.room(self.roster, self.director, self.ingest, self._base_url,
+                                        returns=self.returns)
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self.roster.recover_uploads(Path(settings.out_dir))
         await self._start_server()
