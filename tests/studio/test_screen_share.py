@@ -137,6 +137,15 @@ def test_screen_beside_an_invite_lost_screens_and_refusals(tmp_path: Path) -> No
             await screen.publish()
             await screen.wait_connected()
             seen["beside"] = screen.given_name
+            # A new share (a page that lost track of its old one) replaces the one before.
+            replacement = screen_of(server, ann, ann_token)
+            await replacement.publish()
+            await replacement.wait_connected()
+            seen["replacement"] = replacement.given_name
+            seen["screens_after_replacement"] = [n for n in names(server) if "(screen)" in n]
+            seen["old_share_delete"] = await screen.delete()
+            await screen.close()
+            screen = replacement
             seen["second_camera"] = await refused(WhipClient(server.whip_url("Ann"), ann_token))
             # A screen whose connection is lost ends: it is not awaited back.
             await screen.pc.close()
@@ -170,6 +179,8 @@ def test_screen_beside_an_invite_lost_screens_and_refusals(tmp_path: Path) -> No
     seen = run(scenario())
     assert seen["foreign"].status == 409 and NO_OWNER in seen["foreign"].body
     assert seen["beside"] == "Ann (screen)"
+    assert seen["replacement"] == "Ann (screen)" and seen["screens_after_replacement"] == ["Ann (screen)"]
+    assert seen["old_share_delete"] == 404  # already ended by the new share
     assert seen["second_camera"].status == 409 and "one connection" in seen["second_camera"].body
     assert seen["awaited_after_loss"] == []
     status = seen["screen_while_awaited"]

@@ -88,12 +88,16 @@ class WhipIngest:
     async def open_screen(self, owner_session: str, offer_sdp: str, peer: str | None = None) -> SessionAnswer:
         """A guest's screen share, beside the session `owner_session` of the guest who
         shares it: a guest of its own named "<name> (screen)", recorded at the studio only
-        (the guest's browser records its camera). Refused in sound-only record modes."""
+        (the guest's browser records its camera). Refused in sound-only record modes. A
+        guest shares one screen at a time: a new share replaces the one before."""
         owner = self._sessions.get(owner_session)
         if owner is None or owner.ended or owner.continuity is None or owner.screen_of is not None:
             raise OfferRejected(NO_OWNER, 409)
         if not self.roster.current_config().plan.video:
             raise OfferRejected(SOUND_ONLY, 409)
+        for session_id, guest in list(self._sessions.items()):
+            if guest.screen_of is owner.continuity:
+                await self.close_session(session_id)
         return await self._open(screen_name(owner.name), offer_sdp, None, peer, screen_of=owner)
 
     async def _open(
