@@ -19,6 +19,7 @@ from guestrec.ingest.sfu.shard import shard_of
 from guestrec.ingest.sfu.videoroom import Publisher
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
+from support.rtp_loss import lose_for_good
 from support.sfu_files import assert_unbroken, frame_numbers, recordings
 from support.sfu_recorder_process import RecorderProcess
 
@@ -258,8 +259,6 @@ def test_loss_through_janus_costs_about_a_second(rig: JanusRig, tmp_path: Path) 
     """Packets lost for good between Janus and a copy recorder: the broken frames are left
     out and the keyframe asked for reaches the guest through Janus, so about a second is
     missing, not everything until the guest's next keyframe of its own."""
-    from test_media_loss import lose_for_good
-
     from guestrec.common.plan import make_plan
     from guestrec.ingest.sfu.shard import Shard
     from guestrec.ingest.sfu.shard_recorder import RecorderSettings, ShardRecorder
