@@ -13,6 +13,8 @@ only when called: importing it needs neither OBS nor obspython.
     controller  the engine, its worker and status threads
     status      status texts and hand-over timing
     logs        the package's log records into OBS's Script Log and log file
+    return_taps an OBS audio track (obs_mix_tap) and the program (obs_program_tap) pushed
+                into the guests' return
     guest_properties, guest_hotkeys   a guest source's controls and its hotkeys
     script_settings                   the script's settings: limits, older settings moved
     script_state, script_panel,       the script's state and stored settings, its panel in
