@@ -35,6 +35,9 @@ class PushedFeed:
         self.pushed = 0  # samples taken in
         self.dropped = 0  # samples dropped because they piled up
         self.underruns = 0  # reads that found too little and played silence in part
+        self._waited_sum = 0  # samples left waiting after each read while playing...
+        self._waited_reads = 0
+        self.waited_max = 0  # ...and the most: how late the studio's sound goes out
 
     def push(self, samples: np.ndarray) -> None:
         """Take (n, 2) int16 samples; safe from any thread, never blocks for long."""
@@ -60,6 +63,10 @@ class PushedFeed:
             if len(got) < count:
                 self.underruns += 1
                 self._playing = False  # fill up again before playing on
+            left = self._queue.available
+            self._waited_sum += left
+            self._waited_reads += 1
+            self.waited_max = max(self.waited_max, left)
         out[:len(got)] = got
         return out
 
@@ -69,8 +76,11 @@ class PushedFeed:
         return self._queue.available * 1000 / RATE
 
     def status(self) -> dict[str, float | int]:
+        """Counts, and how long the sound played waited here (ms, mean and most)."""
+        mean = self._waited_sum / self._waited_reads if self._waited_reads else 0
         return {"pushed": self.pushed, "dropped": self.dropped, "underruns": self.underruns,
-                "waiting_ms": round(self.waiting_ms, 1)}
+                "waiting_ms": round(self.waiting_ms, 1), "waited_ms_mean": round(mean * 1000 / RATE, 1),
+                "waited_ms_max": round(self.waited_max * 1000 / RATE, 1)}
 
     def close(self) -> None:
         """Forget what waits; the feed still takes pushes (it outlives one engine)."""

@@ -43,3 +43,5 @@ class ReturnTaps:
     def close(self) -> None:
         self.track.close()
         self.program.close()
+        if self.media.sound.pushed:
+            self._log("info", f"studio track as guests heard it: {self.media.sound.status()}")
