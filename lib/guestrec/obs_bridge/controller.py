@@ -213,6 +213,13 @@ class GuestRecorderController:
         with self._status_lock:
             return [dict(s) for s in self._status.values()]
 
+    def machine_load(self) -> dict[str, Any] | None:
+        """Whether the machine takes another guest (server/machine_load.py), None when stopped."""
+        engine = self._engine
+        with self._status_lock:
+            guests = len(self._status)
+        return engine.machine_load(guests) if engine is not None else None
+
     # ----- worker thread --------------------------------------------------------------
 
     def _work(self) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 
 import obspython as obs
 
+from ..server.machine_load import load_text
 from . import script_settings as S
 from .options import ScriptOptions
 from .room_properties import read_room_options
@@ -150,7 +151,8 @@ def refresh_status() -> None:
     statuses = controller.statuses()
     state.status_time = time.strftime("%H:%M:%S")
     room = room_status_text(controller.room_status)  # the VDO.Ninja room, when one is set
-    head = [room] if room else []
+    machine = load_text(controller.machine_load())  # said before a guest joins a full machine
+    head = [line for line in (room, machine) if line]
     if not statuses:
         state.status_text = "\n".join(
             [*head, "No guests yet." if controller.running else "Guest server not running."])

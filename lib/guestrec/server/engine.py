@@ -254,6 +254,12 @@ class Engine:
         watcher = getattr(self._studio.ingest, "watcher", None) if self._studio is not None else None
         return watcher.problem if watcher is not None and self.running else None
 
+    def machine_load(self, guests: int) -> dict[str, Any] | None:
+        """How busy the studio's loop is with `guests` guests, and whether more fit
+        (server/machine_load.py); read without waiting for the loop. None when stopped."""
+        studio = self._studio
+        return studio.load.report(guests) if self.running and studio is not None else None
+
     def return_status(self) -> dict[str, Any] | None:
         """What the return feed does: who listens, who is held, what it encoded."""
         studio = self._studio

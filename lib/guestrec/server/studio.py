@@ -16,6 +16,7 @@ from aiohttp import web
 from ..common.interfaces import GuestSink
 from .control_desk import ControlDesk
 from .http_server import serve_app, server_tls
+from .machine_load import LoopLoad
 from .settings import EngineError, EngineSettings
 
 logger = logging.getLogger(__package__ + ".engine")  # the engine's own story, in one log
@@ -48,8 +49,10 @@ class Studio:
         self.returns: Any = None  # conversation.ReturnFeed: what guests get back
         self._control: Any = None  # server.ControlRoom over the running guests
         self._runner: web.AppRunner | None = None
+        self.load = LoopLoad()  # how busy this loop is: whether another guest fits
 
     async def start(self) -> None:
+        self.load.start()
         # Imported on the loop thread: aiortc and the media stack load here.
         from ..conversation.return_feed import ReturnFeed
         from ..conversation.studio_feed import StudioFeedError
@@ -88,6 +91,7 @@ class Studio:
         await self.restart_vdo()
 
     async def stop(self) -> None:
+        self.load.stop()
         try:
             if self.vdo is not None:
                 try:
