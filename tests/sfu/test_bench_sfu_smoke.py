@@ -23,3 +23,13 @@ def test_sfu_benchmark_measures_janus_and_the_recorder() -> None:
     # began (pickup) are counted apart, as the benchmark prints.
     assert result["frames_written"] >= 0.9 * result["frames_expected"] > 0, result
     assert result["frames_written"] <= result["frames_sent"], result
+
+
+def test_pickup_benchmark_times_a_recorder_started_into_a_sending_room() -> None:
+    run = BenchRun("bench_sfu_pickup", "--guests", "2", "--seconds", "4")
+    (result,) = run.result(timeout=180)
+    print(f"$ {run.command}\n{run.output}")
+    assert result["begun"] == 2 and 0 < result["pickup_slowest"] < 10, result
+    # A smoke run, not the figure: a loaded machine may cost a few frames here.
+    assert result["frames_written"] >= 0.7 * result["frames_expected"] > 0, result
+    assert result["recorder_percent"] > 0 and result["cpu_us_per_packet"] > 0, result
