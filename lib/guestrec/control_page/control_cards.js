@@ -172,6 +172,7 @@ class GuestCard {
     this.hold.textContent = guest.held ? "Release hold" : "Hold";
     this.hold.classList.toggle("on", Boolean(guest.held));
     this.talk.disabled = !connected || Boolean(guest.held);
+    if (this.talk.disabled) this.talkback.release(); // a disabled button hears no pointerup
     this.el.dataset.held = guest.held ? "1" : "";
     this.el.dataset.talkback = guest.talkback ? "1" : "";
     const word = guest.held ? "On hold" : guest.talkback ? "Talkback" : "";

@@ -23,8 +23,8 @@ from .invites import Invite, invite_link
 from .public_status import public_status
 
 UPLOADING_STATES = ("receiving", "finalizing")
-# Talkback lasts while the operator holds its button: the page renews it every
-# TALKBACK_RENEW_S; a page that goes away without letting go ends it after this long.
+# Talkback lasts while the operator holds its button: the page renews it every 1.5 s
+# (control_talkback.js); one that goes away without letting go ends it after this long.
 TALKBACK_LEASE_S = 4.0
 
 
