@@ -197,6 +197,7 @@ def script_load(settings):
     obs.obs_frontend_add_event_callback(on_frontend_event)
     _register_hotkeys(settings)
     obs.timer_add(refresh_status, 1000)
+    obs.timer_add(_follow_return_listeners, 1000)
     log("info", f"loaded; dependencies from {SITE_DIRS or 'the system'}")
     log("info", f"guest recordings go to {options.out_dir or state.default_out_dir} "
                 "(a folder per session)")
@@ -236,10 +237,11 @@ def shutdown(why: str) -> None:
     if state.shut_down:
         return
     state.shut_down = True
-    try:
-        obs.timer_remove(refresh_status)
-    except Exception:  # noqa: BLE001 - the timer may be gone with OBS already
-        pass
+    for timer in (refresh_status, _follow_return_listeners):
+        try:
+            obs.timer_remove(timer)
+        except Exception:  # noqa: BLE001 - the timer may be gone with OBS already
+            pass
     if state.return_taps is not None:
         state.return_taps.close()  # before OBS's audio and video stop: no call into Python after it
         state.return_taps = None
@@ -259,6 +261,12 @@ def shutdown(why: str) -> None:
     gc.collect()
     log("info", f"stopped ({why})")
     flush_script_log()
+
+
+def _follow_return_listeners() -> None:
+    """OBS's track and program are read only while a guest listens or watches."""
+    if state.return_taps is not None:
+        state.return_taps.follow_listeners()
 
 
 def on_frontend_event(event):

@@ -98,11 +98,19 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
         assert silent[OBS_HZ] < levels[OBS_HZ] - QUIET_BY_DB, \
             f"with None Gina should not hear OBS: {rounded(silent)}, before {rounded(levels)}"
         assert silent[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(silent)}"
+        change_settings(h, {"studio_track": 6})
+        wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None, 10,
+                   what="Gina's source out of track 6 again")
+        time.sleep(2.5)  # the settings applied, the track read again once the mixer asks
+        again = tone_levels(guest.heard(2.0), [OBS_HZ, GUEST_HZ])
+        assert again[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6 again: {rounded(again)}"
     finally:
         guest.close()
-        change_settings(h, {"studio_track": 6})
     log = h.log_text()
     assert "guests hear OBS's audio track 6" in log and "guests hear no OBS track" in log
+    # Nobody listens any more: OBS's audio thread no longer calls into Python.
+    wait_until(lambda: h.log_text().count("no longer reading an OBS audio track") >= 2, 10, 0.5,
+               "the track's callback removed once nobody listens")
 
 
 def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> None:
@@ -127,5 +135,8 @@ def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> N
         print(f"program seen as {tuple(round(c) for c in seen)} at {fps} fps")
     finally:
         guest.close()
-        change_settings(h, {"return_video": "grid"})
+    # Nobody watches any more: OBS no longer hands its program to Python.
+    wait_until(lambda: "no longer reading OBS's program" in h.log_text(), 10, 0.5,
+               "the program's callback removed once nobody watches")
+    change_settings(h, {"return_video": "grid"})
     assert "guests see OBS's program" in h.log_text()

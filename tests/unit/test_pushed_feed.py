@@ -21,12 +21,14 @@ def ramp(first: int, count: int) -> np.ndarray:
 
 def test_plays_in_order_once_a_little_is_in_hand() -> None:
     feed = PushedFeed(prefill=1024, high_water=8192)
+    assert not feed.read_within(1.0), "nobody read yet: OBS's callback may stay off"
     feed.push(ramp(1, 1024))
     assert not feed.read(960).any(), "it should wait for prefill + one read's worth"
     feed.push(ramp(1025, 1024))
     out = np.concatenate([feed.read(960), feed.read(960)])
     assert out.shape == (1920, 2)
     np.testing.assert_array_equal(out[:, 0], np.arange(1, 1921))
+    assert feed.read_within(1.0)
     assert feed.underruns == 0 and feed.dropped == 0
 
 

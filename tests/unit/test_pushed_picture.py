@@ -44,7 +44,9 @@ def test_black_until_the_first_picture_then_the_latest_one() -> None:
 def test_pushes_are_wanted_only_while_the_encoder_asks_and_at_its_rate() -> None:
     picture = PushedPicture(max_fps=10)
     assert not picture.wanted(), "nobody asked: the pusher should not copy anything"
+    assert not picture.asked_within(1.0)
     picture.compose()
+    assert picture.asked_within(1.0)
     now = time.monotonic()
     assert picture.wanted(now)
     picture.push(*planes(100, 128, 128))

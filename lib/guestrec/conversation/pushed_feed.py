@@ -14,6 +14,7 @@ the studio is never more than about `high_water` late.
 from __future__ import annotations
 
 import threading
+import time
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class PushedFeed:
         self._waited_sum = 0  # samples left waiting after each read while playing...
         self._waited_reads = 0
         self.waited_max = 0  # ...and the most: how late the studio's sound goes out
+        self._read_at = -1e9  # when the mixer last read (monotonic)
 
     def push(self, samples: np.ndarray) -> None:
         """Take (n, 2) int16 samples; safe from any thread, never blocks for long."""
@@ -54,6 +56,7 @@ class PushedFeed:
     def read(self, count: int) -> np.ndarray:
         """The next `count` samples, silence where there are none."""
         out = np.zeros((count, 2), dtype=np.int16)
+        self._read_at = time.monotonic()
         with self._lock:
             if not self._playing:
                 if self._queue.available < self.prefill + count:
@@ -69,6 +72,10 @@ class PushedFeed:
             self.waited_max = max(self.waited_max, left)
         out[:len(got)] = got
         return out
+
+    def read_within(self, seconds: float) -> bool:
+        """Whether the mixer read lately (someone listens): the pusher may stop otherwise."""
+        return time.monotonic() - self._read_at <= seconds
 
     @property
     def waiting_ms(self) -> float:

@@ -45,6 +45,10 @@ class PushedPicture:
         now = time.monotonic() if now is None else now
         return now - self._asked_at <= WANTED_FOR_SECONDS and now - self._pushed_at >= self.min_interval
 
+    def asked_within(self, seconds: float) -> bool:
+        """Whether the encoder asked for a picture lately (someone watches)."""
+        return time.monotonic() - self._asked_at <= seconds
+
     def push(self, y: np.ndarray, u: np.ndarray, v: np.ndarray) -> None:
         """I420 planes of at least width x height (chroma half that); wider rows (a stride)
         are trimmed. Arrays the caller reuses must be copies (these are kept as given)."""

@@ -1,7 +1,7 @@
 """One of OBS's audio mix tracks, read as the studio's sound for the guests' return.
 
     tap = ObsMixTap(feed)          # feed: conversation.PushedFeed
-    tap.set_track(6)               # track 1..6; 0: none
+    tap.set_track(6)               # track 1..6; 0: none (read nothing)
     tap.close()                    # at script unload / OBS exit
 
 libobs calls the raw audio callback on its audio thread for every 1024 samples of the
@@ -57,7 +57,8 @@ class ObsMixTap:
                 conversion = ctypes.byref(self._conversion)
                 obs.obs_add_raw_audio_callback(track - 1, conversion, self._callback, None)
             self.track = track
-        self._log("info", f"guests hear OBS's audio track {track}" if track else "guests hear no OBS track")
+        self._log("info", f"reading OBS's audio track {track} for the guests" if track
+                  else "no longer reading an OBS audio track")
 
     def close(self) -> None:
         """Stop reading (idempotent); say how the callback fared."""

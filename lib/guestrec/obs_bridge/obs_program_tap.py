@@ -55,7 +55,7 @@ class ObsProgramTap:
             else:
                 obs.obs_remove_raw_video_callback(self._callback, None)
             self.enabled = on
-        self._log("info", "guests see OBS's program" if on else "guests no longer see OBS's program")
+        self._log("info", "reading OBS's program for the guests" if on else "no longer reading OBS's program")
 
     def close(self) -> None:
         """Stop (idempotent); say what the callback did."""
