@@ -34,6 +34,7 @@ class ObsMixTap:
         self._log = log
         self._lock = threading.Lock()
         self.track = 0
+        self._closed = False  # once closed, never registered again (a late timer call)
         self._conversion = L.AudioConvertInfo(samples_per_sec=48000, format=L.AUDIO_FORMAT_16BIT,
                                               speakers=L.SPEAKERS_STEREO)
         # Kept for as long as libobs may call it: a collected callback would crash OBS.
@@ -48,7 +49,7 @@ class ObsMixTap:
         if track not in TRACKS and track != 0:
             raise ValueError(f"OBS has audio tracks 1 to {L.MAX_AUDIO_MIXES}, not {track}")
         with self._lock:
-            if track == self.track:
+            if track == self.track or (track and self._closed):
                 return
             obs = self._lib.obs
             if self.track:
@@ -61,9 +62,10 @@ class ObsMixTap:
                   else "no longer reading an OBS audio track")
 
     def close(self) -> None:
-        """Stop reading (idempotent); say how the callback fared."""
-        if self.track:
-            self.set_track(0)
+        """Stop reading for good (idempotent); say how the callback fared."""
+        with self._lock:
+            self._closed = True
+        self.set_track(0)
         if self.calls:
             self._log("info", f"OBS track tap: {self.calls} calls, {self.slow_calls} over "
                               f"{SLOW_CALL_MS:.0f} ms, slowest {self.slowest_call_ms:.2f} ms, "

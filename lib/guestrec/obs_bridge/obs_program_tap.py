@@ -35,6 +35,7 @@ class ObsProgramTap:
         self._log = log
         self._lock = threading.Lock()
         self.enabled = False
+        self._closed = False  # once closed, never registered again (a late timer call)
         # BT.601 limited range, as guests' decoders take VP8 by default.
         self._scale = L.VideoScaleInfo(format=L.VIDEO_FORMAT_I420, width=picture.width, height=picture.height,
                                        range=L.VIDEO_RANGE_PARTIAL, colorspace=L.VIDEO_CS_601)
@@ -47,7 +48,7 @@ class ObsProgramTap:
 
     def set_enabled(self, on: bool) -> None:
         with self._lock:
-            if on == self.enabled:
+            if on == self.enabled or (on and self._closed):
                 return
             obs = self._lib.obs
             if on:
@@ -58,7 +59,9 @@ class ObsProgramTap:
         self._log("info", "reading OBS's program for the guests" if on else "no longer reading OBS's program")
 
     def close(self) -> None:
-        """Stop (idempotent); say what the callback did."""
+        """Stop for good (idempotent); say what the callback did."""
+        with self._lock:
+            self._closed = True
         self.set_enabled(False)
         if self.calls:
             mean = self.copy_ms / self.copies if self.copies else 0.0
