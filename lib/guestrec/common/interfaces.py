@@ -73,3 +73,11 @@ class GuestSink(Protocol):
     def on_connected(self) -> None: ...
 
     def on_disconnected(self) -> None: ...
+
+
+def sink_wants(sink: object, kind: str) -> bool:
+    """Whether a sink wants `kind` ("audio" | "video") decoded now. A sink may answer by a
+    method `wants_decoded(kind)` (the return feed with nobody watching, the control room's
+    pictures with nobody looking do not); one without it always does (an OBS source)."""
+    wants = getattr(sink, "wants_decoded", None)
+    return True if wants is None else bool(wants(kind))

@@ -144,6 +144,13 @@ class ReturnFeed:
         else:
             self.mixer.remove_input(name)  # nobody listens: nothing piles up
 
+    def wants_decoded(self, name: str, kind: str) -> bool:
+        """Whether `name`'s decoded media would be used now: its sound while anybody
+        listens (unless heard from its packets), its picture while anybody watches the grid."""
+        if kind == "audio":
+            return bool(self._listeners) and name not in self._voices
+        return self.settings.video == "grid" and self._video is not None and bool(self._video.watchers)
+
     def guest_video(self, name: str, frame: av.VideoFrame) -> None:
         if self.settings.video != "grid":
             return  # OBS's program is shown, or nothing: no grid to keep up to date

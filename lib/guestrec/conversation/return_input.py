@@ -17,6 +17,8 @@ class InputTaker(Protocol):
 
     def guest_gone(self, name: str) -> None: ...
 
+    def wants_decoded(self, name: str, kind: str) -> bool: ...
+
 
 class ReturnInput:
     """Called on the loop by the guest's media, like any sink."""
@@ -25,6 +27,10 @@ class ReturnInput:
         self.feed = feed
         self.name = name
         self._pcm = StereoPcm()
+
+    def wants_decoded(self, kind: str) -> bool:
+        """Only while somebody hears or sees this guest through the return."""
+        return self.feed.wants_decoded(self.name, kind)
 
     def on_audio(self, frame: av.AudioFrame, timestamp_ns: int) -> None:
         self.feed.guest_audio(self.name, self._pcm.convert(frame))

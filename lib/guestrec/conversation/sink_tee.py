@@ -6,7 +6,7 @@ import logging
 
 import av
 
-from ..common.interfaces import GuestSink
+from ..common.interfaces import GuestSink, sink_wants
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,9 @@ class SinkTee:
         if len(present) <= 1:
             return present[0] if present else None
         return cls(*present)
+
+    def wants_decoded(self, kind: str) -> bool:
+        return any(sink_wants(sink, kind) for sink in self.sinks)
 
     def on_video(self, frame: av.VideoFrame, timestamp_ns: int) -> None:
         for sink in self.sinks:

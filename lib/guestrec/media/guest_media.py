@@ -27,7 +27,7 @@ from typing import Any
 from aiortc import RTCRtpReceiver
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from ..common.interfaces import GuestSink
+from ..common.interfaces import GuestSink, sink_wants
 from ..common.plan import RecordPlan
 from .bitstream import vp8_frame_size
 from .direct_receive import receive_directly
@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 
 MAX_CAPTURE = (3840, 2160)  # a page's claim above 4K is not believed
 TIMESTAMP_MAP_SIZE = 512  # decoded frames come out soon after their encoded frame
+DECODING_CHECK_S = 1.0  # how often the sinks are asked whether they want decoded media
 
 
 class GuestMedia:
@@ -65,6 +66,7 @@ class GuestMedia:
         self._timestamps: dict[str, OrderedDict[int, int]] = {}
         self._connected = False
         self._closed = False
+        self._decoding_checked = float("-inf")
         self.decoded_frames = {"audio": 0, "video": 0}  # frames aiortc decoded for us
         self.delivery_errors = {"audio": 0, "video": 0}
         self.video_size: tuple[int, int] | None = None  # as last seen, for status displays
@@ -100,13 +102,19 @@ class GuestMedia:
     def _update_decoding(self) -> None:
         recorder = self.recorder if self.recorder is not None and self.recorder.active else None
         for kind, tap in self.taps.items():
-            wanted = bool(self.sinks) or (recorder is not None and kind in recorder.decoded_kinds)
+            wanted = (any(sink_wants(sink, kind) for sink in self.sinks)
+                      or (recorder is not None and kind in recorder.decoded_kinds))
             if wanted != tap.decode:
                 tap.set_decode(wanted)
 
     # -- media -----------------------------------------------------------------------
 
     def _on_encoded(self, frame: EncodedFrame) -> None:
+        if frame.arrival - self._decoding_checked >= DECODING_CHECK_S:
+            # Sinks change their minds (somebody starts watching the return, or looking
+            # at the control room): decoding follows within a second.
+            self._decoding_checked = frame.arrival
+            self._update_decoding()
         unwrapped = self.timeline.on_media(frame.kind, frame.raw_timestamp, frame.arrival)
         table = self._timestamps[frame.kind]
         table[frame.mapped_timestamp] = unwrapped

@@ -7,21 +7,30 @@ from __future__ import annotations
 import asyncio
 import fractions
 import threading
+import time
 from collections.abc import Callable
 
 import av
 
 PICTURE_WIDTH = 320
+LOOK_LASTS_S = 15.0  # pictures are decoded this long after the control room last asked
 JPEG_QSCALE = 6  # FFmpeg's mjpeg quantizer: 2 best .. 31 worst
 
 
 class LatestFrame:
     """A GuestSink that keeps one guest's latest video frame."""
 
-    def __init__(self, on_gone: Callable[[LatestFrame], None]) -> None:
+    def __init__(self, on_gone: Callable[[LatestFrame], None],
+                 looked_at: Callable[[], bool] = lambda: True) -> None:
         self.frame: av.VideoFrame | None = None
+        self._looked_at = looked_at
         self.count = 0  # frames seen, so a picture is made once per frame
         self._on_gone = on_gone
+
+    def wants_decoded(self, kind: str) -> bool:
+        """Pictures only, and only while somebody looks at the control room (decoding every
+        guest's video for nobody costs the studio more than recording them)."""
+        return kind == "video" and self._looked_at()
 
     def on_video(self, frame: av.VideoFrame, timestamp_ns: int) -> None:
         self.frame = frame
@@ -61,9 +70,10 @@ class GuestPictures:
         self._keepers: dict[str, LatestFrame] = {}
         self._made: dict[str, tuple[int, bytes]] = {}  # name -> (frame count, jpeg)
         self._lock = threading.Lock()
+        self._last_look = float("-inf")  # when the control room last asked about a picture
 
     def sink_for(self, name: str) -> LatestFrame:
-        keeper = LatestFrame(on_gone=lambda k: self._gone(name, k))
+        keeper = LatestFrame(on_gone=lambda k: self._gone(name, k), looked_at=self._looked_at_lately)
         with self._lock:
             self._keepers[name] = keeper
             self._made.pop(name, None)
@@ -75,12 +85,18 @@ class GuestPictures:
                 del self._keepers[name]
                 self._made.pop(name, None)
 
+    def _looked_at_lately(self) -> bool:
+        return time.monotonic() - self._last_look < LOOK_LASTS_S
+
     def frames_seen(self, name: str) -> int:
+        """Frames of `name` so far; asking is looking (the control room shows the guests)."""
+        self._last_look = time.monotonic()
         keeper = self._keepers.get(name)
         return keeper.count if keeper is not None else 0
 
     async def jpeg(self, name: str) -> bytes | None:
         """The guest's latest picture as JPEG, None when there is none (yet)."""
+        self._last_look = time.monotonic()
         keeper = self._keepers.get(name)
         frame = keeper.frame if keeper is not None else None
         if keeper is None or frame is None:
