@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ from support.tones import tone_levels, write_tone_wav
 
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
 SETTINGS_HELPER = Path(__file__).resolve().parent.parent / "support" / "obs_settings_helper.py"
+RELOAD_HELPER = SETTINGS_HELPER.with_name("obs_reload_helper.py")
 OBS_HZ = 1800.0  # the studio's sound, on OBS track 6
 GUEST_HZ = 600.0  # the guest's own voice (GuestThread's tone)
 HEARD_DB = -35.0  # tones at 0.3 of full scale come in around -13 dB
@@ -140,3 +142,50 @@ def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> N
                "the program's callback removed once nobody watches")
     change_settings(h, {"return_video": "grid"})
     assert "guests see OBS's program" in h.log_text()
+
+
+def test_callbacks_go_at_reload_and_at_exit_while_guests_listen_and_watch(tmp_path: Path) -> None:
+    """Reload (the Scripts dialog's button) and closing OBS's window, each while libobs
+    calls both taps: the callbacks are removed first and OBS goes on, then ends cleanly."""
+    reason = obs_available()
+    if reason:
+        pytest.skip(reason)
+    harness = ObsHarness(tmp_path / "obs", {"start_recording": "manual", "studio_track": 6,
+                                            "return_video": "program"},
+                         extra_scripts=[RELOAD_HELPER])
+    with harness as h:
+        h.wait_for_server()
+        with listening_and_watching(h, "Rhea", taps_before=0):
+            h.ws.trigger_hotkey_by_name("guestrec_test_reload")
+            wait_until(lambda: "[reload-helper] reload 1 of" in h.log_text(), 20, 0.3, "the reload")
+        log = h.log_text()
+        assert "reload 1 of" in log and "FAILED" not in log and h.alive()
+        assert "no longer reading an OBS audio track" in log, "the track's callback outlived the unload"
+        assert "no longer reading OBS's program" in log, "the program's callback outlived the unload"
+        h.wait_for_server()
+        with listening_and_watching(h, "Remy", taps_before=2):
+            took = h.close_window(timeout=30)
+        assert took < 30, "OBS did not close"
+        assert h.proc.returncode == 0, f"OBS ended with {h.proc.returncode}"
+        assert "OBS track tap: " in h.log_text() and "stopped (OBS is closing)" in h.log_text()
+
+
+@contextmanager
+def listening_and_watching(h: ObsHarness, name: str, taps_before: int):
+    """A guest whose return makes libobs call both taps, for the time of the block (which
+    ends the studio: the guest's leaving may find no server)."""
+    guest = GuestThread(h.whip_url(name), h.token, tone_hz=GUEST_HZ, video=True, decode_video=False)
+    try:
+        guest.join()
+        wait_until(lambda: taps_reading(h) >= taps_before + 2, 15, 0.5, f"both taps reading for {name}")
+        yield guest
+    finally:
+        try:
+            guest.close()
+        except OSError:  # aiohttp's connection errors: the DELETE found the studio gone
+            pass
+
+
+def taps_reading(h: ObsHarness) -> int:
+    log = h.log_text()
+    return log.count("reading OBS's audio track 6 for the guests") + log.count("reading OBS's program for")
