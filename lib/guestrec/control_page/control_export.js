@@ -32,7 +32,8 @@ export class ExportPanel {
     this.say("Starting the export…");
     try {
       const job = await this.api.call("POST", "api/export", { proxies: this.els.proxies.checked });
-      this.update(job);
+      // The event stream may have told this job's later state (even its end) already.
+      if (this.status.started !== job.started) this.update(job);
     } catch (err) {
       this.say(err.message, true);
     }

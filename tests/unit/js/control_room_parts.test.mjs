@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import { HoldToTalk, RENEW_MS } from "../../../lib/guestrec/control_page/control_talkback.js";
-import { exportSummary } from "../../../lib/guestrec/control_page/control_export.js";
+import { ExportPanel, exportSummary } from "../../../lib/guestrec/control_page/control_export.js";
 
 function fakeTimers() {
   const timers = { now: 0, queue: [] };
@@ -73,4 +73,32 @@ test("the export's status line says what runs, where the export went, or why it 
   const failed = exportSummary({ state: "failed", session: "S", error: "the session is still recording (Ann.webm)." });
   assert.equal(failed.bad, true);
   assert.match(failed.text, /still recording \(Ann\.webm\)/);
+});
+
+function fakeElement() {
+  const el = new EventTarget();
+  el.dataset = {};
+  el.textContent = "";
+  el.children = [];
+  el.classList = { names: new Set(), toggle(name, on) { if (on) this.names.add(name); else this.names.delete(name); } };
+  el.replaceChildren = (...kids) => { el.children = kids; };
+  return el;
+}
+
+test("an export's end told by the event stream before the start's answer is not undone by it", async () => {
+  const doc = { createElement: () => fakeElement() };
+  let answer;
+  const api = { call: () => new Promise((done) => { answer = done; }) };
+  const els = { button: fakeElement(), proxies: { checked: false }, note: fakeElement(), lines: fakeElement() };
+  const panel = new ExportPanel(doc, api, els);
+  els.button.dispatchEvent(new Event("click"));
+  const failed = { state: "failed", session: "S", started: 5, error: "the session is still recording (A.webm).",
+    lines: ["export of S started", "export of S failed: ..."] };
+  panel.update(failed);  // the stream, first
+  answer({ state: "running", session: "S", started: 5, current: "", lines: [] });  // then the POST's answer
+  await new Promise((done) => setTimeout(done, 0));
+  assert.equal(els.note.dataset.state, "failed");
+  assert.match(els.note.textContent, /still recording \(A\.webm\)/);
+  assert.equal(els.button.disabled, false);
+  assert.equal(els.lines.children.length, 2);
 });
