@@ -26,6 +26,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,9 +98,17 @@ def start_receiver(mode: str, port: int, out: Path, token: str) -> subprocess.Po
         if not line:
             raise RuntimeError(f"{mode} receiver exited with {proc.wait()}")
         if ready in line:
+            # Read the rest as it comes: a full pipe would block the server's logging, and
+            # with it the loop that receives every guest (frames lost to the benchmark).
+            threading.Thread(target=_drain, args=(proc.stdout,), daemon=True).start()
             return proc
     proc.kill()
     raise RuntimeError(f"{mode} receiver did not start")
+
+
+def _drain(stream) -> None:
+    for _ in stream:
+        pass
 
 
 def count_video_frames(path: Path) -> int:
