@@ -108,3 +108,19 @@ def test_return_feed_takes_the_pushed_feed_and_lets_it_go() -> None:
     returns.configure(ReturnSettings())  # "none": no studio sound any more
     assert not returns.mixer.has_input(STUDIO_KEY)
     assert returns.status()["studio_feed"] is None
+
+
+def test_a_talkback_going_on_keeps_a_studio_sound_that_comes_back_to_its_guest() -> None:
+    feed = PushedFeed(prefill=0, high_water=48000)
+    returns = ReturnFeed(ReturnSettings())  # "None": no studio sound
+    assert not returns.talkback_to("Anna")
+    returns.configure(ReturnSettings(studio_feed=feed))  # the track chosen again, mid-talkback
+    returns.mixer.add_output("Anna")
+    returns.mixer.add_output("Ben")
+    feed.push(np.full((4800, 2), 8000, dtype=np.int16))
+    heard = {}
+    for _ in range(4):  # what _tick does, keeping the mixes
+        returns.mixer.push(STUDIO_KEY, feed.read(960))
+        heard = returns.mixer.tick()
+    assert np.abs(heard["Anna"]).max() > 1000, "Anna should hear the studio's sound"
+    assert not heard["Ben"].any(), "Ben should not hear the talkback"

@@ -109,8 +109,9 @@ class ReturnFeed:
             else:
                 self._studio = StudioFeed(settings.studio_audio) if settings.studio_audio else None
             self._studio_source = source
-            if self._studio is not None:
-                self.mixer.add_input(STUDIO_KEY, jitter_seconds=0.0)
+            if self._studio is not None:  # a talkback going on keeps the new sound to its guest
+                talking = None if self._talking_to is None else {self._talking_to}
+                self.mixer.add_input(STUDIO_KEY, jitter_seconds=0.0, heard_by=talking)
             else:
                 self.mixer.remove_input(STUDIO_KEY)
         self.settings = settings
