@@ -39,7 +39,7 @@ import av  # noqa: E402
 from replay import Clip, opus_clip, replay_pair, video_clip  # noqa: E402
 
 from obs_launcher.obs_config import free_port  # noqa: E402
-from support.whip_client import WhipClient  # noqa: E402
+from support.whip_client import WhipClient, WhipError  # noqa: E402
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 REAL_TIME_SHARE = 0.99
@@ -121,14 +121,29 @@ def count_video_frames(path: Path) -> int:
         return 0
 
 
+async def publish_when_let_in(port: int, token: str, index: int, tracks: list) -> WhipClient:
+    """Publish as the guest page does: a studio still connecting others answers 503 (a
+    few offers per address at a time), and the offer is sent again a moment later."""
+    for _ in range(60):
+        client = WhipClient(f"http://127.0.0.1:{port}/whip/guest{index}", token=token,
+                            tracks=tracks, data_channel=False)
+        try:
+            await client.publish()
+            return client
+        except WhipError as exc:
+            await client.close()
+            if exc.status != 503:
+                raise
+            await asyncio.sleep(0.5)
+    raise RuntimeError(f"guest{index} was not let in within 30 s")
+
+
 async def run_guests(port: int, token: str, guests: int, seconds: float, clip: ClipSpec) -> int:
     video, audio = clip.video(), opus_clip()
     clients, tracks = [], []
     for index in range(guests):
         audio_track, video_track = replay_pair(video, audio)
-        client = WhipClient(f"http://127.0.0.1:{port}/whip/guest{index}", token=token,
-                            tracks=[audio_track, video_track], data_channel=False)
-        await client.publish()
+        client = await publish_when_let_in(port, token, index, [audio_track, video_track])
         for sender in client.pc.getSenders():
             if sender.track is video_track:
                 video_track.sender = sender

@@ -1,5 +1,8 @@
 """The media pipeline: taps aiortc receivers, one A/V timeline per guest, ISO recordings.
 
+    direct_receive.py   RTP taken where aioice hands it over, the receiver's work done there
+                        (no task switch per packet; no REMB for a Janus subscription)
+    socket_reads.py     a media socket read in batches into datagram-sized buffers
     tap.py              sees encoded frames and RTCP sender reports of an RTCRtpReceiver
     timeline.py         RTP timestamps -> one timeline through the sender reports
     bitstream.py        keyframes and sizes of VP8 / H.264, Opus packet lengths
