@@ -197,7 +197,8 @@ class ReturnFeed:
             send_on(where["audio"], connection.audio)
         voice = sending_audio(pc, sections) if settings.audio else None
         if voice is not None:
-            connection.voice = VoiceTap(voice.receiver, lambda samples: self._guest_voice(name, samples))
+            connection.voice = VoiceTap(voice.receiver, lambda samples: self._guest_voice(name, samples),
+                                        heard=lambda: bool(self._listeners))
             self._voices[name] = connection.voice
         if settings.video != "off" and "video" in where:
             encoder = self._video_encoder()

@@ -25,12 +25,14 @@ log = logging.getLogger(__name__)
 
 
 class VoiceTap:
-    def __init__(self, receiver: RTCRtpReceiver, on_samples: Callable[[np.ndarray], None]) -> None:
+    def __init__(self, receiver: RTCRtpReceiver, on_samples: Callable[[np.ndarray], None],
+                 heard: Callable[[], bool] = lambda: True) -> None:
         # aiortc 1.16 keeps the buffer private; its `add` sees every depayloaded packet.
         jitter = receiver._RTCRtpReceiver__jitter_buffer
         self._next_add = jitter.add  # another wrapper (the recording's tap) or aiortc's own
         jitter.add = self._on_packet
         self._on_samples: Callable[[np.ndarray], None] | None = on_samples
+        self._heard = heard  # False while nobody listens: no decoding for nobody
         decoder = av.CodecContext.create("libopus", "r")
         decoder.format = "s16"
         decoder.layout = "stereo"
@@ -46,7 +48,7 @@ class VoiceTap:
         self._on_samples = None
 
     def _on_packet(self, packet):  # (bool, JitterFrame | None), as aiortc's add
-        if self._on_samples is not None:
+        if self._on_samples is not None and self._heard():
             try:
                 self._take(packet)
             except Exception:  # the mix loses this guest; its recording must not
