@@ -104,13 +104,21 @@ def _studio_track(props) -> None:
         hear, "What is on this audio track reaches every guest with the other guests' voices: "
               "tick the track in Edit > Advanced Audio Properties for your microphone, music or "
               "media. Guest sources are left out of it, so no guest hears itself.")
-    see = obs.obs_properties_add_list(props, "return_video", "Guests see", obs.OBS_COMBO_TYPE_LIST,
-                                      obs.OBS_COMBO_FORMAT_STRING)
-    for value, label in RETURN_VIDEO:
-        obs.obs_property_list_add_string(see, label, value)
-    obs.obs_property_set_long_description(
-        see, "The picture every guest gets back: the guests side by side, or what OBS shows "
-             "(its program, small; OBS then renders it as while recording), or nothing.")
+    _choices(
+        props, "return_video", "Guests see", RETURN_VIDEO,
+        "The picture every guest gets back: the guests side by side, or what OBS shows "
+        "(its program, small; OBS then renders it as while recording), or nothing.")
+
+
+def _choices(props, key: str, label: str, choices: list[tuple[str, str]], description: str = ""):
+    """A drop-down of (value, label) strings, with its tooltip."""
+    choice = obs.obs_properties_add_list(props, key, label, obs.OBS_COMBO_TYPE_LIST,
+                                         obs.OBS_COMBO_FORMAT_STRING)
+    for value, text in choices:
+        obs.obs_property_list_add_string(choice, text, value)
+    if description:
+        obs.obs_property_set_long_description(choice, description)
+    return choice
 
 
 def _own_link(props) -> None:
@@ -127,10 +135,7 @@ def _own_link(props) -> None:
 
 
 def _recording(props) -> None:
-    mode = obs.obs_properties_add_list(props, "record_mode", "Record", obs.OBS_COMBO_TYPE_LIST,
-                                       obs.OBS_COMBO_FORMAT_STRING)
-    for value, label in RECORD_MODES:
-        obs.obs_property_list_add_string(mode, label, value)
+    mode = _choices(props, "record_mode", "Record", RECORD_MODES)
     obs.obs_property_set_modified_callback(mode, on_mode_changed)
     low, high = S.LIMITS["video_kbps"]
     video = obs.obs_properties_add_int(props, "video_kbps", "Video bitrate", low, high, 100)
@@ -138,28 +143,19 @@ def _recording(props) -> None:
     low, high = S.LIMITS["audio_kbps"]
     audio = obs.obs_properties_add_int(props, "audio_kbps", "Opus bitrate", low, high, 1)
     obs.obs_property_int_set_suffix(audio, " kbps")
-    codec = obs.obs_properties_add_list(props, "codec", "Video codec", obs.OBS_COMBO_TYPE_LIST,
-                                        obs.OBS_COMBO_FORMAT_STRING)
-    for value, label in CODECS:
-        obs.obs_property_list_add_string(codec, label, value)
+    _choices(props, "codec", "Video codec", CODECS)
     if state.settings is not None:
         on_mode_changed(props, mode, state.settings)
-    start = obs.obs_properties_add_list(props, "start_recording", "Start",
-                                        obs.OBS_COMBO_TYPE_LIST, obs.OBS_COMBO_FORMAT_STRING)
-    for value, label in START_CHOICES:
-        obs.obs_property_list_add_string(start, label, value)
-    obs.obs_property_set_long_description(
-        start, "When a guest joins: every guest records from the start. With OBS's recording: "
-               "OBS's Start/Stop Recording starts and stops every guest's. By hand: the buttons "
-               "above, the hotkeys, or each guest source's Record this guest.")
-    where = obs.obs_properties_add_list(props, "record_at", "Record at", obs.OBS_COMBO_TYPE_LIST,
-                                        obs.OBS_COMBO_FORMAT_STRING)
-    for value, label in RECORD_AT:
-        obs.obs_property_list_add_string(where, label, value)
-    obs.obs_property_set_long_description(
-        where, "The studio records what arrives; the guest's browser records its own camera and "
-               "microphone at the record settings and uploads while it records, so that file does "
-               "not suffer from the guest's network.")
+    _choices(
+        props, "start_recording", "Start", START_CHOICES,
+        "When a guest joins: every guest records from the start. With OBS's recording: "
+        "OBS's Start/Stop Recording starts and stops every guest's. By hand: the buttons "
+        "above, the hotkeys, or each guest source's Record this guest.")
+    _choices(
+        props, "record_at", "Record at", RECORD_AT,
+        "The studio records what arrives; the guest's browser records its own camera and "
+        "microphone at the record settings and uploads while it records, so that file does "
+        "not suffer from the guest's network.")
     obs.obs_properties_add_path(props, "out_dir", "Folder", obs.OBS_PATH_DIRECTORY, None,
                                 state.default_out_dir)
 
