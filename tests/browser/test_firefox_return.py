@@ -168,7 +168,8 @@ def test_firefox_guest_hears_sees_and_is_heard_on_one_connection(tmp_path: Path)
     print(f"\nfirefox return: {json.dumps(last['stats'])}; page hears "
           f"{ {hz: round(db, 1) for hz, db in got['heard_by_page'].items()} }")
     # (1) The return plays in Firefox all along: Opus at 50 packets a second and the grid's
-    # frames keep coming in each half of the call (room left for a loaded machine).
+    # frames keep coming in each half of the call. A loaded machine may ease the grid down
+    # to 2 fps (video_easing.py); half of that is still "coming".
     for before, after in ((first, middle), (middle, last)):
         seconds = after["at"] - before["at"]
         audio_in = after["stats"]["audio"]["packetsReceived"] - before["stats"]["audio"]["packetsReceived"]
