@@ -83,9 +83,10 @@ async def publish_all(rig: JanusRig, count: int, kbps: int) -> list[ReplayGuest]
 
 
 async def record_picked_up_room(rig: JanusRig, guests: int, kbps: int, seconds: float,
-                                out: Path) -> tuple[float, float, float, int, str]:
+                                out: Path) -> tuple[float, float, tuple[float, float], int, str]:
     """Publish, start the recorder, record; returns (start time, seconds until ready,
-    recorder CPU seconds while recording, frames sent, the recorder's log)."""
+    (recorder CPU seconds, Janus's and the senders') while recording, frames sent, the
+    recorder's log)."""
     publishers = await publish_all(rig, guests, kbps)
     recorder: RecorderProcess | None = None
     try:
@@ -94,14 +95,16 @@ async def record_picked_up_room(rig: JanusRig, guests: int, kbps: int, seconds: 
         recorder = await asyncio.to_thread(start_recorder, rig, out)
         ready = time.time() - started
         cpu_before = process_cpu_seconds(recorder.proc.pid)
+        others_before = process_cpu_seconds(rig.pid()) + process_cpu_seconds(os.getpid())
         if PROFILE_TO is not None:
             await profile(recorder.proc.pid, seconds, PROFILE_TO)
         else:
             await asyncio.sleep(seconds)
         cpu = process_cpu_seconds(recorder.proc.pid) - cpu_before
+        others = process_cpu_seconds(rig.pid()) + process_cpu_seconds(os.getpid()) - others_before
         log = await asyncio.to_thread(recorder.stop)
         recorder = None
-        return started, ready, cpu, sum(g.video.sent for g in publishers), log
+        return started, ready, (cpu, others), sum(g.video.sent for g in publishers), log
     finally:
         if recorder is not None:
             recorder.kill()
@@ -160,8 +163,9 @@ def first_media_times(out: Path) -> dict[str, float]:
 STEP = re.compile(r"^(?P<steps>.*subscribed to .*)$")
 
 
-def report(guests: int, kbps: int, seconds: float, started: float, ready: float, cpu: float,
-           sent: int, out: Path, load: float, log: str) -> dict:
+def report(guests: int, kbps: int, seconds: float, started: float, ready: float,
+           cpus: tuple[float, float], sent: int, out: Path, load: float, log: str) -> dict:
+    cpu, others = cpus
     pickups = sorted(t - started for t in first_media_times(out).values())
     spans = [video_span(p) for p in media_files(out)]
     written = sum(frames for frames, _ in spans)
@@ -169,7 +173,8 @@ def report(guests: int, kbps: int, seconds: float, started: float, ready: float,
     print(f"\n{guests} guests already sending 720p30 VP8 ~{kbps} kbps + Opus; one recorder started "
           f"{WARMUP_S:.0f} s after the last published; {seconds:.0f} s recorded; load before {load:.1f}")
     print(f"  recorder ready (room joined) {ready:.2f} s after its start; "
-          f"CPU {100 * cpu / seconds:.0f}% of its core")
+          f"CPU {100 * cpu / seconds:.0f}% of its core; Janus and the senders "
+          f"{100 * others / seconds:.0f}% of theirs (past about 85% they lose packets before the recorder)")
     met = len(pickups) == guests and bool(pickups) and pickups[-1] <= PICKUP_TARGET_S
     if pickups:
         print(f"  recordings begun: {len(pickups)} of {guests}; first media after the recorder's start: "
