@@ -6,7 +6,10 @@ looking: decoding stops. An OBS-like sink that never answers is always fed."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 from typing import Any
+
+import aiohttp
 
 from guestrec.conversation.return_feed import ReturnFeed
 from guestrec.conversation.settings import ReturnSettings
@@ -15,7 +18,9 @@ from guestrec.media import GuestMedia
 from guestrec.server import guest_pictures
 from guestrec.server.guest_pictures import GuestPictures
 from support.peer_pair import PeerPair
+from support.serve_process import ServeProcess
 from support.synthetic import CounterVideoTrack, ToneAudioTrack
+from support.whip_client import WhipClient
 
 
 class ObsLikeSink:
@@ -89,3 +94,37 @@ def test_a_sink_that_does_not_say_is_always_fed() -> None:
             await pair.close()
 
     assert asyncio.run(run()) >= 45
+
+
+def test_serve_decodes_a_copy_guest_only_once_the_control_room_looks(tmp_path: Path) -> None:
+    """Through `guestrec serve --codec copy` (the engine, continuity sinks included): a
+    guest nobody looks at is recorded without a frame decoded; asking for the guest list
+    (as the control room does) starts its pictures."""
+    server = ServeProcess(tmp_path, "--codec", "copy", "--record", "1000")
+
+    async def scenario() -> tuple[dict, dict]:
+        async with aiohttp.ClientSession() as http:
+            async def row() -> dict:
+                async with http.get(f"{server.base}/api/guests", headers=server.operator()) as r:
+                    return (await r.json())[0]
+
+            async with WhipClient(server.base + "/whip/Pia", server.token,
+                                  tracks=[ToneAudioTrack(), CounterVideoTrack(320, 240)]) as pia:
+                await pia.publish()
+                await pia.wait_connected(10)
+                await asyncio.sleep(4.0)
+                unseen = await row()  # the first look: what was decoded before it
+                for _ in range(30):
+                    await asyncio.sleep(0.2)
+                    looked = await row()
+                    if (looked["decoded_frames"] or {}).get("video", 0) >= 20:
+                        break
+                return unseen, looked
+
+    try:
+        unseen, looked = asyncio.run(asyncio.wait_for(scenario(), 60))
+    finally:
+        server.stop()
+    print(unseen["decoded_frames"], looked["decoded_frames"])
+    assert unseen["recording"] and unseen["decoded_frames"] == {"audio": 0, "video": 0}
+    assert looked["decoded_frames"]["video"] >= 20 and looked["decoded_frames"]["audio"] == 0

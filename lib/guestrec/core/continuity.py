@@ -21,7 +21,7 @@ from pathlib import Path
 
 import av
 
-from ..common.interfaces import GuestSink
+from ..common.interfaces import GuestSink, sink_wants
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,9 @@ class LastingSink:
         self.real = real
         self._connected = False
         self._ended = False
+
+    def wants_decoded(self, kind: str) -> bool:
+        return not self._ended and sink_wants(self.real, kind)
 
     def on_video(self, frame: av.VideoFrame, timestamp_ns: int) -> None:
         if not self._ended:

@@ -77,4 +77,7 @@ def _live(guest: Guest) -> dict[str, Any]:
         "kbps": figures.get("kbps"), "fps": figures.get("fps"),
         "loss_percent": figures.get("loss_percent"),
         "resolution": f"{size[0]}x{size[1]}" if size else None,
+        # Frames decoded so far (for OBS, the return or the control room's picture; a
+        # copy recording with nobody watching decodes none).
+        "decoded_frames": dict(guest.media.decoded_frames) if guest.media is not None else None,
     }
