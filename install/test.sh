@@ -58,7 +58,7 @@ unit=0
 "$VENV_DIR/bin/python" -m pytest -q -ra -n 2 --dist loadfile tests/unit || unit=$?
 step "pytest tests (all but tests/unit)"
 rest=0
-"$VENV_DIR/bin/python" -m pytest -q -ra tests --ignore=tests/unit || rest=$?
+"$VENV_DIR/bin/python" -m pytest -q -ra --durations=15 tests --ignore=tests/unit || rest=$?
 if [ "$unit" -ne 0 ] || [ "$rest" -ne 0 ]; then
   echo "== failed: tests/unit exit $unit, other tiers exit $rest"
   exit 1
