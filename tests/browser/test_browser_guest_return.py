@@ -27,6 +27,7 @@ from obs_launcher.obs_config import free_port
 from support.cdp import CHROMIUM, Chromium, Page
 from support.link_rig import STUDIO_ADDR, LinkRig, NetnsLoop
 from support.media_probe import stereo_s16
+from support.return_listen import LISTEN_SETUP, levels_script
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.tones import tone_levels, write_tone_wav
 from support.whip_client import WhipClient
@@ -44,29 +45,7 @@ HEARD_DB = -60.0  # WebAudio analyser dB: a tone in the mix; a missing one is ne
 OWN_BELOW_DB = 40.0
 NOTE_BEFORE = "The studio's picture appears here when you join."
 
-# What the page's <audio> element plays, through an analyser on the same stream (Chromium
-# feeds WebAudio from a remote track only while an element plays it: the page's does).
-LISTEN_SETUP = """(() => {
-  const stream = document.getElementById('return-audio').srcObject;
-  const context = new AudioContext({sampleRate: 48000});
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 16384;
-  analyser.smoothingTimeConstant = 0.9;
-  context.createMediaStreamSource(stream).connect(analyser);
-  window.returnListen = {context, analyser};
-  return true;
-})()"""
-LEVELS = """(() => {
-  const {analyser, context} = window.returnListen;
-  const spectrum = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(spectrum);
-  const level = (hz) => {
-    const bin = Math.round(hz * analyser.fftSize / context.sampleRate);
-    const db = Math.max(...spectrum.slice(bin - 2, bin + 3));
-    return Number.isFinite(db) ? db : -200;  // digital silence reads -Infinity
-  };
-  return JSON.stringify(Object.fromEntries(TONES.map((hz) => [hz, level(hz)])));
-})()""".replace("TONES", json.dumps(ALL_TONES))
+LEVELS = levels_script(ALL_TONES)
 LISTEN = """(async () => {
   const audio = document.getElementById('return-audio');
   const video = document.getElementById('return-video');

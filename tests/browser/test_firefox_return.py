@@ -31,6 +31,7 @@ from obs_launcher.obs_config import free_port
 from support.bidi import FIREFOX, Firefox, Page
 from support.media_probe import stereo_s16
 from support.return_guest import ReturnGuest
+from support.return_listen import LISTEN_SETUP, levels_script
 from support.synthetic import SolidVideoTrack, ToneAudioTrack
 from support.tones import tone_levels
 
@@ -73,30 +74,7 @@ PAGE_NOW = """(async () => {
     state: window.guestState,
   });
 })()"""
-# An analyser on the stream the page's <audio> plays (after the Join click: Firefox starts
-# an AudioContext on a page the user never touched suspended, reading silence).
-LISTEN_SETUP = """(() => {
-  const stream = document.getElementById('return-audio').srcObject;
-  const context = new AudioContext({sampleRate: 48000});
-  const analyser = context.createAnalyser();
-  analyser.fftSize = 16384;
-  analyser.smoothingTimeConstant = 0.9;
-  context.createMediaStreamSource(stream).connect(analyser);
-  context.resume();
-  window.returnListen = {context, analyser};
-  return true;
-})()"""
-LEVELS = """(() => {
-  const {analyser, context} = window.returnListen;
-  const spectrum = new Float32Array(analyser.frequencyBinCount);
-  analyser.getFloatFrequencyData(spectrum);
-  const level = (hz) => {
-    const bin = Math.round(hz * analyser.fftSize / context.sampleRate);
-    const db = Math.max(...spectrum.slice(bin - 2, bin + 3));
-    return Number.isFinite(db) ? db : -200;  // digital silence reads -Infinity
-  };
-  return JSON.stringify(Object.fromEntries(TONES.map((hz) => [hz, level(hz)])));
-})()""".replace("TONES", json.dumps(TONES))
+LEVELS = levels_script(TONES)
 
 
 async def page_now(page: Page) -> dict:

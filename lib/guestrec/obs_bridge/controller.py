@@ -19,6 +19,7 @@ from ..common.plan import RecordSettingsError
 from ..export.background_export import BackgroundExport, ExportJob
 from ..server.engine import Engine, EngineError
 from .options import ScriptOptions, engine_settings, record_value
+from .status import watched_state
 
 __all__ = ["GuestRecorderController", "ScriptOptions", "engine_settings", "record_value"]
 LogFn = Callable[[str, str], None]
@@ -376,12 +377,12 @@ class GuestRecorderController:
                 self._log("info", f"guest {name!r} left")
             elif name not in old:
                 self._log("info", f"guest {name!r} joined")
-            elif _state(old[name])[4] != _state(fresh[name])[4]:
+            elif watched_state(old[name])[4] != watched_state(fresh[name])[4]:
                 self._log("info", f"guest {name!r} " + ("dropped; waiting for it to reconnect"
                                                         if fresh[name].get("returning") else "reconnected"))
         changed = {
             name for name in set(old) | set(fresh)
-            if _state(old.get(name)) != _state(fresh.get(name))
+            if watched_state(old.get(name)) != watched_state(fresh.get(name))
         }
         if now - self._last_live_refresh >= LIVE_REFRESH_S:
             # Open property dialogs show time, size and bitrate: rebuild them now and then.
@@ -392,12 +393,4 @@ class GuestRecorderController:
                 self._on_status_change(sorted(changed))
             except Exception:  # noqa: BLE001 - a status callback must not stop the poller
                 pass
-
-
-def _state(status: dict[str, Any] | None) -> tuple[bool, bool, str, str, bool]:
-    if status is None:
-        return (False, False, "", "", False)
-    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""),
-            str(status.get("guest_recorder") or ""), bool(status.get("returning")))
-
 

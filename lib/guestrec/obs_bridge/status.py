@@ -181,3 +181,12 @@ class HandoverStats:
             "p95_ms": round(pick(0.95), 4),
             "max_ms": round(samples[-1] / 1e6, 4),
         }
+
+
+def watched_state(status: Mapping[str, Any] | None) -> tuple[bool, bool, str, str, bool]:
+    """What of a guest's status the OBS side reacts to when it changes: connected,
+    recording, its file, the guest-side recording, awaited back."""
+    if status is None:
+        return (False, False, "", "", False)
+    return (bool(status.get("connected")), bool(status.get("recording")), str(status.get("file") or ""),
+            str(status.get("guest_recorder") or ""), bool(status.get("returning")))
