@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Install Debian's Janus and give it a configuration of our own: the VideoRoom plugin and
-# the HTTP and WebSocket APIs only, an API secret, a room secret (also the admin key, so
+# Install Debian's Janus and give it a configuration of our own: the VideoRoom plugin (guests'
+# media), the AudioBridge plugin (what guests hear: everyone but themselves, mixed by Janus)
+# and the HTTP and WebSocket APIs only, an API secret, a room secret (also the admin key, so
 # nobody else creates rooms or RTP forwarders), media ports in a range. Then print what to
 # put in OBS and in `guestrec serve` / `guestrec sfu-record`.
 #
 #   sudo bash install/janus.sh [options]
 #
 #   --dir DIR            configuration folder (default /etc/janus-guestrec)
-#   --room N             VideoRoom room number (default 1234)
+#   --room N             VideoRoom and AudioBridge room number (default 1234)
 #   --publishers N       guests the room takes (default 64)
 #   --api-secret S       API secret (default: the one already in DIR, else a random one)
 #   --room-secret S      room secret and admin key (default: kept, else random)
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
     --public-ip) PUBLIC_IP="$2"; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --no-start) START=0; shift ;;
-    -h|--help) sed -n '2,21p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
@@ -106,7 +107,7 @@ $( [ -n "$INTERFACE" ] && echo "	ice_enforce_list = \"$INTERFACE\"" )
 $( [ -n "$PUBLIC_IP" ] && echo "	nat_1_1_mapping = \"$PUBLIC_IP\"" )
 }
 plugins: {
-	disable = "$(others plugins libjanus_videoroom.so)"
+	disable = "$(others plugins libjanus_videoroom.so libjanus_audiobridge.so)"
 }
 transports: {
 	disable = "$(others transports libjanus_http.so libjanus_websockets.so)"
@@ -138,6 +139,25 @@ room-$ROOM: {
 	notify_joining = true
 	record = false
 	lock_record = true
+}
+EOF
+
+cat >"$DIR/janus.plugin.audiobridge.jcfg" <<EOF
+# Written by install/janus.sh. The return feed through the SFU: each guest joins this room
+# with a second connection and hears every other participant (and the studio) but not
+# itself. Same room number and secret as the VideoRoom room.
+general: {
+	admin_key = "$ROOM_SECRET"
+	lock_rtp_forward = true
+	events = false
+}
+room-$ROOM: {
+	description = "Guest Recorder return"
+	secret = "$ROOM_SECRET"
+	sampling_rate = 48000
+	audiolevel_event = false
+	record = false
+	default_prebuffering = 4
 }
 EOF
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aiortc import RTCPeerConnection, RTCRtpTransceiver
+from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver
 
 from ..webrtc.sdp import MediaSection
 from .return_audio_track import ReturnAudioTrack
@@ -31,6 +31,8 @@ class ReturnConnection:
     video: SharedVideoTrack | None = None
     voice: VoiceTap | None = None  # the guest's own audio, taken in for the mix
     closed: bool = False
+    watching: bool = True  # the grid is encoded for it (see ReturnFeed.set_watching)
+    video_started: bool = False  # its video sender has started pulling
 
 
 def _first_codec(transceiver: RTCRtpTransceiver) -> str | None:
@@ -82,3 +84,10 @@ def send_on(transceiver: RTCRtpTransceiver, track: ReturnAudioTrack | SharedVide
     """Make `transceiver` send `track` too; the answer then says sendrecv (or sendonly)."""
     transceiver.sender.replaceTrack(track)
     transceiver.direction = "sendrecv"
+
+
+def prefer_return_codec(transceiver: RTCRtpTransceiver) -> None:
+    """On a connection the studio offers: only the codec our packets are in."""
+    wanted = RETURN_CODECS[transceiver.kind]
+    codecs = RTCRtpSender.getCapabilities(transceiver.kind).codecs
+    transceiver.setCodecPreferences([c for c in codecs if c.mimeType.lower() == wanted])

@@ -8,6 +8,11 @@
     feed.talkback_to("Anna")                       # only Anna hears the studio's sound, until None
     await feed.close()
 
+Through an SFU (Janus mixes the guests there), the feed is made with
+`voices_elsewhere=True`: guests' voices are never taken in, and the studio is one more
+participant of the media server's rooms through `outgoing()`, which carries the
+studio's sound and the grid on a connection the studio offers.
+
 Audio: every 20 ms each listening guest gets its own mix (everyone else plus the studio
 feed, never itself), encoded to Opus for that guest alone. Video: one grid of the guests'
 pictures, encoded once; every watching guest gets the same packets, and a keyframe
@@ -37,14 +42,21 @@ from ..webrtc.sdp import MediaSection
 from .grid_video import GridVideo
 from .mix_minus import MixMinus
 from .opus_packets import OpusPackets
-from .pcm import TICK_SAMPLES, StereoPcm
+from .pcm import TICK_SAMPLES
 from .return_audio_track import ReturnAudioTrack
-from .return_connection import ReturnConnection, return_transceivers, send_on, sending_audio
+from .return_connection import (
+    ReturnConnection,
+    prefer_return_codec,
+    return_transceivers,
+    send_on,
+    sending_audio,
+)
 from .return_input import ReturnInput
 from .settings import ReturnSettings
 from .shared_video_encoder import SharedVideoEncoder
 from .shared_video_track import SharedVideoTrack
 from .studio_feed import StudioFeed
+from .talkback import Talkback
 from .tick_clock import TickClock
 from .video_easing import VideoEasing
 from .voice_tap import VoiceTap
@@ -56,28 +68,16 @@ STUDIO_KEY = "\0studio"
 TALKBACK_KEY = "\0talkback:"
 
 
-class Talkback:
-    """The studio's voice for one guest only: push decoded frames, close when done."""
-
-    def __init__(self, feed: ReturnFeed, key: str) -> None:
-        self._feed, self.key = feed, key
-        self._pcm = StereoPcm()
-
-    def push(self, frame: av.AudioFrame) -> None:
-        if self._feed.mixer.has_input(self.key) and self._feed.listening:
-            self._feed.mixer.push(self.key, self._pcm.convert(frame))
-
-    def close(self) -> None:
-        self._feed.mixer.remove_input(self.key)
-
-
 LOAD_CHECK_SECONDS = 1.0
 
 
 class ReturnFeed:
-    def __init__(self, settings: ReturnSettings, recording_lag: Callable[[], float] | None = None) -> None:
-        """`recording_lag`: how far behind live the recordings are (s); the grid yields to them."""
+    def __init__(self, settings: ReturnSettings, recording_lag: Callable[[], float] | None = None,
+                 voices_elsewhere: bool = False) -> None:
+        """`recording_lag`: how far behind live the recordings are (s); the grid yields to
+        them. `voices_elsewhere`: the guests hear each other through an SFU's mixer."""
         self.settings = settings
+        self.voices_elsewhere = voices_elsewhere
         self._recording_lag = recording_lag
         self._easing: VideoEasing | None = None
         self._load_task: asyncio.Task | None = None
@@ -124,7 +124,7 @@ class ReturnFeed:
         it in (a sink makes the studio decode the guest's media, headless too)."""
         if not self.settings.enabled:
             return None
-        if name in self._voices and self.settings.video != "grid":
+        if (name in self._voices or self.voices_elsewhere) and self.settings.video != "grid":
             return None
         return ReturnInput(self, name)
 
@@ -134,7 +134,7 @@ class ReturnFeed:
 
     def guest_audio(self, name: str, samples: np.ndarray) -> None:
         """Decoded audio from a guest's sink; ignored for a guest heard from its packets."""
-        if name not in self._voices:
+        if name not in self._voices and not self.voices_elsewhere:
             self._guest_voice(name, samples)
 
     def _guest_voice(self, name: str, samples: np.ndarray) -> None:
@@ -149,7 +149,7 @@ class ReturnFeed:
         """Whether `name`'s decoded media would be used now: its sound while anybody
         listens (unless heard from its packets), its picture while anybody watches the grid."""
         if kind == "audio":
-            return bool(self._listeners) and name not in self._voices
+            return bool(self._listeners) and name not in self._voices and not self.voices_elsewhere
         return self.settings.video == "grid" and self._video is not None and bool(self._video.watchers)
 
     def guest_video(self, name: str, frame: av.VideoFrame) -> None:
@@ -209,6 +209,43 @@ class ReturnFeed:
             # packed packets never use: the request goes to the shared encoder instead.
             where["video"].sender._send_keyframe = encoder.request_keyframe
 
+    def outgoing(self, name: str, pc: RTCPeerConnection, audio: bool, video: bool) -> ReturnConnection:
+        """Return tracks on a connection the studio offers (before createOffer): the
+        studio's sound (its mix leaves out `name` only, so with voices elsewhere it is the
+        studio feed alone) and the grid, on sendonly sections. The grid is encoded for it
+        only while `set_watching(connection, True)`."""
+        connection = ReturnConnection(name, pc, watching=False)
+        if audio and self.settings.audio:
+            connection.audio = ReturnAudioTrack(name, on_start=lambda: self._listen(connection))
+            prefer_return_codec(pc.addTransceiver(connection.audio, direction="sendonly"))
+        if video and self.settings.video != "off":
+            encoder = self._video_encoder()
+            connection.video = SharedVideoTrack(name, encoder.request_keyframe,
+                                                on_start=lambda: self._watch(connection))
+            transceiver = pc.addTransceiver(connection.video, direction="sendonly")
+            prefer_return_codec(transceiver)
+            transceiver.sender._send_keyframe = encoder.request_keyframe  # as in _attach
+        self._connections.append(connection)
+
+        @pc.on("connectionstatechange")
+        def on_state() -> None:
+            if pc.connectionState in ("closed", "failed"):
+                self._disconnect(connection)
+
+        return connection
+
+    def set_watching(self, connection: ReturnConnection, on: bool) -> None:
+        """Whether the grid is encoded for this connection (someone downstream watches)."""
+        connection.watching = on
+        video = self._video
+        if connection.video is None or video is None or not connection.video_started or connection.closed:
+            return
+        if on:
+            connection.video.restart()  # from the next keyframe (subscribing asks for one)
+            self._watch(connection)
+        else:
+            video.unsubscribe(connection.video)
+
     def _listen(self, connection: ReturnConnection) -> None:
         """The guest's audio sender started pulling: its mix starts with the next tick."""
         if connection.closed or connection.audio is None:
@@ -218,7 +255,10 @@ class ReturnFeed:
         self._clock.start()
 
     def _watch(self, connection: ReturnConnection) -> None:
+        connection.video_started = True
         if not connection.closed and connection.video is not None and self._video is not None:
+            if not connection.watching:
+                return
             self._video.subscribe(connection.video)
             connection.video.set_paused(self.mixer.held(connection.name))
             if self._recording_lag is not None and (self._load_task is None or self._load_task.done()):

@@ -43,6 +43,11 @@ class SharedVideoTrack(PacketTrack):
             self._waiting_for_keyframe = True
             self._request_keyframe()
 
+    def restart(self) -> None:
+        """Subscribed again after a pause: pass nothing until the next keyframe."""
+        self.clear()
+        self._waiting_for_keyframe = True
+
     def set_paused(self, paused: bool) -> None:
         if paused == self.paused:
             return

@@ -196,8 +196,10 @@ class ControlRoom:
 
     def _return_feed(self) -> Any:
         if self.returns is None:
-            raise ControlError("guests get no return feed from this studio (its return is off, "
-                               "or guests come through an SFU)")
+            raise ControlError("guests get no return feed from this studio (its return is off)")
+        if self.returns.voices_elsewhere:
+            raise ControlError("hold and talkback are not available for guests who come through the SFU: "
+                               "Janus mixes what they hear")
         return self.returns
 
     def hold(self, name: str, on: bool) -> None:

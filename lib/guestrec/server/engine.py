@@ -265,13 +265,19 @@ class Engine:
         studio = self._studio
         if not self.running or studio is None or studio.returns is None:
             return None
-        return self._call(self._on_loop(studio.returns.status), timeout=5)
+        status = self._call(self._on_loop(studio.returns.status), timeout=5)
+        bridge = getattr(studio.ingest, "return_bridge", None)  # through the SFU: Janus's side of it
+        if bridge is not None:
+            status["sfu"] = self._call(self._on_loop(bridge.status), timeout=5)
+        return status
 
     def hold_guest(self, guest: str, on: bool) -> None:
         """On hold a guest hears and sees nothing of the return, and nobody hears it."""
         returns = self._live().returns
         if returns is None:
             raise EngineError("the guest server is not running")
+        if returns.voices_elsewhere:
+            raise EngineError("hold is not available for guests who come through the SFU")
         self._call(self._on_loop(returns.hold, guest, on), timeout=5)
 
     def start_recording(self, guest: str | None = None) -> list[str]:

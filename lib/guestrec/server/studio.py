@@ -70,12 +70,13 @@ class Studio:
             )
 
         settings = self._settings()
-        # Through an SFU no guest can take a return from us: no feed, and no decoding for it.
-        if not settings.sfu:
-            try:
-                self.returns = ReturnFeed(settings.returns(), recording_lag=self._recording_lag)
-            except StudioFeedError as exc:
-                raise EngineError(str(exc)) from None
+        # Through an SFU, Janus mixes the guests' voices; the feed sends the studio's sound
+        # and the grid into its rooms (ingest/sfu/return_bridge.py).
+        try:
+            self.returns = ReturnFeed(settings.returns(), recording_lag=self._recording_lag,
+                                      voices_elsewhere=bool(settings.sfu))
+        except StudioFeedError as exc:
+            raise EngineError(str(exc)) from None
         self.roster = GuestRoster(config, sink_factory=self._guest_sink,
                                   on_change=self._desk.changes.notify)
         if settings.sfu:
@@ -143,7 +144,8 @@ class Studio:
         from ..ingest.sfu.studio import SfuStudio
 
         try:
-            studio = SfuStudio(self.roster, parse_sfu(s.sfu), s.sfu_secret or None, parse_room(s.sfu_room))
+            studio = SfuStudio(self.roster, parse_sfu(s.sfu), s.sfu_secret or None, parse_room(s.sfu_room),
+                               returns=self.returns)
             await studio.start()
         except (SfuSettingError, JanusError) as exc:
             raise EngineError(f"SFU: {exc}") from None

@@ -5,7 +5,9 @@ as a publisher named after the guest; Janus's answer goes back tuned to the reco
 DELETE makes the publisher leave. The studio subscribes to every guest in the room (its
 own and those of other studios) and records and shows each through the guest core. A
 guest page learns its recording state over server-sent events (see page_events), since
-its data channel ends at Janus. Implements `interfaces.SessionHost`.
+its data channel ends at Janus; it hears and sees the show through return_bridge's
+connections, named in the answer's Link header (rel="urn:guestrec:return").
+Implements `interfaces.SessionHost`.
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from ...core import GuestRoster
 from ...core.continuity import new_secret
 from ...core.end_reasons import RECONNECTED, STUDIO_HUNG_UP
 from ...webrtc import sdp
-from ..whip.http import GATE_KEY, guest_pass, plain, unauthorized
+from ..whip.http import GATE_KEY, guest_pass, plain, sdp_body, unauthorized
 from .follower import Claim, RoomFollower
 from .janus_client import JanusError, JanusGone
 from .page_events import LINK_REL, PageEvents
+from .return_bridge import ReturnRefused, SfuReturn
 from .videoroom import Publisher, PublisherRelay
 from .watcher import RoomWatcher
 
@@ -39,6 +42,7 @@ ENDED_SESSIONS_KEPT = 256
 # resume secret into the same name, source and take (see core/continuity.py).
 CONNECTION_FAILED = "connection failed"
 JANUS_LOST_TEXT = "The studio's media server restarted; join again."
+RETURN_REL = "urn:guestrec:return"
 
 
 @dataclass
@@ -52,7 +56,9 @@ class StudioSession:
 
 
 class SfuStudio:
-    def __init__(self, roster: GuestRoster, url: str, api_secret: str | None, room: int) -> None:
+    def __init__(self, roster: GuestRoster, url: str, api_secret: str | None, room: int,
+                 returns: Any = None) -> None:
+        """`returns`: the studio's ReturnFeed (made with voices_elsewhere), or None."""
         self.roster = roster
         self.room = room
         self.follower = RoomFollower(roster, claim=self._claim)
@@ -62,6 +68,12 @@ class SfuStudio:
         self._sessions: dict[str, StudioSession] = {}
         self._by_feed: dict[int, str] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()
+        self.return_bridge: SfuReturn | None = None
+        if returns is not None:
+            self.return_bridge = SfuReturn(returns, room, self._studio_ice_servers)
+
+    def _studio_ice_servers(self) -> list[Any]:
+        return self.roster.current_config().ice.for_studio().servers
 
     async def start(self) -> None:
         """Raises JanusError when Janus, the secret or the room is wrong."""
@@ -72,6 +84,8 @@ class SfuStudio:
             await self.follower.stop()
             await asyncio.gather(*(self._end(sid, "server stopped") for sid in list(self._sessions)),
                                  return_exceptions=True)
+            if self.return_bridge is not None:
+                await self.return_bridge.stop()
         finally:
             await self.watcher.stop()
 
@@ -90,6 +104,10 @@ class SfuStudio:
         self.follower.publisher_removed(feed, reason)
 
     def connection_changed(self, problem: str | None) -> None:
+        if self.return_bridge is not None:
+            session = self.watcher.session
+            back = problem is None and session is not None
+            spawn(self.return_bridge.start(session) if back else self.return_bridge.stop())
         if problem is None:
             return
         for sid, session in list(self._sessions.items()):
@@ -147,11 +165,13 @@ class SfuStudio:
         relay.handle.on_core_event = lambda message: self._relay_event(sid, message)
         log.info("guest %r publishes into room %s (feed %s)", session.name, self.room, relay.feed)
         # RFC 9725 Link headers: the ICE servers (a guest reaches Janus through them as it
-        # would reach us), and the page's event stream.
+        # would reach us), the page's event stream and where it asks for the return.
+        links = [*config.ice.link_headers(session.name), f'</whip/session/{sid}/events>; rel="{LINK_REL}"']
+        if self.return_bridge is not None and self.return_bridge.returns.settings.enabled:
+            links.append(f'</whip/session/{sid}/return>; rel="{RETURN_REL}"')
         return SessionAnswer(
             session_id=sid, answer_sdp=sdp.tune_answer(relay.answer_sdp, config.plan), guest=session.name,
-            links=[*config.ice.link_headers(session.name), f'</whip/session/{sid}/events>; rel="{LINK_REL}"'],
-            resume_secret=session.secret,
+            links=links, resume_secret=session.secret,
         )
 
     def has_session(self, session_id: str) -> bool:
@@ -175,6 +195,9 @@ class SfuStudio:
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/whip/session/{session_id}/events", self._events)
+        app.router.add_post("/whip/session/{session_id}/return/audio", self._return_sound)
+        app.router.add_post("/whip/session/{session_id}/return/video", self._return_picture)
+        app.router.add_patch("/whip/session/{session_id}/return/video", self._return_picture_answer)
 
     # -- inside -------------------------------------------------------------------
 
@@ -216,6 +239,8 @@ class SfuStudio:
         if not session.admitted:
             self.roster.release_name(session.name)
         relay, session.relay = session.relay, None
+        if self.return_bridge is not None:
+            await self.return_bridge.guest_gone(sid)
         try:
             # The guest ends first, for this reason: once its publisher leaves, the room's
             # own event would end it for another (and a drop must stay a drop).
@@ -237,3 +262,58 @@ class SfuStudio:
         if session is None or not request.app[GATE_KEY].owns(session_id, holder):
             return plain(404, "no such session")
         return await session.events.stream(request)
+
+    # -- the return's connections (return_bridge) ---------------------------------------
+
+    def _return_session(self, request: web.Request) -> tuple[SfuReturn, str, StudioSession] | web.Response:
+        holder = guest_pass(request)
+        if holder is None:
+            return unauthorized()
+        session_id = request.match_info["session_id"]
+        session = self._sessions.get(session_id)
+        if session is None or not request.app[GATE_KEY].owns(session_id, holder):
+            return plain(404, "no such session")
+        if self.return_bridge is None:
+            return plain(409, "the studio sends nothing back")
+        return self.return_bridge, session_id, session
+
+    async def _return_sound(self, request: web.Request) -> web.Response:
+        """The page's sound connection into the AudioBridge room: its offer, Janus's answer."""
+        found = self._return_session(request)
+        if isinstance(found, web.Response):
+            return found
+        returns, sid, session = found
+        offer = await sdp_body(request)
+        if isinstance(offer, web.Response):
+            return offer
+        try:
+            answer = await returns.guest_sound(sid, session.name, offer)
+        except ReturnRefused as exc:
+            return plain(exc.status, exc.reason)
+        return web.Response(status=201, text=answer, content_type="application/sdp")
+
+    async def _return_picture(self, request: web.Request) -> web.Response:
+        """Janus's offer of the studio's picture; the page answers with PATCH."""
+        found = self._return_session(request)
+        if isinstance(found, web.Response):
+            return found
+        returns, sid, session = found
+        try:
+            offer = await returns.guest_picture_offer(sid, session.name)
+        except ReturnRefused as exc:
+            return plain(exc.status, exc.reason)
+        return web.Response(status=201, text=offer, content_type="application/sdp")
+
+    async def _return_picture_answer(self, request: web.Request) -> web.Response:
+        found = self._return_session(request)
+        if isinstance(found, web.Response):
+            return found
+        returns, sid, _ = found
+        answer = await sdp_body(request)
+        if isinstance(answer, web.Response):
+            return answer
+        try:
+            await returns.guest_picture_answer(sid, answer)
+        except ReturnRefused as exc:
+            return plain(exc.status, exc.reason)
+        return web.Response(status=204)

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 
 PLUGIN = "janus.plugin.videoroom"
 NO_SUCH_ROOM = 426  # JANUS_VIDEOROOM_ERROR_NO_SUCH_ROOM
+# A studio's picture for its guests (return_bridge.py) publishes under this name: it is
+# no guest, so nobody records, shows or links it.
+RETURN_DISPLAY = "guestrec return"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,8 @@ def publishers_in(items: Any) -> list[Publisher]:
         if not isinstance(item, dict) or "id" not in item:
             continue
         if item.get("publisher") is False or item.get("dummy"):
+            continue
+        if str(item.get("display") or "").startswith(RETURN_DISPLAY):
             continue
         streams = tuple(s for s in item.get("streams") or [] if isinstance(s, dict))
         found.append(Publisher(int(item["id"]), str(item.get("display") or ""), streams))

@@ -124,15 +124,8 @@ async def add_cors(request: web.Request, response: web.StreamResponse) -> None:
             response.headers.setdefault("Access-Control-Allow-Origin", origin)
 
 
-async def post_offer(request: web.Request) -> web.Response:
-    host, gate = request.app[HOST_KEY], request.app[GATE_KEY]
-    holder = gate.identify(bearer(request))
-    if holder is None:
-        return unauthorized()
-    try:
-        gate.check_join(holder)
-    except AccessRefused as exc:
-        return refused(exc)
+async def sdp_body(request: web.Request) -> str | web.Response:
+    """The request's SDP (an offer or an answer), or the response that refuses it."""
     if request.content_type != SDP_TYPE:
         return plain(415, f"Content-Type must be {SDP_TYPE}", {"Accept-Post": SDP_TYPE})
     try:
@@ -146,9 +139,23 @@ async def post_offer(request: web.Request) -> web.Response:
         response.force_close()  # the rest of the body is not wanted on this connection
         return response
     try:
-        offer = body.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError:
         return plain(400, "the offer is not UTF-8 text")
+
+
+async def post_offer(request: web.Request) -> web.Response:
+    host, gate = request.app[HOST_KEY], request.app[GATE_KEY]
+    holder = gate.identify(bearer(request))
+    if holder is None:
+        return unauthorized()
+    try:
+        gate.check_join(holder)
+    except AccessRefused as exc:
+        return refused(exc)
+    offer = await sdp_body(request)
+    if isinstance(offer, web.Response):
+        return offer
     guest = holder.name or request.match_info["guest"]
     resume = request.headers.get(RESUME_HEADER, "").strip()[:MAX_RESUME_CHARS] or None
     screen_of = request.headers.get(SCREEN_HEADER, "").strip()[:MAX_RESUME_CHARS] or None

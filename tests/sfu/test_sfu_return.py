@@ -1,0 +1,161 @@
+"""The return feed through the Janus SFU (`serve --sfu`): guests hear each other and the
+studio through Janus's AudioBridge (a mix-minus per guest, made by Janus), see the
+studio's grid published into the VideoRoom, and their recordings hold only themselves."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+
+from guestrec.ingest.sfu.janus_client import JanusSession
+from guestrec.ingest.sfu.videoroom import list_publishers
+from support.janus_rig import JanusRig, skip_without_janus
+from support.media_probe import stereo_s16
+from support.serve_process import ServeProcess
+from support.sfu_files import recordings
+from support.sfu_return_lines import SfuReturnLines, return_url
+from support.synthetic import CounterVideoTrack, ToneAudioTrack
+from support.tones import tone_levels, write_tone_wav
+from support.whip_client import WhipClient, post_raw
+
+TONES = {"Ann": 500.0, "Ben": 700.0, "Cal": 1100.0}
+STUDIO_HZ = 1800.0
+DAN_HZ = 1400.0  # a send-only publisher: recorded, never given a return
+LISTEN_S = 12.0  # past AudioBridge's prebuffer and aioice's consent checks (5 s apart)
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    skip_without_janus()
+    with JanusRig(tmp_path) as janus:
+        yield janus
+
+
+async def room_publishers(rig: JanusRig) -> list[str]:
+    session = JanusSession(rig.url, rig.api_secret)
+    await session.open()
+    try:
+        return [p.display for p in await list_publishers(session, rig.room)]
+    finally:
+        await session.close()
+
+
+def sfu_server(rig: JanusRig, out: Path, *args: str) -> ServeProcess:
+    return ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
+                        "--sfu-secret", rig.api_secret, *args)
+
+
+def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
+        rig: JanusRig, tmp_path: Path) -> None:
+    studio_sound = tmp_path / "studio.wav"
+    write_tone_wav(studio_sound, STUDIO_HZ, seconds=3.0, amplitude=0.2)
+    out = tmp_path / "rec"
+    server = sfu_server(rig, out, "--studio-audio", str(studio_sound))
+    freqs = [*TONES.values(), STUDIO_HZ, DAN_HZ]
+
+    async def show() -> tuple[dict[str, dict[float, float]], dict[str, list], list[str], str | None]:
+        guests, lines = {}, {}
+        for name, hz in TONES.items():
+            tracks = [ToneAudioTrack(hz, amplitude=0.2), CounterVideoTrack(320, 240, fps=15)]
+            guest = WhipClient(f"{server.base}/whip/{name}", token=server.token, tracks=tracks)
+            await guest.publish()
+            guests[name] = guest
+        dan = WhipClient(f"{server.base}/whip/Dan", token=server.token,
+                         tracks=[ToneAudioTrack(DAN_HZ, amplitude=0.2), CounterVideoTrack(320, 240, fps=15)])
+        await dan.publish()
+        try:
+            for name, guest in guests.items():
+                await guest.wait_connected()
+                # The page's microphone goes into the bridge too: the same tone.
+                lines[name] = SfuReturnLines(guest, ToneAudioTrack(TONES[name], amplitude=0.2))
+                await lines[name].open()
+            publishers = await room_publishers(rig)
+            started = time.time()
+            await asyncio.sleep(LISTEN_S)
+            levels = {name: tone_levels(line.audio_between(started + 4.0), freqs)
+                      for name, line in lines.items()}
+            seen = {name: line.seen for name, line in lines.items()}
+            for line in lines.values():
+                await line.close()
+            return levels, seen, publishers, return_url(dan)
+        finally:
+            for guest in [*guests.values(), dan]:
+                await guest.delete()
+                await guest.close()
+
+    try:
+        levels, seen, publishers, dan_link = asyncio.run(asyncio.wait_for(show(), 90))
+    finally:
+        output = server.stop()
+    print("heard (dB):", {n: {f: round(v, 1) for f, v in lv.items()} for n, lv in levels.items()},
+          "pictures:", {n: len(s) for n, s in seen.items()})
+    # The studio's picture is no guest: nobody records it or lists it.
+    assert sorted(publishers) == ["Ann", "Ben", "Cal", "Dan"], publishers
+    assert dan_link is not None  # offered to every publisher; Dan just never asks
+    for name, hz in TONES.items():
+        heard = levels[name]
+        others = [heard[TONES[o]] for o in TONES if o != name] + [heard[STUDIO_HZ]]
+        assert min(others) > -40, (name, heard, output[-4000:])
+        assert heard[hz] < min(others) - 40, (name, heard)  # never its own voice
+        assert heard[DAN_HZ] < min(others) - 40, (name, heard)  # Dan is not in the bridge
+        frames = [(w, h) for at, w, h in seen[name]]
+        assert len(frames) >= 5 * 8 and set(frames) == {(640, 360)}, (name, len(frames), set(frames))
+    files = recordings(out)
+    assert sorted(files) == ["Ann", "Ben", "Cal", "Dan"], files
+    for name, hz in [*TONES.items(), ("Dan", DAN_HZ)]:
+        (path,) = files[name]
+        samples = stereo_s16(path)
+        own = tone_levels(samples, freqs)
+        # Each file holds its guest alone: nothing of the return reached it.
+        assert all(own[f] < own[hz] - 40 for f in freqs if f != hz), (name, own)
+
+
+def test_return_requests_are_refused_clearly(rig: JanusRig, tmp_path: Path) -> None:
+    """Without a picture (return video off) the page is told so; a wrong token or session
+    gets nothing; with the return off no return link is offered."""
+    server = sfu_server(rig, tmp_path / "rec", "--return-video", "off")
+
+    async def requests() -> dict[str, tuple[int, str]]:
+        got = {}
+        async with WhipClient(f"{server.base}/whip/Eve", token=server.token) as guest:
+            await guest.publish()
+            url = return_url(guest)
+            assert url is not None
+            auth = {"Authorization": f"Bearer {server.token}"}
+            status, body, _ = await post_raw(url + "/video", None, auth)
+            got["picture"] = (status, body.strip())
+            status, body, _ = await post_raw(url + "/audio", "v=0", {"Authorization": "Bearer wrong",
+                                                                     "Content-Type": "application/sdp"})
+            got["wrong token"] = (status, body.strip())
+            status, body, _ = await post_raw(url.replace("/session/", "/session/x") + "/audio", "v=0",
+                                             {**auth, "Content-Type": "application/sdp"})
+            got["no session"] = (status, body.strip())
+            status, body, _ = await post_raw(url + "/audio", "v=0", {**auth, "Content-Type": "text/plain"})
+            got["not sdp"] = (status, body.strip())
+            await guest.delete()
+        return got
+
+    try:
+        got = asyncio.run(asyncio.wait_for(requests(), 60))
+    finally:
+        server.stop()
+    assert got["picture"] == (404, "the studio sends no picture"), got
+    assert got["wrong token"][0] == 401 and got["no session"][0] == 404, got
+    assert got["not sdp"][0] == 415, got
+
+    off = sfu_server(rig, tmp_path / "rec2", "--return-audio", "off", "--return-video", "off")
+
+    async def no_link() -> str | None:
+        async with WhipClient(f"{off.base}/whip/Fay", token=off.token) as guest:
+            await guest.publish()
+            link = return_url(guest)
+            await guest.delete()
+        return link
+
+    try:
+        assert asyncio.run(asyncio.wait_for(no_link(), 60)) is None
+    finally:
+        off.stop()
