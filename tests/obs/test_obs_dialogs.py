@@ -83,8 +83,11 @@ class Screen:
         clean = picture.with_suffix(".ocr.png")
         subprocess.run(["convert", str(picture), "-colorspace", "Gray", "-resize", "300%", "-negate",
                         "-threshold", "40%", str(clean)], check=True, timeout=30)
+        # One OpenMP thread: Tesseract's threads spin against each other on a 2-core machine
+        # (1.4 s a picture instead of 0.3 s); the text read is the same.
         result = subprocess.run(["tesseract", str(clean), "-", "--psm", "11"], capture_output=True,
-                                text=True, timeout=60, check=True)
+                                text=True, timeout=60, check=True,
+                                env=dict(os.environ, OMP_THREAD_LIMIT="1"))
         return re.sub(r"[ \t]+", " ", result.stdout)
 
 
