@@ -6,8 +6,8 @@
 // studio_requests.js, what the page shows in guest_view.js, camera and microphone in
 // local_media.js, coming back after a drop in reconnect.js, connection quality in
 // quality.js, the recording on the guest's own computer in guest_recorder.js, what the
-// studio sends back (the others' sound and picture) in return_feed.js, the headphones
-// choice in headphones.js, sharing the screen in screen_share.js.
+// studio sends back (the others' sound and picture) in return_feed.js and, through an SFU,
+// sfu_return.js, the headphones choice in headphones.js, sharing the screen in screen_share.js.
 
 import { ConnectionMachine, Ev, State, controlsFor, flagsFor, peerEvent } from "./connection_states.js";
 import { errorText, statusText, studioMessageText } from "./guest_texts.js";
@@ -20,6 +20,7 @@ import { NOTES, ReturnFeed, storedHeadphones } from "./return_feed.js";
 import { startGuestRecorder } from "./guest_recorder.js";
 import { wireHeadphones } from "./headphones.js";
 import { ScreenShare } from "./screen_share.js";
+import { SfuReturn, returnUrl } from "./sfu_return.js";
 
 const MEDIA_WAIT_MS = 7000; // after the answer; with gathering, the guest knows within ~10 s
 const ICE_GATHERING_MS = 3000; // WHIP without trickle: all candidates go in the offer
@@ -50,8 +51,10 @@ window.guestRecorderState = recorder.state;
 const media = new LocalMedia(view, state, { onNewStream: useStream, onToggle: tellStudio });
 const returnFeed = new ReturnFeed(ui, state, kept);
 window.guestReturn = returnFeed; // tests read what came in: await guestReturn.stats()
-const screenUi = { button: document.getElementById("share-screen"), note: document.getElementById("screen-note") };
-const screen = new ScreenShare(screenUi, navigator, requests,
+const sfuReturn = new SfuReturn(returnFeed, { headers: () => requests.authHeaders(), current: () => pc,
+  iceServers: () => state.iceServers, stream: () => media.stream });
+window.guestSfuReturn = sfuReturn; // tests read its .state
+const screen = new ScreenShare({ button: ui.shareScreen, note: ui.screenNote }, navigator, requests,
   () => (resource ? { resource, name: state.guest || machine.name } : null), view.showError);
 window.guestScreen = screen.state;
 window.guestScreenShare = screen; // tests end its tracks as the browser's "Stop sharing" does
@@ -60,6 +63,7 @@ window.guestScreenShare = screen; // tests end its tracks as the browser's "Stop
 let pc = null;
 let channel = null;
 let resource = null; // the WHIP session URL from the Location header
+let returnAt = null; // through an SFU: where the studio's sound and picture come from
 let events = null; // through an SFU: the studio's event stream
 let stopQuality = () => {};
 let stopDropWatch = () => {};
@@ -178,6 +182,7 @@ async function connect(typed, run) {
     if (answer.name) state.guest = answer.name;
     if (answer.resumeSecret) resume.put(typed, state.guest || typed, answer.resumeSecret);
     resource = answer.location;
+    returnAt = returnUrl(answer.link, answer.whipUrl);
     watchStudioEvents(answer.link, answer.whipUrl);
     state.answerSdp = answer.sdp;
     await peer.setRemoteDescription({ type: "answer", sdp: answer.sdp });
@@ -212,7 +217,7 @@ async function join(run, typed) {
     return;
   }
   if (!dispatch({ type: Ev.JOINED, run, connected: peer.connectionState === "connected" })) discard(peer);
-  else if (pc === peer) returnFeed.show(peer);
+  else if (pc === peer) sfuReturn.start(peer, returnAt);
 }
 
 // A connection that worked and then dropped is replaced by a new one under the same name.
@@ -230,12 +235,17 @@ async function comeBack(run, typed) {
   }
   if (!peer) dispatch({ type: Ev.GAVE_UP, run });
   else if (!dispatch({ type: Ev.RECONNECTED, run })) discard(peer);
-  else if (pc === peer) returnFeed.show(peer); // the new connection's tracks
+  else if (pc === peer) sfuReturn.start(peer, returnAt); // the new connection's tracks
 }
 
 function watchQuality() {
   stopQuality();
   stopQuality = quality.watch(pc, view.showQuality);
+}
+
+function stopWatching() {
+  stopDropWatch(); stopQuality();
+  stopDropWatch = stopQuality = () => {};
 }
 
 function watchForDrop() {
@@ -246,14 +256,11 @@ function watchForDrop() {
 
 // The dropped connection goes without a DELETE (see connection_states.js).
 function dropPeer() {
-  stopDropWatch();
-  stopDropWatch = () => {};
-  stopQuality();
-  stopQuality = () => {};
+  stopWatching();
   const old = pc;
   pc = null;
   channel = null;
-  returnFeed.clear(NOTES.reconnecting);
+  sfuReturn.stop(NOTES.reconnecting);
   if (old) { old.onconnectionstatechange = null; old.close(); }
 }
 
@@ -269,10 +276,7 @@ function watchStudioEvents(link, base) {
 
 async function leave(effect) {
   if (events) { events.close(); events = null; }
-  stopDropWatch();
-  stopDropWatch = () => {};
-  stopQuality();
-  stopQuality = () => {};
+  stopWatching();
   view.hideQuality();
   const url = resource;
   resource = null;
@@ -281,7 +285,7 @@ async function leave(effect) {
   channel = null;
   // From here on this connection's events are not the page's business.
   if (closing) closing.onconnectionstatechange = null;
-  returnFeed.clear();
+  sfuReturn.stop();
   screen.stop("left");
   view.setRecording(false);
   // The camera light goes off when the call ends, unless this computer still records.
@@ -352,7 +356,7 @@ function onMessage(event, from) {
 async function useStream(fresh) {
   recorder.mediaChanged(fresh);
   if (!pc) return;
-  for (const sender of pc.getSenders()) {
+  for (const sender of [pc, ...sfuReturn.peers()].flatMap((p) => p.getSenders())) {
     const track = sender.track && fresh.getTracks().find((t) => t.kind === sender.track.kind);
     if (track) await sender.replaceTrack(track);
   }

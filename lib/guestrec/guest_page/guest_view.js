@@ -13,7 +13,7 @@ export function createGuestView(doc, state) {
     cameraOff: $("camera-off"), quality: $("quality"), message: $("studio-message"),
     returnAudio: $("return-audio"), returnVideo: $("return-video"), returnNote: $("return-note"),
     returnVolume: $("return-volume"), returnPlay: $("return-play"), headphones: $("headphones"),
-    echoNote: $("echo-note"),
+    echoNote: $("echo-note"), shareScreen: $("share-screen"), screenNote: $("screen-note"),
   };
 
   function showError(text) {

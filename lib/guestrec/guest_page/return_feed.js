@@ -1,10 +1,11 @@
 // What the studio sends back on the guest's own connection: the sound of the other guests
 // and the studio (never the guest's own voice) and the studio's picture of everyone. The
 // page offers its audio and video as sendrecv; the studio's answer says whether it sends
-// each back. guest.js hands every connection that becomes the current one to show(),
-// and clear() when it goes. Also the headphones choice, which decides whether the
-// browser's echo cancellation is on. Nothing runs at import; the pure parts are tested in
-// Node.
+// each back. Through an SFU they come on extra connections instead (sfu_return.js), which
+// show() takes beside the guest's own. Every connection that becomes the current one goes
+// to show(), and clear() when it goes. Also the headphones choice, which decides whether
+// the browser's echo cancellation is on. Nothing runs at import; the pure parts are tested
+// in Node.
 
 const VOLUME_KEY = "guestrec.returnVolume";
 const HEADPHONES_KEY = "guestrec.headphones";
@@ -14,6 +15,7 @@ export const NOTES = Object.freeze({
   waiting: "Waiting for the studio's picture…",
   noPicture: "The studio sends no picture.",
   reconnecting: "Reconnecting…",
+  noSound: "The studio sends no sound back.",
 });
 
 // One short line under the headphones choice: what it does to the recording.
@@ -23,15 +25,25 @@ export function echoNote(headphones) {
     : "Please use headphones. Without them your browser's echo cancellation is on: the recording is a little less clean.";
 }
 
-// Which kinds the studio sends back, from the transceivers once its answer is in place
-// (currentDirection is our side's: "sendrecv" or "recvonly" means we receive).
-export function receiving(transceivers) {
-  const out = { audio: false, video: false };
+// The first incoming track of each kind, from the transceivers once the studio's answer is
+// in place (currentDirection is our side's: "sendrecv" or "recvonly" means we receive);
+// null for a kind that does not come back.
+export function receivedTracks(transceivers) {
+  const out = { audio: null, video: null };
   for (const t of transceivers) {
-    const kind = t.receiver && t.receiver.track && t.receiver.track.kind;
-    if (kind in out && (t.currentDirection === "sendrecv" || t.currentDirection === "recvonly")) out[kind] = true;
+    const track = t.receiver && t.receiver.track;
+    const kind = track && track.kind;
+    if (kind in out && !out[kind] && (t.currentDirection === "sendrecv" || t.currentDirection === "recvonly")) {
+      out[kind] = track;
+    }
   }
   return out;
+}
+
+// Which kinds the studio sends back.
+export function receiving(transceivers) {
+  const tracks = receivedTracks(transceivers);
+  return { audio: !!tracks.audio, video: !!tracks.video };
 }
 
 // The incoming media in one statistics report (anything with forEach): per kind, what
@@ -47,6 +59,21 @@ export function inboundSummary(report) {
         : { framesDecoded: s.framesDecoded || 0, frameWidth: s.frameWidth || 0, frameHeight: s.frameHeight || 0 }),
     };
   });
+  return out;
+}
+
+// Two inboundSummary results as one (media that comes in on several connections): counts
+// add up, the picture's size is the larger.
+export function mergeInbound(a, b) {
+  const out = {};
+  for (const kind of ["audio", "video"]) {
+    const [x, y] = [a[kind], b[kind]];
+    if (!x || !y) { out[kind] = x || y || null; continue; }
+    out[kind] = {};
+    for (const key of Object.keys(x)) {
+      out[kind][key] = key === "frameWidth" || key === "frameHeight" ? Math.max(x[key], y[key]) : x[key] + y[key];
+    }
+  }
   return out;
 }
 
@@ -80,7 +107,9 @@ export class ReturnFeed {
     this.ui = ui;
     this.state = state;
     this.storage = storage;
-    this.peer = null;
+    this.peers = []; // the connections what plays came in on
+    this.tracks = { audio: null, video: null }; // what plays
+    this.notes = { picture: "", sound: "" }; // the note under the picture is both, in turn
     this.setVolume(storedVolume(load(storage, VOLUME_KEY)), false);
     ui.returnVolume.addEventListener("input", () => this.setVolume(Number(ui.returnVolume.value), true));
     ui.returnPlay.addEventListener("click", () => this.play());
@@ -104,20 +133,26 @@ export class ReturnFeed {
     if (!audio.srcObject) audio.play().catch(() => {});
   }
 
-  // The current connection, its studio answer in place: its incoming tracks play.
-  show(peer) {
-    this.peer = peer;
-    const kinds = receiving(peer.getTransceivers());
-    const track = (kind) => peer.getTransceivers()
-      .map((t) => t.receiver && t.receiver.track).find((t) => t && t.kind === kind);
+  // The current connection, its studio answer in place, and the extra connections the
+  // studio's sound and picture come on through an SFU: the first incoming track of each
+  // kind plays. Shown again as extra connections come, a track that already plays goes on.
+  show(peer, ...extraPeers) {
+    this.peers = [peer, ...extraPeers];
+    const tracks = receivedTracks(this.peers.flatMap((p) => p.getTransceivers()));
+    const newAudio = tracks.audio !== this.tracks.audio;
+    const newVideo = tracks.video !== this.tracks.video;
+    this.tracks = tracks;
     const { returnAudio, returnVideo } = this.ui;
-    returnAudio.srcObject = kinds.audio ? new MediaStream([track("audio")]) : null;
-    returnVideo.srcObject = kinds.video ? new MediaStream([track("video")]) : null;
-    this.state.returnAudio = kinds.audio;
-    this.state.returnVideo = kinds.video;
-    this.note(kinds.video ? NOTES.waiting : NOTES.noPicture);
-    if (kinds.video) returnVideo.play().catch(() => {}); // muted: never refused
-    if (kinds.audio) this.play();
+    if (newAudio) returnAudio.srcObject = tracks.audio ? new MediaStream([tracks.audio]) : null;
+    if (newVideo) returnVideo.srcObject = tracks.video ? new MediaStream([tracks.video]) : null;
+    this.state.returnAudio = !!tracks.audio;
+    this.state.returnVideo = !!tracks.video;
+    if (!tracks.video) this.note(NOTES.noPicture);
+    else if (newVideo) {
+      this.note(NOTES.waiting);
+      returnVideo.play().catch(() => {}); // muted: never refused
+    }
+    if (tracks.audio && newAudio) this.play();
   }
 
   // The sound starts; a browser that refuses (no gesture yet) gets a button to press.
@@ -129,7 +164,9 @@ export class ReturnFeed {
 
   // The connection went (a drop, hang-up, the studio's end): nothing plays until the next.
   clear(note) {
-    this.peer = null;
+    this.peers = [];
+    this.tracks = { audio: null, video: null };
+    this.notes.sound = "";
     this.ui.returnAudio.srcObject = null;
     this.ui.returnVideo.srcObject = null;
     this.ui.returnPlay.hidden = true;
@@ -137,11 +174,20 @@ export class ReturnFeed {
     this.note(note === undefined ? NOTES.before : note);
   }
 
-  note(text) { this.ui.returnNote.textContent = text; }
+  // The picture's note (the first picture clears it) and the sound's (kept until the next
+  // connection): a guest without the studio's sound learns why even while the picture plays.
+  note(text) { this.notes.picture = text; this.showNotes(); }
 
-  // What came in on the current connection (inboundSummary); read by tests.
+  noteSound(text) { this.notes.sound = text; this.showNotes(); }
+
+  showNotes() {
+    this.ui.returnNote.textContent = [this.notes.picture, this.notes.sound].filter(Boolean).join(" ");
+  }
+
+  // What came in on the current connections (inboundSummary, merged); read by tests.
   async stats() {
-    if (!this.peer) return null;
-    return inboundSummary(await this.peer.getStats());
+    if (!this.peers.length) return null;
+    const summaries = await Promise.all(this.peers.map(async (p) => inboundSummary(await p.getStats())));
+    return summaries.reduce(mergeInbound);
   }
 }

@@ -5,7 +5,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  NOTES, ReturnFeed, echoNote, inboundSummary, keepHeadphones, receiving, storedHeadphones, storedVolume,
+  NOTES, ReturnFeed, echoNote, inboundSummary, keepHeadphones, mergeInbound, receivedTracks, receiving,
+  storedHeadphones, storedVolume,
 } from "../../../lib/guestrec/guest_page/return_feed.js";
 
 const transceiver = (kind, currentDirection) => ({ currentDirection, receiver: { track: { kind } } });
@@ -129,4 +130,59 @@ test("the player: the first picture hides the note; a refused play shows a butto
   f.clear();
   assert.equal(ui.returnAudio.srcObject, null);
   assert.equal(ui.returnNote.textContent, NOTES.before);
+});
+
+test("the first incoming track of each kind; a track only sent is not one", () => {
+  const sent = transceiver("audio", "sendonly");
+  const heard = transceiver("audio", "sendrecv");
+  const seen = transceiver("video", "recvonly");
+  const tracks = receivedTracks([sent, heard, transceiver("audio", "recvonly"), seen]);
+  assert.equal(tracks.audio, heard.receiver.track);
+  assert.equal(tracks.video, seen.receiver.track);
+  assert.deepEqual(receivedTracks([sent]), { audio: null, video: null });
+});
+
+test("statistics from several connections add up", () => {
+  const audio = { packetsReceived: 10, packetsLost: 1, bytesReceived: 800, samplesReceived: 960, concealedSamples: 0 };
+  const video = { packetsReceived: 30, packetsLost: 0, bytesReceived: 9000, framesDecoded: 5, frameWidth: 320, frameHeight: 180 };
+  assert.deepEqual(mergeInbound({ audio: null, video: null }, { audio, video: null }), { audio, video: null });
+  assert.deepEqual(mergeInbound({ audio, video }, { audio, video: { ...video, frameWidth: 640, frameHeight: 360 } }), {
+    audio: { packetsReceived: 20, packetsLost: 2, bytesReceived: 1600, samplesReceived: 1920, concealedSamples: 0 },
+    video: { packetsReceived: 60, packetsLost: 0, bytesReceived: 18000, framesDecoded: 10, frameWidth: 640, frameHeight: 360 },
+  });
+});
+
+test("the player: sound and picture from two connections; shown again, what plays goes on", async () => {
+  globalThis.MediaStream = class { constructor(tracks) { this.tracks = tracks; } };
+  const { ui, state, feed: f } = feed(null);
+  const own = { getTransceivers: () => [transceiver("audio", "sendonly")], getStats: async () => new Map() };
+  const sound = transceiver("audio", "sendrecv");
+  const soundPeer = { getTransceivers: () => [sound], getStats: async () => new Map([["a",
+    { type: "inbound-rtp", kind: "audio", packetsReceived: 7 }]]) };
+  const picture = transceiver("video", "recvonly");
+  const picturePeer = { getTransceivers: () => [picture], getStats: async () => new Map([["v",
+    { type: "inbound-rtp", kind: "video", framesDecoded: 3 }]]) };
+  f.show(own, soundPeer);
+  const playing = ui.returnAudio.srcObject;
+  assert.equal(playing.tracks[0], sound.receiver.track);
+  assert.equal(ui.returnAudio.played, 1);
+  assert.equal(ui.returnNote.textContent, NOTES.noPicture);
+  f.show(own, soundPeer, picturePeer);
+  assert.equal(ui.returnAudio.srcObject, playing); // not started again
+  assert.equal(ui.returnAudio.played, 1);
+  assert.equal(ui.returnVideo.srcObject.tracks[0], picture.receiver.track);
+  assert.deepEqual([state.returnAudio, state.returnVideo], [true, true]);
+  assert.equal(ui.returnNote.textContent, NOTES.waiting);
+  const stats = await f.stats();
+  assert.equal(stats.audio.packetsReceived, 7);
+  assert.equal(stats.video.framesDecoded, 3);
+  // The sound's note stays when the first picture clears the picture's.
+  f.noteSound(NOTES.noSound);
+  assert.equal(ui.returnNote.textContent, NOTES.waiting + " " + NOTES.noSound);
+  ui.returnVideo.videoWidth = 640;
+  ui.returnVideo.listeners.resize();
+  assert.equal(ui.returnNote.textContent, NOTES.noSound);
+  f.clear();
+  assert.equal(ui.returnNote.textContent, NOTES.before);
+  delete globalThis.MediaStream;
 });
