@@ -1,6 +1,7 @@
 """install/janus.sh's configuration, checked against Debian's Janus running it: only the
-VideoRoom plugin and the HTTP/WebSocket APIs, the API secret enforced, rooms and RTP
-forwarders locked behind the room secret, media ports in the range, bad input refused."""
+VideoRoom and AudioBridge plugins and the HTTP/WebSocket APIs, the API secret enforced,
+rooms and RTP forwarders locked behind the room secret (in both plugins), media ports in
+the range, bad input refused."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from guestrec.ingest.sfu.audiobridge import PLUGIN as BRIDGE_PLUGIN
+from guestrec.ingest.sfu.audiobridge import check_bridge
 from guestrec.ingest.sfu.janus_client import JanusError, JanusSession
 from guestrec.ingest.sfu.videoroom import PLUGIN
 from support.janus_guest import JanusGuest
@@ -30,11 +33,11 @@ def rig(tmp_path: Path):
 def test_janus_runs_our_configuration_only(rig: JanusRig) -> None:
     with urllib.request.urlopen(rig.url + "/info", timeout=5) as reply:
         info = json.load(reply)
-    assert list(info["plugins"]) == [PLUGIN]
+    assert sorted(info["plugins"]) == sorted([PLUGIN, BRIDGE_PLUGIN])
     assert sorted(info["transports"]) == ["janus.transport.http", "janus.transport.websockets"]
     assert info["api_secret"] is True and info["events"] == {}
 
-    async def probe() -> tuple[str, str, str, list[int]]:
+    async def probe() -> tuple[str, str, str, str, list[int]]:
         with pytest.raises(JanusError) as no_secret:
             await JanusSession(rig.url, None).open()
         session = JanusSession(rig.url, rig.api_secret)
@@ -47,6 +50,11 @@ def test_janus_runs_our_configuration_only(rig: JanusRig) -> None:
             # The room secret is the admin key: with it a room can be made (and removed).
             await handle.request({"request": "create", "room": 777, "admin_key": rig.room_secret})
             await handle.request({"request": "destroy", "room": 777, "secret": ""})
+            # The AudioBridge room of the same number is there; making others needs the key.
+            await check_bridge(session, rig.room)
+            bridge = await session.attach(BRIDGE_PLUGIN)
+            with pytest.raises(JanusError) as bridge_create:
+                await bridge.request({"request": "create", "room": 778, "admin_key": "wrong"})
             await guest.publish()
             with pytest.raises(JanusError) as forward:
                 await handle.request({"request": "rtp_forward", "room": rig.room, "publisher_id": guest.feed,
@@ -57,12 +65,13 @@ def test_janus_runs_our_configuration_only(rig: JanusRig) -> None:
         finally:
             await guest.hang_up()
             await session.close()
-        return str(no_secret.value), str(create.value), str(forward.value), ports
+        return str(no_secret.value), str(create.value), str(bridge_create.value), str(forward.value), ports
 
-    no_secret, create, forward, ports = asyncio.run(probe())
+    no_secret, create, bridge_create, forward, ports = asyncio.run(probe())
     assert "Unauthorized" in no_secret or "403" in no_secret, no_secret
     assert "Unauthorized" in create, create  # the admin key (room secret) is needed
     assert "Unauthorized" in forward, forward
+    assert "Unauthorized" in bridge_create, bridge_create
     assert ports and all(20000 <= p <= 29999 for p in ports), ports
 
 
