@@ -17,6 +17,13 @@ export const RETURN_REL = "urn:guestrec:return";
 const ICE_GATHERING_MS = 3000;
 const UNREACHABLE = "the studio cannot be reached";
 
+// The browser could not use what the studio sent (or make its own part): its own words in
+// brackets, for whoever helps the guest.
+export function browserRefusal(err) {
+  const words = err && err.message ? err.message : String(err);
+  return "refused: this browser could not set it up (" + words.replace(/[.\s]+$/, "") + ")";
+}
+
 // A Link header's links, in order: [{url (as written), rels (lower case)}].
 export function parseLinks(header) {
   const links = [];
@@ -91,6 +98,13 @@ export async function patchPictureAnswer(fetchFn, returnAt, headers, sdp) {
   if (status !== null && status >= 200 && status < 300) return { outcome: "done", status };
   if (status === 404) return { outcome: "gone", status };
   return refused(status, text, "the studio did not take this browser's answer");
+}
+
+// The phase a request that did not go through leaves its kind in: "gone" (no such session)
+// quietly "off", "none" (the studio sends none of it), "refused: <reason>".
+export function phaseAfter(reply) {
+  if (reply.outcome === "refused") return "refused: " + reply.reason;
+  return reply.outcome === "none" ? "none" : "off";
 }
 
 const reasonOf = (phase) => (phase.startsWith("refused: ") ? phase.slice(9).replace(/[.\s]+$/, "") : null);
@@ -210,14 +224,11 @@ export class SfuReturn {
       if (!this.live(run)) return;
       const reply = await postSoundOffer(this.fetch, returnAt, this.hooks.headers(), peer.localDescription.sdp);
       if (!this.live(run)) return;
-      if (reply.outcome !== "answer") {
-        this.end("sound", reply.outcome === "refused" ? "refused: " + reply.reason : reply.outcome === "gone" ? "off" : "none");
-        return;
-      }
+      if (reply.outcome !== "answer") { this.end("sound", phaseAfter(reply)); return; }
       await peer.setRemoteDescription({ type: "answer", sdp: reply.sdp });
       if (this.live(run)) this.set("sound", "on");
     } catch (err) {
-      if (this.live(run)) this.end("sound", "refused: " + (err.message || String(err)));
+      if (this.live(run)) this.end("sound", browserRefusal(err));
     }
   }
 
@@ -225,10 +236,7 @@ export class SfuReturn {
     try {
       const offer = await requestPicture(this.fetch, returnAt, this.hooks.headers());
       if (!this.live(run)) return;
-      if (offer.outcome !== "offer") {
-        this.end("picture", offer.outcome === "refused" ? "refused: " + offer.reason : "none");
-        return;
-      }
+      if (offer.outcome !== "offer") { this.end("picture", phaseAfter(offer)); return; }
       const peer = this.newPeer(run, "picture");
       await peer.setRemoteDescription({ type: "offer", sdp: offer.sdp });
       await peer.setLocalDescription(await peer.createAnswer());
@@ -236,13 +244,10 @@ export class SfuReturn {
       if (!this.live(run)) return;
       const sent = await patchPictureAnswer(this.fetch, returnAt, this.hooks.headers(), peer.localDescription.sdp);
       if (!this.live(run)) return;
-      if (sent.outcome !== "done") {
-        this.end("picture", sent.outcome === "refused" ? "refused: " + sent.reason : "off");
-        return;
-      }
+      if (sent.outcome !== "done") { this.end("picture", phaseAfter(sent)); return; }
       this.set("picture", "on");
     } catch (err) {
-      if (this.live(run)) this.end("picture", "refused: " + (err.message || String(err)));
+      if (this.live(run)) this.end("picture", browserRefusal(err));
     }
   }
 }

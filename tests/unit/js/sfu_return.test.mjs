@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import http from "node:http";
 
 import {
-  RETURN_REL, SfuReturn, kindUrl, linkTarget, parseLinks, patchPictureAnswer, pictureNote, postSoundOffer,
-  requestPicture, returnUrl, soundNote,
+  RETURN_REL, SfuReturn, browserRefusal, kindUrl, linkTarget, parseLinks, patchPictureAnswer, phaseAfter,
+  pictureNote, postSoundOffer, requestPicture, returnUrl, soundNote,
 } from "../../../lib/guestrec/guest_page/sfu_return.js";
 import { NOTES, ReturnFeed } from "../../../lib/guestrec/guest_page/return_feed.js";
 
@@ -129,6 +129,10 @@ test("the notes for each phase", () => {
   assert.equal(soundNote("connecting"), "");
   assert.equal(soundNote("none"), NOTES.noSound);
   assert.equal(soundNote("refused: the mixer is busy"), "You cannot hear the studio now: the mixer is busy.");
+  assert.equal(phaseAfter({ outcome: "gone" }), "off");
+  assert.equal(phaseAfter({ outcome: "none" }), "none");
+  assert.equal(phaseAfter({ outcome: "refused", reason: "full" }), "refused: full");
+  assert.equal(browserRefusal(new Error("Invalid SDP line.")), "refused: this browser could not set it up (Invalid SDP line)");
 });
 
 // -- the extra connections, with stand-ins for the browser ------------------------------------
@@ -167,6 +171,7 @@ class FakePeer {
   }
   async setRemoteDescription(d) {
     this.open();
+    if (d.sdp === "v=0 broken") throw new Error("Failed to parse SessionDescription.");
     this.remoteDescription = d;
     if (d.type === "offer") this.addTransceiver("video", { direction: "recvonly" }); // the media server's picture
     else this.transceivers.forEach((t) => { t.currentDirection = t.direction; });
@@ -300,6 +305,15 @@ test("refusals leave the guest without that return and say why; the rest goes on
   assert.deepEqual([p.sfu.state.audio, p.sfu.state.video],
     ["refused: the studio cannot be reached", "refused: the studio cannot be reached"]);
   assert.deepEqual(made[1].transceivers.map((t) => [t.kind, t.direction, t.sender.track]), [["audio", "recvonly", null]]);
+  // What the studio sent cannot be used: the browser's own words, in brackets.
+  plan = { "POST audio": { status: 201, body: "v=0 broken" }, "POST video": { status: 201, body: "v=0 broken" } };
+  p = page();
+  p.current = mainPeer();
+  p.sfu.start(p.current, returnAt);
+  await until(settled(p.sfu), "unusable answers");
+  assert.equal(p.sfu.state.audio, "refused: this browser could not set it up (Failed to parse SessionDescription)");
+  assert.equal(p.sfu.state.video, p.sfu.state.audio);
+  assert.equal(p.sfu.peers().length, 0);
   plan = { "POST audio": { status: 404 }, "POST video": { status: 201, body: "v=0 offer" }, "PATCH video": { status: 404 } };
   p = page();
   p.current = mainPeer();
