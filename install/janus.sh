@@ -24,6 +24,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 DIR=/etc/janus-guestrec
 ROOM=1234
+HOLD_OFFSET=1000000000  # the AudioBridge hold room: ROOM + this (lib/guestrec/ingest/sfu/audiobridge.py)
 PUBLISHERS=64
 API_SECRET=""
 ROOM_SECRET=""
@@ -158,6 +159,14 @@ room-$ROOM: {
 	audiolevel_event = false
 	record = false
 	default_prebuffering = 4
+}
+# Guests on hold wait here, muted: they hear nothing and nobody hears them.
+room-$((ROOM + HOLD_OFFSET)): {
+	description = "Guest Recorder hold"
+	secret = "$ROOM_SECRET"
+	sampling_rate = 48000
+	audiolevel_event = false
+	record = false
 }
 EOF
 

@@ -1,10 +1,12 @@
 """The return feed through the Janus SFU (`serve --sfu`): guests hear each other and the
 studio through Janus's AudioBridge (a mix-minus per guest, made by Janus), see the
-studio's grid published into the VideoRoom, and their recordings hold only themselves."""
+studio's grid published into the VideoRoom, and their recordings hold only themselves.
+The operator's hold moves a guest out of both and back."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 
@@ -25,6 +27,7 @@ TONES = {"Ann": 500.0, "Ben": 700.0, "Cal": 1100.0}
 STUDIO_HZ = 1800.0
 DAN_HZ = 1400.0  # a send-only publisher: recorded, never given a return
 LISTEN_S = 12.0  # past AudioBridge's prebuffer and aioice's consent checks (5 s apart)
+HOLD_S = 7.0  # on hold, then off again: each judged on its last 4 s
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
     server = sfu_server(rig, out, "--studio-audio", str(studio_sound))
     freqs = [*TONES.values(), STUDIO_HZ, DAN_HZ]
 
-    async def show() -> tuple[dict[str, dict[float, float]], dict[str, list], list[str], str | None]:
+    async def show() -> tuple[dict[str, dict[float, float]], dict[str, list], list[str], str | None, dict]:
         guests, lines = {}, {}
         for name, hz in TONES.items():
             tracks = [ToneAudioTrack(hz, amplitude=0.2), CounterVideoTrack(320, 240, fps=15)]
@@ -77,21 +80,33 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
             await asyncio.sleep(LISTEN_S)
             levels = {name: tone_levels(line.audio_between(started + 4.0), freqs)
                       for name, line in lines.items()}
-            seen = {name: line.seen for name, line in lines.items()}
+            seen = {name: list(line.seen) for name, line in lines.items()}
+            # The operator holds Ann, then lets her back.
+            hold: dict = {}
+            for on in (True, False):
+                status, body, _ = await post_raw(f"{server.base}/api/guests/Ann/hold", json.dumps({"on": on}),
+                                                 {**server.operator(), "Content-Type": "application/json"})
+                assert status == 200, (status, body)
+                mark = time.time()
+                await asyncio.sleep(HOLD_S)
+                judged = mark + HOLD_S - 4.0
+                hold[on] = {n: tone_levels(line.audio_between(judged), freqs) for n, line in lines.items()}
+                hold[on]["Ann pictures"] = sum(1 for at, _, _ in lines["Ann"].seen if at >= judged)
             for line in lines.values():
                 await line.close()
-            return levels, seen, publishers, return_url(dan)
+            return levels, seen, publishers, return_url(dan), hold
         finally:
             for guest in [*guests.values(), dan]:
                 await guest.delete()
                 await guest.close()
 
     try:
-        levels, seen, publishers, dan_link = asyncio.run(asyncio.wait_for(show(), 90))
+        levels, seen, publishers, dan_link, hold = asyncio.run(asyncio.wait_for(show(), 120))
     finally:
         output = server.stop()
     print("heard (dB):", {n: {f: round(v, 1) for f, v in lv.items()} for n, lv in levels.items()},
-          "pictures:", {n: len(s) for n, s in seen.items()})
+          "pictures:", {n: len(s) for n, s in seen.items()}, "Ann held:", hold[True]["Ann"],
+          hold[True]["Ann pictures"], "back:", hold[False]["Ann"], hold[False]["Ann pictures"])
     # The studio's picture is no guest: nobody records it or lists it.
     assert sorted(publishers) == ["Ann", "Ben", "Cal", "Dan"], publishers
     assert dan_link is not None  # offered to every publisher; Dan just never asks
@@ -103,6 +118,18 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
         assert heard[DAN_HZ] < min(others) - 40, (name, heard)  # Dan is not in the bridge
         frames = [(w, h) for at, w, h in seen[name]]
         assert len(frames) >= 5 * 8 and set(frames) == {(640, 360)}, (name, len(frames), set(frames))
+    # On hold Ann hears nothing, nobody hears her and her picture stops; then all is back.
+    ann = hold[True]["Ann"]
+    assert max(ann.values()) < -60, ann
+    assert hold[True]["Ann pictures"] <= 2, hold[True]["Ann pictures"]
+    for name in ("Ben", "Cal"):
+        heard = hold[True][name]
+        assert heard[TONES["Ann"]] < heard[STUDIO_HZ] - 40, (name, heard)
+    back = hold[False]["Ann"]
+    assert min(back[TONES["Ben"]], back[TONES["Cal"]], back[STUDIO_HZ]) > -40, back
+    assert back[TONES["Ann"]] < back[STUDIO_HZ] - 40, back
+    assert hold[False]["Ben"][TONES["Ann"]] > -40, hold[False]["Ben"]
+    assert hold[False]["Ann pictures"] >= 5 * 4, hold[False]["Ann pictures"]
     files = recordings(out)
     assert sorted(files) == ["Ann", "Ben", "Cal", "Dan"], files
     for name, hz in [*TONES.items(), ("Dan", DAN_HZ)]:

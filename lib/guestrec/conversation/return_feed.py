@@ -315,6 +315,9 @@ class ReturnFeed:
             if connection.name == name and connection.video is not None:
                 connection.video.set_paused(on)
 
+    def held(self, name: str) -> bool:
+        return self.mixer.held(name)
+
     def talkback(self, name: str) -> Talkback:
         """A private line from the studio to `name` (e.g. a producer's microphone)."""
         key = TALKBACK_KEY + name

@@ -88,7 +88,7 @@ class ControlRoom:
     def _return_state(self, row: dict[str, Any]) -> None:
         """On hold, hearing the talkback: only where guests get a return."""
         if self.returns is not None:
-            row["held"] = self.returns.mixer.held(row["name"])
+            row["held"] = self.returns.held(row["name"])
             row["talkback"] = self.returns.talking_to == row["name"]
 
     def _invites_in_use(self) -> dict[str, Invite]:
@@ -197,9 +197,6 @@ class ControlRoom:
     def _return_feed(self) -> Any:
         if self.returns is None:
             raise ControlError("guests get no return feed from this studio (its return is off)")
-        if self.returns.voices_elsewhere:
-            raise ControlError("hold and talkback are not available for guests who come through the SFU: "
-                               "Janus mixes what they hear")
         return self.returns
 
     def hold(self, name: str, on: bool) -> None:
@@ -212,6 +209,9 @@ class ControlRoom:
         """While on (renewed within TALKBACK_LEASE_S), the studio's sound goes to `name`
         alone; False when there is no studio sound to send."""
         returns = self._return_feed()
+        if not getattr(returns, "talkback_available", True):
+            raise ControlError("talkback is not available for guests who come through the SFU: "
+                               "Janus mixes what they hear")
         if not on:
             if returns.talking_to == name:
                 self._talkback_over()

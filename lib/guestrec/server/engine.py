@@ -273,11 +273,9 @@ class Engine:
 
     def hold_guest(self, guest: str, on: bool) -> None:
         """On hold a guest hears and sees nothing of the return, and nobody hears it."""
-        returns = self._live().returns
+        returns = self._live().return_controls()
         if returns is None:
             raise EngineError("the guest server is not running")
-        if returns.voices_elsewhere:
-            raise EngineError("hold is not available for guests who come through the SFU")
         self._call(self._on_loop(returns.hold, guest, on), timeout=5)
 
     def start_recording(self, guest: str | None = None) -> list[str]:

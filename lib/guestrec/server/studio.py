@@ -85,11 +85,16 @@ class Studio:
             self.ingest = WhipIngest(self.roster, returns=self.returns)
         self.director = Director(self.roster)
         self._control = self._desk.room(self.roster, self.director, self.ingest, self._base_url,
-                                        returns=self.returns)
+                                        returns=self.return_controls())
         # Uploads from guests' browsers that a previous run did not finish carry on.
         self.roster.recover_uploads(Path(settings.out_dir))
         await self._start_server()
         await self.restart_vdo()
+
+    def return_controls(self) -> Any:
+        """What holds a guest (and talks back to it): the return feed, or through the SFU
+        its bridge into Janus's rooms."""
+        return getattr(self.ingest, "return_bridge", None) or self.returns
 
     async def stop(self) -> None:
         self.load.stop()

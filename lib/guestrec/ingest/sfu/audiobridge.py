@@ -6,7 +6,7 @@ of ours. install/janus.sh makes an AudioBridge room with the VideoRoom room's nu
 
     await check_bridge(session, room)          JanusError with a clear reason if absent
     part = await BridgeParticipant.join(session, room, display, offer_sdp)
-    part.answer_sdp; await part.mute(True); await part.leave()
+    part.answer_sdp; await part.move(hold_room(room), muted=True); await part.leave()
 """
 
 from __future__ import annotations
@@ -19,6 +19,13 @@ log = logging.getLogger(__name__)
 
 PLUGIN = "janus.plugin.audiobridge"
 NO_SUCH_ROOM = 485  # JANUS_AUDIOBRIDGE_ERROR_NO_SUCH_ROOM
+# Guests on hold are moved to room + HOLD_OFFSET, muted: they hear nothing there (Janus
+# 1.1 cannot stop one participant's mix otherwise). install/janus.sh makes that room.
+HOLD_OFFSET = 1_000_000_000
+
+
+def hold_room(room: int) -> int:
+    return room + HOLD_OFFSET
 
 
 async def check_bridge(session: JanusSession, room: int) -> None:
@@ -42,12 +49,13 @@ class BridgeParticipant:
         self.muted = False
 
     @classmethod
-    async def join(cls, session: JanusSession, room: int, display: str, offer_sdp: str) -> BridgeParticipant:
+    async def join(cls, session: JanusSession, room: int, display: str, offer_sdp: str,
+                   muted: bool = False) -> BridgeParticipant:
         """Join as `display` with the offer; Janus answers in the same step."""
         handle = await session.attach(PLUGIN)
         try:
             joined, jsep = await handle.request(
-                {"request": "join", "room": room, "display": display, "muted": False},
+                {"request": "join", "room": room, "display": display, "muted": muted},
                 jsep={"type": "offer", "sdp": offer_sdp})
             if not jsep or jsep.get("type") != "answer" or not jsep.get("sdp"):
                 raise JanusError("Janus took the return connection but sent no SDP answer")
@@ -56,10 +64,10 @@ class BridgeParticipant:
             raise
         return cls(handle, int(joined.get("id") or 0), str(jsep["sdp"]))
 
-    async def mute(self, on: bool) -> None:
-        """Muted, nobody in the room hears this participant (it still hears the room)."""
-        await self.handle.request({"request": "configure", "muted": on}, timeout=5)
-        self.muted = on
+    async def move(self, room: int, muted: bool) -> None:
+        """Into another room on the same connection; muted, nobody there hears it."""
+        await self.handle.request({"request": "changeroom", "room": room, "muted": muted}, timeout=5)
+        self.muted = muted
 
     async def leave(self) -> None:
         try:

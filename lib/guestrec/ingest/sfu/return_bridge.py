@@ -14,6 +14,10 @@ recorded from their VideoRoom publications only.
     answer = await bridge.guest_sound(sid, name, offer_sdp)   # ReturnRefused with a reason
     offer = await bridge.guest_picture_offer(sid); await bridge.guest_picture_answer(sid, sdp)
     await bridge.guest_gone(sid)                              # by WHIP session: a rejoin is another
+    bridge.hold("Ann", True)      # the operator's hold: Ann waits muted in the hold room
+
+Talkback (the studio's sound to one guest alone) has no counterpart in Janus 1.1's
+AudioBridge, so it is refused through the SFU.
 """
 
 from __future__ import annotations
@@ -27,9 +31,10 @@ from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
+from ...common.background import spawn
 from ...conversation.return_connection import ReturnConnection
 from ...conversation.return_feed import ReturnFeed
-from .audiobridge import BridgeParticipant, check_bridge
+from .audiobridge import BridgeParticipant, check_bridge, hold_room
 from .janus_client import JanusError, JanusHandle, JanusSession
 from .videoroom import RETURN_DISPLAY, PublisherRelay, join_as_subscriber, start_subscriber
 
@@ -52,9 +57,13 @@ class _GuestLines:
     sound: BridgeParticipant | None = None
     picture: JanusHandle | None = None
     picture_started: bool = False
+    picture_paused: bool = False
 
 
 class SfuReturn:
+    talkback_available = False  # see the module's docstring
+    talking_to = None
+
     def __init__(self, returns: ReturnFeed, room: int,
                  ice_servers: Callable[[], list[RTCIceServer]]) -> None:
         self.returns = returns
@@ -70,6 +79,8 @@ class SfuReturn:
         self._guests: dict[str, _GuestLines] = {}
         self._tag = secrets.token_hex(3)  # tells this studio's picture from another's
         self._lock = asyncio.Lock()  # a Janus that comes and goes quickly: one change at a time
+        self._held: set[str] = set()  # guest names the operator put on hold
+        self._hold_lock = asyncio.Lock()  # holds applied in the order they were asked for
 
     # -- the studio's own participants -------------------------------------------------
 
@@ -157,8 +168,11 @@ class SfuReturn:
         if lines.sound is not None:  # the page opened a new one: the old one goes
             old, lines.sound = lines.sound, None
             await old.leave()
+        held = name in self._held
         try:
-            lines.sound = await BridgeParticipant.join(session, self.room, name, offer_sdp)
+            lines.sound = await BridgeParticipant.join(
+                session, hold_room(self.room) if held else self.room, name, offer_sdp, muted=held)
+            lines.sound.muted = held
         except JanusError as exc:
             raise ReturnRefused(503, f"the studio's media server refused the sound: {exc}") from None
         log.info("guest %r hears the room through the audio bridge", name)
@@ -187,6 +201,8 @@ class SfuReturn:
             raise ReturnRefused(400, f"the studio's media server refused the answer: {exc}") from None
         lines.picture_started = True
         self._update_watching()
+        if lines.name in self._held:
+            spawn(self._apply_hold(lines.name))
 
     async def guest_gone(self, sid: str) -> None:
         """That WHIP session ended: its lines in both rooms go."""
@@ -216,6 +232,33 @@ class SfuReturn:
             watched = any(lines.picture_started for lines in self._guests.values())
             self.returns.set_watching(self._picture_line, watched)
 
+    # -- the operator's hold -------------------------------------------------------------
+
+    def held(self, name: str) -> bool:
+        return name in self._held
+
+    def hold(self, name: str, on: bool) -> None:
+        """On hold `name` hears nothing, its picture of the show stops and nobody hears it
+        (its recording goes on). Applied through Janus in the background, in order."""
+        if on:
+            self._held.add(name)
+        else:
+            self._held.discard(name)
+        spawn(self._apply_hold(name))
+
+    async def _apply_hold(self, name: str) -> None:
+        async with self._hold_lock:
+            on = name in self._held
+            for lines in [g for g in self._guests.values() if g.name == name]:
+                try:
+                    if lines.sound is not None and lines.sound.muted != on and self._alive():
+                        await lines.sound.move(hold_room(self.room) if on else self.room, muted=on)
+                    if lines.picture is not None and lines.picture_started and lines.picture_paused != on:
+                        await lines.picture.request({"request": "pause" if on else "start"}, timeout=5)
+                        lines.picture_paused = on
+                except JanusError as exc:
+                    log.warning("guest %r: hold %s failed: %s", name, "on" if on else "off", exc)
+
     # -- what the operator sees ----------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
@@ -225,4 +268,5 @@ class SfuReturn:
             "picture_feed": self._picture.feed if self._picture else None,
             "guests_hearing": sorted(g.name for g in self._guests.values() if g.sound is not None),
             "guests_watching": sorted(g.name for g in self._guests.values() if g.picture_started),
+            "held": sorted(self._held),
         }
