@@ -166,6 +166,13 @@ class MixMinus:
     def all_input_stats(self) -> dict[str, InputStats]:
         return {key: source.stats for key, source in self._inputs.items()}
 
+    def held_ms(self) -> dict[str, dict[str, float]]:
+        """How long each guest's voice waited before going out, in ms (the studio's own
+        inputs, keyed from a control character, left out)."""
+        return {key: {"mean": round(stats.held_mean * 1000, 1), "max": round(stats.held_max * 1000, 1),
+                      "underruns": stats.underruns}
+                for key, stats in self.all_input_stats().items() if not key.startswith("\0")}
+
     def has_input(self, key: str) -> bool:
         return key in self._inputs
 

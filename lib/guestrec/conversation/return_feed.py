@@ -35,7 +35,7 @@ from typing import Any
 
 import av
 import numpy as np
-from aiortc import RTCPeerConnection
+from aiortc import RTCPeerConnection, RTCRtpTransceiver
 
 from ..common.interfaces import GuestSink
 from ..webrtc.sdp import MediaSection
@@ -53,7 +53,7 @@ from .return_connection import (
 )
 from .return_input import ReturnInput
 from .settings import ReturnSettings
-from .shared_video_encoder import SharedVideoEncoder
+from .shared_video_encoder import SharedVideoEncoder, encoder_status
 from .shared_video_track import SharedVideoTrack
 from .studio_feed import StudioFeed
 from .talkback import Talkback
@@ -66,8 +66,6 @@ log = logging.getLogger(__name__)
 # Mixer keys no guest name can take (names have no control characters).
 STUDIO_KEY = "\0studio"
 TALKBACK_KEY = "\0talkback:"
-
-
 LOAD_CHECK_SECONDS = 1.0
 
 
@@ -180,34 +178,43 @@ class ReturnFeed:
             self._attach(connection, sections)
         except Exception:  # the guest is still recorded and heard, only without its return
             log.exception("guest %r: the return could not be set up", name)
+        return self._follow(connection)
+
+    def _follow(self, connection: ReturnConnection) -> ReturnConnection:
         self._connections.append(connection)
 
-        @pc.on("connectionstatechange")
+        @connection.pc.on("connectionstatechange")
         def on_state() -> None:
-            if pc.connectionState in ("closed", "failed"):
+            if connection.pc.connectionState in ("closed", "failed"):
                 self._disconnect(connection)
 
         return connection
+
+    def _audio_track(self, connection: ReturnConnection) -> ReturnAudioTrack:
+        connection.audio = ReturnAudioTrack(connection.name, on_start=lambda: self._listen(connection))
+        return connection.audio
+
+    def _video_track(self, connection: ReturnConnection, transceiver: RTCRtpTransceiver) -> None:
+        encoder = self._video_encoder()
+        connection.video = SharedVideoTrack(connection.name, encoder.request_keyframe,
+                                            on_start=lambda: self._watch(connection))
+        send_on(transceiver, connection.video)
+        # aiortc's sender turns a guest's PLI/FIR into its own encoder's keyframe, which
+        # packed packets never use: the request goes to the shared encoder instead.
+        transceiver.sender._send_keyframe = encoder.request_keyframe
 
     def _attach(self, connection: ReturnConnection, sections: list[MediaSection]) -> None:
         name, pc, settings = connection.name, connection.pc, self.settings
         where = return_transceivers(pc, sections) if settings.enabled else {}
         if settings.audio and "audio" in where:
-            connection.audio = ReturnAudioTrack(name, on_start=lambda: self._listen(connection))
-            send_on(where["audio"], connection.audio)
+            send_on(where["audio"], self._audio_track(connection))
         voice = sending_audio(pc, sections) if settings.audio else None
         if voice is not None:
             connection.voice = VoiceTap(voice.receiver, lambda samples: self._guest_voice(name, samples),
                                         heard=lambda: bool(self._listeners))
             self._voices[name] = connection.voice
         if settings.video != "off" and "video" in where:
-            encoder = self._video_encoder()
-            connection.video = SharedVideoTrack(name, encoder.request_keyframe,
-                                                on_start=lambda: self._watch(connection))
-            send_on(where["video"], connection.video)
-            # aiortc's sender turns a guest's PLI/FIR into its own encoder's keyframe, which
-            # packed packets never use: the request goes to the shared encoder instead.
-            where["video"].sender._send_keyframe = encoder.request_keyframe
+            self._video_track(connection, where["video"])
 
     def outgoing(self, name: str, pc: RTCPeerConnection, audio: bool, video: bool) -> ReturnConnection:
         """Return tracks on a connection the studio offers (before createOffer): the
@@ -216,23 +223,13 @@ class ReturnFeed:
         only while `set_watching(connection, True)`."""
         connection = ReturnConnection(name, pc, watching=False)
         if audio and self.settings.audio:
-            connection.audio = ReturnAudioTrack(name, on_start=lambda: self._listen(connection))
-            prefer_return_codec(pc.addTransceiver(connection.audio, direction="sendonly"))
+            prefer_return_codec(pc.addTransceiver(self._audio_track(connection), direction="sendonly"))
         if video and self.settings.video != "off":
-            encoder = self._video_encoder()
-            connection.video = SharedVideoTrack(name, encoder.request_keyframe,
-                                                on_start=lambda: self._watch(connection))
-            transceiver = pc.addTransceiver(connection.video, direction="sendonly")
+            transceiver = pc.addTransceiver("video")
             prefer_return_codec(transceiver)
-            transceiver.sender._send_keyframe = encoder.request_keyframe  # as in _attach
-        self._connections.append(connection)
-
-        @pc.on("connectionstatechange")
-        def on_state() -> None:
-            if pc.connectionState in ("closed", "failed"):
-                self._disconnect(connection)
-
-        return connection
+            self._video_track(connection, transceiver)
+            transceiver.direction = "sendonly"  # nothing comes back on the studio's offer
+        return self._follow(connection)
 
     def set_watching(self, connection: ReturnConnection, on: bool) -> None:
         """Whether the grid is encoded for this connection (someone downstream watches)."""
@@ -370,7 +367,6 @@ class ReturnFeed:
     # -- status and end ----------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
-        video = self._video
         return {
             "audio": self.settings.audio, "video": self.settings.video,
             "studio_audio": str(self.settings.studio_audio) if self.settings.studio_audio else None,
@@ -381,21 +377,10 @@ class ReturnFeed:
             "audio_cpu_seconds": round(self.tick_seconds, 4),
             "audio_packets_dropped": sum(t.dropped for t, _ in self._listeners.values()),
             # How long guests' voices waited in the studio before going out, in ms.
-            "audio_held_ms": self._held_ms(),
-            "video_watchers": video.watchers if video else 0,
-            "video_encoders_opened": video.encoders_opened if video else 0,
-            "video_frames_encoded": video.frames_encoded if video else 0,
-            "video_keyframes": video.keyframes if video else 0,
-            "video_frames_skipped": video.frames_skipped if video else 0,
-            "video_fps": video.fps if video else 0,
-            "video_cpu_seconds": round(video.encode_seconds, 4) if video else 0.0,
+            "audio_held_ms": self.mixer.held_ms(),
+            **encoder_status(self._video),
             "grid": self.grid.shown(),
         }
-
-    def _held_ms(self) -> dict[str, dict[str, float]]:
-        return {key: {"mean": round(stats.held_mean * 1000, 1), "max": round(stats.held_max * 1000, 1),
-                      "underruns": stats.underruns}
-                for key, stats in self.mixer.all_input_stats().items() if not key.startswith("\0")}
 
     @property
     def connections(self) -> list[ReturnConnection]:

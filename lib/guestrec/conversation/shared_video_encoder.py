@@ -20,7 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 import av
 
@@ -176,3 +176,16 @@ class SharedVideoEncoder:
         codec.open()
         self.encoders_opened += 1
         return codec
+
+
+def encoder_status(video: SharedVideoEncoder | None) -> dict[str, Any]:
+    """The shared encoder's counters for a status (zeros before it exists)."""
+    return {
+        "video_watchers": video.watchers if video else 0,
+        "video_encoders_opened": video.encoders_opened if video else 0,
+        "video_frames_encoded": video.frames_encoded if video else 0,
+        "video_keyframes": video.keyframes if video else 0,
+        "video_frames_skipped": video.frames_skipped if video else 0,
+        "video_fps": video.fps if video else 0,
+        "video_cpu_seconds": round(video.encode_seconds, 4) if video else 0.0,
+    }
