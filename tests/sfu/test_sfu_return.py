@@ -186,3 +186,48 @@ def test_return_requests_are_refused_clearly(rig: JanusRig, tmp_path: Path) -> N
         assert asyncio.run(asyncio.wait_for(no_link(), 60)) is None
     finally:
         off.stop()
+
+
+def test_the_return_comes_back_after_janus_restarts(rig: JanusRig, tmp_path: Path) -> None:
+    """Janus restarts (every connection lost): the studio joins its rooms again by itself,
+    and a guest that joins again hears the studio and sees the picture."""
+    studio_sound = tmp_path / "studio.wav"
+    write_tone_wav(studio_sound, STUDIO_HZ, seconds=3.0, amplitude=0.2)
+    server = sfu_server(rig, tmp_path / "rec", "--studio-audio", str(studio_sound))
+
+    async def hear(name: str) -> tuple[dict[float, float], int]:
+        tracks = [ToneAudioTrack(TONES["Ann"], amplitude=0.2), CounterVideoTrack(320, 240, fps=15)]
+        guest = WhipClient(f"{server.base}/whip/{name}", token=server.token, tracks=tracks)
+        for _ in range(100):  # the studio follows the room again within seconds
+            try:
+                await guest.publish()
+                break
+            except Exception:  # noqa: BLE001 - refused while Janus is away: try again
+                await guest.close()
+                guest = WhipClient(f"{server.base}/whip/{name}", token=server.token, tracks=tracks)
+                await asyncio.sleep(0.2)
+        await guest.wait_connected()
+        lines = SfuReturnLines(guest, ToneAudioTrack(TONES["Ann"], amplitude=0.2))
+        for _ in range(50):  # the studio's own participants may still be joining
+            if await lines.open_sound() == 201:
+                break
+            await asyncio.sleep(0.2)
+        assert await lines.open_picture() == 201
+        start = time.time()
+        await asyncio.sleep(6.0)
+        heard = tone_levels(lines.audio_between(start + 2.0), [STUDIO_HZ, TONES["Ann"]])
+        frames = len(lines.seen)
+        await lines.close()
+        await guest.delete()
+        await guest.close()
+        return heard, frames
+
+    try:
+        before = asyncio.run(asyncio.wait_for(hear("Ann"), 60))
+        rig.restart()
+        after = asyncio.run(asyncio.wait_for(hear("Ann"), 60))
+    finally:
+        output = server.stop()
+    for heard, frames in (before, after):
+        assert heard[STUDIO_HZ] > -40 and heard[TONES["Ann"]] < heard[STUDIO_HZ] - 40, (heard, output[-3000:])
+        assert frames >= 15, frames

@@ -47,10 +47,18 @@ class SfuReturnLines:
         self.seen: list[tuple[float, int, int]] = []
         self._readers: list[asyncio.Task] = []
         for pc in (self.sound, self.picture):
-            pc.on("track", lambda track: self._readers.append(asyncio.ensure_future(self._read(track))))
+            self._keep_tracks(pc)
+
+    def _keep_tracks(self, pc: RTCPeerConnection) -> None:
+        pc.on("track", lambda track: self._readers.append(asyncio.ensure_future(self._read(track))))
 
     async def open_sound(self) -> int:
-        """The sound connection; the studio's status (201 when it took it)."""
+        """The sound connection; the studio's status (201 when it took it). Called again
+        after a refusal, it tries on a new connection."""
+        if self.sound.getTransceivers():
+            await self.sound.close()
+            self.sound = RTCPeerConnection()
+            self._keep_tracks(self.sound)
         if self.voice is not None:
             self.sound.addTransceiver(self.voice, direction="sendrecv")
         else:
