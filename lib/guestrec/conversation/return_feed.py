@@ -8,10 +8,11 @@
     feed.talkback_to("Anna")                       # only Anna hears the studio's sound, until None
     await feed.close()
 
-Through an SFU (Janus mixes the guests there), the feed is made with
-`voices_elsewhere=True`: guests' voices are never taken in, and the studio is one more
-participant of the media server's rooms through `outgoing()`, which carries the
-studio's sound and the grid on a connection the studio offers.
+Through an SFU, Janus mixes the guests who join its audio room: `heard_elsewhere(name)`
+says which, and their voices are not taken in here. The studio is one more participant
+of the media server's rooms through `outgoing()`, which carries the studio's sound (with
+the guests who are not in the room, e.g. send-only publishers) and the grid on a
+connection the studio offers.
 
 Audio: every 20 ms each listening guest gets its own mix (everyone else plus the studio
 feed, never itself), encoded to Opus for that guest alone. Video: one grid of the guests'
@@ -70,12 +71,10 @@ LOAD_CHECK_SECONDS = 1.0
 
 
 class ReturnFeed:
-    def __init__(self, settings: ReturnSettings, recording_lag: Callable[[], float] | None = None,
-                 voices_elsewhere: bool = False) -> None:
-        """`recording_lag`: how far behind live the recordings are (s); the grid yields to
-        them. `voices_elsewhere`: the guests hear each other through an SFU's mixer."""
+    def __init__(self, settings: ReturnSettings, recording_lag: Callable[[], float] | None = None) -> None:
+        """`recording_lag`: how far behind live the recordings are (s); the grid yields to them."""
         self.settings = settings
-        self.voices_elsewhere = voices_elsewhere
+        self.heard_elsewhere: Callable[[str], bool] = lambda name: False  # set by an SFU's bridge
         self._recording_lag = recording_lag
         self._easing: VideoEasing | None = None
         self._load_task: asyncio.Task | None = None
@@ -122,7 +121,7 @@ class ReturnFeed:
         it in (a sink makes the studio decode the guest's media, headless too)."""
         if not self.settings.enabled:
             return None
-        if (name in self._voices or self.voices_elsewhere) and self.settings.video != "grid":
+        if name in self._voices and self.settings.video != "grid":
             return None
         return ReturnInput(self, name)
 
@@ -132,7 +131,7 @@ class ReturnFeed:
 
     def guest_audio(self, name: str, samples: np.ndarray) -> None:
         """Decoded audio from a guest's sink; ignored for a guest heard from its packets."""
-        if name not in self._voices and not self.voices_elsewhere:
+        if name not in self._voices and not self.heard_elsewhere(name):
             self._guest_voice(name, samples)
 
     def _guest_voice(self, name: str, samples: np.ndarray) -> None:
@@ -147,7 +146,7 @@ class ReturnFeed:
         """Whether `name`'s decoded media would be used now: its sound while anybody
         listens (unless heard from its packets), its picture while anybody watches the grid."""
         if kind == "audio":
-            return bool(self._listeners) and name not in self._voices and not self.voices_elsewhere
+            return bool(self._listeners) and name not in self._voices and not self.heard_elsewhere(name)
         return self.settings.video == "grid" and self._video is not None and bool(self._video.watchers)
 
     def guest_video(self, name: str, frame: av.VideoFrame) -> None:
@@ -160,6 +159,10 @@ class ReturnFeed:
         """`name` is not heard by these guests either: a guest's screen share is not
         played back to the guest who shares it (it hears the shared sound already)."""
         self.mixer.keep_from(name, listeners)
+
+    def voice_went_elsewhere(self, name: str) -> None:
+        """`name` now hears and is heard in an SFU's room: out of our mix at once."""
+        self.mixer.remove_input(name)
 
     def guest_gone(self, name: str) -> None:
         self.mixer.remove_input(name)

@@ -73,8 +73,7 @@ class Studio:
         # Through an SFU, Janus mixes the guests' voices; the feed sends the studio's sound
         # and the grid into its rooms (ingest/sfu/return_bridge.py).
         try:
-            self.returns = ReturnFeed(settings.returns(), recording_lag=self._recording_lag,
-                                      voices_elsewhere=bool(settings.sfu))
+            self.returns = ReturnFeed(settings.returns(), recording_lag=self._recording_lag)
         except StudioFeedError as exc:
             raise EngineError(str(exc)) from None
         self.roster = GuestRoster(config, sink_factory=self._guest_sink,

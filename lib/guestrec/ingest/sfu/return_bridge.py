@@ -2,12 +2,14 @@
 
 Janus does the mixing: every guest page opens a second connection into the AudioBridge
 room (its microphone in, everyone else out: a mix-minus per guest), and the studio is
-one more participant there, sending its own sound (an OBS track or a file) and nothing
-of the guests. The grid of the guests (decoded from the studio's subscriptions) is
-encoded once and published into the VideoRoom under RETURN_DISPLAY; a guest page that
-wants it subscribes to it through us (Janus offers, the page answers), and the grid is
-encoded only while some guest watches. Nothing of this reaches a recording: guests are
-recorded from their VideoRoom publications only.
+one more participant there, sending its own sound (an OBS track or a file) and the
+voices of guests who are not in the room (publishers that only send, like FFmpeg), from
+its own subscriptions; never a voice of a guest in the room. The grid of the guests
+(decoded from the studio's subscriptions) is encoded once and published into the
+VideoRoom under RETURN_DISPLAY; a guest page that wants it subscribes to it through us
+(Janus offers, the page answers), and the grid is encoded only while some guest
+watches. Nothing of this reaches a recording: guests are recorded from their VideoRoom
+publications only.
 
     bridge = SfuReturn(returns, room, ice_servers)
     await bridge.start(session)           # also after a Janus restart; stop() when lost
@@ -77,6 +79,7 @@ class SfuReturn:
         self._picture: PublisherRelay | None = None
         self._picture_line: ReturnConnection | None = None
         self._guests: dict[str, _GuestLines] = {}
+        returns.heard_elsewhere = self.in_room
         self._tag = secrets.token_hex(3)  # tells this studio's picture from another's
         self._lock = asyncio.Lock()  # a Janus that comes and goes quickly: one change at a time
         self._held: set[str] = set()  # guest names the operator put on hold
@@ -175,6 +178,7 @@ class SfuReturn:
             lines.sound.muted = held
         except JanusError as exc:
             raise ReturnRefused(503, f"the studio's media server refused the sound: {exc}") from None
+        self.returns.voice_went_elsewhere(name)
         log.info("guest %r hears the room through the audio bridge", name)
         return lines.sound.answer_sdp
 
@@ -231,6 +235,10 @@ class SfuReturn:
         if self._picture_line is not None:
             watched = any(lines.picture_started for lines in self._guests.values())
             self.returns.set_watching(self._picture_line, watched)
+
+    def in_room(self, name: str) -> bool:
+        """Whether `name` is in the AudioBridge room (heard there, not through the studio)."""
+        return any(g.name == name and g.sound is not None for g in self._guests.values())
 
     # -- the operator's hold -------------------------------------------------------------
 

@@ -58,7 +58,7 @@ class StudioSession:
 class SfuStudio:
     def __init__(self, roster: GuestRoster, url: str, api_secret: str | None, room: int,
                  returns: Any = None) -> None:
-        """`returns`: the studio's ReturnFeed (made with voices_elsewhere), or None."""
+        """`returns`: the studio's ReturnFeed, or None."""
         self.roster = roster
         self.room = room
         self.follower = RoomFollower(roster, claim=self._claim)
