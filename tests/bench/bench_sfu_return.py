@@ -1,0 +1,197 @@
+"""The return feed through the Janus SFU: what it costs the studio and Janus, and how much
+delay Janus's AudioBridge adds between guests.
+
+Per run, Debian's Janus starts in a network namespace (tests/support/janus_rig.py), then
+`guestrec serve --sfu` (copy recording, its own process) and the guests in a process of
+their own (tests/support/sfu_return_swarm.py), so the CPU read from /proc for the studio
+and for Janus is theirs alone. For each guest count, three setups:
+
+    off         the studio sends no return (--return-audio off --return-video off);
+                guests only publish
+    audio       return audio only (--return-video off): each guest also opens its sound
+                connection into the AudioBridge; the studio plays a quiet tone there
+    audio+grid  and the grid (--return-video grid): each guest also subscribes to it
+
+Printed per run: the studio's and Janus's CPU (% of one core; whole processes), the
+guests' process's CPU, mouth-to-ear delay from the beeping guest to a listening one through
+the AudioBridge beside two peers connected directly in the guests' process (Janus's share
+is the difference), how soon each guest heard sound after opening its sound connection,
+and how far below the other voices its own voice is in what it hears. Root (network
+namespace) and Debian's janus.
+
+    .venv/bin/python tests/bench/bench_sfu_return.py                  # 1, 4, 8 guests
+    .venv/bin/python tests/bench/bench_sfu_return.py --guests 2 --seconds 5 --configs audio
+    .venv/bin/python tests/bench/bench_sfu_return.py --smallest       # one short run
+
+The last line is `RESULT {json}` with every figure, for scripts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
+sys.path[:0] = [str(ROOT / "tests"), str(ROOT / "lib")]
+
+from support.janus_rig import JanusRig, janus_missing_reason  # noqa: E402
+from support.serve_process import ServeProcess  # noqa: E402
+from support.sfu_return_swarm import STUDIO_HZ  # noqa: E402
+from support.tones import write_tone_wav  # noqa: E402
+
+SWARM = ROOT / "tests" / "support" / "sfu_return_swarm.py"
+CONFIGS = {  # the studio's options, the guests' lines
+    "off": (["--return-audio", "off", "--return-video", "off"], "none"),
+    "audio": (["--return-video", "off"], "audio"),
+    "audio+grid": (["--return-video", "grid"], "audio+grid"),
+}
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of every thread of the process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def run_swarm(args: list[str], pids: dict[str, int], timeout: float, log: Path) -> tuple[dict, dict]:
+    """The guests' process (its errors into `log`); CPU of every process in `pids` and of
+    the guests' read at its MEASURE lines. Returns (its RESULT, {process: % of a core} and
+    the measured span)."""
+    with open(log, "wb") as errors:  # a file: never a full pipe that stops the guests
+        proc = subprocess.Popen([sys.executable, str(SWARM), *args], stdout=subprocess.PIPE,
+                                stderr=errors, text=True)
+    every = {**pids, "guests": proc.pid}
+    marks: dict[str, tuple[float, dict[str, float]]] = {}
+    lines: list[str] = []
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.startswith("MEASURE "):
+                marks[line.split()[1]] = (time.monotonic(), {k: cpu_seconds(p) for k, p in every.items()})
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+    reader.join(timeout=10)
+    result = next((json.loads(x[len("RESULT "):]) for x in lines if x.startswith("RESULT ")), None)
+    if result is None or set(marks) != {"START", "END"}:
+        tail = log.read_text(errors="replace")[-3000:]
+        raise RuntimeError(f"the guests' process gave no result (exit {proc.returncode}):\n{tail}")
+    (wall0, cpu0), (wall1, cpu1) = marks["START"], marks["END"]
+    span = wall1 - wall0
+    return result, {name: round((cpu1[name] - cpu0[name]) / span * 100, 1) for name in every} | {"span": span}
+
+
+def measure(guests: int, config: str, seconds: float) -> dict:
+    options, lines = CONFIGS[config]
+    load = os.getloadavg()[0]  # other work on the machine skews every figure
+    work = Path(tempfile.mkdtemp(prefix="bench-sfu-return-"))
+    try:
+        with JanusRig(work) as rig:
+            studio_sound = work / "studio.wav"
+            write_tone_wav(studio_sound, STUDIO_HZ, seconds=3.0, amplitude=0.02)
+            sound = ["--studio-audio", str(studio_sound)] if config != "off" else []
+            server = ServeProcess(work / "rec", "--codec", "copy", "--ice-servers", "[]",
+                                  "--sfu", rig.sfu, "--sfu-room", str(rig.room), "--sfu-secret",
+                                  rig.api_secret, *options, *sound)
+            try:
+                assert server.token is not None
+                result, cpu = run_swarm(
+                    [server.base, server.token, "--guests", str(guests), "--seconds", str(seconds),
+                     "--lines", lines],
+                    {"studio": server.proc.pid, "janus": rig.pid()}, timeout=guests * 20 + seconds + 90,
+                    log=work / "guests.log")
+            finally:
+                output = server.stop()
+                (work / "serve.log").write_text(output)
+    except BaseException:
+        print(f"  run kept for a look in {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    return summarise(guests, config, load, cpu, result)
+
+
+def summarise(guests: int, config: str, load: float, cpu: dict, result: dict) -> dict:
+    row = {"guests": guests, "config": config, "load_before": round(load, 2),
+           "seconds": round(cpu["span"], 1), "studio_cpu_pct": cpu["studio"],
+           "janus_cpu_pct": cpu["janus"], "guests_cpu_pct": cpu["guests"], **result}
+    through = result.get("mouth_to_ear_ms") or []
+    direct = result.get("direct_mouth_to_ear_ms") or []
+    row["mouth_to_ear_median_ms"] = round(statistics.median(through), 1) if through else None
+    row["direct_median_ms"] = round(statistics.median(direct), 1) if direct else None
+    if through and direct:
+        row["janus_adds_ms"] = round(row["mouth_to_ear_median_ms"] - row["direct_median_ms"], 1)
+    starts = [s for s in result.get("sound_start_s", []) if s is not None]
+    row["sound_start_max_s"] = max(starts) if starts else None
+    own = [v for v in result.get("own_voice", []) if v is not None]
+    row["own_voice_below_db_min"] = min(v["below_db"] for v in own) if own else None
+    return row
+
+
+def describe(row: dict) -> str:
+    text = (f"{row['guests']:2d} guests {row['config']:10s} studio {row['studio_cpu_pct']:5.1f} %  "
+            f"Janus {row['janus_cpu_pct']:5.1f} %  (guests' process {row['guests_cpu_pct']:.0f} %, "
+            f"load {row['load_before']:.1f})")
+    if row.get("janus_adds_ms") is not None:
+        text += (f"  mouth-to-ear {row['mouth_to_ear_median_ms']:.0f} ms "
+                 f"(max {max(row['mouth_to_ear_ms']):.0f}, {len(row['mouth_to_ear_ms'])} beeps), "
+                 f"direct {row['direct_median_ms']:.0f} ms: Janus adds {row['janus_adds_ms']:.0f} ms")
+    if row["sound_start_max_s"] is not None:
+        starts = [s for s in row["sound_start_s"] if s is not None]
+        text += f"  sound after {min(starts):.2f}-{max(starts):.2f} s"
+        missing = len(row["sound_start_s"]) - len(starts)
+        text += f" ({missing} heard nothing)" if missing else ""
+    if row["own_voice_below_db_min"] is not None:
+        text += f"  own voice >= {row['own_voice_below_db_min']:.0f} dB below the others"
+    if row["config"] == "audio+grid":
+        text += f"  grid frames {row['grid_frames']} {row['grid_sizes']}"
+    return text
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--guests", default="1,4,8", help="guest counts, comma separated")
+    parser.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--smallest", action="store_true",
+                        help="one short run: 2 guests, audio+grid, 4 s (a smoke test)")
+    args = parser.parse_args(argv)
+    reason = janus_missing_reason()
+    if reason:
+        sys.exit(reason)
+    if args.smallest:
+        args.guests, args.configs, args.seconds = "2", "audio+grid", 4.0
+    configs = args.configs.split(",")
+    unknown = set(configs) - set(CONFIGS)
+    if unknown:
+        sys.exit(f"unknown configs: {', '.join(sorted(unknown))}")
+    rows = []
+    for guests in (int(n) for n in args.guests.split(",")):
+        for config in configs:
+            row = measure(guests, config, args.seconds)
+            rows.append(row)
+            print(describe(row), flush=True)
+    result = {"runs": rows}
+    print("RESULT " + json.dumps(result), flush=True)
+    return result
+
+
+if __name__ == "__main__":
+    main()
