@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from guestrec.ingest.sfu.janus_client import JanusSession
-from guestrec.ingest.sfu.videoroom import list_publishers
 from support.janus_guest import JanusGuest
 from support.janus_rig import JanusRig, skip_without_janus
 from support.sfu_files import assert_unbroken, frame_numbers, recordings
@@ -16,14 +14,6 @@ from support.sfu_recorder_process import GuestrecProcess, RecorderProcess
 FPS = 15.0
 PICKUP_FRAMES = int(FPS)
 
-
-async def publishers(rig: JanusRig) -> list[str]:
-    session = JanusSession(rig.url, rig.api_secret)
-    await session.open()
-    try:
-        return [p.display for p in await list_publishers(session, rig.room)]
-    finally:
-        await session.close()
 
 
 def test_guest_on_one_janus_is_recorded_through_the_other(tmp_path: Path) -> None:
@@ -42,18 +32,18 @@ def test_guest_on_one_janus_is_recorded_through_the_other(tmp_path: Path) -> Non
                 try:
                     await guest.publish()
                     for _ in range(50):
-                        if await publishers(far) == ["Olga"]:
+                        if await far.publishers() == ["Olga"]:
                             break
                         await asyncio.sleep(0.1)
-                    on_far = await publishers(far)
+                    on_far = await far.publishers()
                     await asyncio.sleep(3.0)
                 finally:
                     sent = await guest.hang_up()
                 for _ in range(50):
-                    if not await publishers(far):
+                    if not await far.publishers():
                         break
                     await asyncio.sleep(0.1)
-                return on_far, sent, await publishers(far)
+                return on_far, sent, await far.publishers()
 
             on_far, sent, after = asyncio.run(show())
             output = recorder.stop()

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from guestrec.ingest.sfu.janus_client import JanusSession
-from guestrec.ingest.sfu.videoroom import list_publishers
 from support.janus_rig import JanusRig, skip_without_janus
 from support.media_probe import stereo_s16
 from support.serve_process import ServeProcess
@@ -38,14 +36,6 @@ def rig(tmp_path: Path):
         yield janus
 
 
-async def room_publishers(rig: JanusRig) -> list[str]:
-    session = JanusSession(rig.url, rig.api_secret)
-    await session.open()
-    try:
-        return [p.display for p in await list_publishers(session, rig.room)]
-    finally:
-        await session.close()
-
 
 def sfu_server(rig: JanusRig, out: Path, *args: str) -> ServeProcess:
     return ServeProcess(out, "--codec", "copy", "--sfu", rig.sfu, "--sfu-room", str(rig.room),
@@ -60,7 +50,7 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
     server = sfu_server(rig, out, "--studio-audio", str(studio_sound))
     freqs = [*TONES.values(), STUDIO_HZ, DAN_HZ]
 
-    async def show() -> tuple[dict[str, dict[float, float]], dict[str, list], list[str], str | None, dict]:
+    async def show() -> tuple[dict[str, dict[float, float]], dict[str, list], tuple, str | None, dict]:
         guests, lines = {}, {}
         for name, hz in TONES.items():
             tracks = [ToneAudioTrack(hz, amplitude=0.2), CounterVideoTrack(320, 240, fps=15)]
@@ -76,7 +66,7 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
                 # The page's microphone goes into the bridge too: the same tone.
                 lines[name] = SfuReturnLines(guest, ToneAudioTrack(TONES[name], amplitude=0.2))
                 await lines[name].open()
-            publishers = await room_publishers(rig)
+            publishers = (await rig.publishers(), await rig.publishers(every=True))
             started = time.time()
             await asyncio.sleep(LISTEN_S)
             levels = {name: tone_levels(line.audio_between(started + 4.0), freqs)
@@ -109,7 +99,10 @@ def test_guests_through_janus_hear_each_other_and_the_studio_never_themselves(
           "pictures:", {n: len(s) for n, s in seen.items()}, "Ann held:", hold[True]["Ann"],
           hold[True]["Ann pictures"], "back:", hold[False]["Ann"], hold[False]["Ann pictures"])
     # The studio's picture is no guest: nobody records it or lists it.
-    assert sorted(publishers) == ["Ann", "Ben", "Cal", "Dan"], publishers
+    guests, every = publishers
+    assert sorted(guests) == ["Ann", "Ben", "Cal", "Dan"], publishers
+    (picture,) = set(every) - set(guests)
+    assert picture.startswith("guestrec return "), every
     assert dan_link is not None  # offered to every publisher; Dan just never asks
     for name, hz in TONES.items():
         heard = levels[name]

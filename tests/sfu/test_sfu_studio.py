@@ -14,8 +14,6 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from guestrec.ingest.sfu.janus_client import JanusSession
-from guestrec.ingest.sfu.videoroom import list_publishers
 from obs_launcher.obs_config import free_port
 from support.cdp import CHROMIUM, Chromium
 from support.janus_guest import JanusGuest
@@ -54,14 +52,6 @@ def events_url(server: ServeProcess, guest: WhipClient) -> str:
     return server.base + link[link.index("<") + 1:link.index(">")] + "?token=" + server.token
 
 
-async def room_publishers(rig: JanusRig) -> list[str]:
-    session = JanusSession(rig.url, rig.api_secret)
-    await session.open()
-    try:
-        return [p.display for p in await list_publishers(session, rig.room)]
-    finally:
-        await session.close()
-
 
 def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_path: Path) -> None:
     out = tmp_path / "rec"
@@ -83,7 +73,7 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
                 if any(m.get("recording") for m in events):
                     break
                 await asyncio.sleep(0.05)
-            assert await room_publishers(rig) == ["Alice"]
+            assert await rig.publishers() == ["Alice"]
             guests_url = f"{server.base}/api/guests"
             _status, body, _ = await post_raw(guests_url, None, server.operator(), method="GET")
             (entry,) = json.loads(body)
@@ -99,7 +89,7 @@ def test_whip_guest_through_janus_is_recorded_by_the_studio(rig: JanusRig, tmp_p
         events, _, sent, answer = asyncio.run(show())
         # The answer is Janus's, tuned to the plan (stereo Opus at the plan's bitrate).
         assert "janus" in answer and "stereo=1" in answer and "maxaveragebitrate=128000" in answer
-        assert asyncio.run(room_publishers(rig)) == []  # DELETE made it leave the room
+        assert asyncio.run(rig.publishers()) == []  # DELETE made it leave the room
     finally:
         output = server.stop()
     recording = [m for m in events if m.get("type") == "recording" and m.get("recording")]
@@ -146,7 +136,7 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
             await page.evaluate("document.getElementById('join').click()")
             await page.wait_for("window.guestState.connected", 20)
             await page.wait_for("window.guestState.recording", 20)
-            assert await room_publishers(rig) == ["Zoe"]
+            assert await rig.publishers() == ["Zoe"]
             await asyncio.sleep(2)
             state = json.loads(await page.evaluate("JSON.stringify(window.guestState)"))
             state["banner"] = await page.evaluate("document.getElementById('rec-text').textContent")
@@ -157,7 +147,7 @@ def test_guest_page_in_chromium_through_janus(rig: JanusRig, tmp_path: Path) -> 
 
     try:
         state = asyncio.run(asyncio.wait_for(scenario(), 90))
-        assert asyncio.run(room_publishers(rig)) == []
+        assert asyncio.run(rig.publishers()) == []
     finally:
         output = server.stop()
     assert state["banner"] == "You are being recorded" and state["error"] is None, (state, output)
@@ -300,7 +290,7 @@ def test_director_reaches_an_sfu_guest_and_its_hang_up_sticks(rig: JanusRig, tmp
         await guest.pc.close()  # what the page does when told to hang up (no DELETE)
         await asyncio.wait_for(reader, 10)
         await asyncio.sleep(2.5)  # longer than a resubscription would take
-        mia_after = (await room_publishers(rig), await asyncio.to_thread(engine.guests))
+        mia_after = (await rig.publishers(), await asyncio.to_thread(engine.guests))
         # A guest of another studio in the room: hung up here, it stays out of this studio.
         ned = JanusGuest(rig, "Ned", fps=FPS)
         try:
@@ -311,7 +301,7 @@ def test_director_reaches_an_sfu_guest_and_its_hang_up_sticks(rig: JanusRig, tmp
                 await asyncio.sleep(0.1)
             await asyncio.to_thread(engine.hang_up, "Ned")
             await asyncio.sleep(2.5)
-            ned_after = (await room_publishers(rig), await asyncio.to_thread(engine.guests))
+            ned_after = (await rig.publishers(), await asyncio.to_thread(engine.guests))
         finally:
             await ned.hang_up()
         return events, mia_after, ned_after

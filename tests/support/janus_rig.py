@@ -160,6 +160,22 @@ class JanusRig(Rig):
         assert self.proc is not None
         return self.proc.pid  # ip netns exec execs janus in place
 
+    async def publishers(self, every: bool = False) -> list[str]:
+        """The names publishing in the room now: the guests, as the product lists them (a
+        studio's return picture left out), or `every` participant that publishes."""
+        from guestrec.ingest.sfu.janus_client import JanusSession
+        from guestrec.ingest.sfu.videoroom import list_publishers, request_once
+
+        session = JanusSession(self.url, self.api_secret)
+        await session.open()
+        try:
+            if every:
+                data = await request_once(session, {"request": "listparticipants", "room": self.room})
+                return [str(p.get("display")) for p in data.get("participants", []) if p.get("publisher")]
+            return [p.display for p in await list_publishers(session, self.room)]
+        finally:
+            await session.close()
+
     def log_tail(self, lines: int = 30) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

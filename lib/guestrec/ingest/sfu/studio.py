@@ -277,43 +277,36 @@ class SfuStudio:
             return plain(409, "the studio sends nothing back")
         return self.return_bridge, session_id, session
 
-    async def _return_sound(self, request: web.Request) -> web.Response:
-        """The page's sound connection into the AudioBridge room: its offer, Janus's answer."""
+    async def _return_call(self, request: web.Request, call: Any, with_sdp: bool) -> web.Response:
+        """A return request of the session's own guest: `call(bridge, sid, session, sdp)`."""
         found = self._return_session(request)
         if isinstance(found, web.Response):
             return found
-        returns, sid, session = found
-        offer = await sdp_body(request)
-        if isinstance(offer, web.Response):
-            return offer
+        bridge, sid, session = found
+        body = await sdp_body(request) if with_sdp else None
+        if isinstance(body, web.Response):
+            return body
         try:
-            answer = await returns.guest_sound(sid, session.name, offer)
+            return await call(bridge, sid, session, body)
         except ReturnRefused as exc:
             return plain(exc.status, exc.reason)
-        return web.Response(status=201, text=answer, content_type="application/sdp")
+
+    async def _return_sound(self, request: web.Request) -> web.Response:
+        """The page's sound connection into the AudioBridge room: its offer, Janus's answer."""
+        async def call(bridge: SfuReturn, sid: str, session: StudioSession, offer: str) -> web.Response:
+            answer = await bridge.guest_sound(sid, session.name, offer)
+            return web.Response(status=201, text=answer, content_type="application/sdp")
+        return await self._return_call(request, call, with_sdp=True)
 
     async def _return_picture(self, request: web.Request) -> web.Response:
         """Janus's offer of the studio's picture; the page answers with PATCH."""
-        found = self._return_session(request)
-        if isinstance(found, web.Response):
-            return found
-        returns, sid, session = found
-        try:
-            offer = await returns.guest_picture_offer(sid, session.name)
-        except ReturnRefused as exc:
-            return plain(exc.status, exc.reason)
-        return web.Response(status=201, text=offer, content_type="application/sdp")
+        async def call(bridge: SfuReturn, sid: str, session: StudioSession, _: None) -> web.Response:
+            offer = await bridge.guest_picture_offer(sid, session.name)
+            return web.Response(status=201, text=offer, content_type="application/sdp")
+        return await self._return_call(request, call, with_sdp=False)
 
     async def _return_picture_answer(self, request: web.Request) -> web.Response:
-        found = self._return_session(request)
-        if isinstance(found, web.Response):
-            return found
-        returns, sid, _ = found
-        answer = await sdp_body(request)
-        if isinstance(answer, web.Response):
-            return answer
-        try:
-            await returns.guest_picture_answer(sid, answer)
-        except ReturnRefused as exc:
-            return plain(exc.status, exc.reason)
-        return web.Response(status=204)
+        async def call(bridge: SfuReturn, sid: str, _: StudioSession, answer: str) -> web.Response:
+            await bridge.guest_picture_answer(sid, answer)
+            return web.Response(status=204)
+        return await self._return_call(request, call, with_sdp=True)
