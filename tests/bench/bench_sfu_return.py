@@ -38,6 +38,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -64,42 +65,98 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def run_swarm(args: list[str], pids: dict[str, int], timeout: float, log: Path) -> tuple[dict, dict]:
-    """The guests' process (its errors into `log`); CPU of every process in `pids` and of
-    the guests' read at its MEASURE lines. Returns (its RESULT, {process: % of a core} and
-    the measured span)."""
-    with open(log, "wb") as errors:  # a file: never a full pipe that stops the guests
-        proc = subprocess.Popen([sys.executable, str(SWARM), *args], stdout=subprocess.PIPE,
-                                stderr=errors, text=True)
-    every = {**pids, "guests": proc.pid}
+class GuestProcess:
+    """One process of guests (tests/support/sfu_return_swarm.py), its errors into `log`;
+    `on_mark` sees each MEASURE line as it comes."""
+
+    def __init__(self, args: list[str], log: Path, on_mark: Callable[[str], None] | None = None) -> None:
+        self.log, self.on_mark = log, on_mark
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        with open(log, "wb") as errors:  # a file: never a full pipe that stops the guests
+            self.proc = subprocess.Popen([sys.executable, str(SWARM), *args], stdin=subprocess.PIPE,
+                                         stdout=subprocess.PIPE, stderr=errors, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            if line.startswith("MEASURE ") and self.on_mark is not None:
+                self.on_mark(line.split()[1])
+            elif line.startswith("READY"):
+                self.ready.set()
+            self.lines.append(line)
+
+    def failure(self, what: str) -> RuntimeError:
+        tail = self.log.read_text(errors="replace")[-3000:]
+        return RuntimeError(f"{what} (guests' process exit {self.proc.poll()}):\n{tail}")
+
+    def send(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def result(self, timeout: float) -> dict:
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.stop()
+        self._reader.join(timeout=10)
+        for line in self.lines:
+            if line.startswith("RESULT "):
+                return json.loads(line[len("RESULT "):])
+        raise self.failure("no result from the guests")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def run_guests(common: list[str], guests: int, seconds: float, pids: dict[str, int],
+               work: Path) -> tuple[dict, dict]:
+    """Guests 2 and up first (their lines open), then guests 0 and 1, which measure. CPU of
+    every process in `pids` and of both guests' processes is read at the MEASURE lines.
+    Returns (what the guests measured, {process: % of one core} and the span)."""
+    limit = guests * 20 + seconds + 90
+    every = dict(pids)
     marks: dict[str, tuple[float, dict[str, float]]] = {}
-    lines: list[str] = []
+    crowd = measuring = None
 
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.startswith("MEASURE "):
-                marks[line.split()[1]] = (time.monotonic(), {k: cpu_seconds(p) for k, p in every.items()})
-            lines.append(line)
+    def mark(word: str) -> None:
+        marks[word] = (time.monotonic(), {k: cpu_seconds(p) for k, p in every.items()})
 
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
     try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
-    reader.join(timeout=10)
-    result = next((json.loads(x[len("RESULT "):]) for x in lines if x.startswith("RESULT ")), None)
-    if result is None or set(marks) != {"START", "END"}:
-        tail = log.read_text(errors="replace")[-3000:]
-        raise RuntimeError(f"the guests' process gave no result (exit {proc.returncode}):\n{tail}")
+        if guests > 2:
+            crowd = GuestProcess([*common, "--crowd"], work / "crowd.log")
+            if not crowd.ready.wait(limit):
+                raise crowd.failure("the crowd's lines did not open")
+            every["crowd"] = crowd.proc.pid
+        measuring = GuestProcess([*common, "--seconds", str(seconds)], work / "guests.log", mark)
+        every["guests"] = measuring.proc.pid  # long before the first mark
+        result = measuring.result(limit)
+        if crowd is not None:
+            crowd.send("WINDOW {} {}".format(*result.pop("window")))
+            more = crowd.result(60)
+            for key in ("sound_start_s", "own_voice"):
+                result[key] = result.get(key, []) + more.get(key, [])
+            sizes = result.get("grid_sizes", []) + more.get("grid_sizes", [])
+            result["grid_sizes"] = [list(s) for s in sorted({tuple(s) for s in sizes})]
+    finally:
+        for proc in (crowd, measuring):
+            if proc is not None:
+                proc.stop()
+    if set(marks) != {"START", "END"}:
+        raise RuntimeError(f"the guests never measured: {marks.keys()}")
     (wall0, cpu0), (wall1, cpu1) = marks["START"], marks["END"]
     span = wall1 - wall0
-    return result, {name: round((cpu1[name] - cpu0[name]) / span * 100, 1) for name in every} | {"span": span}
+    cpu = {name: round((cpu1[name] - cpu0[name]) / span * 100, 1) for name in every}
+    cpu["guests"] = round(cpu["guests"] + cpu.pop("crowd", 0.0), 1)
+    return result, cpu | {"span": span}
 
 
-def measure(guests: int, config: str, seconds: float) -> dict:
+def measure(guests: int, config: str, seconds: float, keep: bool = False) -> dict:
     options, lines = CONFIGS[config]
     load = os.getloadavg()[0]  # other work on the machine skews every figure
     work = Path(tempfile.mkdtemp(prefix="bench-sfu-return-"))
@@ -113,18 +170,19 @@ def measure(guests: int, config: str, seconds: float) -> dict:
                                   rig.api_secret, *options, *sound)
             try:
                 assert server.token is not None
-                result, cpu = run_swarm(
-                    [server.base, server.token, "--guests", str(guests), "--seconds", str(seconds),
-                     "--lines", lines],
-                    {"studio": server.proc.pid, "janus": rig.pid()}, timeout=guests * 20 + seconds + 90,
-                    log=work / "guests.log")
+                result, cpu = run_guests(
+                    [server.base, server.token, "--total", str(guests), "--lines", lines], guests,
+                    seconds, {"studio": server.proc.pid, "janus": rig.pid()}, work)
             finally:
                 output = server.stop()
                 (work / "serve.log").write_text(output)
     except BaseException:
         print(f"  run kept for a look in {work}", file=sys.stderr)
         raise
-    shutil.rmtree(work, ignore_errors=True)
+    if keep:
+        print(f"  logs kept in {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return summarise(guests, config, load, cpu, result)
 
 
@@ -142,6 +200,8 @@ def summarise(guests: int, config: str, load: float, cpu: dict, result: dict) ->
     row["sound_start_max_s"] = max(starts) if starts else None
     own = [v for v in result.get("own_voice", []) if v is not None]
     row["own_voice_below_db_min"] = min(v["below_db"] for v in own) if own else None
+    # What Opus's noise leaves at a pitch nobody sends: own voice no louder is not heard.
+    row["own_above_floor_db_max"] = max(round(v["own_db"] - v["floor_db"], 1) for v in own) if own else None
     return row
 
 
@@ -159,7 +219,8 @@ def describe(row: dict) -> str:
         missing = len(row["sound_start_s"]) - len(starts)
         text += f" ({missing} heard nothing)" if missing else ""
     if row["own_voice_below_db_min"] is not None:
-        text += f"  own voice >= {row['own_voice_below_db_min']:.0f} dB below the others"
+        text += (f"  own voice >= {row['own_voice_below_db_min']:.0f} dB below the others, "
+                 f"<= {row['own_above_floor_db_max']:+.1f} dB from the floor")
     if row["config"] == "audio+grid":
         text += f"  grid frames {row['grid_frames']} {row['grid_sizes']}"
     return text
@@ -170,6 +231,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--guests", default="1,4,8", help="guest counts, comma separated")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep each run's logs (studio, guests, Janus) and print where")
     parser.add_argument("--smallest", action="store_true",
                         help="one short run: 2 guests, audio+grid, 4 s (a smoke test)")
     args = parser.parse_args(argv)
@@ -185,7 +248,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for guests in (int(n) for n in args.guests.split(",")):
         for config in configs:
-            row = measure(guests, config, args.seconds)
+            row = measure(guests, config, args.seconds, args.keep)
             rows.append(row)
             print(describe(row), flush=True)
     result = {"runs": rows}

@@ -26,7 +26,9 @@ def test_return_through_janus_benchmark_measures_cpu_delay_start_and_mix_minus()
     assert len(row["mouth_to_ear_ms"]) >= 2 and len(row["direct_mouth_to_ear_ms"]) >= 2, row
     assert 0 < row["direct_median_ms"] < row["mouth_to_ear_median_ms"] < 1000, row
     assert all(s is not None and 0 < s < 5 for s in row["sound_start_s"]), row
-    # Janus's mix-minus: nobody hears itself, everyone hears the others.
+    # Janus's mix-minus: everyone hears the others, nobody itself (its pitch no louder than
+    # a pitch nobody sends).
     for heard in row["own_voice"]:
-        assert heard["others_min_db"] > -45 and heard["below_db"] > 25, row["own_voice"]
+        assert heard["others_min_db"] > -45 and heard["below_db"] > 20, row["own_voice"]
+        assert heard["own_db"] < heard["floor_db"] + 6, row["own_voice"]
     assert min(row["grid_frames"]) > 0 and row["grid_sizes"] == [[640, 360]], row
