@@ -2,9 +2,11 @@
 delay Janus's AudioBridge adds between guests.
 
 Per run, Debian's Janus starts in a network namespace (tests/support/janus_rig.py), then
-`guestrec serve --sfu` (copy recording, its own process) and the guests in a process of
-their own (tests/support/sfu_return_swarm.py), so the CPU read from /proc for the studio
-and for Janus is theirs alone. For each guest count, three setups:
+`guestrec serve --sfu` (copy recording, its own process), then the guests in two processes
+of their own (tests/support/sfu_return_swarm.py: guests 2 and up, then the beeping and the
+listening guest with a direct pair), so the CPU read from /proc for the studio and for
+Janus is theirs alone. Guests send 320x180 at 15 fps and a tone. For each guest count,
+three setups:
 
     off         the studio sends no return (--return-audio off --return-video off);
                 guests only publish
@@ -13,14 +15,16 @@ and for Janus is theirs alone. For each guest count, three setups:
     audio+grid  and the grid (--return-video grid): each guest also subscribes to it
 
 Printed per run: the studio's and Janus's CPU (% of one core; whole processes), the
-guests' process's CPU, mouth-to-ear delay from the beeping guest to a listening one through
-the AudioBridge beside two peers connected directly in the guests' process (Janus's share
-is the difference), how soon each guest heard sound after opening its sound connection,
-and how far below the other voices its own voice is in what it hears. Root (network
+guests' processes' CPU, mouth-to-ear delay from the beeping guest to a listening one
+through the AudioBridge beside two peers connected directly in the same process (Janus's
+share is the difference), how soon each guest heard sound after opening its sound
+connection, and how far below the other voices its own voice is in what it hears (and
+against a pitch nobody sends: Opus's noise, the floor of that measure). Root (network
 namespace) and Debian's janus.
 
     .venv/bin/python tests/bench/bench_sfu_return.py                  # 1, 4, 8 guests
     .venv/bin/python tests/bench/bench_sfu_return.py --guests 2 --seconds 5 --configs audio
+    .venv/bin/python tests/bench/bench_sfu_return.py --guests 4 --configs audio --prebuffering 2
     .venv/bin/python tests/bench/bench_sfu_return.py --smallest       # one short run
 
 The last line is `RESULT {json}` with every figure, for scripts.
@@ -31,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -139,10 +144,11 @@ def run_guests(common: list[str], guests: int, seconds: float, pids: dict[str, i
         if crowd is not None:
             crowd.send("WINDOW {} {}".format(*result.pop("window")))
             more = crowd.result(60)
-            for key in ("sound_start_s", "own_voice"):
-                result[key] = result.get(key, []) + more.get(key, [])
-            sizes = result.get("grid_sizes", []) + more.get("grid_sizes", [])
-            result["grid_sizes"] = [list(s) for s in sorted({tuple(s) for s in sizes})]
+            if "own_voice" in more:  # the crowd opened lines too
+                for key in ("sound_start_s", "own_voice"):
+                    result[key] += more[key]
+                sizes = result["grid_sizes"] + more["grid_sizes"]
+                result["grid_sizes"] = [list(s) for s in sorted({tuple(s) for s in sizes})]
     finally:
         for proc in (crowd, measuring):
             if proc is not None:
@@ -156,12 +162,32 @@ def run_guests(common: list[str], guests: int, seconds: float, pids: dict[str, i
     return result, cpu | {"span": span}
 
 
-def measure(guests: int, config: str, seconds: float, keep: bool = False) -> dict:
+class BenchRig(JanusRig):
+    """The Janus of install/janus.sh; `prebuffering`: the AudioBridge room's
+    default_prebuffering (packets of 20 ms each participant's sound waits before it is
+    mixed) instead of the script's."""
+
+    def __init__(self, work: Path, prebuffering: int | None) -> None:
+        super().__init__(work)
+        self.prebuffering = prebuffering
+
+    def _configure(self) -> None:
+        super()._configure()
+        if self.prebuffering is not None:
+            path = self.config_dir / "janus.plugin.audiobridge.jcfg"
+            text, count = re.subn(r"default_prebuffering = \d+",
+                                  f"default_prebuffering = {self.prebuffering}", path.read_text())
+            assert count == 1, f"no default_prebuffering in {path}"
+            path.write_text(text)
+
+
+def measure(guests: int, config: str, seconds: float, keep: bool = False,
+            prebuffering: int | None = None) -> dict:
     options, lines = CONFIGS[config]
     load = os.getloadavg()[0]  # other work on the machine skews every figure
     work = Path(tempfile.mkdtemp(prefix="bench-sfu-return-"))
     try:
-        with JanusRig(work) as rig:
+        with BenchRig(work, prebuffering) as rig:
             studio_sound = work / "studio.wav"
             write_tone_wav(studio_sound, STUDIO_HZ, seconds=3.0, amplitude=0.02)
             sound = ["--studio-audio", str(studio_sound)] if config != "off" else []
@@ -183,7 +209,9 @@ def measure(guests: int, config: str, seconds: float, keep: bool = False) -> dic
         print(f"  logs kept in {work}")
     else:
         shutil.rmtree(work, ignore_errors=True)
-    return summarise(guests, config, load, cpu, result)
+    row = summarise(guests, config, load, cpu, result)
+    row["prebuffering"] = prebuffering
+    return row
 
 
 def summarise(guests: int, config: str, load: float, cpu: dict, result: dict) -> dict:
@@ -231,6 +259,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--guests", default="1,4,8", help="guest counts, comma separated")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"of {', '.join(CONFIGS)}")
     parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per run")
+    parser.add_argument("--prebuffering", type=int,
+                        help="the AudioBridge room's default_prebuffering (packets), "
+                             "instead of install/janus.sh's")
     parser.add_argument("--keep", action="store_true",
                         help="keep each run's logs (studio, guests, Janus) and print where")
     parser.add_argument("--smallest", action="store_true",
@@ -248,7 +279,7 @@ def main(argv: list[str] | None = None) -> dict:
     rows = []
     for guests in (int(n) for n in args.guests.split(",")):
         for config in configs:
-            row = measure(guests, config, args.seconds, args.keep)
+            row = measure(guests, config, args.seconds, args.keep, args.prebuffering)
             rows.append(row)
             print(describe(row), flush=True)
     result = {"runs": rows}
