@@ -32,6 +32,9 @@ from support.obs_harness import (
 pytestmark = [pytest.mark.obs, pytest.mark.slow]
 RELOAD_HELPER = Path(__file__).resolve().parent.parent / "support" / "obs_reload_helper.py"
 GUEST_HOTKEYS = ("guestrec_guest_record_start", "guestrec_guest_record_stop", "guestrec_guest_hang_up")
+# The waits below look at cheap things (a 64x36 screenshot, the guest list, the log file):
+# polled often, each ends soon after its condition holds.
+POLL_S = 0.1
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +63,14 @@ def recording(h: ObsHarness, guest: str) -> dict | None:
     return status if status and status["connected"] and status["recording"] else None
 
 
+def has_recorded(h: ObsHarness, guest: str, path: Path, seconds: float) -> bool:
+    """At least `seconds` of the guest's media written into `path`, and on disk (the writer
+    flushes a cluster at least every second): the recording is well under way."""
+    status = h.guests().get(guest) or {}
+    return (status.get("file") == str(path) and status["recording_seconds"] >= seconds
+            and path.stat().st_size >= status["file_bytes"] > 0)
+
+
 def assert_plays(path: Path, min_seconds: float, video: bool = True) -> None:
     info = ffprobe(path)
     kinds = sorted(s["codec_type"] for s in info["streams"])
@@ -74,25 +85,25 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
     alice = BackgroundGuest(h.whip_url("Alice"), h.token, RED_YUV).join()
     try:
         wait_until(lambda: "Alice" in h.inputs_of_our_kind() or None, 15, what="Alice's source")
-        wait_until(lambda: shows_colour(h, "Alice", RED_RGB), 20, 0.5, "Alice's red picture")
+        wait_until(lambda: shows_colour(h, "Alice", RED_RGB), 20, POLL_S, "Alice's red picture")
         peak = h.meter_peak("Alice")
         assert 0.15 < peak < 0.5, f"Alice's tone peak {peak}"
-        status = wait_until(lambda: recording(h, "Alice"), 20, 0.5, "Alice's recording")
+        status = wait_until(lambda: recording(h, "Alice"), 20, POLL_S, "Alice's recording")
         alice_file = Path(status["file"])
         assert alice_file.parent.parent == h.out_dir.resolve()  # in the session folder
-        wait_until(lambda: alice_file.stat().st_size > 20_000 or None, 20, 0.5, "Alice's file to grow")
+        wait_until(lambda: alice_file.stat().st_size > 20_000 or None, 20, POLL_S, "Alice's file to grow")
 
         # A second guest joins and leaves while Alice stays.
         bob = BackgroundGuest(h.whip_url("Bob"), h.token, GREEN_YUV).join()
         try:
-            wait_until(lambda: shows_colour(h, "Bob", GREEN_RGB), 20, 0.5, "Bob's green picture")
+            wait_until(lambda: shows_colour(h, "Bob", GREEN_RGB), 20, POLL_S, "Bob's green picture")
             assert {"Alice", "Bob"} <= set(h.inputs_of_our_kind())
-            bob_status = wait_until(lambda: recording(h, "Bob"), 20, 0.5, "Bob's recording")
+            bob_status = wait_until(lambda: recording(h, "Bob"), 20, POLL_S, "Bob's recording")
             time.sleep(3)
         finally:
             bob.leave()
         bob_file = Path(bob_status["file"])
-        wait_until(lambda: "Bob" not in h.guests() or None, 15, 0.5, "Bob to be gone")
+        wait_until(lambda: "Bob" not in h.guests() or None, 15, POLL_S, "Bob to be gone")
         assert bob_file != alice_file
         assert_plays(bob_file, 2.0)
         assert "Bob" in h.inputs_of_our_kind()  # the source stays for next time
@@ -106,12 +117,12 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
         size_before = alice_file.stat().st_size
         still = recording(h, "Alice")
         assert still and Path(still["file"]) == alice_file
-        wait_until(lambda: alice_file.stat().st_size > size_before or None, 10, 0.5,
+        wait_until(lambda: alice_file.stat().st_size > size_before or None, 10, POLL_S,
                    "Alice's file to keep growing")
         assert guest_files(h, "Alice") == [alice_file]
     finally:
         alice.leave()
-    wait_until(lambda: "Alice" not in h.guests() or None, 15, 0.5, "Alice to be gone")
+    wait_until(lambda: "Alice" not in h.guests() or None, 15, POLL_S, "Alice to be gone")
     assert_plays(alice_file, 5.0)
     assert "Alice" in h.inputs_of_our_kind()
 
@@ -121,12 +132,12 @@ def test_returning_guest_reuses_their_source(obs_auto: ObsHarness) -> None:
     before = h.inputs_of_our_kind()
     carol = BackgroundGuest(h.whip_url("Carol"), h.token, BLUE_YUV).join()
     try:
-        wait_until(lambda: shows_colour(h, "Carol", BLUE_RGB), 20, 0.5, "Carol's picture")
+        wait_until(lambda: shows_colour(h, "Carol", BLUE_RGB), 20, POLL_S, "Carol's picture")
     finally:
         carol.leave()
     carol = BackgroundGuest(h.whip_url("Carol"), h.token, RED_YUV).join()
     try:
-        wait_until(lambda: shows_colour(h, "Carol", RED_RGB), 20, 0.5, "Carol's new picture")
+        wait_until(lambda: shows_colour(h, "Carol", RED_RGB), 20, POLL_S, "Carol's new picture")
         names = h.inputs_of_our_kind()
         assert names.count("Carol") == 1
         assert len(names) == len(before) + 1
@@ -143,24 +154,24 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
     before = h.inputs_of_our_kind()
     rex = BackgroundGuest(h.whip_url("Rex"), h.token, BLUE_YUV).join()
     secret = rex.client.resume_secret
-    wait_until(lambda: shows_colour(h, "Rex", BLUE_RGB), 20, 0.5, "Rex's picture")
-    first = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording")
+    wait_until(lambda: shows_colour(h, "Rex", BLUE_RGB), 20, POLL_S, "Rex's picture")
+    first = wait_until(lambda: recording(h, "Rex"), 20, POLL_S, "Rex's recording")
     time.sleep(1.5)
     rex.drop()
-    wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "the studio to see Rex gone")
+    wait_until(lambda: "Rex" not in h.guests() or None, 15, POLL_S, "the studio to see Rex gone")
     assert "Rex" in h.awaited()  # the control room shows him as reconnecting
     # OBS says he is awaited, not gone (the script's status polls once a second).
     wait_until(lambda: "guest 'Rex' dropped; waiting for it to reconnect" in h.log_text() or None,
-               10, 0.5, "the Script Log to say Rex is awaited")
+               10, POLL_S, "the Script Log to say Rex is awaited")
     rex = BackgroundGuest(h.whip_url("Rex"), h.token, RED_YUV,
                           headers={"Guestrec-Resume": secret}).join()
     try:
         assert rex.client.given_name == "Rex"
-        wait_until(lambda: shows_colour(h, "Rex", RED_RGB), 20, 0.5, "Rex's picture after the drop")
-        second = wait_until(lambda: recording(h, "Rex"), 20, 0.5, "Rex's recording after the drop")
+        wait_until(lambda: shows_colour(h, "Rex", RED_RGB), 20, POLL_S, "Rex's picture after the drop")
+        second = wait_until(lambda: recording(h, "Rex"), 20, POLL_S, "Rex's recording after the drop")
         assert second["file"] != first["file"] and second["take"]["part"] == 2
         assert second["take"]["id"] == first["take"]["id"]
-        wait_until(lambda: "guest 'Rex' reconnected" in h.log_text() or None, 10, 0.5, "Rex reconnected")
+        wait_until(lambda: "guest 'Rex' reconnected" in h.log_text() or None, 10, POLL_S, "Rex reconnected")
         names = h.inputs_of_our_kind()
         assert names.count("Rex") == 1 and len(names) == len(before) + 1
         time.sleep(1.5)
@@ -168,7 +179,7 @@ def test_guest_back_after_a_drop_feeds_the_same_source_and_take(obs_auto: ObsHar
         h.ws.press_input_properties_button("Rex", "hang_up")
         wait_until(lambda: any(m.get("type") == "ended" for m in rex.client.messages) or None,
                    10, 0.2, "Rex to be told the studio ended the session")
-        wait_until(lambda: "Rex" not in h.guests() or None, 15, 0.5, "Rex to be gone")
+        wait_until(lambda: "Rex" not in h.guests() or None, 15, POLL_S, "Rex to be gone")
     finally:
         rex.leave()
     assert_plays(Path(first["file"]), 1.0)
@@ -179,14 +190,14 @@ def test_record_toggle_in_the_guest_source(obs_auto: ObsHarness) -> None:
     h = obs_auto
     dave = BackgroundGuest(h.whip_url("Dave"), h.token, GREEN_YUV).join()
     try:
-        first = wait_until(lambda: recording(h, "Dave"), 20, 0.5, "Dave's recording")
+        first = wait_until(lambda: recording(h, "Dave"), 20, POLL_S, "Dave's recording")
         time.sleep(2)
         # What the "Record this guest" checkbox in the source's properties does.
         h.ws.set_input_settings("Dave", {"record": False}, True)
-        wait_until(lambda: not h.guests()["Dave"]["recording"] or None, 15, 0.5, "recording to stop")
+        wait_until(lambda: not h.guests()["Dave"]["recording"] or None, 15, POLL_S, "recording to stop")
         assert_plays(Path(first["file"]), 1.0)
         h.ws.set_input_settings("Dave", {"record": True}, True)
-        second = wait_until(lambda: recording(h, "Dave"), 15, 0.5, "recording to start again")
+        second = wait_until(lambda: recording(h, "Dave"), 15, POLL_S, "recording to start again")
         assert second["file"] != first["file"]
     finally:
         dave.leave()
@@ -209,18 +220,18 @@ def test_guest_hotkeys_record_and_hang_up(obs_auto: ObsHarness) -> None:
     alice = BackgroundGuest(h.whip_url("Alice"), h.token, RED_YUV).join()
     bob = BackgroundGuest(h.whip_url("Bob"), h.token, GREEN_YUV).join()
     try:
-        first = wait_until(lambda: recording(h, "Alice"), 20, 0.5, "Alice's recording")
-        bob_status = wait_until(lambda: recording(h, "Bob"), 20, 0.5, "Bob's recording")
+        first = wait_until(lambda: recording(h, "Alice"), 20, POLL_S, "Alice's recording")
+        bob_status = wait_until(lambda: recording(h, "Bob"), 20, POLL_S, "Bob's recording")
         assert_each_source_has_its_hotkeys(h)
         time.sleep(2)
         h.ws.trigger_hotkey_by_name("guestrec_guest_record_stop")
-        wait_until(lambda: not h.guests()["Alice"]["recording"] or None, 15, 0.5, "Alice's stop")
+        wait_until(lambda: not h.guests()["Alice"]["recording"] or None, 15, POLL_S, "Alice's stop")
         assert_plays(Path(first["file"]), 1.0)
         h.ws.trigger_hotkey_by_name("guestrec_guest_record_start")
         wait_until(lambda: (lambda s: s if s and s["file"] != first["file"] else None)(
-            recording(h, "Alice")), 15, 0.5, "Alice's second recording")
+            recording(h, "Alice")), 15, POLL_S, "Alice's second recording")
         h.ws.trigger_hotkey_by_name("guestrec_guest_hang_up")
-        wait_until(lambda: "Alice" not in h.guests() or None, 15, 0.5, "Alice hung up")
+        wait_until(lambda: "Alice" not in h.guests() or None, 15, POLL_S, "Alice hung up")
         assert any(m.get("type") == "hangup" for m in list(alice.client.messages))
         # Bob went on recording into his one file all along.
         assert recording(h, "Bob")["file"] == bob_status["file"]
@@ -239,20 +250,21 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     for _round in range(3):
         guest = BackgroundGuest(h.whip_url("Eve"), h.token, BLUE_YUV).join()
         try:
-            wait_until(lambda: shows_colour(h, "Eve", BLUE_RGB), 20, 0.5, "Eve's picture")
-            status = wait_until(lambda: recording(h, "Eve"), 20, 0.5, "Eve's recording")
+            wait_until(lambda: shows_colour(h, "Eve", BLUE_RGB), 20, POLL_S, "Eve's picture")
+            status = wait_until(lambda: recording(h, "Eve"), 20, POLL_S, "Eve's recording")
             path = Path(status["file"])
-            wait_until(lambda path=path: path.stat().st_size > 20_000 or None, 20, 0.5, "Eve's file to grow")
+            # Twice the second the finalized file must play (assert_plays below).
+            wait_until(lambda path=path: has_recorded(h, "Eve", path, 2.0), 20, POLL_S, "Eve's file to grow")
             h.ws.set_current_scene_collection("Spare")
             wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name == "Spare"
-                       or None, 20, 0.5, "the switch away")
+                       or None, 20, POLL_S, "the switch away")
             # Unloading stopped the engine: the recording is finalized.
             assert_plays(path, 1.0)
         finally:
             guest.drop()
         h.ws.set_current_scene_collection("GuestRecorder")
         wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name
-                   == "GuestRecorder" or None, 20, 0.5, "the switch back")
+                   == "GuestRecorder" or None, 20, POLL_S, "the switch back")
         h.wait_for_server()
         time.sleep(2)  # let threads that are on their way out finish
         threads_after.append(h.thread_snapshot())
@@ -266,7 +278,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
     # And it still works after the rounds.
     guest = BackgroundGuest(h.whip_url("Eve"), h.token, GREEN_YUV).join()
     try:
-        wait_until(lambda: shows_colour(h, "Eve", GREEN_RGB), 20, 0.5, "Eve's picture after reloads")
+        wait_until(lambda: shows_colour(h, "Eve", GREEN_RGB), 20, POLL_S, "Eve's picture after reloads")
     finally:
         guest.leave()
 
@@ -279,10 +291,11 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
     for round_no in range(1, 5):
         guest = BackgroundGuest(h.whip_url("Kim"), h.token, RED_YUV).join()
         try:
-            wait_until(lambda: shows_colour(h, "Kim", RED_RGB), 20, 0.5, "Kim's picture")
-            status = wait_until(lambda: recording(h, "Kim"), 20, 0.5, "Kim's recording")
+            wait_until(lambda: shows_colour(h, "Kim", RED_RGB), 20, POLL_S, "Kim's picture")
+            status = wait_until(lambda: recording(h, "Kim"), 20, POLL_S, "Kim's recording")
             path = Path(status["file"])
-            wait_until(lambda path=path: path.stat().st_size > 20_000 or None, 20, 0.5, "Kim's file to grow")
+            # Twice the second the finalized file must play (assert_plays below).
+            wait_until(lambda path=path: has_recorded(h, "Kim", path, 2.0), 20, POLL_S, "Kim's file to grow")
             h.ws.trigger_hotkey_by_name("guestrec_test_reload")
             wait_until(lambda round_no=round_no: any(f"[reload-helper] reload {round_no} of" in line
                                                      and line.endswith("ok")
@@ -300,7 +313,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
     h.assert_no_thread_pileup(threads_after)
     guest = BackgroundGuest(h.whip_url("Kim"), h.token, GREEN_YUV).join()
     try:
-        wait_until(lambda: shows_colour(h, "Kim", GREEN_RGB), 20, 0.5, "Kim's picture after reloads")
+        wait_until(lambda: shows_colour(h, "Kim", GREEN_RGB), 20, POLL_S, "Kim's picture after reloads")
         assert recording(h, "Kim")
     finally:
         guest.leave()
@@ -311,9 +324,10 @@ def test_obs_quits_quickly_while_a_guest_records(obs_auto: ObsHarness) -> None:
     h = obs_auto
     guest = BackgroundGuest(h.whip_url("Zoe"), h.token, RED_YUV).join()
     try:
-        status = wait_until(lambda: recording(h, "Zoe"), 20, 0.5, "Zoe's recording")
+        status = wait_until(lambda: recording(h, "Zoe"), 20, POLL_S, "Zoe's recording")
         path = Path(status["file"])
-        wait_until(lambda: path.stat().st_size > 20_000 or None, 20, 0.5, "Zoe's file to grow")
+        # A second more than the finalized file must play (assert_plays below).
+        wait_until(lambda: has_recorded(h, "Zoe", path, 3.0), 20, POLL_S, "Zoe's file to grow")
         took = h.close_window(timeout=30)
         print(f"OBS quit in {took:.2f} s with a guest connected and recording")
         assert took <= 10.0, f"OBS took {took:.1f} s to quit"
