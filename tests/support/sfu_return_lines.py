@@ -7,7 +7,7 @@ picture from the VideoRoom (Janus offers, the guest answers).
 
     lines = SfuReturnLines(guest, ToneAudioTrack(500))   # guest: a published WhipClient
     await lines.open()                                    # AssertionError with the status if refused
-    lines.heard, lines.seen, lines.audio_between(t0)
+    lines.heard, lines.seen, lines.colour, lines.audio_between(t0)
     await lines.close()
 """
 
@@ -45,6 +45,7 @@ class SfuReturnLines:
         self.picture = RTCPeerConnection()
         self.heard: list[tuple[float, np.ndarray]] = []
         self.seen: list[tuple[float, int, int]] = []
+        self.colour: tuple[float, float, float] | None = None  # of a recent picture
         self._readers: list[asyncio.Task] = []
         for pc in (self.sound, self.picture):
             self._keep_tracks(pc)
@@ -96,6 +97,9 @@ class SfuReturnLines:
                 self.heard.append((time.time(), frame.to_ndarray().reshape(-1, channels).copy()))
             else:
                 self.seen.append((time.time(), frame.width, frame.height))
+                if len(self.seen) % 5 == 0:  # the picture's mean RGB now and then: cheap enough
+                    rgb = frame.to_ndarray(format="rgb24").reshape(-1, 3).mean(axis=0)
+                    self.colour = (float(rgb[0]), float(rgb[1]), float(rgb[2]))
 
     def audio_between(self, start: float, end: float = float("inf")) -> np.ndarray:
         chunks = [samples for at, samples in self.heard if start <= at < end]
