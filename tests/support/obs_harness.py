@@ -130,7 +130,9 @@ class ObsHarness:
         self.proc = start_obs(self.setup, self.xvfb.display, obs_binary=OBS_BINARY,
                               output=self._stdout, cwd=self.workdir, extra_env=self.extra_env)
         try:
-            wait_until(self._ws_ready, timeout, 0.5, "obs-websocket")
+            # A refused connection costs a millisecond: looked for often, a test starts
+            # as soon as OBS answers (it does within a second).
+            wait_until(self._ws_ready, timeout, 0.1, "obs-websocket")
         except Exception:
             self.stop()
             raise
@@ -215,7 +217,7 @@ class ObsHarness:
                 return True
             except urllib.error.HTTPError:
                 return True  # it answers; the status does not matter here
-        wait_until(up, timeout, 0.3, "the guest server")
+        wait_until(up, timeout, 0.1, "the guest server")
 
     def log_text(self) -> str:
         path = latest_log(self.setup)
