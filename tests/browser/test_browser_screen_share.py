@@ -29,9 +29,10 @@ pytestmark = [
 
 SCREEN = "window.guestScreen"
 SMALL_CAMERA = ["--use-fake-device-for-media-stream=fps=15"]
-# Longer than the studio's liveness checks (a dead guest is noticed within ~6 s) and its
-# wait for a late camera (5 s): a share that outlives them is not taken for a lost guest.
-SHARE_S = 14.0
+# Longer than the studio's liveness checks (a dead guest is noticed within ~6 s: core/liveness.py)
+# and its wait for a late camera (5 s: media/writer.py), with 4 s to spare: a share that
+# outlives them is not taken for a lost guest.
+SHARE_S = 10.0
 
 
 def statuses(server) -> dict[str, dict]:
