@@ -75,6 +75,16 @@ async def listen(page: Page) -> dict:
     return got
 
 
+async def listen_until(page: Page, ready, timeout: float) -> dict:
+    """`listen` again until `ready(got)` is true or `timeout` has passed; the last reading
+    either way (the test's assertions then say what is wrong)."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        got = await listen(page)
+        if ready(got) or asyncio.get_running_loop().time() > deadline:
+            return got
+
+
 def page_flags(mic: Path) -> list[str]:
     return ["--use-fake-device-for-media-stream=fps=15", f"--use-file-for-fake-audio-capture={mic}"]
 
@@ -102,6 +112,16 @@ async def join(page: Page, headphones: bool) -> None:
 def carl(base: str, token: str, ssl: bool = True) -> WhipClient:
     return WhipClient(f"{base}/whip/Carl", token=token, ssl=ssl,
                       tracks=[ToneAudioTrack(frequency=CARL_HZ), SolidVideoTrack(160, 120, fps=10)])
+
+
+def passes(check, *args) -> bool:
+    """Whether an assert_* check passes (to wait for it; a reading still without some
+    figure does not)."""
+    try:
+        check(*args)
+    except (AssertionError, KeyError, TypeError):
+        return False
+    return True
 
 
 def assert_hears(levels: dict, heard: list[float], not_heard: list[float], who: str) -> None:
@@ -217,8 +237,9 @@ def test_the_return_plays_again_after_a_drop_and_rejoin(tmp_path: Path) -> None:
             home.call(browser.__aenter__(), 30)
             page = home.call(browser.open(f"{engine.base_url}/?name=Ann&token={engine.token}"), 30)
             home.call(join(page, headphones=True), 120)
-            time.sleep(4)
-            before = home.call(listen(page), 30)
+            # Read until Carl is heard, for as long as the fixed wait this replaces (4 s).
+            before = home.call(listen_until(page, lambda got: passes(
+                assert_hears, got["levels"], [CARL_HZ], [PAGES["Ann"]], "Ann before the drop"), 4.0), 30)
 
             rig.block_udp()
             home.call(page.wait_for("window.guestState.reconnecting", 12), 15)
@@ -230,8 +251,8 @@ def test_the_return_plays_again_after_a_drop_and_rejoin(tmp_path: Path) -> None:
             home.call(page.wait_for("window.guestState.reconnects === 1 && window.guestState.connected"
                                     " && window.guestState.returnAudio", 60), 65)
             home.call(page.evaluate(LISTEN_SETUP))  # the new connection's stream
-            time.sleep(5)
-            after = home.call(listen(page), 30)
+            # Read until the return plays again, for as long as the fixed wait this replaces (5 s).
+            after = home.call(listen_until(page, lambda got: passes(assert_back, got), 5.0), 30)
             home.call(page.evaluate("document.getElementById('hangup').click()"))
             home.call(page.wait_for("!window.guestState.joined", 15), 20)
         finally:
@@ -246,6 +267,11 @@ def test_the_return_plays_again_after_a_drop_and_rejoin(tmp_path: Path) -> None:
     assert_hears(before["levels"], [CARL_HZ], [PAGES["Ann"]], "Ann before the drop")
     assert during == {"audio": False, "note": "Reconnecting…"}
     print(f"\nafter the rejoin: {json.dumps(after['stats'])}")
+    assert_back(after)
+
+
+def assert_back(after: dict) -> None:
+    """The return plays again on the page's new connection, with the headphones kept."""
     # The counters are the new connection's: all of it came after the rejoin.
     stats = after["stats"]
     assert stats["audio"]["packetsReceived"] > 15 * 4 and stats["video"]["framesDecoded"] > 1.5 * 4, stats
