@@ -71,6 +71,22 @@ def has_recorded(h: ObsHarness, guest: str, path: Path, seconds: float) -> bool:
             and path.stat().st_size >= status["file_bytes"] > 0)
 
 
+def snapshot_after_round(h: ObsHarness, snapshots: list[tuple[int, list[str]]]) -> None:
+    """The threads after a round, once those on their way out have gone. The first round,
+    which the others are held against, waits 2 s for that; a later round waits until it has
+    no more threads than the first (nothing piled up), or the same 2 s."""
+    deadline = time.monotonic() + 2.0
+    if not snapshots:
+        time.sleep(2.0)
+    while True:
+        native, python = h.thread_snapshot()
+        if not snapshots or time.monotonic() >= deadline or (
+                native <= snapshots[0][0] and len(python) <= len(snapshots[0][1])):
+            snapshots.append((native, python))
+            return
+        time.sleep(0.2)
+
+
 def assert_plays(path: Path, min_seconds: float, video: bool = True) -> None:
     info = ffprobe(path)
     kinds = sorted(s["codec_type"] for s in info["streams"])
@@ -266,8 +282,7 @@ def test_script_unload_and_load_leak_nothing(obs_auto: ObsHarness) -> None:
         wait_until(lambda: h.ws.get_scene_collection_list().current_scene_collection_name
                    == "GuestRecorder" or None, 20, POLL_S, "the switch back")
         h.wait_for_server()
-        time.sleep(2)  # let threads that are on their way out finish
-        threads_after.append(h.thread_snapshot())
+        snapshot_after_round(h, threads_after)
         assert h.inputs_of_our_kind().count("Eve") == 1
         assert_each_source_has_its_hotkeys(h)  # the sources loaded with the collection have them too
     lines = h.guestrec_log_lines()
@@ -305,8 +320,7 @@ def test_reload_button_leaks_no_threads_or_sources(obs_auto: ObsHarness) -> None
         finally:
             guest.drop()
         h.wait_for_server()
-        time.sleep(2)
-        threads_after.append(h.thread_snapshot())
+        snapshot_after_round(h, threads_after)
         assert h.inputs_of_our_kind().count("Kim") == 1  # the source survived, not doubled
         assert_each_source_has_its_hotkeys(h)
     print(f"native threads and Python threads after each reload: {[(n, len(p)) for n, p in threads_after]}")
