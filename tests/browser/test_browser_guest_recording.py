@@ -77,9 +77,15 @@ def test_guest_records_h264_and_studio_receives_it(tmp_path: Path) -> None:
         async with running_server(out, record=1500, codec="h264", record_at="both") as server:
             async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
                 page = await join(browser, server.base, server.token, "Hana")
-                await asyncio.sleep(4)
-                status = server.sessions.guest_statuses()[0]
-                text = await page.evaluate("document.getElementById('guest-rec').textContent")
+                # Until the studio has the page's report (sent every 2 s: guest_recorder.js)
+                # and the page shows its upload; bounded: 15 s, past the fixed 4 s this was.
+                for _ in range(150):
+                    status = server.sessions.guest_statuses()[0]
+                    text = await page.evaluate("document.getElementById('guest-rec').textContent")
+                    if ((status["guest_recording"] or {}).get("state") == "receiving"
+                            and "% uploaded" in text):
+                        break
+                    await asyncio.sleep(0.1)
                 # The studio's own stop control stops both recordings.
                 assert await server.sessions.stop_recording() == ["Hana"]
                 await page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60)
