@@ -50,9 +50,14 @@ def test_guest_recording_goes_on_through_a_10_s_drop(tmp_path: Path) -> None:
             rig.unblock_udp()
             back = "window.guestState.reconnects === 1 && window.guestState.connected"
             home.call(page.wait_for(back, 60), 65)
-            time.sleep(3)
+            # Until the studio has the page's report on its new connection (sent every 2 s:
+            # guest_recorder.js); bounded: 15 s, past the fixed 3 s this was.
+            for _ in range(150):
+                status = studio.call(_statuses(server))[0]
+                if (status["guest_recording"] or {}).get("state") == "receiving":
+                    break
+                time.sleep(0.1)
             during = json.loads(home.call(page.evaluate(f"JSON.stringify({REC})")))
-            status = studio.call(_statuses(server))[0]
             home.call(page.evaluate("document.getElementById('hangup').click()"))
             home.call(page.wait_for(f"{REC}.finished.length > 0 && {REC}.pendingBytes === 0", 60), 65)
             state = json.loads(home.call(page.evaluate(f"JSON.stringify({REC})")))
