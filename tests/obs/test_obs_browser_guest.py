@@ -49,8 +49,13 @@ def test_obs_directs_a_chromium_guest(tmp_path: Path) -> None:
             out["after_mute"] = await page.evaluate(text_of("studio-message"))
             out["mute_pressed"] = await page.evaluate(
                 "document.getElementById('mute').getAttribute('aria-pressed')")
-            await asyncio.sleep(2)  # the page tells the studio; the studio's status shows it
-            out["studio_saw_muted"] = (h.guests()["Lee"].get("page") or {}).get("muted")
+            # The page tells the studio; the studio's status shows it (bounded: 10 s, past
+            # the fixed 2 s this was).
+            for _ in range(100):
+                out["studio_saw_muted"] = (h.guests()["Lee"].get("page") or {}).get("muted")
+                if out["studio_saw_muted"]:
+                    break
+                await asyncio.sleep(0.1)
             await obs_call(h.ws.press_input_properties_button, "Lee", "ask_unmute")
             await page.wait_for("!window.guestState.muted", 10)
             await obs_call(h.ws.press_input_properties_button, "Lee", "hang_up")
