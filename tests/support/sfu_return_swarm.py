@@ -36,6 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "lib"))
 
+from aiortc.mediastreams import MediaStreamTrack
 from av import AudioFrame
 
 from support.return_guest import ReturnGuest
@@ -109,14 +110,14 @@ class LiveBeep(BeepAudioTrack):
 class Lines(SfuReturnLines):
     """The return lines; the picture decoded or only received (many guests in one process)."""
 
-    def __init__(self, guest: WhipClient, voice, decode_picture: bool) -> None:
+    def __init__(self, guest: WhipClient, voice: MediaStreamTrack, decode_picture: bool) -> None:
         super().__init__(guest, voice)
         if not decode_picture:
             self.picture.on("track", lambda _track: [
                 ReturnGuest._skip_decoding(t.receiver) for t in self.picture.getTransceivers()])
 
 
-def voice(index: int, clock: SharedClock):
+def voice(index: int, clock: SharedClock) -> MediaStreamTrack:
     if index == 0:
         return LiveBeep(PERIOD, FIRST_BEEP, BEEP_SECONDS, clock, frequency=BEEP_HZ)
     return ToneAudioTrack(hum_hz(index), amplitude=HUM_AMPLITUDE)
