@@ -158,7 +158,8 @@ room-$ROOM: {
 	sampling_rate = 48000
 	audiolevel_event = false
 	record = false
-	default_prebuffering = 4
+	# 40 ms of room for jitter: Janus then adds about 30-60 ms mouth-to-ear (4: about 100 ms)
+	default_prebuffering = 2
 }
 # Guests on hold wait here, muted: they hear nothing and nobody hears them.
 room-$((ROOM + HOLD_OFFSET)): {
