@@ -56,25 +56,25 @@ def test_guests_record_while_obs_records(obs_follow: ObsHarness) -> None:
     fay = BackgroundGuest(h.whip_url("Fay"), h.token, GREEN_YUV).join()
     gus = None
     try:
-        wait_until(lambda: status_of(h, "Fay").get("connected") or None, 15, 0.3, "Fay to connect")
+        wait_until(lambda: status_of(h, "Fay").get("connected") or None, 15, 0.1, "Fay to connect")
         time.sleep(3)
         assert not status_of(h, "Fay")["recording"]  # not on joining: OBS is not recording
         assert not list(h.out_dir.glob("*/Fay *.webm"))
 
         h.ws.start_record()
-        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.1, "OBS to record")
         fay_rec = wait_until(lambda: status_of(h, "Fay").get("recording") and status_of(h, "Fay"),
-                             15, 0.3, "Fay's recording")
+                             15, 0.1, "Fay's recording")
         # A guest joining while OBS records is recorded from the start.
         gus = BackgroundGuest(h.whip_url("Gus"), h.token, BLUE_YUV).join()
         gus_rec = wait_until(lambda: status_of(h, "Gus").get("recording") and status_of(h, "Gus"),
-                             15, 0.3, "Gus's recording")
+                             15, 0.1, "Gus's recording")
         time.sleep(3)
 
         result = h.ws.stop_record()
         obs_file = Path(result.output_path)
-        wait_until(lambda: not status_of(h, "Fay")["recording"] or None, 15, 0.3, "Fay's stop")
-        wait_until(lambda: not status_of(h, "Gus")["recording"] or None, 15, 0.3, "Gus's stop")
+        wait_until(lambda: not status_of(h, "Fay")["recording"] or None, 15, 0.1, "Fay's stop")
+        wait_until(lambda: not status_of(h, "Gus")["recording"] or None, 15, 0.1, "Gus's stop")
         assert status_of(h, "Fay")["connected"] and status_of(h, "Gus")["connected"]
         finished_file_plays(Path(fay_rec["file"]))
         finished_file_plays(Path(gus_rec["file"]))
@@ -83,11 +83,11 @@ def test_guests_record_while_obs_records(obs_follow: ObsHarness) -> None:
         # The hotkeys (saved with the script) start and stop every guest by hand.
         h.ws.trigger_hotkey_by_name("guestrec_start_all")
         wait_until(lambda: (status_of(h, "Fay").get("recording") and status_of(h, "Gus").get("recording"))
-                   or None, 15, 0.3, "both to record after the start hotkey")
+                   or None, 15, 0.1, "both to record after the start hotkey")
         time.sleep(2)
         h.ws.trigger_hotkey_by_name("guestrec_stop_all")
         wait_until(lambda: (not status_of(h, "Fay")["recording"] and not status_of(h, "Gus")["recording"])
-                   or None, 15, 0.3, "both to stop after the stop hotkey")
+                   or None, 15, 0.1, "both to stop after the stop hotkey")
     finally:
         fay.leave()
         if gus is not None:
@@ -118,7 +118,7 @@ def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -
                             tracks=lambda: list(flash_beep_pair(period=1.0, fps=30))[::-1])
     guest.join()
     try:
-        wait_until(lambda: "Sync" in h.inputs_of_our_kind() or None, 15, 0.3, "Sync's source")
+        wait_until(lambda: "Sync" in h.inputs_of_our_kind() or None, 15, 0.1, "Sync's source")
         time.sleep(2)  # OBS settles its buffering on the new source
         # Guests share the canvas in a grid: look at Sync's own cell of the picture.
         item = h.ws.get_scene_item_id("Scene", "Sync").scene_item_id
@@ -128,12 +128,12 @@ def test_obs_keeps_a_guests_picture_and_sound_together(obs_follow: ObsHarness) -
                 (spot["positionX"] + spot["boundsWidth"]) / video.base_width,
                 (spot["positionY"] + spot["boundsHeight"]) / video.base_height)
         h.ws.start_record()
-        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.1, "OBS to record")
         time.sleep(8)
         obs_file = Path(h.ws.stop_record().output_path)
     finally:
         guest.leave()
-    wait_until(lambda: (obs_file.exists() and obs_file.stat().st_size > 0) or None, 15, 0.3, "OBS's file")
+    wait_until(lambda: (obs_file.exists() and obs_file.stat().st_size > 0) or None, 15, 0.1, "OBS's file")
     time.sleep(1)
 
     with av.open(str(obs_file)) as container:

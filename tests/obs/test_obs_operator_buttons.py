@@ -60,25 +60,25 @@ def test_export_from_the_panel_and_hold_from_a_guest_source(tmp_path: Path) -> N
 
         guest = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
         try:
-            wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.5,
+            wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.1,
                        "Ivy's recording")
-            source = wait_until(lambda: ivy_source(h, "Ivy: RECORDING"), 10, 0.5, "Ivy's source to show her")
+            source = wait_until(lambda: ivy_source(h, "Ivy: RECORDING"), 10, 0.1, "Ivy's source to show her")
             assert source["hold"] == "On hold (hears nobody, heard by nobody)"
             assert source["settings"]["hold"] is False
             h.ws.set_input_settings("Ivy", {"hold": True}, True)
-            wait_until(lambda: h.guests()["Ivy"].get("held") or None, 10, 0.3, "Ivy on hold")
+            wait_until(lambda: h.guests()["Ivy"].get("held") or None, 10, 0.1, "Ivy on hold")
             held = wait_until(lambda: (lambda s: s if s.get("notice") and s["settings"]["hold"] else None)(
-                apply_and_dump(h, {})["sources"]["Ivy"]), 10, 0.5, "Ivy's source to show her on hold")
+                apply_and_dump(h, {})["sources"]["Ivy"]), 10, 0.1, "Ivy's source to show her on hold")
             assert held["notice"] == "On hold: hears nobody, heard by nobody."
             assert held["settings"]["hold"] is True
             h.ws.set_input_settings("Ivy", {"hold": False}, True)
-            wait_until(lambda: h.guests()["Ivy"].get("held") is False or None, 10, 0.3, "Ivy off hold")
+            wait_until(lambda: h.guests()["Ivy"].get("held") is False or None, 10, 0.1, "Ivy off hold")
             time.sleep(2)
         finally:
             guest.leave()
         folder = wait_until(lambda: (lambda found: found[0] if len(found) == 1 and json.loads(
             (found[0] / "session.json").read_text())["ended"] else None)(
-            sorted(h.out_dir.glob("Session *"))), 20, 0.5, "the session to end")
+            sorted(h.out_dir.glob("Session *"))), 20, 0.1, "the session to end")
 
         # Two presses in a row, with proxies: the second says the first is running.
         pressed_at = time.monotonic()
@@ -88,7 +88,7 @@ def test_export_from_the_panel_and_hold_from_a_guest_source(tmp_path: Path) -> N
         assert notice.startswith(f"Not started: an export is already running ({folder.name}, started at "), \
             notice
         done = wait_until(lambda: next((line for line in export_lines(h) if " done: " in line), None),
-                          60, 0.5, "the export's last line in the Script Log")
+                          60, 0.1, "the export's last line in the Script Log")
         took = time.monotonic() - pressed_at
         lines = export_lines(h)
 

@@ -111,7 +111,7 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
     log = h.log_text()
     assert "guests hear OBS's audio track 6" in log and "guests hear no OBS track" in log
     # Nobody listens any more: OBS's audio thread no longer calls into Python.
-    wait_until(lambda: h.log_text().count("no longer reading an OBS audio track") >= 2, 10, 0.5,
+    wait_until(lambda: h.log_text().count("no longer reading an OBS audio track") >= 2, 10, 0.1,
                "the track's callback removed once nobody listens")
 
 
@@ -125,11 +125,11 @@ def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> N
         h.ws.create_input(scene, "Red", "color_source_v3",  # on top of everything, the whole canvas
                           {"color": 0xFF0000FF, "width": 640, "height": 360}, True)  # ABGR: red
         # The grid: Vera sees her own green picture.
-        wait_until(lambda: guest.guest.colour and close_to(guest.guest.colour, GREEN_RGB, 40), 20, 0.3,
+        wait_until(lambda: guest.guest.colour and close_to(guest.guest.colour, GREEN_RGB, 40), 20, 0.1,
                    "Vera's grid picture")
         change_settings(h, {"return_video": "program"})
         seen = wait_until(lambda: guest.guest.colour if close_to(guest.guest.colour, RED_RGB, 40) else None,
-                          15, 0.3, "OBS's red program in Vera's return")
+                          15, 0.1, "OBS's red program in Vera's return")
         frames_before = len(guest.guest.seen)
         time.sleep(2.0)
         fps = (len(guest.guest.seen) - frames_before) / 2.0
@@ -138,7 +138,7 @@ def test_guest_sees_obs_program_instead_of_the_grid(obs_return: ObsHarness) -> N
     finally:
         guest.close()
     # Nobody watches any more: OBS no longer hands its program to Python.
-    wait_until(lambda: "no longer reading OBS's program" in h.log_text(), 10, 0.5,
+    wait_until(lambda: "no longer reading OBS's program" in h.log_text(), 10, 0.1,
                "the program's callback removed once nobody watches")
     change_settings(h, {"return_video": "grid"})
     assert "guests see OBS's program" in h.log_text()
@@ -157,7 +157,7 @@ def test_callbacks_go_at_reload_and_at_exit_while_guests_listen_and_watch(tmp_pa
         h.wait_for_server()
         with listening_and_watching(h, "Rhea", taps_before=0):
             h.ws.trigger_hotkey_by_name("guestrec_test_reload")
-            wait_until(lambda: "[reload-helper] reload 1 of" in h.log_text(), 20, 0.3, "the reload")
+            wait_until(lambda: "[reload-helper] reload 1 of" in h.log_text(), 20, 0.1, "the reload")
         log = h.log_text()
         assert "reload 1 of" in log and "FAILED" not in log and h.alive()
         assert "no longer reading an OBS audio track" in log, "the track's callback outlived the unload"
@@ -177,7 +177,7 @@ def listening_and_watching(h: ObsHarness, name: str, taps_before: int):
     guest = GuestThread(h.whip_url(name), h.token, tone_hz=GUEST_HZ, video=True, decode_video=False)
     try:
         guest.join()
-        wait_until(lambda: taps_reading(h) >= taps_before + 2, 15, 0.5, f"both taps reading for {name}")
+        wait_until(lambda: taps_reading(h) >= taps_before + 2, 15, 0.1, f"both taps reading for {name}")
         yield guest
     finally:
         try:

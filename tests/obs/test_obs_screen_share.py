@@ -60,9 +60,9 @@ def test_screen_share_gets_its_own_obs_source(tmp_path: Path) -> None:
             await page.evaluate("document.getElementById('share-screen').click()")
             await page.wait_for(f"{SCREEN}.phase === 'on'", 20)
             await asyncio.to_thread(wait_until, lambda: "Ann (screen)" in h.inputs_of_our_kind() or None,
-                                    20, 0.5, "the screen's source")
+                                    20, 0.1, "the screen's source")
             await asyncio.to_thread(wait_until, lambda: green(screen_rgb(h)) or None,
-                                    20, 0.5, "the shared screen in OBS")
+                                    20, 0.1, "the shared screen in OBS")
             for _ in range(int(SHARE_S / 2)):
                 await asyncio.sleep(2.0)
                 out["screen_rgb"].append(screen_rgb(h))
@@ -73,9 +73,9 @@ def test_screen_share_gets_its_own_obs_source(tmp_path: Path) -> None:
             await page.evaluate("document.getElementById('share-screen').click()")  # Stop sharing
             await page.wait_for(f"{SCREEN}.phase === 'off'", 15)
             await asyncio.to_thread(wait_until, lambda: "Ann (screen)" not in h.guests() or None,
-                                    15, 0.5, "the screen share's end")
+                                    15, 0.1, "the screen share's end")
             await asyncio.to_thread(wait_until, lambda: scene_item_shown(h, "Ann (screen)") is False or None,
-                                    10, 0.5, "the screen's source hidden")
+                                    10, 0.1, "the screen's source hidden")
             out["awaited"] = h.awaited()
             out["screen_rgb_after"] = screen_rgb(h)
             out["ann_after"] = h.guests()["Ann"]
@@ -88,7 +88,7 @@ def test_screen_share_gets_its_own_obs_source(tmp_path: Path) -> None:
     with ObsHarness(tmp_path / "obs") as h:
         h.wait_for_server()
         out = asyncio.run(asyncio.wait_for(scenario(h), 150))
-        wait_until(lambda: "Ann" not in h.guests() or None, 15, 0.5, "Ann gone from the studio")
+        wait_until(lambda: "Ann" not in h.guests() or None, 15, 0.1, "Ann gone from the studio")
         screen_files = sorted(h.out_dir.glob("Session */Ann_screen *.webm"))
     print(f"screen source {[tuple(round(c) for c in rgb) for rgb in out['screen_rgb']]}, camera source "
           f"{tuple(round(c) for c in out['camera_rgb'])}, screen after the share {out['screen_rgb_after']}")

@@ -87,10 +87,10 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
             assert script.get(name), name
 
         ivy = BackgroundGuest(h.whip_url("Ivy"), h.token, RED_YUV).join()
-        wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.5,
+        wait_until(lambda: (h.guests().get("Ivy") or {}).get("recording") or None, 20, 0.1,
                    "Ivy's recording")
         h.ws.start_record()  # OBS's own recording joins the session
-        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to record")
+        wait_until(lambda: h.ws.get_record_status().output_active or None, 15, 0.1, "OBS to record")
 
         def ivy_live():
             d = dump(h)
@@ -119,7 +119,7 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
 
         # A second guest lands beside the first, not on top of it.
         kay = BackgroundGuest(h.whip_url("Kay"), h.token, GREEN_YUV).join()
-        wait_until(lambda: (h.guests().get("Kay") or {}).get("recording") or None, 20, 0.5,
+        wait_until(lambda: (h.guests().get("Kay") or {}).get("recording") or None, 20, 0.1,
                    "Kay's recording")
         ids = {name: h.ws.get_scene_item_id("Scene", name).scene_item_id for name in ("Ivy", "Kay")}
         spots = {name: h.ws.get_scene_item_transform("Scene", i).scene_item_transform
@@ -132,7 +132,7 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         # The director's controls, through obs-websocket as a Stream Deck would use them
         # (enabled once the script's status, refreshed every second, has Kay connected).
         wait_until(lambda: dump(h)["sources"]["Kay"]["status"].startswith("Kay: RECORDING") or None,
-                   10, 0.5, "Kay's source to show her connected")
+                   10, 0.1, "Kay's source to show her connected")
         h.ws.set_input_settings("Kay", {"message": "Hello Kay"}, True)
         h.ws.press_input_properties_button("Kay", "send_message")
         wait_until(lambda: received(kay, "message", text="Hello Kay"), 10, 0.2, "Kay's message")
@@ -142,26 +142,26 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         wait_until(lambda: received(kay, "bitrate", kbps=700), 10, 0.2, "the bitrate request")
         assert h.guests()["Kay"]["video_kbps"] == 700
         kay_source = wait_until(lambda: (lambda s: s if s.get("notice") else None)(
-            dump(h)["sources"]["Kay"]), 10, 0.5, "Kay's notice")
+            dump(h)["sources"]["Kay"]), 10, 0.1, "Kay's notice")
         assert kay_source["notice"] == "Video bitrate set to 700 kbps."
         # The per-guest record toggle: off, then on again into a new file.
         first_file = h.guests()["Kay"]["file"]
         h.ws.set_input_settings("Kay", {"record": False}, True)
-        wait_until(lambda: not h.guests()["Kay"]["recording"] or None, 15, 0.5, "Kay's stop")
+        wait_until(lambda: not h.guests()["Kay"]["recording"] or None, 15, 0.1, "Kay's stop")
         h.ws.set_input_settings("Kay", {"record": True}, True)
         wait_until(lambda: (lambda s: s["recording"] and s["file"] != first_file and s)(
-            h.guests()["Kay"]) or None, 15, 0.5, "Kay's second recording")
+            h.guests()["Kay"]) or None, 15, 0.1, "Kay's second recording")
         time.sleep(2)
         h.ws.press_input_properties_button("Kay", "hang_up")
-        wait_until(lambda: "Kay" not in h.guests() or None, 15, 0.5, "Kay hung up")
+        wait_until(lambda: "Kay" not in h.guests() or None, 15, 0.1, "Kay hung up")
         assert received(kay, "hangup")
         # A departed guest's picture is hidden; the source stays for a return.
         wait_until(lambda: not h.ws.get_scene_item_enabled("Scene", ids["Kay"]).scene_item_enabled
-                   or None, 10, 0.3, "Kay's item hidden")
+                   or None, 10, 0.1, "Kay's item hidden")
         assert "Kay" in h.inputs_of_our_kind()
 
         h.ws.stop_record()
-        wait_until(lambda: not h.ws.get_record_status().output_active or None, 15, 0.3, "OBS to stop")
+        wait_until(lambda: not h.ws.get_record_status().output_active or None, 15, 0.1, "OBS to stop")
 
         # Settings: the Opus bitrate is corrected where the user sees it; fields follow the mode.
         opus = apply_and_dump(h, {"settings": {"record_mode": "opus", "audio_kbps": 6000}})
@@ -175,14 +175,14 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         assert h.token not in invite and "Invite for Eve Two" in named["script"]["notice"]
         eve = BackgroundGuest(h.whip_url("Somebody"), invite.split("token=")[1].split("&")[0],
                               GREEN_YUV).join()
-        wait_until(lambda: "Eve Two" in h.guests() or None, 20, 0.5, "Eve Two through her invite")
+        wait_until(lambda: "Eve Two" in h.guests() or None, 20, 0.1, "Eve Two through her invite")
         eve.leave()
 
         ivy.leave()
         ivy = None
         sessions = wait_until(lambda: (lambda found: found if len(found) == 1 and json.loads(
             (found[0] / "session.json").read_text())["ended"] else None)(
-            sorted(h.out_dir.glob("Session *"))), 20, 0.5, "the session to end")
+            sorted(h.out_dir.glob("Session *"))), 20, 0.1, "the session to end")
     for guest in (ivy, kay):
         if guest is not None:
             guest.drop()  # OBS is gone: no one to say goodbye to
@@ -254,6 +254,6 @@ def test_missing_dependencies_are_named_in_the_log(tmp_path: Path) -> None:
     with ObsHarness(tmp_path / "obs", script=bare / "obs_record_plugin.py", extra_env=env) as h:
         line = wait_until(lambda: next((text for text in h.log_text().splitlines()
                                         if "cannot import the Python module" in text), None),
-                          20, 0.3, "the error line")
+                          20, 0.1, "the error line")
         assert "'av'" in line and "run-obs.sh --install-only" in line and "pip install --target" in line
         assert h.inputs_of_our_kind() == []  # nothing half-started

@@ -41,17 +41,17 @@ def test_guest_through_janus_is_shown_in_obs_and_recorded(tmp_path: Path) -> Non
             try:
                 wait_until(lambda: "Rosa" in h.inputs_of_our_kind() or None, 15, what="Rosa's source")
                 wait_until(lambda: close_to(mean_rgb(h.screenshot_rgb("Rosa")), RED_RGB) or None,
-                           20, 0.5, "Rosa's red picture")
+                           20, 0.1, "Rosa's red picture")
                 peak = h.meter_peak("Rosa")
                 assert 0.15 < peak < 0.5, f"Rosa's tone peak {peak}"
                 status = wait_until(lambda: (h.guests().get("Rosa") or {}).get("recording")
                                     and h.guests()["Rosa"],
-                                    20, 0.5, "Rosa's recording")
+                                    20, 0.1, "Rosa's recording")
                 assert status["client"] == "janus", status
                 time.sleep(2)
             finally:
                 guest.leave()
-            wait_until(lambda: "Rosa" not in h.guests() or None, 15, 0.5, "Rosa to be gone")
+            wait_until(lambda: "Rosa" not in h.guests() or None, 15, 0.1, "Rosa to be gone")
             lines = h.guestrec_log_lines()
             assert any("publishes into room" in line for line in lines), lines[-20:]
     (path,) = recordings(out_dir)["Rosa"]

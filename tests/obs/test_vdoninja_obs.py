@@ -52,12 +52,12 @@ def test_a_room_guest_becomes_an_obs_source_and_is_recorded(tmp_path: Path) -> N
                         wait_until(lambda: "Alice Smith" in h.inputs_of_our_kind() or None, 30,
                                    what="Alice's source in OBS")
                         seen = wait_until(lambda: (lambda rgb: rgb if close_to(rgb, RED_RGB) else None)(
-                            mean_rgb(h.screenshot_rgb("Alice Smith"))), 20, 0.5, "Alice's red picture")
+                            mean_rgb(h.screenshot_rgb("Alice Smith"))), 20, 0.1, "Alice's red picture")
                         peak = h.meter_peak("Alice Smith")
                         status = wait_until(lambda: (lambda s: s if s and s["recording"] else None)(
-                            h.guests().get("Alice Smith")), 20, 0.5, "Alice's recording")
+                            h.guests().get("Alice Smith")), 20, 0.1, "Alice's recording")
                         wait_until(lambda: (h.guests()["Alice Smith"]["recording_seconds"] > 3) or None,
-                                   20, 0.5, "a few seconds of Alice")
+                                   20, 0.1, "a few seconds of Alice")
                         return {"rgb": seen, "peak": peak, "status": status}
 
                     return await asyncio.to_thread(checks)
