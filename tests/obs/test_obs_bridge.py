@@ -7,6 +7,7 @@ through obs-websocket.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +27,16 @@ def probe_obs(tmp_path_factory):
     reason = obs_available()
     if reason:
         pytest.skip(reason)
+    workdir = tmp_path_factory.mktemp("obs-bridge")
+    # The guest leaves when the test has seen what it looks for (it makes the file), at the
+    # latest after 30 s.
     settings = {
         "guest": "Probe Guest", "y": GREEN_YUV[0], "u": GREEN_YUV[1], "v": GREEN_YUV[2],
         "tone_hz": 440.0, "seconds": 60.0, "pixel_format": "rgb24", "audio_format": "fltp",
-        "leave_after": 9.0,
+        "leave_after": 30.0, "leave_file": str(workdir / "leave-now"),
     }
-    harness = ObsHarness(tmp_path_factory.mktemp("obs-bridge"), settings, script=PROBE,
-                         defaults=False)
+    harness = ObsHarness(workdir, settings, script=PROBE, defaults=False)
+    harness.leave_file = Path(settings["leave_file"])
     with harness:
         yield harness
 
@@ -58,13 +62,18 @@ def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> No
         return pixels if pixels.mean() > 5 else None
 
     image = wait_until(picture, 10, what="a picture")
+    shown_at = time.monotonic()
     mean = image.reshape(-1, 3).mean(axis=0)
     assert np.all(np.abs(mean - np.array([0, 255, 0])) < 12), mean
 
     peak = h.meter_peak("Probe Guest")
     assert 0.3 < peak < 0.5, peak  # the probe's tone peaks at 0.4
 
-    # The guest leaves (after 9 s): the source stays but shows nothing any more.
+    # The guest leaves: the source stays but shows nothing any more. Not before 4 s of its
+    # pictures (15 a second) were handed over: the stats below want more than 50.
+    time.sleep(max(0.0, shown_at + 4.0 - time.monotonic()))
+    h.leave_file.touch()
+
     def cleared() -> bool:
         try:
             pixels = h.screenshot_rgb("Probe Guest")
@@ -72,7 +81,7 @@ def test_source_shows_colour_plays_sound_and_clears(probe_obs: ObsHarness) -> No
             return True
         return bool(pixels.mean() < 5)
 
-    wait_until(cleared, 15, 0.5, "the picture to clear")
+    wait_until(cleared, 15, 0.1, "the picture to clear")
     assert any(i["inputName"] == "Probe Guest" for i in h.ws.get_input_list().inputs)
     stats = wait_until(lambda: h.handover_stats().get("Probe Guest"), 5, what="hand-over stats")
     assert stats["frames"] > 50

@@ -4,7 +4,8 @@ It checks the libobs side on its own: source type, source per guest, I420 video 
 planar audio through ctypes. Loaded by tests/test_obs_bridge.py in place of the product
 script. Settings: "guest" (source name), "y", "u", "v" (colour), "tone_hz", "seconds",
 "pixel_format" (what the frames are made as, e.g. yuv420p or rgb24), "audio_format" (s16,
-fltp, ...), "leave_after" (seconds; then on_disconnected is called).
+fltp, ...), "leave_after" (seconds; then on_disconnected is called), "leave_file" (a path:
+on_disconnected is called as soon as that file exists, if before "leave_after").
 """
 
 import sys
@@ -66,7 +67,8 @@ def _feed(settings):
     next_video = 0.0
     while not state["stop"].is_set():
         elapsed = time.monotonic() - start
-        if settings["leave_after"] and elapsed > settings["leave_after"]:
+        if (settings["leave_after"] and elapsed > settings["leave_after"]) or (
+                settings["leave_file"] and Path(settings["leave_file"]).exists()):
             sink.on_disconnected()
             return
         if elapsed >= settings["seconds"]:
@@ -92,6 +94,7 @@ def script_load(settings):
         "pixel_format": obs.obs_data_get_string(settings, "pixel_format") or "yuv420p",
         "audio_format": obs.obs_data_get_string(settings, "audio_format") or "s16",
         "leave_after": obs.obs_data_get_double(settings, "leave_after"),
+        "leave_file": obs.obs_data_get_string(settings, "leave_file"),
     }
     manager = GuestSourceManager(
         add_to_scene=lambda: True, guest_status=lambda g: None,
