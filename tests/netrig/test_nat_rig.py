@@ -276,7 +276,12 @@ def test_no_ice_servers_guest_told_within_10_s(tmp_path: Path) -> None:
         try:
             web = rig.run_in(
                 "guest", lambda: browser_guest(studio, tmp_path / "chrome", "Zed", wait_connected=False))
-            time.sleep(1)  # the page's DELETE reaches the studio
+            # The page's DELETE reaches the studio (bounded: 10 s, past the fixed 1 s this was).
+            deadline = time.monotonic() + 10
+            while not any("guest 'Zed' leaves" in line for line in list(studio.serve.output)):
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
         finally:
             log = studio.stop()
     print(f"\nRIG no ICE servers | Chromium page: told after {web['failed_after_s']:.1f} s")
