@@ -162,7 +162,9 @@ async def call(engine: Engine, profiles: Path, mics: dict[str, Path]) -> tuple[d
         for name, page in pages.items():
             await join(page, headphones=name == "Bea")
         await asyncio.sleep(CALL_S)
-        got = {name: await listen(page) for name, page in pages.items()}
+        # Both pages at once: each listen reads its own page for 3 s.
+        heard = await asyncio.gather(*(listen(page) for page in pages.values()))
+        got = dict(zip(pages, heard, strict=True))
         status = engine.return_status()
         for page in pages.values():
             await page.evaluate("document.getElementById('hangup').click()")
