@@ -73,6 +73,16 @@ def obs_return(tmp_path_factory):
         yield h
 
 
+def levels_until(guest: GuestThread, seconds: float, ready, within: float) -> dict[float, float]:
+    """The tones in `seconds` windows of what the guest hears, listened to again until
+    `ready(levels)` or until `within` seconds have passed; the last window's either way."""
+    deadline = time.monotonic() + within
+    while True:
+        levels = tone_levels(guest.heard(seconds), [OBS_HZ, GUEST_HZ])
+        if ready(levels) or time.monotonic() >= deadline:
+            return levels
+
+
 def rounded(levels: dict[float, float]) -> dict[float, float]:
     return {hz: round(db, 1) for hz, db in levels.items()}
 
@@ -87,8 +97,8 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
         assert wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None,
                           10, what="Gina's source out of track 6")
         assert h.meter_peak("Gina") > 0.1, "OBS should be playing Gina's voice"
-        time.sleep(1.0)
-        levels = tone_levels(guest.heard(3.0), [OBS_HZ, GUEST_HZ])
+        # Until OBS's track is heard, at least as long as the fixed 1 s + 3 s this was.
+        levels = levels_until(guest, 3.0, lambda lv: lv[OBS_HZ] > HEARD_DB, 4.0)
         assert levels[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6: {rounded(levels)}"
         assert levels[GUEST_HZ] < levels[OBS_HZ] - QUIET_BY_DB, f"Gina hears herself: {rounded(levels)}"
 
@@ -103,8 +113,9 @@ def test_guest_hears_obs_track_six_and_never_itself(obs_return: ObsHarness) -> N
         change_settings(h, {"studio_track": 6})
         wait_until(lambda: tracks_of(h, "Gina") == {**ALL_TRACKS, "6": False} or None, 10,
                    what="Gina's source out of track 6 again")
-        time.sleep(2.5)  # the settings applied, the track read again once the mixer asks
-        again = tone_levels(guest.heard(2.0), [OBS_HZ, GUEST_HZ])
+        # The settings applied, the track read again once the mixer asks: until heard, at
+        # least as long as the fixed 2.5 s + 2 s this was.
+        again = levels_until(guest, 2.0, lambda lv: lv[OBS_HZ] > HEARD_DB, 4.5)
         assert again[OBS_HZ] > HEARD_DB, f"Gina should hear OBS's track 6 again: {rounded(again)}"
     finally:
         guest.close()
