@@ -107,7 +107,8 @@ def test_two_guests_each_get_a_source_and_a_file(obs_auto: ObsHarness) -> None:
         status = wait_until(lambda: recording(h, "Alice"), 20, POLL_S, "Alice's recording")
         alice_file = Path(status["file"])
         assert alice_file.parent.parent == h.out_dir.resolve()  # in the session folder
-        wait_until(lambda: alice_file.stat().st_size > 20_000 or None, 20, POLL_S, "Alice's file to grow")
+        # 2 s on disk; her 5 s checked at the end come with Bob's visit (3 s and more) below.
+        wait_until(lambda: has_recorded(h, "Alice", alice_file, 2.0), 20, POLL_S, "Alice's file to grow")
 
         # A second guest joins and leaves while Alice stays.
         bob = BackgroundGuest(h.whip_url("Bob"), h.token, GREEN_YUV).join()
