@@ -166,7 +166,9 @@ def test_page_reloaded_mid_recording_resumes_the_upload(tmp_path: Path) -> None:
         async with running_server(out, record=1500, codec="vp8", record_at="both") as server:
             async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
                 page = await join(browser, server.base, server.token, "Rita")
-                await asyncio.sleep(4)
+                # Past the page's 2 s report to the studio (guest_recorder.js); more than the
+                # 1 s of loss the check below allows (a reload loses one 0.5 s slice at most).
+                await asyncio.sleep(2.5)
                 before = json.loads(await page.evaluate(
                     f"JSON.stringify({{s: {REC}, now: performance.timeOrigin + performance.now()}})"))
                 await page.evaluate("setTimeout(() => location.reload(), 0)")
@@ -198,13 +200,13 @@ def test_changing_camera_ends_one_guest_file_and_starts_the_next(tmp_path: Path)
         async with running_server(out, record=1000, codec="vp8", record_at="both") as server:
             async with Chromium(tmp_path / "profile", extra_flags=SMALL_CAMERA) as browser:
                 page = await join(browser, server.base, server.token, "Dev")
-                await asyncio.sleep(3)
+                await asyncio.sleep(2.5)  # past the page's 2 s report to the studio
                 first = await page.evaluate(f"{REC}.id")
                 # The guest picks a device again: new tracks, the old ones end.
                 await page.evaluate("document.getElementById('camera').dispatchEvent(new Event('change'))")
                 await page.wait_for(
                     f"{REC}.recording && {REC}.id !== '{first}' && {REC}.recordedBytes > 0", 30)
-                await asyncio.sleep(3)
+                await asyncio.sleep(2.5)  # past the page's 2 s report to the studio
                 await hang_up_and_wait(page)
                 await page.wait_for(f"{REC}.finished.length === 2", 30)
                 return json.loads(await page.evaluate(f"JSON.stringify({REC}.finished)"))
