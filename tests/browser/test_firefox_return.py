@@ -200,8 +200,14 @@ def test_firefox_without_a_gesture_gets_the_play_button(tmp_path: Path) -> None:
             refused = await page_now(page)
             await page.click("#return-play")
             await page.wait_for("document.getElementById('return-play').hidden", 10)
-            await asyncio.sleep(2)
-            played = await page_now(page)
+            # Until it plays and more has come in (bounded: 10 s, past the fixed 2 s this was).
+            for _ in range(100):
+                played = await page_now(page)
+                if (played["audio"] == {"paused": False, "volume": 1, "track": "live"}
+                        and played["stats"]["audio"]["packetsReceived"]
+                        > refused["stats"]["audio"]["packetsReceived"]):
+                    break
+                await asyncio.sleep(0.1)
             await page.evaluate("document.getElementById('hangup').click()")
             await page.wait_for("!window.guestState.joined", 15)
             return refused, played
