@@ -56,7 +56,7 @@ def cpu_seconds(root_pid: int) -> float:
     return sum(stats[p][1] for p in family if p in stats) / TICK
 
 
-async def guest_run(codec: str, seconds: float, work: Path) -> dict:
+async def guest_run(codec: str, seconds: float, work: Path, ramp_up: float = 3.0) -> dict:
     # The studio only copies (or records nothing itself), so its CPU stays off the guest's.
     record_at, plan_codec = ("studio", "copy") if codec == "none" else ("guest", codec)
     async with running_server(work / codec, record=6000, codec=plan_codec, record_at=record_at) as server:
@@ -67,7 +67,7 @@ async def guest_run(codec: str, seconds: float, work: Path) -> dict:
             await page.wait_for("window.guestState.connected", 30)
             if codec != "none":
                 await page.wait_for("window.guestRecorderState.recording", 30)
-            await asyncio.sleep(3)  # ramp-up
+            await asyncio.sleep(ramp_up)  # the live stream's bitrate and the encoders settle
             stats_js = "JSON.stringify(window.guestRecorderState.live || {})"  # refreshed every 2 s
             before = cpu_seconds(browser.process.pid)
             start_bytes = await page.evaluate("window.guestRecorderState.recordedBytes")
@@ -153,6 +153,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--codecs", default="none,vp8,h264")
     parser.add_argument("--upload-mb", type=int, default=100)
+    parser.add_argument("--ramp-up", type=float, default=3.0,
+                        help="seconds after joining before measuring (default 3)")
     args = parser.parse_args(argv)
     result: dict = {"guest": [], "upload": None}
     with tempfile.TemporaryDirectory(prefix="bench-guestrec-") as tmp:
@@ -162,7 +164,7 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{'recorder':<8} {'mime type':<30} {'guest CPU':>10} {'recorder kbps':>14} {'live kbps':>10} "
               f"{'live size':>10} {'live fps':>9}")
         for codec in [c for c in args.codecs.split(",") if c]:
-            r = asyncio.run(guest_run(codec, args.seconds, work))
+            r = asyncio.run(guest_run(codec, args.seconds, work, args.ramp_up))
             result["guest"].append(r)
             print(f"{r['codec']:<8} {r['mime']:<30} {r['cpu'] * 100:>9.0f}% {r['recorder_kbps']:>14.0f} "
                   f"{r['live_kbps']:>10.0f} {r['live_size']:>10} {r['live_fps'] or 0:>9.0f}", flush=True)
