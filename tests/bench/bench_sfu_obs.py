@@ -31,7 +31,7 @@ from support.janus_rig import JanusRig, janus_missing_reason  # noqa: E402
 from support.obs_harness import ObsHarness, obs_available  # noqa: E402
 
 
-def run_one(guests: int, kbps: int, seconds: float, codec: str) -> dict:
+def run_one(guests: int, kbps: int, seconds: float, codec: str, settle: float = 3.0) -> dict:
     """OBS's and Janus's CPU (% of one core) idle and with the guests; sources and files made."""
     work = Path(tempfile.mkdtemp(prefix="bench-sfu-obs-"))
     try:
@@ -41,7 +41,7 @@ def run_one(guests: int, kbps: int, seconds: float, codec: str) -> dict:
             with ObsHarness(work / "obs", settings, canvas=(1280, 720), fps=30) as obs:
                 obs.wait_for_server()
                 pid = obs.proc.pid
-                time.sleep(3)
+                time.sleep(settle)  # OBS's own start-up work done before its idle CPU is read
                 before = process_cpu_seconds(pid)
                 time.sleep(seconds)
                 idle = 100 * (process_cpu_seconds(pid) - before) / seconds
@@ -69,12 +69,14 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--kbps", type=int, default=2500)
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--codec", default="copy")
+    parser.add_argument("--settle", type=float, default=3.0,
+                        help="seconds after OBS started before its idle CPU is read (default 3)")
     args = parser.parse_args(argv)
     reason = janus_missing_reason() or obs_available()
     if reason:
         sys.exit(reason)
     video_clip(kbps=args.kbps), opus_clip()
-    return [run_one(guests, args.kbps, args.seconds, args.codec)
+    return [run_one(guests, args.kbps, args.seconds, args.codec, args.settle)
             for guests in (int(g) for g in args.guests.split(","))]
 
 
