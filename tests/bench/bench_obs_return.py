@@ -44,7 +44,7 @@ def tap_stats(log: str) -> dict[str, str]:
             for kind in ("OBS track", "OBS program") if f"{kind} tap: " in line}
 
 
-def measure(size: tuple[int, int], fps: int, seconds: float, rounds: int) -> dict:
+def measure(size: tuple[int, int], fps: int, seconds: float, rounds: int, settle: float = 2.5) -> dict:
     work = Path(tempfile.mkdtemp(prefix="bench-obs-return-"))
     try:
         tone = work / "tone.wav"
@@ -68,7 +68,7 @@ def measure(size: tuple[int, int], fps: int, seconds: float, rounds: int) -> dic
                     for name, values in WINDOWS:
                         settings_file.write_text(json.dumps(values))
                         h.ws.trigger_hotkey_by_name("guestrec_test_settings")
-                        time.sleep(2.5)  # applied, and the encoder's picture source settled
+                        time.sleep(settle)  # applied, and the encoder's picture source settled
                         before, started = process_cpu_seconds(h.proc.pid), time.monotonic()
                         time.sleep(seconds)
                         elapsed = time.monotonic() - started
@@ -105,12 +105,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--fps", type=int, default=30)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--settle", type=float, default=2.5,
+                        help="seconds between a setting and its window (default 2.5)")
     args = parser.parse_args(argv)
     reason = obs_available()
     if reason:
         sys.exit(reason)
     width, height = (int(v) for v in args.size.split("x"))
-    return measure((width, height), args.fps, args.seconds, args.rounds)
+    return measure((width, height), args.fps, args.seconds, args.rounds, args.settle)
 
 
 if __name__ == "__main__":
