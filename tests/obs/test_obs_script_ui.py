@@ -147,7 +147,9 @@ def test_live_status_controls_layout_and_session_folder(tmp_path: Path) -> None:
         # The per-guest record toggle: off, then on again into a new file.
         first_file = h.guests()["Kay"]["file"]
         h.ws.set_input_settings("Kay", {"record": False}, True)
-        wait_until(lambda: not h.guests()["Kay"]["recording"] or None, 15, 0.1, "Kay's stop")
+        # Looked at every 0.5 s, as an operator's second click would come: a toggle back on
+        # within a few tenths of a second of the stop was seen to start no new file.
+        wait_until(lambda: not h.guests()["Kay"]["recording"] or None, 15, 0.5, "Kay's stop")
         h.ws.set_input_settings("Kay", {"record": True}, True)
         wait_until(lambda: (lambda s: s["recording"] and s["file"] != first_file and s)(
             h.guests()["Kay"]) or None, 15, 0.1, "Kay's second recording")
