@@ -83,6 +83,12 @@ def open_browser(kind: str, folder: Path):
                                               "media.cubeb.force_mock_context": True})
 
 
+def page_console(page) -> list[str]:
+    """The page's last console lines (Chromium's Page keeps them; Firefox's browser does)."""
+    lines = getattr(page, "console", None) or getattr(getattr(page, "browser", None), "console", None) or []
+    return list(lines)[-10:]
+
+
 async def page_levels(page) -> dict[float, float]:
     """Each tone's level in what the page plays: the loudest of six readings over 3 s."""
     readings = []
@@ -102,7 +108,11 @@ async def call(kind: str, server: ServeProcess, rig: JanusRig, folder: Path) -> 
         await lines.open()
         async with open_browser(kind, folder) as browser:
             page = await browser.open(f"{server.base}/?name=Pia&token={server.token}")
-            await page.wait_for("window.guestState && window.guestState.media", 40)
+            try:
+                await page.wait_for("window.guestState && window.guestState.media", 40)
+            except TimeoutError as exc:  # what the page said about its camera and microphone
+                state = await page.evaluate("JSON.stringify(window.guestState || null)")
+                raise AssertionError(f"{exc}; page state {state}; console {page_console(page)}") from None
             await page.evaluate("document.getElementById('join').click()")
             await page.wait_for("window.guestState.connected && window.guestState.returnAudio"
                                 " && window.guestState.returnVideo", 40)
