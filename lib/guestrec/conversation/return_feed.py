@@ -8,11 +8,9 @@
     feed.talkback_to("Anna")                       # only Anna hears the studio's sound, until None
     await feed.close()
 
-Through an SFU, Janus mixes the guests who join its audio room: `heard_elsewhere(name)`
-says which, and their voices are not taken in here. The studio is one more participant
-of the media server's rooms through `outgoing()`, which carries the studio's sound (with
-the guests who are not in the room, e.g. send-only publishers) and the grid on a
-connection the studio offers.
+Through an SFU, Janus mixes the guests in its audio room (`heard_elsewhere(name)`), and
+the studio joins its rooms through `outgoing()`: its sound (with guests not in the room)
+and the grid, on a connection the studio offers.
 
 Audio: every 20 ms each listening guest gets its own mix (everyone else plus the studio
 feed, never itself), encoded to Opus for that guest alone. Video: one grid of the guests'

@@ -79,7 +79,8 @@ class SfuReturn:
         self._picture: PublisherRelay | None = None
         self._picture_line: ReturnConnection | None = None
         self._guests: dict[str, _GuestLines] = {}
-        returns.heard_elsewhere = self.in_room
+        self._in_room: set[str] = set()  # names with a sound line: asked per audio frame
+        returns.heard_elsewhere = self._in_room.__contains__
         self._tag = secrets.token_hex(3)  # tells this studio's picture from another's
         self._lock = asyncio.Lock()  # a Janus that comes and goes quickly: one change at a time
         self._held: set[str] = set()  # guest names the operator put on hold
@@ -178,6 +179,7 @@ class SfuReturn:
             lines.sound.muted = held
         except JanusError as exc:
             raise ReturnRefused(503, f"the studio's media server refused the sound: {exc}") from None
+        self._in_room.add(name)
         self.returns.voice_went_elsewhere(name)
         log.info("guest %r hears the room through the audio bridge", name)
         return lines.sound.answer_sdp
@@ -213,6 +215,8 @@ class SfuReturn:
         lines = self._guests.pop(sid, None)
         if lines is None:
             return
+        # In place: the return feed holds this set's own __contains__.
+        self._in_room.intersection_update(g.name for g in self._guests.values() if g.sound is not None)
         if lines.sound is not None and self._alive():
             await lines.sound.leave()
         await self._drop_picture(lines)
@@ -235,10 +239,6 @@ class SfuReturn:
         if self._picture_line is not None:
             watched = any(lines.picture_started for lines in self._guests.values())
             self.returns.set_watching(self._picture_line, watched)
-
-    def in_room(self, name: str) -> bool:
-        """Whether `name` is in the AudioBridge room (heard there, not through the studio)."""
-        return any(g.name == name and g.sound is not None for g in self._guests.values())
 
     # -- the operator's hold -------------------------------------------------------------
 

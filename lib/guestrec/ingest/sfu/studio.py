@@ -253,7 +253,8 @@ class SfuStudio:
             session.events.close()
         log.info("guest %r left the room: %s", session.name, reason)
 
-    async def _events(self, request: web.Request) -> web.StreamResponse:
+    def _own_session(self, request: web.Request) -> tuple[str, StudioSession] | web.Response:
+        """The request's session, if the guest credential it carries owns it."""
         holder = guest_pass(request)
         if holder is None:
             return unauthorized()
@@ -261,21 +262,23 @@ class SfuStudio:
         session = self._sessions.get(session_id)
         if session is None or not request.app[GATE_KEY].owns(session_id, holder):
             return plain(404, "no such session")
-        return await session.events.stream(request)
+        return session_id, session
+
+    async def _events(self, request: web.Request) -> web.StreamResponse:
+        found = self._own_session(request)
+        if isinstance(found, web.Response):
+            return found
+        return await found[1].events.stream(request)
 
     # -- the return's connections (return_bridge) ---------------------------------------
 
     def _return_session(self, request: web.Request) -> tuple[SfuReturn, str, StudioSession] | web.Response:
-        holder = guest_pass(request)
-        if holder is None:
-            return unauthorized()
-        session_id = request.match_info["session_id"]
-        session = self._sessions.get(session_id)
-        if session is None or not request.app[GATE_KEY].owns(session_id, holder):
-            return plain(404, "no such session")
+        found = self._own_session(request)
+        if isinstance(found, web.Response):
+            return found
         if self.return_bridge is None:
             return plain(409, "the studio sends nothing back")
-        return self.return_bridge, session_id, session
+        return self.return_bridge, *found
 
     async def _return_call(self, request: web.Request, call: Any, with_sdp: bool) -> web.Response:
         """A return request of the session's own guest: `call(bridge, sid, session, sdp)`."""
